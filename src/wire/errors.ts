@@ -1,0 +1,32 @@
+/**
+ * Typed errors raised by the wire layer. Each carries the reference's error
+ * type name so the dispatcher can answer with an EXCEPTION batch directly.
+ */
+
+/** The byte stream is not valid Arrow IPC (bad framing, corrupt header, bad buffers). */
+export class IpcFormatError extends Error {
+  override readonly name = 'IpcFormatError';
+  /** Error type written on the wire when this error is reported to a peer. */
+  readonly errorType = 'ProtocolError';
+}
+
+/** A length prefix announced more bytes than the configured cap allows. */
+export class IpcLimitError extends Error {
+  override readonly name = 'IpcLimitError';
+  /** Error type written on the wire when this error is reported to a peer. */
+  readonly errorType = 'ProtocolError';
+}
+
+/** The byte stream ended in the middle of an IPC message or stream. */
+export class IpcTruncatedError extends Error {
+  override readonly name = 'IpcTruncatedError';
+  /** Error type written on the wire when this error is reported to a peer. */
+  readonly errorType = 'ProtocolError';
+}
+
+/** Any error of the wire layer. */
+export type WireError = IpcFormatError | IpcLimitError | IpcTruncatedError;
+
+/** True when `e` is one of the wire layer's own errors. */
+export const isWireError = (e: unknown): e is WireError =>
+  e instanceof IpcFormatError || e instanceof IpcLimitError || e instanceof IpcTruncatedError;

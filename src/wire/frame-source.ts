@@ -1,0 +1,83 @@
+/**
+ * An awaitable source of IPC frames fed from any byte stream. Transports push
+ * chunks in; the protocol pulls frames out. When unread input exceeds the
+ * high-water mark the transport is asked to pause, and resumed once drained.
+ */
+import { type Frame, type ReaderLimits, StreamReader, defaultReaderLimits } from './stream-reader.js';
+
+/** Flow control hooks a transport provides. */
+export interface FlowControl {
+  pause(): void;
+  resume(): void;
+}
+
+/** Pull side of a byte stream, parsed into IPC frames. */
+export class FrameSource {
+  private readonly reader: StreamReader;
+  private waiter: { resolve: () => void } | undefined;
+  private error: Error | undefined;
+  private paused = false;
+  private readonly highWater: number;
+
+  /** Create a source; `flow` pauses and resumes the underlying stream. */
+  constructor(private readonly flow?: FlowControl, limits: ReaderLimits = defaultReaderLimits, highWaterBytes = 4 * 1024 * 1024) {
+    this.reader = new StreamReader(limits);
+    this.highWater = highWaterBytes;
+  }
+
+  /** Feed bytes received from the transport. */
+  push(chunk: Uint8Array): void {
+    this.reader.push(chunk);
+    if (!this.paused && this.flow !== undefined && this.reader.bufferedBytes > this.highWater) {
+      this.paused = true;
+      this.flow.pause();
+    }
+    this.wake();
+  }
+
+  /** The transport reached end of input. */
+  end(): void {
+    this.reader.end();
+    this.wake();
+  }
+
+  /** The transport failed; pending and future reads reject with `err`. */
+  fail(err: Error): void {
+    this.error ??= err;
+    this.reader.end();
+    this.wake();
+  }
+
+  /** True while inside a stream (after its schema, before its EOS). */
+  get inStream(): boolean {
+    return this.reader.inStream;
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    if (w !== undefined) {
+      this.waiter = undefined;
+      w.resolve();
+    }
+  }
+
+  /** Next frame, or null when the input ended cleanly between streams. Rejects with a typed wire error. */
+  async next(): Promise<Frame | null> {
+    for (;;) {
+      if (this.error !== undefined) throw this.error;
+      const f = this.reader.read();
+      if (f !== undefined) {
+        if (this.paused && this.reader.bufferedBytes <= this.highWater / 2) {
+          this.paused = false;
+          this.flow?.resume();
+        }
+        return f;
+      }
+      if (this.paused) {
+        this.paused = false;
+        this.flow?.resume();
+      }
+      await new Promise<void>((resolve) => { this.waiter = { resolve }; });
+    }
+  }
+}

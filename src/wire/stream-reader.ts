@@ -1,0 +1,317 @@
+/**
+ * Incremental reader of back-to-back Arrow IPC streams on one byte stream.
+ * Bytes are pushed in as they arrive; frames (schema, batch, end of stream)
+ * are pulled out one message at a time, so no more than one message is ever
+ * held beyond the raw input chunks. Length prefixes are checked against caps
+ * before anything is allocated.
+ */
+import { type Data, type DataType, type Field, RecordBatch, type Schema, Struct, type Vector, makeData, makeVector } from 'apache-arrow';
+import { loadData, type LoadContext } from './body-layout.js';
+import { IpcFormatError, IpcLimitError, IpcTruncatedError } from './errors.js';
+import { CONTINUATION } from './format.js';
+import { type BatchMetadata, type RecordBatchHeader, decodeMessageHeader, decodeSchema } from './message-codec.js';
+
+/** Byte caps applied before allocation. */
+export interface ReaderLimits {
+  /** Largest flatbuffer message header accepted (schema messages are the big ones). Default 16 MiB. */
+  readonly maxMetadataBytes: number;
+  /** Largest message body accepted. Default 256 MiB. */
+  readonly maxBodyBytes: number;
+}
+
+/** The defaults: 16 MiB headers, 256 MiB bodies. */
+export const defaultReaderLimits: ReaderLimits = { maxMetadataBytes: 16 * 1024 * 1024, maxBodyBytes: 256 * 1024 * 1024 };
+
+/** A record batch as decoded from the wire, before it is wrapped as an arrow-js RecordBatch. */
+export class DecodedBatch {
+  /** Create a decoded batch. */
+  constructor(
+    readonly schema: Schema,
+    readonly numRows: number,
+    readonly columns: readonly Data[],
+    readonly metadata: BatchMetadata | undefined,
+    /** Metadata keys whose values were not valid UTF-8. */
+    readonly badUtf8Keys: readonly string[],
+  ) {}
+
+  /** The batch as an arrow-js RecordBatch (with its custom metadata). */
+  toRecordBatch(): RecordBatch {
+    const data = makeData({ type: new Struct(this.schema.fields), length: this.numRows, nullCount: 0, children: this.columns as Data[] });
+    return new RecordBatch(this.schema, data, new Map(this.metadata ?? []));
+  }
+
+  /** Value of a metadata key, if present. */
+  meta(key: string): string | undefined {
+    return this.metadata?.get(key);
+  }
+}
+
+/** What the reader yields: the start of a stream, one batch, or the end of a stream. */
+export type Frame =
+  | { readonly kind: 'schema'; readonly schema: Schema }
+  | { readonly kind: 'batch'; readonly batch: DecodedBatch }
+  /** A batch whose framing was intact but whose body was corrupt; the stream stays readable. */
+  | { readonly kind: 'badBatch'; readonly error: IpcFormatError }
+  | { readonly kind: 'eos' };
+
+const utf8Schema = new Map<string, Schema>();
+const SCHEMA_CACHE_MAX = 512;
+
+const cachedSchema = (bytes: Uint8Array): Schema => {
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  let schema = utf8Schema.get(key);
+  if (schema === undefined) {
+    schema = decodeSchema(bytes);
+    if (utf8Schema.size >= SCHEMA_CACHE_MAX) utf8Schema.clear();
+    utf8Schema.set(key, schema);
+  }
+  return schema;
+};
+
+const findDictionaryType = (fields: readonly Field[], id: number): DataType | undefined => {
+  for (const f of fields) {
+    const t = f.type as DataType & { id?: number; dictionary?: DataType };
+    if (t.typeId === -1 && t.id === id) return t.dictionary;
+    const inner = findDictionaryType(t.children ?? [], id);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
+};
+
+/**
+ * Pull-based parser. `push` appends input; `read` returns the next frame, or
+ * `undefined` when more bytes are needed. After `end()`, a partial message is
+ * reported as IpcTruncatedError.
+ */
+export class StreamReader {
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  private buffered = 0;
+  private ended = false;
+  private schema: Schema | undefined;
+  private dictionaries = new Map<number, Vector>();
+  private pending: { metadataLength: number; prefix: number } | undefined;
+
+  /** Create a reader with the given byte caps. */
+  constructor(readonly limits: ReaderLimits = defaultReaderLimits) {}
+
+  /** Bytes received but not yet consumed. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** True while inside a stream (after its schema, before its EOS). */
+  get inStream(): boolean {
+    return this.schema !== undefined;
+  }
+
+  /** Append input bytes. */
+  push(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+  }
+
+  /** Mark the end of input. */
+  end(): void {
+    this.ended = true;
+  }
+
+  /** True when the input has ended and every byte has been consumed. */
+  get finished(): boolean {
+    return this.ended && this.buffered === 0;
+  }
+
+  private peekU32(at: number): number {
+    // Read a little-endian u32 at logical offset `at`, which may straddle chunks.
+    let v = 0;
+    for (let i = 0; i < 4; i++) v |= this.byteAt(at + i) << (8 * i);
+    return v >>> 0;
+  }
+
+  private byteAt(at: number): number {
+    let idx = at + this.head;
+    for (const c of this.chunks) {
+      if (idx < c.byteLength) return c[idx]!;
+      idx -= c.byteLength;
+    }
+    throw new RangeError('byteAt past the end');
+  }
+
+  /** Remove `n` bytes from the front, returning them contiguous (a view when possible). */
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    if (this.head + n <= first.byteLength) {
+      const view = first.subarray(this.head, this.head + n);
+      this.head += n;
+      if (this.head === first.byteLength) {
+        this.chunks.shift();
+        this.head = 0;
+      }
+      this.buffered -= n;
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let pos = 0;
+    while (pos < n) {
+      const c = this.chunks[0]!;
+      const avail = c.byteLength - this.head;
+      const k = Math.min(avail, n - pos);
+      out.set(c.subarray(this.head, this.head + k), pos);
+      pos += k;
+      this.head += k;
+      if (this.head === c.byteLength) {
+        this.chunks.shift();
+        this.head = 0;
+      }
+    }
+    this.buffered -= n;
+    return out;
+  }
+
+  private needMore(): undefined {
+    if (this.ended) {
+      throw new IpcTruncatedError(
+        this.buffered === 0 && this.schema !== undefined
+          ? 'input ended inside an Arrow IPC stream (no end-of-stream marker)'
+          : `input ended in the middle of an Arrow IPC message (${this.buffered} bytes left over)`,
+      );
+    }
+    return undefined;
+  }
+
+  /**
+   * The next frame, `undefined` if more input is needed, or `null` when the
+   * input ended cleanly between streams.
+   */
+  read(): Frame | undefined | null {
+    for (;;) {
+      if (this.pending === undefined) {
+        if (this.buffered === 0 && this.ended && this.schema === undefined) return null;
+        if (this.buffered < 4) return this.needMore();
+        const first = this.peekU32(0);
+        let metadataLength: number;
+        let prefix: number;
+        if (first === CONTINUATION) {
+          if (this.buffered < 8) return this.needMore();
+          metadataLength = this.peekU32(4) | 0;
+          prefix = 8;
+        } else {
+          metadataLength = first | 0; // legacy (pre-0.15) framing without the continuation marker
+          prefix = 4;
+        }
+        if (metadataLength < 0) throw new IpcFormatError(`negative IPC message length ${metadataLength}`);
+        if (metadataLength > this.limits.maxMetadataBytes) {
+          throw new IpcLimitError(`IPC message header of ${metadataLength} bytes exceeds the ${this.limits.maxMetadataBytes}-byte limit`);
+        }
+        if (metadataLength === 0) {
+          this.take(prefix);
+          if (this.schema === undefined) throw new IpcFormatError('end-of-stream marker before any schema message');
+          this.schema = undefined;
+          this.dictionaries = new Map();
+          return { kind: 'eos' };
+        }
+        this.pending = { metadataLength, prefix };
+      }
+      const { metadataLength, prefix } = this.pending;
+      if (this.buffered < prefix + metadataLength) return this.needMore();
+      // Decode the header without consuming, to learn the body length first.
+      const headerBytes = this.peekBytes(prefix, metadataLength);
+      const msg = decodeMessageHeader(headerBytes);
+      if (msg.bodyLength > this.limits.maxBodyBytes) {
+        throw new IpcLimitError(`IPC message body of ${msg.bodyLength} bytes exceeds the ${this.limits.maxBodyBytes}-byte limit`);
+      }
+      if (this.buffered < prefix + metadataLength + msg.bodyLength) return this.needMore();
+      this.take(prefix);
+      const header = this.take(metadataLength);
+      const body = msg.bodyLength > 0 ? this.take(msg.bodyLength) : new Uint8Array(0);
+      this.pending = undefined;
+      switch (msg.type) {
+        case 'schema': {
+          if (this.schema !== undefined) throw new IpcFormatError('schema message inside a stream that already has a schema');
+          this.schema = cachedSchema(header);
+          return { kind: 'schema', schema: this.schema };
+        }
+        case 'recordBatch': {
+          const schema = this.requireSchema();
+          try {
+            const columns = this.loadColumns(schema.fields.map((f) => f.type), msg.header, body);
+            return { kind: 'batch', batch: new DecodedBatch(schema, msg.header.length, columns, msg.metadata, msg.badUtf8Keys) };
+          } catch (e) {
+            if (e instanceof IpcFormatError) return { kind: 'badBatch', error: e };
+            throw e;
+          }
+        }
+        case 'dictionaryBatch': {
+          const schema = this.requireSchema();
+          const valueType = findDictionaryType(schema.fields, msg.id);
+          if (valueType === undefined) throw new IpcFormatError(`dictionary batch for unknown dictionary id ${msg.id}`);
+          const [data] = this.loadColumns([valueType], msg.header, body);
+          const vector = makeVector(data!);
+          const prev = this.dictionaries.get(msg.id);
+          this.dictionaries.set(msg.id, msg.isDelta && prev !== undefined ? prev.concat(vector) : vector);
+          continue;
+        }
+      }
+    }
+  }
+
+  private peekBytes(offset: number, n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    const start = this.head + offset;
+    if (start + n <= first.byteLength) return first.subarray(start, start + n);
+    const out = new Uint8Array(n);
+    let skip = start;
+    let pos = 0;
+    for (const c of this.chunks) {
+      if (pos >= n) break;
+      if (skip >= c.byteLength) {
+        skip -= c.byteLength;
+        continue;
+      }
+      const k = Math.min(c.byteLength - skip, n - pos);
+      out.set(c.subarray(skip, skip + k), pos);
+      pos += k;
+      skip = 0;
+    }
+    return out;
+  }
+
+  private requireSchema(): Schema {
+    if (this.schema === undefined) throw new IpcFormatError('record batch before any schema message');
+    return this.schema;
+  }
+
+  private loadColumns(types: readonly DataType[], header: RecordBatchHeader, body: Uint8Array): Data[] {
+    const ctx: LoadContext = { nodes: header.nodes, buffers: header.buffers, body, dictionaries: this.dictionaries, node: 0, buffer: 0 };
+    try {
+      const cols = types.map((t) => loadData(t, ctx));
+      for (const c of cols) {
+        if (c.length !== header.length) throw new IpcFormatError(`column length ${c.length} differs from batch length ${header.length}`);
+      }
+      return cols;
+    } catch (e) {
+      if (e instanceof IpcFormatError) throw e;
+      throw new IpcFormatError(`corrupt record batch: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** Parse a complete byte buffer holding exactly one IPC stream (used for nested dataclass values). */
+export const decodeOneStream = (bytes: Uint8Array, limits: ReaderLimits = defaultReaderLimits): { schema: Schema; batches: DecodedBatch[] } => {
+  const r = new StreamReader(limits);
+  r.push(bytes);
+  r.end();
+  const first = r.read();
+  if (first === null || first === undefined || first.kind !== 'schema') throw new IpcFormatError('nested IPC stream does not start with a schema');
+  const batches: DecodedBatch[] = [];
+  for (;;) {
+    if (r.bufferedBytes === 0) break; // tolerate a nested stream written without its EOS marker
+    const f = r.read();
+    if (f === null || f === undefined) throw new IpcTruncatedError('nested IPC stream is truncated');
+    if (f.kind === 'eos') break;
+    if (f.kind === 'badBatch') throw f.error;
+    if (f.kind === 'batch') batches.push(f.batch);
+  }
+  return { schema: first.schema, batches };
+};

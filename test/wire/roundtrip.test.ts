@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import * as A from 'apache-arrow';
+import { StreamEncoder, concatBytes, encodeStream } from '../../src/wire/batch-encoder.js';
+import { StreamReader, type Frame } from '../../src/wire/stream-reader.js';
+import { IpcFormatError, IpcLimitError, IpcTruncatedError } from '../../src/wire/errors.js';
+
+const sample = (): A.RecordBatch => {
+  const table = A.tableFromArrays({
+    i: Int32Array.from([1, 2, 3]),
+    f: Float64Array.from([0.5, -1, 2e300]),
+  });
+  const utf8 = A.vectorFromArray(['a', null, 'héllo'], new A.Utf8());
+  const big = A.vectorFromArray([1n, -2n, 9007199254740993n], new A.Int64());
+  const list = A.vectorFromArray([[1, 2], [], [3]], new A.List(new A.Field('item', new A.Int32(), true)));
+  const dict = A.vectorFromArray(['PENDING', 'ACTIVE', 'PENDING'], new A.Dictionary(new A.Utf8(), new A.Int16()));
+  const bools = A.vectorFromArray([true, false, null], new A.Bool());
+  const struct = A.vectorFromArray([{ x: 1, y: 'a' }, { x: 2, y: 'b' }, { x: 3, y: 'c' }], new A.Struct([new A.Field('x', new A.Float64(), false), new A.Field('y', new A.Utf8(), false)]));
+  const t2 = new A.Table({ i: table.getChild('i')!, f: table.getChild('f')!, s: utf8, big, list, dict, bools, struct });
+  return t2.batches[0]!;
+};
+
+const plain = (v: unknown): unknown => {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v instanceof A.Vector) return [...v].map(plain);
+  if (v instanceof Uint8Array) return [...v];
+  if (v !== null && typeof v === 'object' && 'toJSON' in v) return plain((v as { toJSON(): unknown }).toJSON());
+  if (Array.isArray(v)) return v.map(plain);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+};
+const rows = (b: A.RecordBatch): unknown => b.toArray().map(plain);
+
+const readAll = (bytes: Uint8Array, chunk = bytes.byteLength): Frame[] => {
+  const r = new StreamReader();
+  const frames: Frame[] = [];
+  for (let i = 0; i < bytes.byteLength; i += chunk) {
+    r.push(bytes.subarray(i, i + chunk));
+    for (let f = r.read(); f; f = r.read()) frames.push(f);
+  }
+  r.end();
+  expect(r.read()).toBeNull();
+  return frames;
+};
+
+describe('IPC stream codec', () => {
+  it('writes streams arrow-js reads back with metadata intact', () => {
+    const batch = sample();
+    const out: Uint8Array[] = [];
+    const enc = new StreamEncoder(batch.schema);
+    enc.writeSchema(out);
+    enc.writeBatch(out, batch, new Map([['vgi_rpc.log_level', 'INFO'], ['k', 'v€']]));
+    enc.writeEmpty(out, new Map([['only', 'meta']]));
+    enc.writeEos(out);
+    const reader = A.RecordBatchReader.from(concatBytes(out));
+    const batches = [...reader];
+    expect(batches).toHaveLength(2);
+    expect(rows(batches[0]!)).toEqual(rows(batch));
+    expect(batches[0]!.metadata.get('k')).toBe('v€');
+    expect(batches[1]!.numRows).toBe(0);
+    expect(batches[1]!.metadata.get('only')).toBe('meta');
+  });
+
+  it('reads what arrow-js writes, byte by byte and back-to-back', () => {
+    const batch = sample();
+    const one = A.tableToIPC(new A.Table([batch]), 'stream');
+    const two = concatBytes([one, encodeStream(batch.schema, [batch, batch.slice(1, 3)])]);
+    for (const chunk of [1, 7, two.byteLength]) {
+      const frames = readAll(two, chunk);
+      expect(frames.map((f) => f.kind)).toEqual(['schema', 'batch', 'eos', 'schema', 'batch', 'batch', 'eos']);
+      const decoded = (frames[4] as { batch: { toRecordBatch(): A.RecordBatch } }).batch.toRecordBatch();
+      expect(rows(decoded)).toEqual(rows(batch));
+      const sliced = (frames[5] as { batch: { toRecordBatch(): A.RecordBatch } }).batch.toRecordBatch();
+      expect(rows(sliced)).toEqual(rows(batch.slice(1, 3)));
+    }
+  });
+
+  it('rejects oversized length prefixes before allocating', () => {
+    const r = new StreamReader({ maxMetadataBytes: 1024, maxBodyBytes: 1 << 20 });
+    r.push(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x7f));
+    expect(() => r.read()).toThrow(IpcLimitError);
+  });
+
+  it('rejects a body over the cap', () => {
+    const batch = sample();
+    const bytes = encodeStream(batch.schema, [batch]);
+    const r = new StreamReader({ maxMetadataBytes: 1 << 20, maxBodyBytes: 16 });
+    r.push(bytes);
+    expect(r.read()?.kind).toBe('schema');
+    expect(() => r.read()).toThrow(IpcLimitError);
+  });
+
+  it('reports truncation and garbage as typed errors', () => {
+    const batch = sample();
+    const bytes = encodeStream(batch.schema, [batch]);
+    const r = new StreamReader();
+    r.push(bytes.subarray(0, bytes.byteLength - 20));
+    r.end();
+    expect(() => { for (let f = r.read(); f; f = r.read()); }).toThrow(IpcTruncatedError);
+    const g = new StreamReader();
+    g.push(Uint8Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff));
+    expect(() => g.read()).toThrow(/IPC message/);
+    const h = new StreamReader();
+    h.push(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 16, 0, 0, 0, ...new Uint8Array(16).fill(0xee)));
+    expect(() => h.read()).toThrow(IpcFormatError);
+  });
+});
