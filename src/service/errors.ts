@@ -1,0 +1,84 @@
+/**
+ * Errors that travel on the wire. A handler fails with an `RpcError` (or any
+ * error with `errorType`/`errorKind` fields, or a tagged error whose `_tag`
+ * names the type); the dispatcher turns it into an EXCEPTION batch carrying
+ * `exception_type`, the message and the `vgi_rpc.error_kind`.
+ */
+import { Data } from 'effect';
+
+/** Framework error kinds (the open `vgi_rpc.error_kind` enum). */
+export const ErrorKind = {
+  methodNotImplemented: 'method_not_implemented',
+  protocolNotSpecified: 'protocol_not_specified',
+  protocolNotSupported: 'protocol_not_supported',
+  protocolVersionMismatch: 'protocol_version_mismatch',
+  sessionLost: 'session_lost',
+  serverDraining: 'server_draining',
+} as const;
+
+/** A typed, wire-visible failure: `errorType` becomes `exception_type`, `errorKind` becomes `vgi_rpc.error_kind`. */
+export class RpcError extends Data.TaggedError('RpcError')<{
+  readonly errorType: string;
+  readonly message: string;
+  readonly errorKind?: string;
+  readonly traceback?: string;
+}> {
+  /** Build an error of the given wire type. */
+  static of(errorType: string, message: string, errorKind?: string): RpcError {
+    return new RpcError(errorKind === undefined ? { errorType, message } : { errorType, message, errorKind });
+  }
+}
+
+/** Shorthands for the error types the reference uses. */
+export const Errors = {
+  /** `ValueError`: a parameter value is unacceptable. */
+  value: (message: string): RpcError => RpcError.of('ValueError', message),
+  /** `TypeError`: a value has the wrong type or shape. */
+  type: (message: string): RpcError => RpcError.of('TypeError', message),
+  /** `RuntimeError`: the operation failed. */
+  runtime: (message: string): RpcError => RpcError.of('RuntimeError', message),
+  /** `ProtocolError`: the request is malformed. */
+  protocol: (message: string): RpcError => RpcError.of('ProtocolError', message),
+  /** `VersionError`: wrong or missing request_version. */
+  version: (message: string): RpcError => RpcError.of('VersionError', message),
+  /** `MethodNotImplementedError` (kind method_not_implemented). */
+  methodNotImplemented: (message: string): RpcError => RpcError.of('MethodNotImplementedError', message, ErrorKind.methodNotImplemented),
+  /** `ProtocolNotSpecifiedError` (kind protocol_not_specified). */
+  protocolNotSpecified: (message: string): RpcError => RpcError.of('ProtocolNotSpecifiedError', message, ErrorKind.protocolNotSpecified),
+  /** `ProtocolNotSupportedError` (kind protocol_not_supported). */
+  protocolNotSupported: (message: string): RpcError => RpcError.of('ProtocolNotSupportedError', message, ErrorKind.protocolNotSupported),
+  /** `ProtocolVersionError` (kind protocol_version_mismatch). */
+  protocolVersion: (message: string): RpcError => RpcError.of('ProtocolVersionError', message, ErrorKind.protocolVersionMismatch),
+} as const;
+
+/** What the dispatcher needs to write an EXCEPTION batch for any failure or defect. */
+export interface WireErrorInfo {
+  readonly errorType: string;
+  readonly message: string;
+  readonly errorKind: string | undefined;
+  readonly traceback: string;
+}
+
+const typeNameOf = (e: object): string => {
+  const rec = e as { errorType?: unknown; _tag?: unknown; name?: unknown };
+  if (typeof rec.errorType === 'string' && rec.errorType !== '') return rec.errorType;
+  if (typeof rec._tag === 'string' && rec._tag !== '' && rec._tag !== 'RpcError') return rec._tag;
+  if (typeof rec.name === 'string' && rec.name !== '' && rec.name !== 'Error') return rec.name;
+  const ctor = (e as { constructor?: { name?: string } }).constructor?.name;
+  return ctor !== undefined && ctor !== '' && ctor !== 'Object' ? ctor : 'Error';
+};
+
+/** Describe any thrown or failed value for the wire. */
+export const toWireError = (e: unknown): WireErrorInfo => {
+  if (e !== null && typeof e === 'object') {
+    const rec = e as { message?: unknown; errorKind?: unknown; stack?: unknown; traceback?: unknown; constructor?: { errorKind?: unknown } };
+    const kind = typeof rec.errorKind === 'string' && rec.errorKind !== '' ? rec.errorKind
+      : typeof rec.constructor?.errorKind === 'string' && rec.constructor.errorKind !== '' ? rec.constructor.errorKind : undefined;
+    const errorType = typeNameOf(e);
+    const message = typeof rec.message === 'string' ? rec.message : String(e);
+    const traceback = typeof rec.traceback === 'string' && rec.traceback !== '' ? rec.traceback
+      : typeof rec.stack === 'string' ? rec.stack : `${errorType}: ${message}`;
+    return { errorType, message, errorKind: kind, traceback };
+  }
+  return { errorType: 'Error', message: String(e), errorKind: undefined, traceback: `Error: ${String(e)}` };
+};

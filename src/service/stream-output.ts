@@ -1,0 +1,134 @@
+/**
+ * What stream handlers return per turn: an output batch given as rows, as
+ * columns (typed arrays are taken without copying) or as an arrow-js
+ * RecordBatch, each with optional per-batch metadata; or, for producers,
+ * `Output.done` to finish the stream.
+ */
+import { type RecordBatch, type Data, type Schema } from 'apache-arrow';
+import { type Fields, type RecordOf } from '../types/record.js';
+import { type TypeOf, isValid, nestedOf } from '../types/value-type.js';
+import { DecodedBatch } from '../wire/stream-reader.js';
+
+/** Columns of an output batch: one array (or typed array) per field of the row type. */
+export type ColumnsOf<Row> = { readonly [K in keyof Row]: ArrayLike<Row[K]> };
+
+/** Metadata attached to one emitted batch. */
+export type EmitMetadata = Readonly<Record<string, string>> | ReadonlyMap<string, string>;
+
+/** One output batch of a stream turn, typed by its row shape. */
+export type Emission<Row> =
+  | { readonly _tag: 'rows'; readonly rows: readonly Row[]; readonly metadata: EmitMetadata | undefined }
+  | { readonly _tag: 'columns'; readonly columns: ColumnsOf<Row>; readonly metadata: EmitMetadata | undefined }
+  | { readonly _tag: 'batch'; readonly batch: RecordBatch; readonly metadata: EmitMetadata | undefined };
+
+/** An emission for a stream whose output fields are `O`. */
+export type EmissionOf<O extends Fields> = Emission<RecordOf<O>>;
+
+/** The end of a producer stream. */
+export interface Done {
+  readonly _tag: 'done';
+}
+
+/** Constructors for stream turn results. */
+export const Output = {
+  /** Emit rows given as objects. */
+  rows: <Row>(rows: readonly Row[], metadata?: EmitMetadata): Emission<Row> => ({ _tag: 'rows', rows, metadata }),
+  /** Emit columns (arrays or typed arrays, all of the same length). */
+  columns: <Row>(columns: ColumnsOf<Row>, metadata?: EmitMetadata): Emission<Row> => ({ _tag: 'columns', columns, metadata }),
+  /** Emit a prebuilt arrow-js RecordBatch (its schema must match the declared output). */
+  batch: (batch: RecordBatch, metadata?: EmitMetadata): Emission<never> => ({ _tag: 'batch', batch, metadata }),
+  /** Finish a producer stream. */
+  done: { _tag: 'done' } as Done,
+} as const;
+
+/** Normalize emit metadata to a Map (undefined when empty). */
+export const metadataMap = (m: EmitMetadata | undefined): Map<string, string> | undefined => {
+  if (m === undefined) return undefined;
+  const map = m instanceof Map ? new Map(m) : new Map(Object.entries(m as Record<string, string>));
+  return map.size === 0 ? undefined : map;
+};
+
+/** Build the columns (one Data per field) and row count of an emission. */
+export const emissionColumns = (fields: Fields, schema: Schema, e: Emission<unknown>): { length: number; columns: readonly Data[] } => {
+  const entries = Object.entries(fields);
+  switch (e._tag) {
+    case 'rows':
+      return {
+        length: e.rows.length,
+        columns: entries.map(([name, t]) => nestedOf(t).encode(e.rows.map((r) => (r as Record<string, unknown>)[name] ?? null))),
+      };
+    case 'columns': {
+      let length = -1;
+      const columns = entries.map(([name, t]) => {
+        const values = (e.columns as Record<string, ArrayLike<unknown> | undefined>)[name];
+        if (values === undefined) throw new TypeError(`output column '${name}' is missing`);
+        if (length >= 0 && values.length !== length) throw new TypeError(`output column '${name}' has ${values.length} values, expected ${length}`);
+        length = values.length;
+        return nestedOf(t).encode(values as readonly unknown[]);
+      });
+      return { length: Math.max(length, 0), columns };
+    }
+    case 'batch': {
+      const b = e.batch;
+      if (b.schema.fields.length !== schema.fields.length || b.schema.fields.some((f, i) => f.name !== schema.fields[i]!.name)) {
+        throw new TypeError(`emitted batch fields [${b.schema.fields.map((f) => f.name).join(', ')}] do not match the output schema [${schema.fields.map((f) => f.name).join(', ')}]`);
+      }
+      return { length: b.numRows, columns: b.data.children };
+    }
+  }
+};
+
+/** A received batch (exchange input, stream output) with typed access to its columns. */
+export class BatchView<I extends Fields> {
+  /** Wrap a decoded batch whose columns follow the declared input field order. */
+  constructor(
+    private readonly fields: I,
+    private readonly decoded: DecodedBatch,
+    /** Batch metadata, framework keys removed. */
+    readonly metadata: ReadonlyMap<string, string>,
+  ) {}
+
+  /** Number of rows. */
+  get numRows(): number {
+    return this.decoded.numRows;
+  }
+
+  /** The raw arrow-js column of a field. */
+  column<K extends keyof I & string>(name: K): Data {
+    const i = Object.keys(this.fields).indexOf(name);
+    return this.decoded.columns[i]!;
+  }
+
+  /** All values of one column as a JS array. */
+  values<K extends keyof I & string>(name: K): TypeOf<I[K]>[] {
+    const t = nestedOf(this.fields[name]!);
+    const col = this.column(name);
+    const n = this.decoded.numRows;
+    const out = new Array<TypeOf<I[K]>>(n);
+    if (col.nullCount === 0 && ArrayBuffer.isView(col.values) && !(col.values instanceof Uint8Array) && col.stride === 1 && !col.type.children?.length && col.valueOffsets === undefined && col.dictionary === undefined && col.typeId !== 6) {
+      const vals = col.values as unknown as ArrayLike<TypeOf<I[K]>>;
+      for (let i = 0; i < n; i++) out[i] = vals[i]!;
+      return out;
+    }
+    for (let i = 0; i < n; i++) out[i] = (this.fields[name]!.nullable && !isValid(col, i) ? null : t.decode(col, i)) as TypeOf<I[K]>;
+    return out;
+  }
+
+  /** Rows as objects. */
+  rows(): RecordOf<I>[] {
+    const names = Object.keys(this.fields) as (keyof I & string)[];
+    const cols = names.map((n) => this.values(n));
+    const out: RecordOf<I>[] = [];
+    for (let i = 0; i < this.numRows; i++) {
+      const row: Record<string, unknown> = {};
+      names.forEach((n, k) => { row[n] = cols[k]![i]; });
+      out.push(row as RecordOf<I>);
+    }
+    return out;
+  }
+
+  /** The batch as an arrow-js RecordBatch. */
+  toRecordBatch(): RecordBatch {
+    return this.decoded.toRecordBatch();
+  }
+}
