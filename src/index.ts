@@ -1,0 +1,22 @@
+/**
+ * Public API of the vgi-rpc runtime: value types, service definitions,
+ * handler context, the protocol core and the typed client.
+ */
+export * as T from './types/index.js';
+export * as Method from './service/method.js';
+export * as Service from './service/service.js';
+export * as Client from './client/typed-client.js';
+export { Output, BatchView, type Emission } from './service/stream-output.js';
+export type { ProducerStream, ExchangeStream, Tick, Handlers, ServiceDef, AnyService } from './service/service.js';
+export { CallContext, clientLog, type CallContextService, type TransportKind, type ClientLogLevel } from './service/call-context.js';
+export { RpcError, Errors, ErrorKind } from './service/errors.js';
+export { Dispatcher, makeDispatcher, type DispatcherOptions } from './protocol/dispatcher.js';
+export { Hosting } from './protocol/hosting.js';
+export { protocolHash, hashPreimage } from './protocol/protocol-hash.js';
+export { Reflection, REFLECTION_PROTOCOL } from './protocol/reflection.js';
+export { RpcConnection, StreamSession, type ClientTransport, type CallOptions } from './client/connection.js';
+export { RpcClientError } from './client/client-error.js';
+export type { ReceivedLog, LogHandler } from './client/client-log.js';
+export { Keys } from './wire/metadata-keys.js';
+export { IpcFormatError, IpcLimitError, IpcTruncatedError } from './wire/errors.js';
+export { type ReaderLimits, defaultReaderLimits } from './wire/stream-reader.js';

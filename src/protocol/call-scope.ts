@@ -1,0 +1,63 @@
+/**
+ * Per-call plumbing shared by unary and stream calls: the CallContext value
+ * with its client-log buffer, request ids, and the runner that executes
+ * handler Effects on the server's runtime.
+ */
+import { randomUUID } from 'node:crypto';
+import { Effect, type Exit, Runtime } from 'effect';
+import { CallContext, type CallContextService, type ClientLogRecord, type TransportKind } from '../service/call-context.js';
+
+/** Executes handler Effects (the actor layer wraps this with supervision). */
+export interface CallRunner {
+  run<A, E>(effect: Effect.Effect<A, E, never>): Promise<Exit.Exit<A, E>>;
+}
+
+/** A runner over an Effect Runtime. */
+export const runtimeRunner = (rt: Runtime.Runtime<never>): CallRunner => {
+  const run = Runtime.runPromiseExit(rt);
+  return { run: (effect) => run(effect) };
+};
+
+/** A fresh 16-hex request id (the reference's `uuid4().hex[:16]`). */
+export const newRequestId = (): string => randomUUID().replace(/-/g, '').slice(0, 16);
+
+/** A call's context plus the buffer its client logs accumulate in. */
+export interface CallScope {
+  readonly context: CallContextService;
+  /** Logs emitted since the last `takeLogs()`. */
+  takeLogs(): ClientLogRecord[];
+  /** Run `effect` with this call's context provided. */
+  provide<A, E>(effect: Effect.Effect<A, E, CallContext>): Effect.Effect<A, E, never>;
+}
+
+/** Build the context of one call. */
+export const makeCallScope = (info: {
+  readonly requestId: string | undefined;
+  readonly serverId: string;
+  readonly protocol: string;
+  readonly method: string;
+  readonly transportKind: TransportKind;
+  readonly requestMetadata: ReadonlyMap<string, string>;
+}): CallScope => {
+  let logs: ClientLogRecord[] = [];
+  const context: CallContextService = {
+    requestId: info.requestId ?? newRequestId(),
+    serverId: info.serverId,
+    protocol: info.protocol,
+    method: info.method,
+    transportKind: info.transportKind,
+    requestMetadata: info.requestMetadata,
+    log: (level, message, extra) => Effect.sync(() => {
+      logs.push(extra === undefined ? { level, message } : { level, message, extra });
+    }),
+  };
+  return {
+    context,
+    takeLogs: () => {
+      const out = logs;
+      logs = [];
+      return out;
+    },
+    provide: (effect) => Effect.provideService(effect, CallContext, context),
+  };
+};

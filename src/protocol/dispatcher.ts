@@ -1,0 +1,144 @@
+/**
+ * The transport-free server core for byte-stream transports: reads one
+ * request stream at a time from a connection, routes and validates it, runs
+ * the call (unary or stream) and writes the response. A bad request gets an
+ * error response and the connection keeps serving; only framing errors it
+ * cannot resynchronise from end the connection (rejecting with the typed
+ * wire error).
+ */
+import { Context, type Effect, type Layer, ManagedRuntime, Option } from 'effect';
+import type { Schema } from 'apache-arrow';
+import { StreamEncoder } from '../wire/batch-encoder.js';
+import { Keys, REQUEST_VERSION } from '../wire/metadata-keys.js';
+import type { DecodedBatch } from '../wire/stream-reader.js';
+import { IpcFormatError } from '../wire/errors.js';
+import { Errors, toWireError } from '../service/errors.js';
+import { emptySchema } from '../service/method.js';
+import type { AnyService, ServiceImpl } from '../service/service.js';
+import type { ByteConnection } from './byte-connection.js';
+import { type CallRunner, makeCallScope, runtimeRunner } from './call-scope.js';
+import { Hosting } from './hosting.js';
+import { resolveRequest } from './request.js';
+import { writeErrorStream } from './responses.js';
+import { runStream } from './stream-call.js';
+import { runUnary } from './unary-call.js';
+
+/** Server options shared by every transport. */
+export interface DispatcherOptions {
+  /** 12-hex server id; generated when omitted. */
+  readonly serverId?: string;
+  /** Host vgi_rpc.Reflection.v1 (default true). */
+  readonly reflection?: boolean;
+  /** Answer `__transport_options__` with shm=true (only when an SHM transport is available). */
+  readonly shm?: boolean;
+}
+
+/** The protocol core: hosted protocols plus the runner for handler Effects. */
+export class Dispatcher {
+  /** Create a dispatcher over already-built implementations. */
+  constructor(readonly hosting: Hosting, readonly runner: CallRunner, readonly options: DispatcherOptions = {}) {}
+
+  /** The server id stamped on log and error batches. */
+  get serverId(): string {
+    return this.hosting.serverId;
+  }
+
+  /** Serve requests from `conn` until its input ends. Rejects with a wire error on unrecoverable framing problems. */
+  async serve(conn: ByteConnection): Promise<void> {
+    for (;;) {
+      const req = await readRequestStream(conn);
+      if (req === null) return;
+      await this.handle(conn, req.schema, req.batch, req.error);
+    }
+  }
+
+  private async handle(conn: ByteConnection, schema: Schema, batch: DecodedBatch | undefined, bodyError: Error | undefined): Promise<void> {
+    const stamp = { serverId: this.serverId, requestId: undefined };
+    if (bodyError !== undefined) {
+      const out: Uint8Array[] = [];
+      writeErrorStream(out, emptySchema(), toWireError(Errors.protocol(bodyError.message)), stamp);
+      await conn.write(out);
+      return;
+    }
+    const resolved = resolveRequest(this.hosting, schema, batch);
+    if (resolved._tag === 'rejected') {
+      const out: Uint8Array[] = [];
+      writeErrorStream(out, resolved.schema, toWireError(resolved.error), { serverId: this.serverId, requestId: resolved.requestId });
+      await conn.write(out);
+      return;
+    }
+    if (resolved._tag === 'transportOptions') {
+      const out: Uint8Array[] = [];
+      const enc = new StreamEncoder(emptySchema());
+      enc.writeSchema(out);
+      enc.writeEmpty(out, new Map([[Keys.transportShm, this.options.shm === true ? 'true' : 'false'], [Keys.requestVersion, REQUEST_VERSION], [Keys.serverId, this.serverId]]));
+      enc.writeEos(out);
+      await conn.write(out);
+      return;
+    }
+    const scope = makeCallScope({
+      requestId: resolved.requestId,
+      serverId: this.serverId,
+      protocol: resolved.binding.name,
+      method: resolved.methodName,
+      transportKind: conn.transportKind,
+      requestMetadata: resolved.metadata,
+    });
+    const handler = resolved.binding.handlers[resolved.methodName] as unknown as (p: never) => Effect.Effect<unknown, unknown, never>;
+    if (resolved.method.kind === 'unary') {
+      const out: Uint8Array[] = [];
+      await runUnary(out, this.runner, scope, resolved.method, handler, resolved.params);
+      await conn.write(out);
+      return;
+    }
+    await runStream(conn, this.runner, scope, resolved.method, handler, resolved.params);
+  }
+}
+
+/** One request stream: its schema, first batch, and a recoverable body error if its batch was corrupt. */
+interface RequestStream {
+  readonly schema: Schema;
+  readonly batch: DecodedBatch | undefined;
+  readonly error: Error | undefined;
+}
+
+/** Read one complete request stream; null at a clean end of input. */
+export const readRequestStream = async (conn: ByteConnection): Promise<RequestStream | null> => {
+  const first = await conn.frames.next();
+  if (first === null) return null;
+  if (first.kind !== 'schema') throw new IpcFormatError('expected a request stream to start with a schema message');
+  let batch: DecodedBatch | undefined;
+  let error: Error | undefined;
+  for (;;) {
+    const f = await conn.frames.next();
+    if (f === null) throw new IpcFormatError('input ended inside a request stream');
+    if (f.kind === 'eos') break;
+    if (f.kind === 'badBatch') error ??= f.error;
+    if (f.kind === 'batch' && batch === undefined) batch = f.batch;
+  }
+  return { schema: first.schema, batch, error };
+};
+
+/** Anything that can be hosted: a service definition whose implementation is in the Layer's context. */
+export type Hostable = AnyService;
+
+/**
+ * Build a dispatcher for `services` from a Layer that provides their
+ * implementations. The returned runtime owns the Layer's resources; dispose
+ * it to release them.
+ */
+export const makeDispatcher = async <E>(
+  services: readonly Hostable[],
+  layer: Layer.Layer<ServiceImpl<any>, E, never>,
+  options: DispatcherOptions = {},
+): Promise<{ dispatcher: Dispatcher; dispose: () => Promise<void> }> => {
+  const runtime = ManagedRuntime.make(layer as Layer.Layer<never, E, never>);
+  const rt = await runtime.runtime();
+  const impls = services.map((s) => Option.getOrUndefined(Context.getOption(rt.context as Context.Context<unknown>, s.tag as never)) as ServiceImpl | undefined);
+  impls.forEach((impl, i) => {
+    if (impl === undefined) throw new TypeError(`no implementation of protocol '${services[i]!.name}' is provided by the layer`);
+  });
+  const hosting = new Hosting(impls as ServiceImpl[], options.serverId, { reflection: options.reflection ?? true });
+  return { dispatcher: new Dispatcher(hosting, runtimeRunner(rt as never), options), dispose: () => runtime.dispose() };
+};
+

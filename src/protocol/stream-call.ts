@@ -1,0 +1,195 @@
+/**
+ * A producer or exchange stream over a byte-stream transport, in lockstep:
+ * optional header stream, then one output batch (after its logs) per client
+ * tick or input batch, until the producer finishes, the client closes its
+ * input, the client cancels, or the handler fails. The stream's resources
+ * live in a Scope that is closed when the stream ends for any reason.
+ */
+import { Effect, Exit, Scope } from 'effect';
+import type { Schema } from 'apache-arrow';
+import { StreamEncoder } from '../wire/batch-encoder.js';
+import { Keys } from '../wire/metadata-keys.js';
+import type { DecodedBatch } from '../wire/stream-reader.js';
+import type { ExchangeMethod, ProducerMethod } from '../service/method.js';
+import { emptySchema } from '../service/method.js';
+import { Errors, toWireError } from '../service/errors.js';
+import type { ExchangeStream, ProducerStream } from '../service/service.js';
+import { type Emission, BatchView, emissionColumns, metadataMap } from '../service/stream-output.js';
+import type { Fields } from '../types/record.js';
+import type { ByteConnection } from './byte-connection.js';
+import type { CallRunner, CallScope } from './call-scope.js';
+import { coerceInput } from './input-coercion.js';
+import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from './responses.js';
+import { causeError } from './unary-call.js';
+
+type AnyStream = ProducerStream<Fields, Fields | undefined, unknown> & ExchangeStream<Fields, Fields, Fields | undefined, unknown>;
+
+/** Read and discard the client's input stream up to its EOS (or end of input). */
+export const drainInput = async (conn: ByteConnection, alreadyOpen: boolean): Promise<void> => {
+  let open = alreadyOpen;
+  for (;;) {
+    const f = await conn.frames.next();
+    if (f === null) return;
+    if (f.kind === 'schema') open = true;
+    else if (f.kind === 'eos' && open) return;
+  }
+};
+
+const frameworkKeys = new Set<string>([Keys.streamState, Keys.callState, Keys.cancel]);
+
+/** Metadata handed to handlers: the batch's metadata minus the framework's stream keys. */
+export const handlerMetadata = (md: ReadonlyMap<string, string> | undefined): ReadonlyMap<string, string> => {
+  if (md === undefined || md.size === 0) return new Map();
+  let strip = false;
+  for (const k of md.keys()) if (frameworkKeys.has(k)) strip = true;
+  if (!strip) return md;
+  return new Map([...md].filter(([k]) => !frameworkKeys.has(k)));
+};
+
+/** Run one stream call on a byte connection; resolves when the stream is over. */
+export const runStream = async (
+  conn: ByteConnection,
+  runner: CallRunner,
+  scope: CallScope,
+  method: ProducerMethod | ExchangeMethod,
+  handler: (params: never) => Effect.Effect<unknown, unknown, never>,
+  params: Record<string, unknown>,
+): Promise<void> => {
+  const stamp: Stamp = { serverId: scope.context.serverId, requestId: scope.context.requestId };
+  const streamScope = await Effect.runPromise(Scope.make());
+  let closeExit: Exit.Exit<unknown, unknown> = Exit.void;
+  try {
+    // Init: the handler builds the stream state inside the stream's scope.
+    const init = await runner.run(scope.provide(Scope.extend(Effect.suspend(() => handler(params as never)), streamScope)) as Effect.Effect<unknown, unknown, never>);
+    if (Exit.isFailure(init)) {
+      const out: Uint8Array[] = [];
+      writeErrorStream(out, emptySchema(), toWireError(causeError(init.cause)), stamp, scope.takeLogs());
+      await conn.write(out);
+      closeExit = init;
+      await drainInput(conn, false);
+      return;
+    }
+    const stream = init.value as AnyStream;
+    if (method.headerSchema !== undefined) {
+      const out: Uint8Array[] = [];
+      const header = stream.header as Record<string, unknown> | undefined;
+      if (header === undefined || header === null) {
+        writeErrorStream(out, emptySchema(), toWireError(Errors.runtime(`stream method declares a header but its handler returned none`)), stamp, scope.takeLogs());
+        await conn.write(out);
+        await drainInput(conn, false);
+        return;
+      }
+      try {
+        const enc = new StreamEncoder(method.headerSchema);
+        const cols = emissionColumns(method.header as Fields, method.headerSchema, { _tag: 'rows', rows: [header], metadata: undefined });
+        const body: Uint8Array[] = [];
+        enc.writeSchema(body);
+        writeLogs(body, enc, scope.takeLogs(), stamp);
+        enc.writeColumns(body, 1, cols.columns);
+        enc.writeEos(body);
+        out.push(...body);
+      } catch (e) {
+        writeErrorStream(out, emptySchema(), toWireError(e), stamp, scope.takeLogs());
+        await conn.write(out);
+        await drainInput(conn, false);
+        return;
+      }
+      await conn.write(out);
+    }
+    await lockstep(conn, runner, scope, method, stream, stamp);
+  } catch (e) {
+    closeExit = Exit.die(e);
+    throw e;
+  } finally {
+    await Effect.runPromise(Scope.close(streamScope, closeExit));
+  }
+};
+
+const lockstep = async (
+  conn: ByteConnection,
+  runner: CallRunner,
+  scope: CallScope,
+  method: ProducerMethod | ExchangeMethod,
+  stream: AnyStream,
+  stamp: Stamp,
+): Promise<void> => {
+  // Wait for the client's input stream to open before writing the output schema.
+  const first = await conn.frames.next();
+  if (first === null) return;
+  if (first.kind !== 'schema') throw new Error('stream input did not start with a schema');
+  const outSchema: Schema = method.outputSchema;
+  const enc = new StreamEncoder(outSchema);
+  const head: Uint8Array[] = [];
+  enc.writeSchema(head);
+  writeLogs(head, enc, scope.takeLogs(), stamp);
+  await conn.write(head);
+  for (;;) {
+    const f = await conn.frames.next();
+    if (f === null) return;
+    if (f.kind === 'eos') {
+      await conn.write([endOfStream(enc)]);
+      return;
+    }
+    const out: Uint8Array[] = [];
+    if (f.kind === 'badBatch') {
+      enc.writeEmpty(out, errorMetadata(toWireError(Errors.protocol(f.error.message)), stamp));
+      enc.writeEos(out);
+      await conn.write(out);
+      await drainInput(conn, true);
+      return;
+    }
+    if (f.kind !== 'batch') continue;
+    const batch: DecodedBatch = f.batch;
+    if (batch.meta(Keys.cancel) !== undefined) {
+      if (stream.onCancel !== undefined) await runner.run(scope.provide(Effect.catchAllCause(stream.onCancel, () => Effect.void)));
+      scope.takeLogs();
+      enc.writeEos(out);
+      await conn.write(out);
+      await drainInput(conn, true);
+      return;
+    }
+    const turn = method.kind === 'producer'
+      ? Effect.suspend(() => stream.produce({ metadata: handlerMetadata(batch.metadata) }))
+      : Effect.suspend(() => {
+          const input = coerceInput(method.input, method.inputSchema, batch);
+          return stream.exchange(new BatchView(method.input, input, handlerMetadata(batch.metadata)));
+        });
+    const exit = await runner.run(scope.provide(turn as Effect.Effect<Emission<unknown> | { _tag: 'done' }, unknown, never>));
+    writeLogs(out, enc, scope.takeLogs(), stamp);
+    let finished = false;
+    if (Exit.isSuccess(exit)) {
+      const result = exit.value;
+      if (result === undefined || result === null) {
+        enc.writeEmpty(out, errorMetadata(toWireError(Errors.runtime('No data batch was emitted')), stamp));
+        finished = true;
+      } else if (result._tag === 'done') {
+        if (method.kind === 'exchange') enc.writeEmpty(out, errorMetadata(toWireError(Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input')), stamp));
+        finished = true;
+      } else {
+        try {
+          const { length, columns } = emissionColumns(method.output, outSchema, result);
+          enc.writeColumns(out, length, columns, metadataMap(result.metadata));
+        } catch (e) {
+          enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
+          finished = true;
+        }
+      }
+    } else {
+      enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause)), stamp));
+      finished = true;
+    }
+    if (finished) {
+      enc.writeEos(out);
+      await conn.write(out);
+      await drainInput(conn, true);
+      return;
+    }
+    await conn.write(out);
+  }
+};
+
+const endOfStream = (enc: StreamEncoder): Uint8Array => {
+  const out: Uint8Array[] = [];
+  enc.writeEos(out);
+  return out[0]!;
+};

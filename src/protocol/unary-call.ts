@@ -1,0 +1,71 @@
+/**
+ * A unary call: run the handler Effect, then write one response stream on
+ * the result schema: the call's client logs, then the result row (a zero-row
+ * batch for void methods) or an EXCEPTION batch, then EOS.
+ */
+import { Cause, Effect, Exit } from 'effect';
+import { StreamEncoder } from '../wire/batch-encoder.js';
+import type { UnaryMethod } from '../service/method.js';
+import { toWireError } from '../service/errors.js';
+import type { ValueType } from '../types/value-type.js';
+import type { CallRunner, CallScope } from './call-scope.js';
+import { errorMetadata, type Stamp, writeLogs } from './responses.js';
+
+/** Turn a failed Exit into the error to report (failures first, then defects, then interruption). */
+export const causeError = (cause: Cause.Cause<unknown>): unknown => {
+  const failure = Cause.failureOption(cause);
+  if (failure._tag === 'Some') return failure.value;
+  const defects = Cause.defects(cause);
+  const first = defects.pipe((d) => [...d][0]);
+  if (first !== undefined) return first;
+  return Object.assign(new Error('the call was interrupted'), { name: 'CancelledError' });
+};
+
+/** Run a unary handler and encode its complete response stream into `out`. */
+export const runUnary = async (
+  out: Uint8Array[],
+  runner: CallRunner,
+  scope: CallScope,
+  method: UnaryMethod,
+  handler: (params: never) => Effect.Effect<unknown, unknown, never>,
+  params: Record<string, unknown>,
+): Promise<void> => {
+  const exit = await runner.run(scope.provide(Effect.suspend(() => handler(params as never) as Effect.Effect<unknown, unknown, never>)));
+  encodeUnaryResponse(out, method, exit, scope.takeLogs.bind(scope), { serverId: scope.context.serverId, requestId: scope.context.requestId });
+};
+
+/** Encode the response stream of a finished unary call. */
+export const encodeUnaryResponse = (
+  out: Uint8Array[],
+  method: UnaryMethod,
+  exit: Exit.Exit<unknown, unknown>,
+  takeLogs: CallScope['takeLogs'],
+  stamp: Stamp,
+): void => {
+  const enc = new StreamEncoder(method.resultSchema);
+  enc.writeSchema(out);
+  const start = out.length;
+  const logs = takeLogs();
+  writeLogs(out, enc, logs, stamp);
+  if (Exit.isSuccess(exit)) {
+    try {
+      const result = method.result as ValueType<unknown> | undefined;
+      if (result === undefined) enc.writeColumns(out, 0, []);
+      else {
+        const v = exit.value;
+        if ((v === null || v === undefined) && !result.nullable) throw new TypeError(`method returned ${String(v)} but its result type ${result.label} is not nullable`);
+        enc.writeColumns(out, 1, [result.encode([v])]);
+      }
+      enc.writeEos(out);
+      return;
+    } catch (e) {
+      out.length = start;
+      writeLogs(out, enc, logs, stamp);
+      enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
+      enc.writeEos(out);
+      return;
+    }
+  }
+  enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause)), stamp));
+  enc.writeEos(out);
+};
