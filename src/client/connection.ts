@@ -1,0 +1,366 @@
+/**
+ * The client side of a byte-stream connection. Unary calls are pipelined:
+ * requests are written as soon as they are made and responses, which the
+ * server sends in order, are matched in FIFO order. A stream takes the
+ * connection exclusively (lockstep) until it ends.
+ */
+import { StreamEncoder } from '../wire/batch-encoder.js';
+import { classifyBatch } from '../wire/classify.js';
+import type { FrameSource } from '../wire/frame-source.js';
+import { Keys, REQUEST_VERSION } from '../wire/metadata-keys.js';
+import type { DecodedBatch } from '../wire/stream-reader.js';
+import { type ExchangeMethod, type MethodDef, type ProducerMethod, type UnaryMethod, emptySchema } from '../service/method.js';
+import { type Emission, BatchView, emissionColumns, metadataMap, type EmitMetadata } from '../service/stream-output.js';
+import type { Fields, RecordOf } from '../types/record.js';
+import { type ValueType, isValid } from '../types/value-type.js';
+import { RpcClientError, errorFromMetadata } from './client-error.js';
+import { type LogHandler, logFromMetadata } from './client-log.js';
+
+/** What a client needs from a transport. */
+export interface ClientTransport {
+  readonly frames: FrameSource;
+  write(chunks: readonly Uint8Array[]): void | Promise<void>;
+  /** Close the outgoing direction (and release the transport). */
+  close(): void | Promise<void>;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Receives the call's server logs. */
+  readonly onLog?: LogHandler;
+  /** Extra request metadata (e.g. traceparent). */
+  readonly metadata?: ReadonlyMap<string, string>;
+}
+
+/** Where a call is addressed. */
+export interface Target {
+  readonly protocol: string;
+  /** Sent as `vgi_rpc.protocol_version` when defined. */
+  readonly protocolVersion: string | undefined;
+}
+
+const requestMetadata = (target: Target, method: string, extra: ReadonlyMap<string, string> | undefined): Map<string, string> => {
+  const md = new Map<string, string>([
+    [Keys.method, method],
+    [Keys.protocol, target.protocol],
+    [Keys.requestVersion, REQUEST_VERSION],
+  ]);
+  if (target.protocolVersion !== undefined) md.set(Keys.protocolVersion, target.protocolVersion);
+  if (extra !== undefined) for (const [k, v] of extra) md.set(k, v);
+  return md;
+};
+
+/** Encode a request stream for `method` with `params` (defaults merged, absent optionals sent as null). */
+export const encodeRequest = (out: Uint8Array[], target: Target, name: string, method: MethodDef, params: Record<string, unknown>, extra?: ReadonlyMap<string, string>): void => {
+  const enc = new StreamEncoder(method.paramsSchema);
+  enc.writeSchema(out);
+  const entries = Object.entries(method.params) as [string, ValueType<unknown>][];
+  const defaults = method.defaults as Record<string, unknown>;
+  const columns = entries.map(([k, t]) => {
+    let v = params[k];
+    if (v === undefined) v = k in defaults ? defaults[k] : null;
+    if (v === null && !t.nullable) throw RpcClientError.local('TypeError', `${name}() parameter '${k}' is required (${t.label})`);
+    return t.encode([v]);
+  });
+  enc.writeColumns(out, entries.length === 0 ? 0 : 1, columns, requestMetadata(target, name, extra));
+  enc.writeEos(out);
+};
+
+/** A connection to one server over a byte stream. */
+export class RpcConnection {
+  private pendingReads: Promise<unknown> = Promise.resolve();
+  private streamActive = false;
+  private gate: Promise<void> = Promise.resolve();
+  private releaseGate: () => void = () => {};
+  private broken: Error | undefined;
+
+  /** Wrap a transport. */
+  constructor(readonly transport: ClientTransport) {}
+
+  /** Call a unary method; resolves with its decoded result (undefined for void). */
+  async call<A>(target: Target, name: string, method: UnaryMethod, params: Record<string, unknown>, options: CallOptions = {}): Promise<A> {
+    while (this.streamActive) await this.gate;
+    if (this.broken !== undefined) throw this.broken;
+    const out: Uint8Array[] = [];
+    encodeRequest(out, target, name, method, params, options.metadata);
+    const wrote = this.transport.write(out);
+    const read = this.pendingReads.then(async () => {
+      await wrote;
+      return this.readUnary(method, options.onLog);
+    });
+    this.pendingReads = read.catch(() => undefined);
+    return read as Promise<A>;
+  }
+
+  private async nextFrame() {
+    try {
+      const f = await this.transport.frames.next();
+      if (f === null) throw RpcClientError.local('TransportError', 'the server closed the connection');
+      return f;
+    } catch (e) {
+      this.broken ??= e instanceof RpcClientError ? e : RpcClientError.local('TransportError', (e as Error).message);
+      throw this.broken;
+    }
+  }
+
+  private async readUnary(method: UnaryMethod, onLog: LogHandler | undefined): Promise<unknown> {
+    const first = await this.nextFrame();
+    if (first.kind !== 'schema') throw this.fail('expected a response stream');
+    let error: RpcClientError | undefined;
+    let result: unknown;
+    let have = false;
+    for (;;) {
+      const f = await this.nextFrame();
+      if (f.kind === 'eos') break;
+      if (f.kind === 'badBatch') {
+        error ??= RpcClientError.local('ProtocolError', f.error.message);
+        continue;
+      }
+      if (f.kind !== 'batch') continue;
+      const b = f.batch;
+      const kind = classifyBatch(b.numRows, b.metadata);
+      if (kind === 'log') onLog?.(logFromMetadata(b.metadata!));
+      else if (kind === 'error') error ??= errorFromMetadata(b.metadata!);
+      else if (kind === 'data' && !have) {
+        have = true;
+        try {
+          result = decodeResult(method, b);
+        } catch (e) {
+          error ??= RpcClientError.local('TypeError', `cannot decode the result: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (error !== undefined) throw error;
+    if (!have) throw RpcClientError.local('ProtocolError', 'the response carried no result batch');
+    return result;
+  }
+
+  private fail(message: string): RpcClientError {
+    this.broken ??= RpcClientError.local('ProtocolError', message);
+    return this.broken as RpcClientError;
+  }
+
+  /** Open a producer or exchange stream; resolves once the request is sent (and the header read). */
+  async openStream<O extends Fields, I extends Fields = Fields, H extends Fields = Fields>(
+    target: Target,
+    name: string,
+    method: ProducerMethod | ExchangeMethod,
+    params: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<StreamSession<O, I, H>> {
+    while (this.streamActive) await this.gate;
+    this.streamActive = true;
+    this.gate = new Promise((r) => { this.releaseGate = r; });
+    try {
+      await this.pendingReads;
+      if (this.broken !== undefined) throw this.broken;
+      const out: Uint8Array[] = [];
+      encodeRequest(out, target, name, method, params, options.metadata);
+      await this.transport.write(out);
+      const session = new StreamSession<O, I, H>(this, method, options.onLog, () => this.endStream());
+      if (method.headerSchema !== undefined) await session.readHeader();
+      return session;
+    } catch (e) {
+      this.endStream();
+      throw e;
+    }
+  }
+
+  private endStream(): void {
+    this.streamActive = false;
+    this.releaseGate();
+  }
+
+  /** @internal frame access for stream sessions. */
+  readFrame() {
+    return this.nextFrame();
+  }
+
+  /** Close the connection. */
+  async close(): Promise<void> {
+    await this.pendingReads;
+    await this.transport.close();
+  }
+}
+
+const decodeResult = (method: UnaryMethod, b: DecodedBatch): unknown => {
+  const t = method.result as ValueType<unknown> | undefined;
+  if (t === undefined) return undefined;
+  if (b.numRows < 1 || b.columns.length < 1) throw new TypeError('result batch has no row');
+  const col = b.columns[0]!;
+  if (!isValid(col, 0)) return null;
+  return t.decode(col, 0);
+};
+
+/** A client-side producer or exchange stream in lockstep with the server. */
+export class StreamSession<O extends Fields, I extends Fields = Fields, H extends Fields = Fields> {
+  /** The header row, when the method declares one. */
+  header: RecordOf<H> | undefined;
+  private input: StreamEncoder | undefined;
+  private outputOpen = false;
+  private done = false;
+  private closed = false;
+
+  /** @internal */
+  constructor(
+    private readonly conn: RpcConnection,
+    private readonly method: ProducerMethod | ExchangeMethod,
+    private readonly onLog: LogHandler | undefined,
+    private readonly release: () => void,
+  ) {}
+
+  /** True once the server has ended its output. */
+  get finished(): boolean {
+    return this.done;
+  }
+
+  /** @internal Read the header stream (or the init error). */
+  async readHeader(): Promise<void> {
+    const first = await this.conn.readFrame();
+    if (first.kind !== 'schema') throw RpcClientError.local('ProtocolError', 'expected a header stream');
+    let error: RpcClientError | undefined;
+    for (;;) {
+      const f = await this.conn.readFrame();
+      if (f.kind === 'eos') break;
+      if (f.kind !== 'batch') continue;
+      const kind = classifyBatch(f.batch.numRows, f.batch.metadata);
+      if (kind === 'log') this.onLog?.(logFromMetadata(f.batch.metadata!));
+      else if (kind === 'error') error ??= errorFromMetadata(f.batch.metadata!);
+      else if (kind === 'data' && f.batch.numRows > 0 && this.header === undefined) {
+        this.header = new BatchView(this.method.header as H, f.batch, new Map()).rows()[0];
+      }
+    }
+    if (error !== undefined) {
+      // The server drains one input stream after an init error: send an empty one.
+      await this.writeInput((enc, out) => enc.writeEos(out));
+      this.finish();
+      throw error;
+    }
+  }
+
+  private async writeInput(fill: (enc: StreamEncoder, out: Uint8Array[]) => void): Promise<void> {
+    const out: Uint8Array[] = [];
+    if (this.input === undefined) {
+      this.input = new StreamEncoder(this.method.kind === 'exchange' ? this.method.inputSchema : emptySchema());
+      this.input.writeSchema(out);
+    }
+    fill(this.input, out);
+    await this.conn.transport.write(out);
+  }
+
+  /** Read output frames until one data batch (returned) or the end of the output (null). */
+  private async readOutput(): Promise<BatchView<O> | null> {
+    if (!this.outputOpen) {
+      const f = await this.conn.readFrame();
+      if (f.kind !== 'schema') throw RpcClientError.local('ProtocolError', 'expected the output stream schema');
+      this.outputOpen = true;
+    }
+    let error: RpcClientError | undefined;
+    for (;;) {
+      const f = await this.conn.readFrame();
+      if (f.kind === 'eos') {
+        this.done = true;
+        break;
+      }
+      if (f.kind === 'badBatch') {
+        error ??= RpcClientError.local('ProtocolError', f.error.message);
+        continue;
+      }
+      if (f.kind !== 'batch') continue;
+      const b = f.batch;
+      const kind = classifyBatch(b.numRows, b.metadata);
+      if (kind === 'log') this.onLog?.(logFromMetadata(b.metadata!));
+      else if (kind === 'error') error ??= errorFromMetadata(b.metadata!);
+      else if (kind === 'data' && error === undefined) return new BatchView(this.method.output as O, b, b.metadata ?? new Map());
+    }
+    // Output ended: close our input so the server's drain completes.
+    await this.closeInput();
+    if (error !== undefined) throw error;
+    return null;
+  }
+
+  private async closeInput(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writeInput((enc, out) => enc.writeEos(out));
+    this.finish();
+  }
+
+  private finished_ = false;
+  private finish(): void {
+    if (this.finished_) return;
+    this.finished_ = true;
+    this.closed = true;
+    this.done = true;
+    this.release();
+  }
+
+  /** Producer: send one tick and return the next output batch, or null when the producer finished. */
+  async tick(metadata?: EmitMetadata): Promise<BatchView<O> | null> {
+    if (this.done) return null;
+    const md = metadataMap(metadata);
+    await this.writeInput((enc, out) => enc.writeColumns(out, 0, [], md));
+    return this.readOutput();
+  }
+
+  /** Exchange: send one input batch and return the server's output batch. */
+  async exchange(input: Emission<RecordOf<I>>): Promise<BatchView<O>> {
+    if (this.done) throw RpcClientError.local('ProtocolError', 'the stream has ended');
+    const m = this.method as ExchangeMethod;
+    const { length, columns } = emissionColumns(m.input as I, m.inputSchema, input);
+    await this.writeInput((enc, out) => enc.writeColumns(out, length, columns, metadataMap(input.metadata)));
+    const out = await this.readOutput();
+    if (out === null) throw RpcClientError.local('ProtocolError', 'the server ended the exchange without an output batch');
+    return out;
+  }
+
+  /** Cancel the stream: the server runs its cancel hook and closes the output without an error. */
+  async cancel(): Promise<void> {
+    if (this.done) return;
+    await this.writeInput((enc, out) => {
+      enc.writeEmpty(out, new Map([[Keys.cancel, '1']]));
+      enc.writeEos(out);
+    });
+    this.closed = true;
+    await this.drainOutput();
+  }
+
+  /** End the stream from the client side (exchange end, or stop a producer early). */
+  async close(): Promise<void> {
+    if (this.done) return;
+    await this.writeInput((enc, out) => enc.writeEos(out));
+    this.closed = true;
+    await this.drainOutput();
+  }
+
+  private async drainOutput(): Promise<void> {
+    try {
+      if (!this.outputOpen) {
+        const f = await this.conn.readFrame();
+        if (f.kind !== 'schema') throw RpcClientError.local('ProtocolError', 'expected the output stream schema');
+        this.outputOpen = true;
+      }
+      for (;;) {
+        const f = await this.conn.readFrame();
+        if (f.kind === 'eos') break;
+        if (f.kind === 'batch' && classifyBatch(f.batch.numRows, f.batch.metadata) === 'log') this.onLog?.(logFromMetadata(f.batch.metadata!));
+      }
+    } finally {
+      this.finish();
+    }
+  }
+
+  /** Iterate a producer: one tick per iteration. */
+  async *[Symbol.asyncIterator](): AsyncIterator<BatchView<O>> {
+    try {
+      for (;;) {
+        const b = await this.tick();
+        if (b === null) return;
+        yield b;
+      }
+    } finally {
+      if (!this.done) await this.close();
+    }
+  }
+}
+
