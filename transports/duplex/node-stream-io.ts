@@ -1,0 +1,57 @@
+/**
+ * Binding Node byte streams (pipes, sockets) to the protocol: a readable
+ * feeds a FrameSource with pause/resume backpressure, and a writable takes
+ * response chunks (small responses coalesced into one write, large ones
+ * corked into one writev) and reports when it can take more.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { FrameSource } from '../../src/wire/frame-source.js';
+import type { ReaderLimits } from '../../src/wire/stream-reader.js';
+import { concatBytes } from '../../src/wire/batch-encoder.js';
+
+/** Feed `readable` into a new FrameSource. */
+export const framesFrom = (readable: Readable, limits?: ReaderLimits): FrameSource => {
+  const frames = new FrameSource({ pause: () => readable.pause(), resume: () => readable.resume() }, limits);
+  readable.on('data', (chunk: Buffer) => frames.push(chunk));
+  readable.on('end', () => frames.end());
+  readable.on('close', () => frames.end());
+  readable.on('error', (e: Error) => frames.fail(e));
+  return frames;
+};
+
+const COALESCE_BYTES = 256 * 1024;
+
+/** A chunk writer over `writable` that resolves when the stream has room again. */
+export const writerTo = (writable: Writable): ((chunks: readonly Uint8Array[]) => void | Promise<void>) => {
+  let failure: Error | undefined;
+  writable.on('error', (e: Error) => { failure ??= e; });
+  return (chunks) => {
+    if (failure !== undefined) return Promise.reject(failure);
+    if (writable.destroyed || writable.writableEnded) return Promise.reject(new Error('the connection is closed'));
+    let total = 0;
+    for (const c of chunks) total += c.byteLength;
+    let ok: boolean;
+    if (total <= COALESCE_BYTES || chunks.length === 1) {
+      ok = writable.write(concatBytes(chunks));
+    } else {
+      writable.cork();
+      ok = true;
+      for (const c of chunks) ok = writable.write(c) && ok;
+      writable.uncork();
+    }
+    if (ok) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        writable.off('drain', done);
+        writable.off('close', closed);
+        resolve();
+      };
+      const closed = (): void => {
+        writable.off('drain', done);
+        reject(failure ?? new Error('the connection closed while writing'));
+      };
+      writable.on('drain', done);
+      writable.on('close', closed);
+    });
+  };
+};
