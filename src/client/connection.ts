@@ -192,6 +192,9 @@ const decodeResult = (method: UnaryMethod, b: DecodedBatch): unknown => {
   return t.decode(col, 0);
 };
 
+/** Producer ticks kept in flight by the iterator (the batch being read plus one ahead). */
+const TICKS_AHEAD = 2;
+
 /** A client-side producer or exchange stream in lockstep with the server. */
 export class StreamSession<O extends Fields, I extends Fields = Fields, H extends Fields = Fields> {
   /** The header row, when the method declares one. */
@@ -295,12 +298,29 @@ export class StreamSession<O extends Fields, I extends Fields = Fields, H extend
     this.release();
   }
 
-  /** Producer: send one tick and return the next output batch, or null when the producer finished. */
+  private ticksSent = 0;
+  private batchesRead = 0;
+
+  private async sendTick(metadata: Map<string, string> | undefined): Promise<void> {
+    this.ticksSent++;
+    await this.writeInput((enc, out) => enc.writeColumns(out, 0, [], metadata));
+  }
+
+  private async readTickOutput(): Promise<BatchView<O> | null> {
+    const b = await this.readOutput();
+    if (b !== null) this.batchesRead++;
+    return b;
+  }
+
+  /**
+   * Producer: send one tick and return the next output batch, or null when
+   * the producer finished. A tick already sent ahead by the iterator is
+   * answered first.
+   */
   async tick(metadata?: EmitMetadata): Promise<BatchView<O> | null> {
     if (this.done) return null;
-    const md = metadataMap(metadata);
-    await this.writeInput((enc, out) => enc.writeColumns(out, 0, [], md));
-    return this.readOutput();
+    if (this.ticksSent === this.batchesRead) await this.sendTick(metadataMap(metadata));
+    return this.readTickOutput();
   }
 
   /** Exchange: send one input batch and return the server's output batch. */
@@ -350,11 +370,18 @@ export class StreamSession<O extends Fields, I extends Fields = Fields, H extend
     }
   }
 
-  /** Iterate a producer: one tick per iteration. */
+  /**
+   * Iterate a producer. Ticks without metadata are sent one ahead of the
+   * batch being read, so the server produces the next batch while this one
+   * is consumed; a tick left over when the producer finishes is drained by
+   * the server with the rest of the input stream.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<BatchView<O>> {
     try {
       for (;;) {
-        const b = await this.tick();
+        if (this.done) return;
+        while (this.ticksSent - this.batchesRead < TICKS_AHEAD) await this.sendTick(undefined);
+        const b = await this.readTickOutput();
         if (b === null) return;
         yield b;
       }

@@ -3,8 +3,8 @@
  * with its client-log buffer, request ids, and the runner that executes
  * handler Effects on the server's runtime.
  */
-import { randomUUID } from 'node:crypto';
-import { Effect, type Exit, Runtime } from 'effect';
+import { randomBytes } from 'node:crypto';
+import { Cause, Effect, Exit, type Fiber, Runtime } from 'effect';
 import { CallContext, type CallContextService, type ClientLogRecord, type TransportKind } from '../service/call-context.js';
 
 /** Executes handler Effects (the actor layer wraps this with supervision). */
@@ -12,14 +12,36 @@ export interface CallRunner {
   run<A, E>(effect: Effect.Effect<A, E, never>): Promise<Exit.Exit<A, E>>;
 }
 
-/** A runner over an Effect Runtime. */
+/**
+ * A runner over an Effect Runtime. Handlers that complete synchronously are
+ * run to completion without a Promise hop; asynchronous ones continue on
+ * their fiber and are awaited.
+ */
 export const runtimeRunner = (rt: Runtime.Runtime<never>): CallRunner => {
-  const run = Runtime.runPromiseExit(rt);
-  return { run: (effect) => run(effect) };
+  const runSync = Runtime.runSyncExit(rt);
+  return {
+    run: <A, E>(effect: Effect.Effect<A, E, never>): Promise<Exit.Exit<A, E>> => {
+      const exit = runSync(effect);
+      if (Exit.isFailure(exit)) {
+        const defect = Cause.dieOption(exit.cause);
+        if (defect._tag === 'Some' && Runtime.isAsyncFiberException(defect.value)) {
+          const fiber = defect.value.fiber as Fiber.RuntimeFiber<A, E>;
+          return new Promise((resolve) => fiber.addObserver(resolve));
+        }
+      }
+      return Promise.resolve(exit);
+    },
+  };
 };
 
-/** A fresh 16-hex request id (the reference's `uuid4().hex[:16]`). */
-export const newRequestId = (): string => randomUUID().replace(/-/g, '').slice(0, 16);
+const idPrefix = randomBytes(4).toString('hex');
+let idCounter = randomBytes(4).readUInt32BE(0);
+
+/** A fresh 16-hex request id: a per-process random prefix and a counter (unique within the process). */
+export const newRequestId = (): string => {
+  idCounter = (idCounter + 1) >>> 0;
+  return idPrefix + idCounter.toString(16).padStart(8, '0');
+};
 
 /** A call's context plus the buffer its client logs accumulate in. */
 export interface CallScope {

@@ -174,3 +174,42 @@ export const dictionaryString: ValueType<string> = {
     return v;
   },
 };
+
+/**
+ * frozenset<T>: the same Arrow type as `list(item)` (list<item?: T>), read back
+ * as a JS Set. Duplicates collapse when encoding and decoding; element order
+ * carries no meaning (the reference's `frozenset[T]` fields).
+ */
+export const frozenset = <V>(item: ValueType<V>, options: { itemNullable?: boolean } = {}): ValueType<ReadonlySet<V>> => {
+  const inner = list(item, options);
+  const label = `frozenset<${nestedOf(item).label}>`;
+  return {
+    label,
+    arrowType: inner.arrowType,
+    nullable: false,
+    encode(values) {
+      const lists = values.map((v) => {
+        const s = v as unknown;
+        if (s === null || s === undefined) return s as unknown as V[];
+        if (!Array.isArray(s) && !(s instanceof Set)) badValue(label, s);
+        return [...new Set(s as Iterable<V>)];
+      });
+      return inner.encode(lists);
+    },
+    decode: (data, i) => new Set(inner.decode(data, i)),
+  };
+};
+
+/**
+ * The same dictionary-encoded value type (an `enumOf(...)` or
+ * `dictionaryString`) with a dictionary id of its own. Every dictionary field
+ * of one schema needs a distinct id (pyarrow numbers them per field, and
+ * arrow-js refuses two different dictionary types sharing an id); declare
+ * each such field with its own `ownDictionary(...)` instance.
+ */
+export const ownDictionary = <X extends ValueType<any>>(t: X): X => {
+  const d = t.arrowType;
+  if (!A.DataType.isDictionary(d)) throw new TypeError(`ownDictionary: ${t.label} is not dictionary-encoded`);
+  const arrowType = new A.Dictionary(d.dictionary, d.indices, null, d.isOrdered);
+  return { ...t, arrowType, encode: (values: readonly unknown[]) => t.encode(values).clone(arrowType) };
+};

@@ -8,7 +8,7 @@
 import * as A from 'apache-arrow';
 import { type ValueType, type TypeOf, badValue, isValid, makeColumn, nestedOf, validityOf } from './value-type.js';
 import { binary } from './scalars.js';
-import { StreamEncoder, concatBytes } from '../wire/batch-encoder.js';
+import { StreamEncoder, concatBytes, schemaMessage } from '../wire/batch-encoder.js';
 import { decodeOneStream } from '../wire/stream-reader.js';
 
 /** Field declarations of a record: name -> value type, in declaration order. */
@@ -161,6 +161,27 @@ export const schemaValue: ValueType<A.Schema> = {
       enc.writeSchema(out);
       enc.writeEos(out);
       return concatBytes(out);
+    }));
+  },
+  decode(data, i) {
+    return decodeOneStream(binary.decode(data, i)).schema;
+  },
+};
+
+/**
+ * An arrow-js Schema carried as binary holding only its encapsulated schema
+ * message, without EOS (what pyarrow's `Schema.serialize()` writes and
+ * `pa.ipc.read_schema` reads). Decoding also accepts a trailing EOS.
+ */
+export const schemaMessageValue: ValueType<A.Schema> = {
+  label: 'embedded Schema message',
+  arrowType: new A.Binary(),
+  nullable: false,
+  encode(values) {
+    return binary.encode(values.map((s) => {
+      if (s === null || s === undefined) return s as unknown as Uint8Array;
+      if (!(s instanceof A.Schema)) badValue('Schema', s);
+      return schemaMessage(s);
     }));
   },
   decode(data, i) {

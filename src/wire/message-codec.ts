@@ -209,7 +209,24 @@ export const layoutBuffers = (buffers: readonly Uint8Array[]): { layout: (readon
   return { layout, bodyLength: pos };
 };
 
-/** Encapsulated record batch message header (everything before the body). */
+const HEADER_CACHE_MAX = 4096;
+const headerCache = new WeakMap<object, Map<string, Uint8Array>>();
+const NO_METADATA = {};
+
+const shapeKey = (length: number, nodes: readonly FieldNode[], layout: readonly (readonly [number, number])[]): string => {
+  let key = `${length}`;
+  for (const n of nodes) key += `;${n.length},${n.nullCount}`;
+  key += '|';
+  for (const [off, len] of layout) key += `${off},${len};`;
+  return key;
+};
+
+/**
+ * Encapsulated record batch message header (everything before the body).
+ * Headers are cached per metadata object and batch shape: a request or
+ * result of fixed-width columns reuses its header bytes call after call.
+ * Callers must not mutate a metadata Map after passing it here.
+ */
 export const encodeRecordBatchHeader = (
   length: number,
   nodes: readonly FieldNode[],
@@ -217,9 +234,21 @@ export const encodeRecordBatchHeader = (
   bodyLength: number,
   metadata: BatchMetadata | undefined,
 ): Uint8Array => {
+  const owner = metadata ?? NO_METADATA;
+  let perMetadata = headerCache.get(owner);
+  const key = shapeKey(length, nodes, layout);
+  const hit = perMetadata?.get(key);
+  if (hit !== undefined) return hit;
   builder.clear();
   const rb = writeRecordBatchTable(builder, length, nodes, layout);
-  return writeMessage(builder, MessageHeaderType.RecordBatch, rb, bodyLength, metadata);
+  const bytes = writeMessage(builder, MessageHeaderType.RecordBatch, rb, bodyLength, metadata);
+  if (perMetadata === undefined) {
+    perMetadata = new Map();
+    headerCache.set(owner, perMetadata);
+  }
+  if (perMetadata.size >= HEADER_CACHE_MAX) perMetadata.clear();
+  perMetadata.set(key, bytes);
+  return bytes;
 };
 
 /** Encapsulated dictionary batch message header (everything before the body). */

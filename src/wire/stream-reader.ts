@@ -9,7 +9,7 @@ import { type Data, type DataType, type Field, RecordBatch, type Schema, Struct,
 import { loadData, type LoadContext } from './body-layout.js';
 import { IpcFormatError, IpcLimitError, IpcTruncatedError } from './errors.js';
 import { CONTINUATION } from './format.js';
-import { type BatchMetadata, type RecordBatchHeader, decodeMessageHeader, decodeSchema } from './message-codec.js';
+import { type BatchMetadata, type DecodedMessage, type RecordBatchHeader, decodeMessageHeader, decodeSchema } from './message-codec.js';
 
 /** Byte caps applied before allocation. */
 export interface ReaderLimits {
@@ -54,17 +54,36 @@ export type Frame =
   | { readonly kind: 'badBatch'; readonly error: IpcFormatError }
   | { readonly kind: 'eos' };
 
-const utf8Schema = new Map<string, Schema>();
+const schemaCache = new Map<number, { bytes: Uint8Array; schema: Schema }[]>();
+let schemaCacheSize = 0;
 const SCHEMA_CACHE_MAX = 512;
 
+const fnv1a = (bytes: Uint8Array): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+};
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/** Decoded schemas by message bytes: a schema seen before (every repeated request) is not decoded again. */
 const cachedSchema = (bytes: Uint8Array): Schema => {
-  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  let schema = utf8Schema.get(key);
-  if (schema === undefined) {
-    schema = decodeSchema(bytes);
-    if (utf8Schema.size >= SCHEMA_CACHE_MAX) utf8Schema.clear();
-    utf8Schema.set(key, schema);
+  const h = fnv1a(bytes);
+  const bucket = schemaCache.get(h);
+  if (bucket !== undefined) for (const e of bucket) if (sameBytes(e.bytes, bytes)) return e.schema;
+  const schema = decodeSchema(bytes);
+  if (schemaCacheSize >= SCHEMA_CACHE_MAX) {
+    schemaCache.clear();
+    schemaCacheSize = 0;
   }
+  const entry = { bytes: bytes.slice(), schema };
+  if (bucket === undefined) schemaCache.set(h, [entry]);
+  else bucket.push(entry);
+  schemaCacheSize++;
   return schema;
 };
 
@@ -91,6 +110,7 @@ export class StreamReader {
   private schema: Schema | undefined;
   private dictionaries = new Map<number, Vector>();
   private pending: { metadataLength: number; prefix: number } | undefined;
+  private partial: { msg: DecodedMessage; header: Uint8Array; body: Uint8Array; filled: number } | undefined;
 
   /** Create a reader with the given byte caps. */
   constructor(readonly limits: ReaderLimits = defaultReaderLimits) {}
@@ -213,68 +233,76 @@ export class StreamReader {
         }
         this.pending = { metadataLength, prefix };
       }
-      const { metadataLength, prefix } = this.pending;
-      if (this.buffered < prefix + metadataLength) return this.needMore();
-      // Decode the header without consuming, to learn the body length first.
-      const headerBytes = this.peekBytes(prefix, metadataLength);
-      const msg = decodeMessageHeader(headerBytes);
-      if (msg.bodyLength > this.limits.maxBodyBytes) {
-        throw new IpcLimitError(`IPC message body of ${msg.bodyLength} bytes exceeds the ${this.limits.maxBodyBytes}-byte limit`);
-      }
-      if (this.buffered < prefix + metadataLength + msg.bodyLength) return this.needMore();
-      this.take(prefix);
-      const header = this.take(metadataLength);
-      const body = msg.bodyLength > 0 ? this.take(msg.bodyLength) : new Uint8Array(0);
-      this.pending = undefined;
-      switch (msg.type) {
-        case 'schema': {
-          if (this.schema !== undefined) throw new IpcFormatError('schema message inside a stream that already has a schema');
-          this.schema = cachedSchema(header);
-          return { kind: 'schema', schema: this.schema };
+      if (this.partial === undefined) {
+        const { metadataLength, prefix } = this.pending;
+        if (this.buffered < prefix + metadataLength) return this.needMore();
+        this.take(prefix);
+        const header = this.take(metadataLength);
+        const msg = decodeMessageHeader(header);
+        if (msg.bodyLength > this.limits.maxBodyBytes) {
+          throw new IpcLimitError(`IPC message body of ${msg.bodyLength} bytes exceeds the ${this.limits.maxBodyBytes}-byte limit`);
         }
-        case 'recordBatch': {
-          const schema = this.requireSchema();
-          try {
-            const columns = this.loadColumns(schema.fields.map((f) => f.type), msg.header, body);
-            return { kind: 'batch', batch: new DecodedBatch(schema, msg.header.length, columns, msg.metadata, msg.badUtf8Keys) };
-          } catch (e) {
-            if (e instanceof IpcFormatError) return { kind: 'badBatch', error: e };
-            throw e;
-          }
-        }
-        case 'dictionaryBatch': {
-          const schema = this.requireSchema();
-          const valueType = findDictionaryType(schema.fields, msg.id);
-          if (valueType === undefined) throw new IpcFormatError(`dictionary batch for unknown dictionary id ${msg.id}`);
-          const [data] = this.loadColumns([valueType], msg.header, body);
-          const vector = makeVector(data!);
-          const prev = this.dictionaries.get(msg.id);
-          this.dictionaries.set(msg.id, msg.isDelta && prev !== undefined ? prev.concat(vector) : vector);
+        if (this.buffered >= msg.bodyLength) {
+          // The whole body is here: take it (a view when it lies in one chunk).
+          this.pending = undefined;
+          const frame = this.complete(msg, header, msg.bodyLength > 0 ? this.take(msg.bodyLength) : new Uint8Array(0));
+          if (frame !== undefined) return frame;
           continue;
         }
+        // Large body still arriving: copy chunks into its buffer as they come, holding nothing else.
+        // Unzeroed: every byte is overwritten by the copy below before anyone reads it.
+        this.partial = { msg, header, body: Buffer.allocUnsafeSlow(msg.bodyLength), filled: 0 };
       }
+      const p = this.partial;
+      while (p.filled < p.body.byteLength && this.buffered > 0) {
+        const c = this.chunks[0]!;
+        const k = Math.min(c.byteLength - this.head, p.body.byteLength - p.filled);
+        p.body.set(c.subarray(this.head, this.head + k), p.filled);
+        p.filled += k;
+        this.head += k;
+        this.buffered -= k;
+        if (this.head === c.byteLength) {
+          this.chunks.shift();
+          this.head = 0;
+        }
+      }
+      if (p.filled < p.body.byteLength) return this.needMore();
+      this.partial = undefined;
+      this.pending = undefined;
+      const frame = this.complete(p.msg, p.header, p.body);
+      if (frame !== undefined) return frame;
     }
   }
 
-  private peekBytes(offset: number, n: number): Uint8Array {
-    const first = this.chunks[0]!;
-    const start = this.head + offset;
-    if (start + n <= first.byteLength) return first.subarray(start, start + n);
-    const out = new Uint8Array(n);
-    let skip = start;
-    let pos = 0;
-    for (const c of this.chunks) {
-      if (pos >= n) break;
-      if (skip >= c.byteLength) {
-        skip -= c.byteLength;
-        continue;
+  /** Turn a complete message into a frame (undefined for dictionary batches, which are absorbed). */
+  private complete(msg: DecodedMessage, header: Uint8Array, body: Uint8Array): Frame | undefined {
+    switch (msg.type) {
+      case 'schema': {
+        if (this.schema !== undefined) throw new IpcFormatError('schema message inside a stream that already has a schema');
+        this.schema = cachedSchema(header);
+        return { kind: 'schema', schema: this.schema };
       }
-      const k = Math.min(c.byteLength - skip, n - pos);
-      out.set(c.subarray(skip, skip + k), pos);
-      pos += k;
-      skip = 0;
+      case 'recordBatch': {
+        const schema = this.requireSchema();
+        try {
+          const columns = this.loadColumns(schema.fields.map((f) => f.type), msg.header, body);
+          return { kind: 'batch', batch: new DecodedBatch(schema, msg.header.length, columns, msg.metadata, msg.badUtf8Keys) };
+        } catch (e) {
+          if (e instanceof IpcFormatError) return { kind: 'badBatch', error: e };
+          throw e;
+        }
+      }
+      case 'dictionaryBatch': {
+        const schema = this.requireSchema();
+        const valueType = findDictionaryType(schema.fields, msg.id);
+        if (valueType === undefined) throw new IpcFormatError(`dictionary batch for unknown dictionary id ${msg.id}`);
+        const [data] = this.loadColumns([valueType], msg.header, body);
+        const vector = makeVector(data!);
+        const prev = this.dictionaries.get(msg.id);
+        this.dictionaries.set(msg.id, msg.isDelta && prev !== undefined ? prev.concat(vector) : vector);
+        return undefined;
+      }
     }
-    return out;
   }
 
   private requireSchema(): Schema {

@@ -1,0 +1,58 @@
+/**
+ * `npm run bench`: stdio benchmarks of our runtime and of the peer
+ * (@query-farm/vgi-rpc 0.25.4) in one run, with the machine's floor, printed
+ * as a table of ratios (and as JSON on the last line).
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { measureStdioFloor } from './floor.js';
+import { measureOurs, type StdioResult } from './ours.js';
+
+const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+
+const PEER_BENCH = fileURLToPath(new URL('../../bench/peer-bench.mjs', import.meta.url));
+
+const measurePeer = (): Promise<StdioResult & { extra?: Record<string, number> }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PEER_BENCH], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`peer benchmark exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!) as StdioResult);
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  });
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+const main = async (): Promise<void> => {
+  log('floor: bare stdio echo between two Node processes, 200-byte messages, sequential (2 s)');
+  const floor = await measureStdioFloor();
+  const ours = await measureOurs(log);
+  log('peer: bench/peer-bench.mjs (its client against its server, same workloads)');
+  const peer = await measurePeer();
+  const rows: [string, number, number, string][] = [
+    ['unary add, sequential calls/s', ours.unary_seq_calls_per_s, peer.unary_seq_calls_per_s, 'x'],
+    ['unary add, 64 in flight, calls/s', ours.unary_pipelined_calls_per_s, peer.unary_pipelined_calls_per_s, 'x'],
+    ['producer 100 x 100k rows, MB/s', ours.producer_mb_per_s, peer.producer_mb_per_s, 'x'],
+    ['exchange 100 rows/turn, round trips/s', ours.exchange_round_trips_per_s, peer.exchange_round_trips_per_s, 'x'],
+    ['unary p50 latency, us (lower is better)', ours.unary_p50_us, peer.unary_p50_us, '/'],
+    ['unary p99 latency, us (lower is better)', ours.unary_p99_us, peer.unary_p99_us, '/'],
+  ];
+  const lines = [
+    `machine floor (bare stdio echo): ${fmt(floor)} round trips/s; our sequential unary is ${fmt((ours.unary_seq_calls_per_s / floor) * 100, 1)}% of it`,
+    '',
+    `${'measurement'.padEnd(42)} ${'ours'.padStart(12)} ${'peer'.padStart(12)} ${'ratio'.padStart(8)}`,
+    ...rows.map(([name, o, p, kind]) => `${name.padEnd(42)} ${fmt(o).padStart(12)} ${fmt(p).padStart(12)} ${fmt(kind === 'x' ? o / p : p / o, 1).padStart(7)}x`),
+  ];
+  const peerExtra = (peer as { extra?: Record<string, unknown> }).extra;
+  if (peerExtra !== undefined) lines.push('', `peer extra (its server driven without its client): ${JSON.stringify(peerExtra)}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floor, ours, peer })}\n`);
+};
+
+await main();
