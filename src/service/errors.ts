@@ -76,8 +76,10 @@ export const toWireError = (e: unknown): WireErrorInfo => {
       : typeof rec.constructor?.errorKind === 'string' && rec.constructor.errorKind !== '' ? rec.constructor.errorKind : undefined;
     const errorType = typeNameOf(e);
     const message = typeof rec.message === 'string' ? rec.message : String(e);
+    const head = `${errorType}: ${message}`;
+    // A JS stack starts with "<name>: <message>"; restate it with the wire error type.
     const traceback = typeof rec.traceback === 'string' && rec.traceback !== '' ? rec.traceback
-      : typeof rec.stack === 'string' ? rec.stack : `${errorType}: ${message}`;
+      : typeof rec.stack === 'string' ? rec.stack.replace(/^.*(?:\n|$)/, (first) => (first.startsWith(head) ? first : `${head}\n`)).trimEnd() : head;
     return { errorType, message, errorKind: kind, traceback };
   }
   return { errorType: 'Error', message: String(e), errorKind: undefined, traceback: `Error: ${String(e)}` };

@@ -1,0 +1,56 @@
+/**
+ * Test support: send hand-built request streams over any client transport
+ * and read back whole response streams, without the client library's
+ * validation, to check what the server puts on the wire.
+ */
+import * as A from 'apache-arrow';
+import { StreamEncoder } from '../../src/wire/batch-encoder.js';
+import type { DecodedBatch } from '../../src/wire/stream-reader.js';
+import type { ClientTransport } from '../../src/client/connection.js';
+import { Keys } from '../../src/wire/metadata-keys.js';
+
+/** A response stream as read off the wire. */
+export interface RawResponse {
+  readonly schema: A.Schema;
+  readonly batches: DecodedBatch[];
+}
+
+/** Build a request stream: `schema`, one batch of `columns` (`rows` rows) carrying `metadata`, EOS. */
+export const requestBytes = (schema: A.Schema, columns: A.Data[], rows: number, metadata: Record<string, string>): Uint8Array[] => {
+  const out: Uint8Array[] = [];
+  const enc = new StreamEncoder(schema);
+  enc.writeSchema(out);
+  enc.writeColumns(out, rows, columns, new Map(Object.entries(metadata)));
+  enc.writeEos(out);
+  return out;
+};
+
+/** Read one complete response stream. */
+export const readResponse = async (t: ClientTransport): Promise<RawResponse> => {
+  const first = await t.frames.next();
+  if (first === null || first.kind !== 'schema') throw new Error(`expected a schema, got ${first === null ? 'end of input' : first.kind}`);
+  const batches: DecodedBatch[] = [];
+  for (;;) {
+    const f = await t.frames.next();
+    if (f === null) throw new Error('input ended inside a response');
+    if (f.kind === 'eos') break;
+    if (f.kind === 'batch') batches.push(f.batch);
+  }
+  return { schema: first.schema, batches };
+};
+
+/** The EXCEPTION batch of a response, parsed; undefined when there is none. */
+export const errorOf = (r: RawResponse): { type: string; message: string; kind: string | undefined; extra: Record<string, unknown> } | undefined => {
+  const b = r.batches.find((x) => x.meta(Keys.logLevel) === 'EXCEPTION');
+  if (b === undefined) return undefined;
+  const extra = JSON.parse(b.meta(Keys.logExtra) ?? '{}') as Record<string, unknown>;
+  return { type: String(extra.exception_type), message: String(extra.exception_message), kind: b.meta(Keys.errorKind), extra };
+};
+
+/** Standard routing metadata for a request. */
+export const route = (protocol: string | undefined, method: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  [Keys.method]: method,
+  ...(protocol === undefined ? {} : { [Keys.protocol]: protocol }),
+  [Keys.requestVersion]: '1',
+  ...extra,
+});
