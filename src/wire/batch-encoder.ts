@@ -6,6 +6,7 @@
 import { Data as ArrowData, type Data, type Schema, type Vector, type RecordBatch, DataType, makeVector, vectorFromArray } from 'apache-arrow';
 import { assembleData, type AssembleContext, type FieldNode } from './body-layout.js';
 import { EOS_BYTES, align8 } from './format.js';
+import { withDistinctDictionaryIds } from './dictionary-ids.js';
 import {
   type BatchMetadata,
   encodeDictionaryBatchHeader,
@@ -28,6 +29,8 @@ export const schemaMessage = (schema: Schema): Uint8Array => {
 
 const PAD = new Uint8Array(8);
 
+const numberedSchemas = new WeakMap<Schema, Schema>();
+
 const pushBody = (out: Uint8Array[], buffers: readonly Uint8Array[]): void => {
   for (const buf of buffers) {
     if (buf.byteLength > 0) out.push(buf);
@@ -42,8 +45,18 @@ const pushBody = (out: Uint8Array[], buffers: readonly Uint8Array[]): void => {
  */
 export class StreamEncoder {
   private readonly sentDictionaries = new Map<number, Vector>();
+  /** The schema written, with distinct dictionary ids. */
+  readonly schema: Schema;
+
   /** Create an encoder for a stream on `schema`. */
-  constructor(readonly schema: Schema) {}
+  constructor(schema: Schema) {
+    let numbered = numberedSchemas.get(schema);
+    if (numbered === undefined) {
+      numbered = withDistinctDictionaryIds(schema);
+      numberedSchemas.set(schema, numbered);
+    }
+    this.schema = numbered;
+  }
 
   /** Append the schema message. */
   writeSchema(out: Uint8Array[]): void {
@@ -53,7 +66,9 @@ export class StreamEncoder {
   /** Append one record batch of `length` rows built from `columns` (one Data per schema field). */
   writeColumns(out: Uint8Array[], length: number, columns: readonly Data[], metadata?: BatchMetadata): void {
     const ctx: AssembleContext = { nodes: [], buffers: [], dictionaries: new Map() };
-    for (const c of columns) assembleData(c, ctx);
+    const fields = this.schema.fields;
+    if (columns.length !== fields.length) throw new TypeError(`batch has ${columns.length} columns but its schema has ${fields.length} fields`);
+    for (let i = 0; i < columns.length; i++) assembleData(columns[i]!, ctx, fields[i]!.type);
     if (ctx.dictionaries.size > 0 || this.dictionaryFields().length > 0) this.writeDictionaries(out, ctx.dictionaries);
     const { layout, bodyLength } = layoutBuffers(ctx.buffers);
     out.push(encodeRecordBatchHeader(length, ctx.nodes, layout, bodyLength, metadata));

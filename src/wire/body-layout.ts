@@ -232,9 +232,12 @@ const rebaseOffsets = (offsets: Int32Array | BigInt64Array, length: number): [Ui
  * Append one column (and its children) to the body being assembled. Follows
  * arrow-js slicing semantics: values, offsets and type ids are already sliced
  * to the column, while validity and boolean bitmaps are indexed from `offset`.
+ * `declared` is the schema's type for the column: dictionary ids come from
+ * it, so a column built elsewhere still lands on its schema's dictionary.
  */
-export const assembleData = (data: Data, ctx: AssembleContext): void => {
-  const { type, offset, length } = data;
+export const assembleData = (data: Data, ctx: AssembleContext, declared: DataType = data.type): void => {
+  const { offset, length } = data;
+  const type = declared;
   ctx.nodes.push({ length, nullCount: Math.max(0, data.nullCount) });
   switch (type.typeId) {
     case Type.Null:
@@ -271,23 +274,23 @@ export const assembleData = (data: Data, ctx: AssembleContext): void => {
       const offsets = data.valueOffsets as Int32Array | BigInt64Array | undefined;
       if (offsets === undefined || length === 0) {
         ctx.buffers.push(EMPTY);
-        assembleData(child.slice(0, 0), ctx);
+        assembleData(child.slice(0, 0), ctx, type.children[0]?.type);
         return;
       }
       const [off, first, last] = rebaseOffsets(offsets, length);
       ctx.buffers.push(off);
-      assembleData(first === 0 && last === child.length ? child : child.slice(first, last - first), ctx);
+      assembleData(first === 0 && last === child.length ? child : child.slice(first, last - first), ctx, type.children[0]?.type);
       return;
     }
     case Type.FixedSizeList: case Type.Struct:
       pushValidity(ctx, data);
-      for (const child of data.children) assembleData(child, ctx);
+      data.children.forEach((child, i) => assembleData(child, ctx, type.children[i]?.type));
       return;
     case Type.Union: {
       const mode = (type as unknown as { mode: number }).mode;
       ctx.buffers.push(bytesOf((data.typeIds as Int8Array).subarray(0, length)));
       if (mode === 1) ctx.buffers.push(bytesOf((data.valueOffsets as Int32Array).subarray(0, length)));
-      for (const child of data.children) assembleData(child, ctx);
+      data.children.forEach((child, i) => assembleData(child, ctx, type.children[i]?.type));
       return;
     }
     default:

@@ -104,3 +104,23 @@ describe('IPC stream codec', () => {
     expect(() => h.read()).toThrow(IpcFormatError);
   });
 });
+
+describe('dictionary ids', () => {
+  it('gives every dictionary field of a schema its own id', () => {
+    const dictType = new A.Dictionary(new A.Utf8(), new A.Int16(), 0);
+    const schema = new A.Schema([new A.Field('a', dictType, false), new A.Field('b', dictType, false)]);
+    const a = A.vectorFromArray(['x', 'y'], new A.Dictionary(new A.Utf8(), new A.Int16(), 0));
+    const b = A.vectorFromArray(['p', 'q'], new A.Dictionary(new A.Utf8(), new A.Int16(), 0));
+    const out: Uint8Array[] = [];
+    const enc = new StreamEncoder(schema);
+    enc.writeSchema(out);
+    enc.writeColumns(out, 2, [a.data[0]!, b.data[0]!]);
+    enc.writeEos(out);
+    const frames = readAll(concatBytes(out));
+    const batch = (frames[1] as { batch: { toRecordBatch(): A.RecordBatch } }).batch.toRecordBatch();
+    expect([...batch.getChild('a')!]).toEqual(['x', 'y']);
+    expect([...batch.getChild('b')!]).toEqual(['p', 'q']);
+    const viaArrow = [...A.RecordBatchReader.from(concatBytes(out))][0]!;
+    expect([...viaArrow.getChild('b')!]).toEqual(['p', 'q']);
+  });
+});
