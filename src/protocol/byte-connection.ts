@@ -13,4 +13,14 @@ export interface ByteConnection {
   write(chunks: readonly Uint8Array[]): void | Promise<void>;
   /** How the connection reached the server. */
   readonly transportKind: TransportKind;
+  /**
+   * Resolves (with a description) when the peer is gone: the socket closed
+   * or the output broke. Calls still running for it are interrupted.
+   */
+  readonly closed?: Promise<string>;
+}
+
+/** The connection went away while the server was reading from it; not a protocol error. */
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
 }

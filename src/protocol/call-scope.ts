@@ -4,29 +4,72 @@
  * handler Effects on the server's runtime.
  */
 import { randomBytes } from 'node:crypto';
-import { Cause, Effect, Exit, type Fiber, Runtime } from 'effect';
+import { Cause, Effect, Exit, type Fiber, FiberId, Runtime } from 'effect';
 import { CallContext, type CallContextService, type ClientLogRecord, type TransportKind } from '../service/call-context.js';
 
-/** Executes handler Effects (the actor layer wraps this with supervision). */
+/** Why a call was interrupted from outside its handler. */
+export type InterruptReason =
+  | { readonly _tag: 'disconnect'; readonly detail: string }
+  | { readonly _tag: 'shutdown'; readonly detail: string };
+
+/**
+ * The fibers one connection's calls are running. When the connection goes
+ * away or the server shuts down, every one of them is interrupted with a
+ * reason; their Scopes release what the handlers acquired.
+ */
+export class CallTracker {
+  private readonly fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>();
+  /** Set once the tracker's calls are being interrupted. */
+  reason: InterruptReason | undefined;
+
+  /** Fibers still running. */
+  get size(): number {
+    return this.fibers.size;
+  }
+
+  /** @internal */
+  add(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
+    if (this.reason !== undefined) fiber.unsafeInterruptAsFork(fiber.id());
+    else this.fibers.add(fiber);
+  }
+
+  /** @internal */
+  delete(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
+    this.fibers.delete(fiber);
+  }
+
+  /** Interrupt every running call (and any started later) with `reason`. */
+  interruptAll(reason: InterruptReason): void {
+    this.reason ??= reason;
+    for (const f of this.fibers) f.unsafeInterruptAsFork(f.id());
+  }
+}
+
+/** Executes handler Effects as fibers owned by a connection's tracker. */
 export interface CallRunner {
-  run<A, E>(effect: Effect.Effect<A, E, never>): Promise<Exit.Exit<A, E>>;
+  run<A, E>(effect: Effect.Effect<A, E, never>, tracker?: CallTracker): Promise<Exit.Exit<A, E>>;
 }
 
 /**
  * A runner over an Effect Runtime. Handlers that complete synchronously are
  * run to completion without a Promise hop; asynchronous ones continue on
- * their fiber and are awaited.
+ * their fiber, tracked by the connection so they can be interrupted.
  */
 export const runtimeRunner = (rt: Runtime.Runtime<never>): CallRunner => {
   const runSync = Runtime.runSyncExit(rt);
   return {
-    run: <A, E>(effect: Effect.Effect<A, E, never>): Promise<Exit.Exit<A, E>> => {
+    run: <A, E>(effect: Effect.Effect<A, E, never>, tracker?: CallTracker): Promise<Exit.Exit<A, E>> => {
+      if (tracker?.reason !== undefined) return Promise.resolve(Exit.interrupt(FiberId.none));
       const exit = runSync(effect);
       if (Exit.isFailure(exit)) {
         const defect = Cause.dieOption(exit.cause);
         if (defect._tag === 'Some' && Runtime.isAsyncFiberException(defect.value)) {
           const fiber = defect.value.fiber as Fiber.RuntimeFiber<A, E>;
-          return new Promise((resolve) => fiber.addObserver(resolve));
+          tracker?.add(fiber as Fiber.RuntimeFiber<unknown, unknown>);
+          return new Promise((resolve) => fiber.addObserver((e) => {
+            tracker?.delete(fiber as Fiber.RuntimeFiber<unknown, unknown>);
+            resolve(e);
+          }));
         }
       }
       return Promise.resolve(exit);

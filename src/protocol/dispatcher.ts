@@ -15,8 +15,8 @@ import { IpcFormatError } from '../wire/errors.js';
 import { Errors, toWireError } from '../service/errors.js';
 import { emptySchema } from '../service/method.js';
 import type { AnyService, ServiceImpl } from '../service/service.js';
-import type { ByteConnection } from './byte-connection.js';
-import { type CallRunner, makeCallScope, runtimeRunner } from './call-scope.js';
+import { type ByteConnection, ConnectionClosedError } from './byte-connection.js';
+import { type CallRunner, CallTracker, type InterruptReason, makeCallScope, runtimeRunner } from './call-scope.js';
 import { Hosting } from './hosting.js';
 import { resolveRequest } from './request.js';
 import { writeErrorStream } from './responses.js';
@@ -43,16 +43,51 @@ export class Dispatcher {
     return this.hosting.serverId;
   }
 
-  /** Serve requests from `conn` until its input ends. Rejects with a wire error on unrecoverable framing problems. */
+  private readonly trackers = new Set<CallTracker>();
+
+  /** Connections being served right now. */
+  get connections(): number {
+    return this.trackers.size;
+  }
+
+  /** Handler fibers running right now (synchronous handlers never show up here). */
+  get runningCalls(): number {
+    let n = 0;
+    for (const t of this.trackers) n += t.size;
+    return n;
+  }
+
+  /** Interrupt every call of every connection with `reason` (used by shutdown after the grace period). */
+  interruptAll(reason: InterruptReason): void {
+    for (const t of this.trackers) t.interruptAll(reason);
+  }
+
+  /**
+   * Serve requests from `conn` until its input ends or the peer goes away.
+   * Rejects with a wire error on unrecoverable framing problems.
+   */
   async serve(conn: ByteConnection): Promise<void> {
-    for (;;) {
-      const req = await readRequestStream(conn);
-      if (req === null) return;
-      await this.handle(conn, req.schema, req.batch, req.error);
+    const tracker = new CallTracker();
+    this.trackers.add(tracker);
+    void conn.closed?.then((detail) => {
+      tracker.interruptAll({ _tag: 'disconnect', detail });
+      conn.frames.fail(new ConnectionClosedError(detail));
+    });
+    try {
+      for (;;) {
+        const req = await readRequestStream(conn);
+        if (req === null) return;
+        await this.handle(conn, tracker, req.schema, req.batch, req.error);
+      }
+    } catch (e) {
+      if (e instanceof ConnectionClosedError || tracker.reason?._tag === 'disconnect') return;
+      throw e;
+    } finally {
+      this.trackers.delete(tracker);
     }
   }
 
-  private async handle(conn: ByteConnection, schema: Schema, batch: DecodedBatch | undefined, bodyError: Error | undefined): Promise<void> {
+  private async handle(conn: ByteConnection, tracker: CallTracker, schema: Schema, batch: DecodedBatch | undefined, bodyError: Error | undefined): Promise<void> {
     const stamp = { serverId: this.serverId, requestId: undefined };
     if (bodyError !== undefined) {
       const out: Uint8Array[] = [];
@@ -87,11 +122,11 @@ export class Dispatcher {
     const handler = resolved.binding.handlers[resolved.methodName] as unknown as (p: never) => Effect.Effect<unknown, unknown, never>;
     if (resolved.method.kind === 'unary') {
       const out: Uint8Array[] = [];
-      await runUnary(out, this.runner, scope, resolved.method, handler, resolved.params);
+      await runUnary(out, this.runner, scope, resolved.method, handler, resolved.params, tracker);
       await conn.write(out);
       return;
     }
-    await runStream(conn, this.runner, scope, resolved.method, handler, resolved.params);
+    await runStream(conn, this.runner, scope, resolved.method, handler, resolved.params, tracker);
   }
 }
 

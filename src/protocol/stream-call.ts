@@ -5,7 +5,7 @@
  * input, the client cancels, or the handler fails. The stream's resources
  * live in a Scope that is closed when the stream ends for any reason.
  */
-import { Effect, Exit, Scope } from 'effect';
+import { Effect, Exit, FiberId, Scope } from 'effect';
 import type { Schema } from 'apache-arrow';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import { Keys } from '../wire/metadata-keys.js';
@@ -17,7 +17,7 @@ import type { ExchangeStream, ProducerStream } from '../service/service.js';
 import { type Emission, BatchView, emissionColumns, metadataMap } from '../service/stream-output.js';
 import type { Fields } from '../types/record.js';
 import type { ByteConnection } from './byte-connection.js';
-import type { CallRunner, CallScope } from './call-scope.js';
+import type { CallRunner, CallScope, CallTracker } from './call-scope.js';
 import { coerceInput } from './input-coercion.js';
 import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from './responses.js';
 import { causeError } from './unary-call.js';
@@ -54,16 +54,17 @@ export const runStream = async (
   method: ProducerMethod | ExchangeMethod,
   handler: (params: never) => Effect.Effect<unknown, unknown, never>,
   params: Record<string, unknown>,
+  tracker?: CallTracker,
 ): Promise<void> => {
   const stamp: Stamp = { serverId: scope.context.serverId, requestId: scope.context.requestId };
   const streamScope = await Effect.runPromise(Scope.make());
   let closeExit: Exit.Exit<unknown, unknown> = Exit.void;
   try {
     // Init: the handler builds the stream state inside the stream's scope.
-    const init = await runner.run(scope.provide(Scope.extend(Effect.suspend(() => handler(params as never)), streamScope)) as Effect.Effect<unknown, unknown, never>);
+    const init = await runner.run(scope.provide(Scope.extend(Effect.suspend(() => handler(params as never)), streamScope)) as Effect.Effect<unknown, unknown, never>, tracker);
     if (Exit.isFailure(init)) {
       const out: Uint8Array[] = [];
-      writeErrorStream(out, emptySchema(), toWireError(causeError(init.cause)), stamp, scope.takeLogs());
+      writeErrorStream(out, emptySchema(), toWireError(causeError(init.cause, tracker?.reason)), stamp, scope.takeLogs());
       await conn.write(out);
       closeExit = init;
       await drainInput(conn, false);
@@ -96,7 +97,7 @@ export const runStream = async (
       }
       await conn.write(out);
     }
-    await lockstep(conn, runner, scope, method, stream, stamp);
+    closeExit = await lockstep(conn, runner, scope, method, stream, stamp, tracker);
   } catch (e) {
     closeExit = Exit.die(e);
     throw e;
@@ -112,10 +113,11 @@ const lockstep = async (
   method: ProducerMethod | ExchangeMethod,
   stream: AnyStream,
   stamp: Stamp,
-): Promise<void> => {
+  tracker: CallTracker | undefined,
+): Promise<Exit.Exit<unknown, unknown>> => {
   // Wait for the client's input stream to open before writing the output schema.
   const first = await conn.frames.next();
-  if (first === null) return;
+  if (first === null) return Exit.interrupt(FiberId.none);
   if (first.kind !== 'schema') throw new Error('stream input did not start with a schema');
   const outSchema: Schema = method.outputSchema;
   const enc = new StreamEncoder(outSchema);
@@ -125,10 +127,10 @@ const lockstep = async (
   await conn.write(head);
   for (;;) {
     const f = await conn.frames.next();
-    if (f === null) return;
+    if (f === null) return Exit.interrupt(FiberId.none);
     if (f.kind === 'eos') {
       await conn.write([endOfStream(enc)]);
-      return;
+      return Exit.void;
     }
     const out: Uint8Array[] = [];
     if (f.kind === 'badBatch') {
@@ -136,17 +138,17 @@ const lockstep = async (
       enc.writeEos(out);
       await conn.write(out);
       await drainInput(conn, true);
-      return;
+      return Exit.fail(f.error);
     }
     if (f.kind !== 'batch') continue;
     const batch: DecodedBatch = f.batch;
     if (batch.meta(Keys.cancel) !== undefined) {
-      if (stream.onCancel !== undefined) await runner.run(scope.provide(Effect.catchAllCause(stream.onCancel, () => Effect.void)));
+      if (stream.onCancel !== undefined) await runner.run(scope.provide(Effect.catchAllCause(stream.onCancel, () => Effect.void)), tracker);
       scope.takeLogs();
       enc.writeEos(out);
       await conn.write(out);
       await drainInput(conn, true);
-      return;
+      return Exit.interrupt(FiberId.none);
     }
     const turn = method.kind === 'producer'
       ? Effect.suspend(() => stream.produce({ metadata: handlerMetadata(batch.metadata) }))
@@ -154,9 +156,10 @@ const lockstep = async (
           const input = coerceInput(method.input, method.inputSchema, batch);
           return stream.exchange(new BatchView(method.input, input, handlerMetadata(batch.metadata)));
         });
-    const exit = await runner.run(scope.provide(turn as Effect.Effect<Emission<unknown> | { _tag: 'done' }, unknown, never>));
+    const exit = await runner.run(scope.provide(turn as Effect.Effect<Emission<unknown> | { _tag: 'done' }, unknown, never>), tracker);
     writeLogs(out, enc, scope.takeLogs(), stamp);
     let finished = false;
+    let ended: Exit.Exit<unknown, unknown> = Exit.void;
     if (Exit.isSuccess(exit)) {
       const result = exit.value;
       if (result === undefined || result === null) {
@@ -175,14 +178,15 @@ const lockstep = async (
         }
       }
     } else {
-      enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause)), stamp));
+      enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause, tracker?.reason)), stamp));
       finished = true;
+      ended = exit;
     }
     if (finished) {
       enc.writeEos(out);
       await conn.write(out);
       await drainInput(conn, true);
-      return;
+      return ended;
     }
     await conn.write(out);
   }

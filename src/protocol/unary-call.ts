@@ -6,19 +6,20 @@
 import { Cause, Effect, Exit } from 'effect';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import type { UnaryMethod } from '../service/method.js';
-import { toWireError } from '../service/errors.js';
+import { ErrorKind, RpcError, toWireError } from '../service/errors.js';
 import type { ValueType } from '../types/value-type.js';
-import type { CallRunner, CallScope } from './call-scope.js';
+import type { CallRunner, CallScope, CallTracker, InterruptReason } from './call-scope.js';
 import { errorMetadata, type Stamp, writeLogs } from './responses.js';
 
-/** Turn a failed Exit into the error to report (failures first, then defects, then interruption). */
-export const causeError = (cause: Cause.Cause<unknown>): unknown => {
+/** Turn a failed Exit into the error to report (failures first, then defects, then interruption with its reason). */
+export const causeError = (cause: Cause.Cause<unknown>, reason?: InterruptReason): unknown => {
   const failure = Cause.failureOption(cause);
   if (failure._tag === 'Some') return failure.value;
-  const defects = Cause.defects(cause);
-  const first = defects.pipe((d) => [...d][0]);
+  const first = [...Cause.defects(cause)][0];
   if (first !== undefined) return first;
-  return Object.assign(new Error('the call was interrupted'), { name: 'CancelledError' });
+  if (reason?._tag === 'shutdown') return RpcError.of('ServerShutdownError', `the server shut down before the call finished: ${reason.detail}`, ErrorKind.serverDraining);
+  if (reason?._tag === 'disconnect') return RpcError.of('CancelledError', `the client went away: ${reason.detail}`);
+  return RpcError.of('CancelledError', 'the call was interrupted');
 };
 
 /** Run a unary handler and encode its complete response stream into `out`. */
@@ -29,9 +30,10 @@ export const runUnary = async (
   method: UnaryMethod,
   handler: (params: never) => Effect.Effect<unknown, unknown, never>,
   params: Record<string, unknown>,
+  tracker?: CallTracker,
 ): Promise<void> => {
-  const exit = await runner.run(scope.provide(Effect.suspend(() => handler(params as never) as Effect.Effect<unknown, unknown, never>)));
-  encodeUnaryResponse(out, method, exit, scope.takeLogs.bind(scope), { serverId: scope.context.serverId, requestId: scope.context.requestId });
+  const exit = await runner.run(scope.provide(Effect.suspend(() => handler(params as never) as Effect.Effect<unknown, unknown, never>)), tracker);
+  encodeUnaryResponse(out, method, exit, scope.takeLogs.bind(scope), { serverId: scope.context.serverId, requestId: scope.context.requestId }, tracker?.reason);
 };
 
 /** Encode the response stream of a finished unary call. */
@@ -41,6 +43,7 @@ export const encodeUnaryResponse = (
   exit: Exit.Exit<unknown, unknown>,
   takeLogs: CallScope['takeLogs'],
   stamp: Stamp,
+  reason?: InterruptReason,
 ): void => {
   const enc = new StreamEncoder(method.resultSchema);
   enc.writeSchema(out);
@@ -66,6 +69,6 @@ export const encodeUnaryResponse = (
       return;
     }
   }
-  enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause)), stamp));
+  enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause, reason)), stamp));
   enc.writeEos(out);
 };

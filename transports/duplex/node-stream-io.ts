@@ -19,6 +19,16 @@ export const framesFrom = (readable: Readable, limits?: ReaderLimits): FrameSour
   return frames;
 };
 
+/**
+ * Resolves when the peer is gone: the writable side errored (EPIPE,
+ * ECONNRESET) or closed before we ended it.
+ */
+export const peerGone = (writable: Writable): Promise<string> =>
+  new Promise((resolve) => {
+    writable.once('error', (e: Error) => resolve(`${e.name}: ${e.message}`));
+    writable.once('close', () => { if (!writable.writableFinished) resolve('the connection closed'); });
+  });
+
 const COALESCE_BYTES = 256 * 1024;
 
 /** A chunk writer over `writable` that resolves when the stream has room again. */

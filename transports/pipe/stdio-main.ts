@@ -10,7 +10,7 @@ import { makeDispatcher, type DispatcherOptions, type Hostable } from '../../src
 import type { ServiceImpl } from '../../src/service/service.js';
 import { isWireError } from '../../src/wire/errors.js';
 import { type ReaderLimits, defaultReaderLimits } from '../../src/wire/stream-reader.js';
-import { framesFrom, writerTo } from '../duplex/node-stream-io.js';
+import { framesFrom, peerGone, writerTo } from '../duplex/node-stream-io.js';
 import { writeErrorStream } from '../../src/protocol/responses.js';
 import { emptySchema } from '../../src/service/method.js';
 import { toWireError, Errors } from '../../src/service/errors.js';
@@ -45,7 +45,7 @@ export const runStdioServer = async <E>(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    await dispatcher.serve({ frames, write, transportKind: 'pipe' });
+    await dispatcher.serve({ frames, write, transportKind: 'pipe', closed: peerGone(process.stdout) });
     process.exitCode = 0;
   } catch (e) {
     if (signalled > 0 && isWireError(e)) {
