@@ -71,20 +71,21 @@ export const checkParamsSchema = (methodName: string, declared: Schema, got: Sch
   }
   const cached = perMethod.get(got);
   if (cached !== undefined) return cached;
-  const result = computeSchemaCheck(methodName, declared, got);
+  const result = computeSchemaCheck(methodName, declared, got, new Set(Object.keys(method.defaults)));
   perMethod.set(got, result);
   return result;
 };
 
-const computeSchemaCheck = (m: string, declared: Schema, got: Schema): string | null => {
-  const want = declared.fields;
+const computeSchemaCheck = (m: string, declared: Schema, got: Schema, defaulted: ReadonlySet<string>): string | null => {
   const have = got.fields;
-  const wantNames = new Set(want.map((f) => f.name));
+  const wantNames = new Set(declared.fields.map((f) => f.name));
   const unexpected = have.filter((f) => !wantNames.has(f.name)).map((f) => pyRepr(f.name));
   if (unexpected.length > 0) return `${m}() got unexpected keyword argument(s): ${unexpected.join(', ')}`;
   const haveNames = new Set(have.map((f) => f.name));
-  const missing = want.filter((f) => !haveNames.has(f.name)).map((f) => pyRepr(f.name));
+  const missing = declared.fields.filter((f) => !haveNames.has(f.name) && !defaulted.has(f.name)).map((f) => pyRepr(f.name));
   if (missing.length > 0) return `${m}() missing required argument(s): ${missing.join(', ')}`;
+  // Parameters with defaults may be left out; the ones sent must keep the declared order.
+  const want = declared.fields.filter((f) => haveNames.has(f.name));
   if (want.length !== have.length) return `${m}() parameter schema expected ${want.length} fields, got ${have.length}`;
   for (let i = 0; i < want.length; i++) {
     const w = want[i]!;
@@ -110,10 +111,12 @@ export const decodeParams = (methodName: string, method: MethodDef, batch: Decod
   const params: Record<string, unknown> = {};
   const entries = Object.entries(method.params) as [string, ValueType<unknown>][];
   const defaults = method.defaults as Record<string, unknown>;
+  const complete = batch.columns.length === entries.length;
+  const sent = batch.schema.fields;
   for (let i = 0; i < entries.length; i++) {
     const [name, t] = entries[i]!;
-    const col = batch.columns[i]!;
-    if (!isValid(col, 0)) {
+    const col = complete ? batch.columns[i] : batch.columns[sent.findIndex((f) => f.name === name)];
+    if (col === undefined || !isValid(col, 0)) {
       if (name in defaults) params[name] = defaults[name];
       else if (t.nullable) params[name] = null;
       else throw Errors.type(`${methodName}() parameter ${pyRepr(name)} is not optional but got None`);

@@ -120,3 +120,24 @@ describe('request validation and routing errors', () => {
     expect(errorOf(r)!.extra.traceback).toContain('ValueError');
   });
 });
+
+describe('parameter defaults', () => {
+  it('applies defaults for defaulted parameters left out of the request', async () => {
+    const schema = new A.Schema([new A.Field('name', new A.Utf8(), false)]);
+    const r = await send(schema, [T.utf8.encode(['Ada'])], 1, route('Demo', 'greet', V));
+    expect(errorOf(r)).toBeUndefined();
+    expect(T.utf8.decode(r.batches.at(-1)!.columns[0]!, 0)).toBe('Hello, Ada!');
+  });
+
+  it('applies defaults for a null in a defaulted parameter (the peer client sends null)', async () => {
+    const schema = new A.Schema([new A.Field('name', new A.Utf8(), false), new A.Field('greeting', new A.Utf8(), false)]);
+    const r = await send(schema, [T.utf8.encode(['Ada']), T.optional(T.utf8).encode([null])], 1, route('Demo', 'greet', V));
+    expect(T.utf8.decode(r.batches.at(-1)!.columns[0]!, 0)).toBe('Hello, Ada!');
+  });
+
+  it('still refuses a missing parameter without a default', async () => {
+    const schema = new A.Schema([new A.Field('greeting', new A.Utf8(), false)]);
+    const r = await send(schema, [T.utf8.encode(['Hi'])], 1, route('Demo', 'greet', V));
+    expect(errorOf(r)?.message).toBe("greet() missing required argument(s): 'name'");
+  });
+});
