@@ -77,7 +77,7 @@ const base = <P extends Fields>(o: CommonOptions<P, Defaults<P>>): MethodBase<P>
 /** Declare a unary method. Omit `result` for a void method. */
 export const unary = <const P extends Fields = {}, R extends ValueType<any> | undefined = undefined, const D extends Defaults<P> = {}>(
   o: CommonOptions<P, D> & { readonly result?: R },
-): UnaryMethod<P, R> & { readonly _defaults?: D } => ({
+): UnaryMethod<NoInfer<P>, NoInfer<R>> & { readonly _defaults?: NoInfer<D> } => ({
   ...base(o),
   kind: 'unary',
   result: o.result as R,
@@ -87,7 +87,7 @@ export const unary = <const P extends Fields = {}, R extends ValueType<any> | un
 /** Declare a producer stream method. */
 export const producer = <const P extends Fields = {}, const O extends Fields = Fields, const H extends Fields | undefined = undefined, const D extends Defaults<P> = {}>(
   o: CommonOptions<P, D> & { readonly output: O; readonly header?: H },
-): ProducerMethod<P, O, H> & { readonly _defaults?: D } => ({
+): ProducerMethod<NoInfer<P>, NoInfer<O>, NoInfer<H>> & { readonly _defaults?: NoInfer<D> } => ({
   ...base(o),
   kind: 'producer',
   output: o.output,
@@ -99,7 +99,7 @@ export const producer = <const P extends Fields = {}, const O extends Fields = F
 /** Declare an exchange stream method. */
 export const exchange = <const P extends Fields = {}, const I extends Fields = Fields, const O extends Fields = Fields, const H extends Fields | undefined = undefined, const D extends Defaults<P> = {}>(
   o: CommonOptions<P, D> & { readonly input: I; readonly output: O; readonly header?: H },
-): ExchangeMethod<P, I, O, H> & { readonly _defaults?: D } => ({
+): ExchangeMethod<NoInfer<P>, NoInfer<I>, NoInfer<O>, NoInfer<H>> & { readonly _defaults?: NoInfer<D> } => ({
   ...base(o),
   kind: 'exchange',
   input: o.input,

@@ -46,7 +46,8 @@ export const list = <V>(item: ValueType<V>, options: { itemNullable?: boolean } 
       const offsets = data.valueOffsets as Int32Array;
       const c = data.children[0]!;
       const out: V[] = [];
-      for (let j = offsets[i]!; j < offsets[i + 1]!; j++) out.push(child.decode(c, j));
+      // A null item decodes as null (the item field is nullable unless declared otherwise).
+      for (let j = offsets[i]!; j < offsets[i + 1]!; j++) out.push(isValid(c, j) ? child.decode(c, j) : (null as V));
       return out;
     },
   };
@@ -88,7 +89,7 @@ export const map = <K, V>(key: ValueType<K>, value: ValueType<V>, options: { key
       const kc = struct.children[0]!;
       const vc = struct.children[1]!;
       const out = new Map<K, V>();
-      for (let j = offsets[i]!; j < offsets[i + 1]!; j++) out.set(k.decode(kc, j), v.decode(vc, j));
+      for (let j = offsets[i]!; j < offsets[i + 1]!; j++) out.set(k.decode(kc, j), isValid(vc, j) ? v.decode(vc, j) : (null as V));
       return out;
     },
   };
