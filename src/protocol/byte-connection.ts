@@ -18,6 +18,11 @@ export interface ByteConnection {
    * or the output broke. Calls still running for it are interrupted.
    */
   readonly closed?: Promise<string>;
+  /**
+   * Resolves when the server starts draining: requests already received are
+   * answered, then the connection stops reading (at once if it is idle).
+   */
+  readonly drain?: Promise<void>;
 }
 
 /** The connection went away while the server was reading from it; not a protocol error. */

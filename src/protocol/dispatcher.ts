@@ -73,9 +73,18 @@ export class Dispatcher {
       tracker.interruptAll({ _tag: 'disconnect', detail });
       conn.frames.fail(new ConnectionClosedError(detail));
     });
+    let draining = false;
+    let idle = true;
+    void conn.drain?.then(() => {
+      draining = true;
+      if (idle && conn.frames.bufferedBytes === 0) conn.frames.end();
+    });
     try {
       for (;;) {
+        idle = true;
+        if (draining && conn.frames.bufferedBytes === 0) return;
         const req = await readRequestStream(conn);
+        idle = false;
         if (req === null) return;
         await this.handle(conn, tracker, req.schema, req.batch, req.error);
       }

@@ -14,7 +14,7 @@ import type { ExchangeMethod, ProducerMethod } from '../service/method.js';
 import { emptySchema } from '../service/method.js';
 import { Errors, toWireError } from '../service/errors.js';
 import type { ExchangeStream, ProducerStream } from '../service/service.js';
-import { type Emission, BatchView, emissionColumns, metadataMap } from '../service/stream-output.js';
+import { type Done, type Emission, BatchView, emissionColumns, metadataMap } from '../service/stream-output.js';
 import type { Fields } from '../types/record.js';
 import type { ByteConnection } from './byte-connection.js';
 import type { CallRunner, CallScope, CallTracker } from './call-scope.js';
@@ -156,7 +156,7 @@ const lockstep = async (
           const input = coerceInput(method.input, method.inputSchema, batch);
           return stream.exchange(new BatchView(method.input, input, handlerMetadata(batch.metadata)));
         });
-    const exit = await runner.run(scope.provide(turn as Effect.Effect<Emission<unknown> | { _tag: 'done' }, unknown, never>), tracker);
+    const exit = await runner.run(scope.provide(turn as Effect.Effect<Emission<unknown> | Done<unknown>, unknown, never>), tracker);
     writeLogs(out, enc, scope.takeLogs(), stamp);
     let finished = false;
     let ended: Exit.Exit<unknown, unknown> = Exit.void;
@@ -167,6 +167,14 @@ const lockstep = async (
         finished = true;
       } else if (result._tag === 'done') {
         if (method.kind === 'exchange') enc.writeEmpty(out, errorMetadata(toWireError(Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input')), stamp));
+        else if (result.last !== undefined) {
+          try {
+            const { length, columns } = emissionColumns(method.output, outSchema, result.last);
+            enc.writeColumns(out, length, columns, metadataMap(result.last.metadata));
+          } catch (e) {
+            enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
+          }
+        }
         finished = true;
       } else {
         try {

@@ -22,7 +22,7 @@ export interface ProducerStream<O extends Fields, H extends Fields | undefined, 
   /** The header row; required when the method declares a header. */
   readonly header?: H extends Fields ? RecordOf<H> : never;
   /** Called once per client tick: emit one batch, or finish with `Output.done`. */
-  readonly produce: (tick: Tick) => Effect.Effect<Emission<RecordOf<O>> | Done, E, CallContext>;
+  readonly produce: (tick: Tick) => Effect.Effect<Emission<RecordOf<O>> | Done<RecordOf<O>>, E, CallContext>;
   /** Runs when the client cancels the stream. */
   readonly onCancel?: Effect.Effect<void, never, CallContext>;
 }

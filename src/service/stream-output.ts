@@ -25,8 +25,10 @@ export type Emission<Row> =
 export type EmissionOf<O extends Fields> = Emission<RecordOf<O>>;
 
 /** The end of a producer stream. */
-export interface Done {
+export interface Done<Row = never> {
   readonly _tag: 'done';
+  /** A last batch emitted together with the end of the stream. */
+  readonly last?: Emission<Row>;
 }
 
 /** Constructors for stream turn results. */
@@ -39,6 +41,8 @@ export const Output = {
   batch: (batch: RecordBatch, metadata?: EmitMetadata): Emission<never> => ({ _tag: 'batch', batch, metadata }),
   /** Finish a producer stream. */
   done: { _tag: 'done' } as Done,
+  /** Emit a last batch and finish the producer in the same turn. */
+  last: <Row>(emission: Emission<Row>): Done<Row> => ({ _tag: 'done', last: emission }),
 } as const;
 
 /** Normalize emit metadata to a Map (undefined when empty). */

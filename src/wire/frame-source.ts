@@ -53,6 +53,11 @@ export class FrameSource {
     return this.reader.inStream;
   }
 
+  /** Bytes received and not yet parsed (a request already on its way, when non-zero). */
+  get bufferedBytes(): number {
+    return this.reader.bufferedBytes;
+  }
+
   private wake(): void {
     const w = this.waiter;
     if (w !== undefined) {

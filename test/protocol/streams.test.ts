@@ -17,6 +17,7 @@ const Streams = Service.define('Streams', {}, {
   headed: Method.producer({ params: {}, header: { label: T.utf8 }, output: { n: T.int64 } }),
   sum: Method.exchange({ params: {}, input: { a: T.float64, b: T.float64 }, output: { total: T.float64 } }),
   silent: Method.exchange({ params: {}, input: { a: T.float64 }, output: { a: T.float64 } }),
+  last_in_turn: Method.producer({ params: {}, output: { n: T.int64 } }),
 });
 
 const tracked = (name: string) => Effect.acquireRelease(Effect.sync(() => events.push(`${name}:open`)), () => Effect.sync(() => events.push(`${name}:closed`)));
@@ -65,6 +66,10 @@ const StreamsLive = Streams.toLayer({
     }),
   }),
   silent: () => Effect.succeed({ exchange: () => Effect.succeed(undefined as never) }),
+  last_in_turn: () => Effect.sync(() => {
+    let n = 0n;
+    return { produce: () => Effect.sync(() => (n === 0n ? Output.rows([{ n: n++ }]) : Output.last(Output.rows([{ n: 99n }])))) };
+  }),
 });
 
 let dispatcher: Dispatcher;
@@ -160,6 +165,16 @@ describe('producer streams', () => {
     const rows = [];
     for await (const b of stream) rows.push(...b.values('n'));
     expect(rows).toEqual([7n]);
+  });
+});
+
+describe('finishing with a last batch', () => {
+  it('emits the last batch and ends the stream in the same turn', async () => {
+    const { s } = connect();
+    const stream = await s.last_in_turn({});
+    const seen: bigint[] = [];
+    for await (const b of stream) seen.push(...b.values('n'));
+    expect(seen).toEqual([0n, 99n]);
   });
 });
 
