@@ -112,7 +112,7 @@ const dictionaryVector = (members: readonly string[]): A.Vector => {
  * dictionary is the full member list, so indices are stable across batches.
  */
 export const enumOf = <const M extends string>(name: string, members: readonly M[]): ValueType<M> & { readonly members: readonly M[]; readonly enumName: string } => {
-  const arrowType = new A.Dictionary(new A.Utf8(), new A.Int16(), 0, false);
+  const arrowType = new A.Dictionary(new A.Utf8(), new A.Int16(), null, false);
   const index = new Map<string, number>(members.map((m, i) => [m, i]));
   const label = `enum ${name}{${members.join(',')}}`;
   const dictionary = dictionaryVector(members);
@@ -148,7 +148,7 @@ export const enumOf = <const M extends string>(name: string, members: readonly M
 /** A string column dictionary-encoded as dictionary(int16, utf8); the dictionary is built per column. */
 export const dictionaryString: ValueType<string> = {
   label: 'dictionary<int16,utf8>',
-  arrowType: new A.Dictionary(new A.Utf8(), new A.Int16(), 0, false),
+  arrowType: new A.Dictionary(new A.Utf8(), new A.Int16(), null, false),
   nullable: false,
   encode(values) {
     const seen = new Map<string, number>();

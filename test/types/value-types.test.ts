@@ -97,3 +97,13 @@ describe('value types round-trip through IPC', () => {
     expect(() => T.fixedSizeBinary(2).encode([Uint8Array.of(1)])).toThrow(TypeError);
   });
 });
+
+describe('dictionary-encoded fields', () => {
+  it('two different enums in one record get their own dictionaries', () => {
+    const Color = T.enumOf('Color', ['RED', 'GREEN']);
+    const Both = T.record('Both', { status: Status, color: Color, label: T.dictionaryString });
+    const value = { status: 'CLOSED' as const, color: 'GREEN' as const, label: 'x' };
+    expect(Both.fromIpc(Both.toIpc(value))).toEqual(value);
+    expect(roundTrip(T.list(Both.struct), [[value, { status: 'PENDING', color: 'RED', label: 'y' }]])).toEqual([[value, { status: 'PENDING', color: 'RED', label: 'y' }]]);
+  });
+});
