@@ -56,7 +56,8 @@ const typed = <C extends TypedCtor>(ctor: C, bytes: Uint8Array, minElements: num
     throw new IpcFormatError(`buffer of ${bytes.byteLength} bytes is too short for ${minElements} values`);
   }
   const count = Math.floor(bytes.byteLength / size);
-  const src = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // Uint8Array.prototype.slice copies even when `bytes` is a Buffer (whose own slice is a view).
+  const src = bytes.byteOffset % size === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
   return new ctor(src.buffer as ArrayBuffer, src.byteOffset, count) as InstanceType<C>;
 };
 

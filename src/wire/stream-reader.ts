@@ -80,7 +80,7 @@ const cachedSchema = (bytes: Uint8Array): Schema => {
     schemaCache.clear();
     schemaCacheSize = 0;
   }
-  const entry = { bytes: bytes.slice(), schema };
+  const entry = { bytes: Uint8Array.prototype.slice.call(bytes), schema };
   if (bucket === undefined) schemaCache.set(h, [entry]);
   else bucket.push(entry);
   schemaCacheSize++;

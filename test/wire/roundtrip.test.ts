@@ -124,3 +124,16 @@ describe('dictionary ids', () => {
     expect([...viaArrow.getChild('b')!]).toEqual(['p', 'q']);
   });
 });
+
+describe('misaligned input', () => {
+  it('decodes a stream whose bytes sit at an odd offset inside a Buffer', () => {
+    const batch = sample();
+    const bytes = encodeStream(batch.schema, [batch]);
+    const holder = Buffer.alloc(bytes.byteLength + 3);
+    holder.set(bytes, 3);
+    const odd = holder.subarray(3);
+    const frames = readAll(odd);
+    const decoded = (frames[1] as { batch: { toRecordBatch(): A.RecordBatch } }).batch.toRecordBatch();
+    expect(rows(decoded)).toEqual(rows(batch));
+  });
+});
