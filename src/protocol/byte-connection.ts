@@ -23,6 +23,8 @@ export interface ByteConnection {
    * answered, then the connection stops reading (at once if it is idle).
    */
   readonly drain?: Promise<void>;
+  /** Resolves when the server gives up waiting: running calls are interrupted with a typed error. */
+  readonly shutdown?: Promise<string>;
 }
 
 /** The connection went away while the server was reading from it; not a protocol error. */

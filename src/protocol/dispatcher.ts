@@ -75,9 +75,14 @@ export class Dispatcher {
     });
     let draining = false;
     let idle = true;
-    void conn.drain?.then(() => {
+    const startDrain = (): void => {
       draining = true;
       if (idle && conn.frames.bufferedBytes === 0) conn.frames.end();
+    };
+    void conn.drain?.then(startDrain);
+    void conn.shutdown?.then((detail) => {
+      startDrain();
+      tracker.interruptAll({ _tag: 'shutdown', detail });
     });
     try {
       for (;;) {

@@ -1,0 +1,59 @@
+/**
+ * The main <-> worker message contract for one connection, carried on a
+ * MessagePort of its own. Byte chunks travel as Uint8Arrays whose buffers
+ * are transferred, never cloned; everything else is a small tagged object.
+ */
+
+/** Control messages from the main thread to the worker serving a connection. */
+export type ToWorker =
+  | { readonly t: 'end' }
+  | { readonly t: 'gone'; readonly detail: string }
+  | { readonly t: 'drain' }
+  | { readonly t: 'shutdown'; readonly detail: string }
+  | { readonly t: 'congested' }
+  | { readonly t: 'drained' };
+
+/** Control messages from the worker back to the main thread. */
+export type ToMain =
+  | { readonly t: 'pause' }
+  | { readonly t: 'resume' }
+  /** The worker is done with the connection; `error` explains an abnormal end. */
+  | { readonly t: 'done'; readonly error?: string };
+
+/** The task a connection is handed to a worker as. */
+export interface ConnectionTask {
+  readonly port: MessagePort;
+  readonly transportKind: 'pipe' | 'unix' | 'tcp' | 'http';
+}
+
+/** What a worker reports when asked for its state. */
+export interface WorkerStats {
+  readonly threadId: number;
+  readonly connections: number;
+  readonly runningCalls: number;
+}
+
+/**
+ * Post a byte chunk. Its buffer is transferred when the caller vouches that
+ * nothing else references it (`owned`, e.g. a socket read, which Node
+ * allocates per read) and the chunk spans all of it; otherwise it is copied
+ * once into a fresh buffer that is transferred.
+ */
+export const postBytes = (
+  port: { postMessage(v: unknown, transfer?: readonly ArrayBuffer[]): void },
+  chunk: Uint8Array,
+  owned: boolean,
+  counters?: { copied: number; transferred: number },
+): void => {
+  const whole = owned && chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.byteLength && !(chunk.buffer instanceof SharedArrayBuffer);
+  // Uint8Array's slice copies (a Buffer's slice would be a view of the same memory).
+  const out = whole ? chunk : Uint8Array.prototype.slice.call(chunk);
+  if (counters !== undefined) {
+    if (whole) counters.transferred += chunk.byteLength;
+    else counters.copied += chunk.byteLength;
+  }
+  port.postMessage(out, [out.buffer as ArrayBuffer]);
+};
+
+/** A Worker-side MessagePort type without importing worker_threads in callers. */
+export type MessagePort = import('node:worker_threads').MessagePort;

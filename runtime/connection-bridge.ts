@@ -1,0 +1,117 @@
+/**
+ * The main thread's half of a connection placed on a worker: bytes read from
+ * the socket (or stdin) go to the worker's port with their buffers
+ * transferred; response bytes from the worker are written to the socket
+ * (or stdout) with backpressure in both directions. If the worker dies, the
+ * peer gets one typed error naming the cause and the connection is closed;
+ * other connections are untouched.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { writeErrorStream } from '../src/protocol/responses.js';
+import { RpcError, toWireError } from '../src/service/errors.js';
+import { emptySchema } from '../src/service/method.js';
+import { concatBytes } from '../src/wire/batch-encoder.js';
+import type { TransportKind } from '../src/service/call-context.js';
+import { type ToMain, type ToWorker, postBytes } from './channel.js';
+import type { WorkerPool } from './worker-pool.js';
+
+/** The two ends of a byte-stream connection on the main thread. */
+export interface ConnectionEnds {
+  readonly readable: Readable;
+  readonly writable: Writable;
+  readonly transportKind: TransportKind;
+  /** Called once everything for the connection has been written (default: end the writable). */
+  readonly finish?: () => void;
+}
+
+/** Byte accounting of the main thread's forwarding (what a benchmark reports as copies). */
+export interface ForwardingCounters {
+  /** Bytes copied once into a fresh buffer before transfer (chunks sharing a pooled buffer). */
+  copied: number;
+  /** Bytes whose buffer was transferred as is. */
+  transferred: number;
+}
+
+/** Control of one forwarded connection. */
+export interface ForwardedConnection {
+  /** Answer what was received, then stop reading. */
+  drain(): void;
+  /** Interrupt whatever is still running with a typed error. */
+  shutdown(detail: string): void;
+  /** Settles when the connection is finished (never rejects). */
+  readonly done: Promise<void>;
+}
+
+/** Forward one connection to a worker of `pool`. `serverId` stamps the error sent if the worker dies. */
+export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId: string, counters?: ForwardingCounters): ForwardedConnection => {
+  const { port1, port2 } = new MessageChannel();
+  const { readable, writable } = ends;
+  const control = (m: ToWorker): void => { try { port1.postMessage(m); } catch { /* port closed */ } };
+  let finished = false;
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((r) => { resolveDone = r; });
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    readable.off('data', onData);
+    port1.close();
+    if (ends.finish !== undefined) ends.finish();
+    else if (!writable.writableEnded) writable.end();
+    resolveDone();
+  };
+  // Socket reads are allocated per read and referenced by nothing else: their buffers can be transferred.
+  const ownsChunks = readable instanceof Socket;
+  const onData = (chunk: Buffer): void => postBytes(port1, chunk, ownsChunks, counters);
+  readable.on('data', onData);
+  readable.once('end', () => control({ t: 'end' }));
+  const gone = (detail: string): void => control({ t: 'gone', detail });
+  readable.once('error', (e: Error) => gone(`${e.name}: ${e.message}`));
+  writable.once('error', (e: Error) => gone(`${e.name}: ${e.message}`));
+  writable.once('close', () => { if (!writable.writableFinished) gone('the connection closed'); });
+  let congested = false;
+  port1.on('message', (m: Uint8Array | ToMain) => {
+    if (m instanceof Uint8Array) {
+      if (writable.destroyed) return;
+      if (!writable.write(m) && !congested) {
+        congested = true;
+        control({ t: 'congested' });
+        writable.once('drain', () => {
+          congested = false;
+          control({ t: 'drained' });
+        });
+      }
+      return;
+    }
+    switch (m.t) {
+      case 'pause': readable.pause(); return;
+      case 'resume': readable.resume(); return;
+      case 'done':
+        if (m.error !== undefined) process.stderr.write(`vgi-rpc: ${ends.transportKind} connection closed: ${m.error.split('\n')[0]}\n`);
+        finish();
+        return;
+    }
+  });
+  pool.run({ port: port2 as never, transportKind: ends.transportKind }).then(
+    () => {
+      // The worker resolved its task; its final 'done' message may still be in flight on the port.
+      setTimeout(finish, 1_000).unref();
+    },
+    (e: unknown) => {
+      if (finished) return;
+      const cause = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      process.stderr.write(`vgi-rpc: the worker serving a ${ends.transportKind} connection died (${cause}); closing that connection\n`);
+      const out: Uint8Array[] = [];
+      writeErrorStream(out, emptySchema(), toWireError(RpcError.of('WorkerCrashedError', `the worker thread serving this connection died: ${cause}`)), { serverId, requestId: undefined });
+      if (!writable.destroyed) writable.write(concatBytes(out));
+      readable.destroy();
+      finish();
+    },
+  );
+  return {
+    drain: () => control({ t: 'drain' }),
+    shutdown: (detail) => control({ t: 'shutdown', detail }),
+    done,
+  };
+};

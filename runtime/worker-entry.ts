@@ -1,0 +1,88 @@
+/**
+ * The worker thread side: boot one Effect runtime hosting the services (at
+ * module load, so the pool's READY handshake waits for it) and serve each
+ * connection task handed over on its MessagePort.
+ */
+import type { Layer } from 'effect';
+import { threadId } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { type DispatcherOptions, type Hostable, makeDispatcher, type Dispatcher } from '../src/protocol/dispatcher.js';
+import type { ServiceImpl } from '../src/service/service.js';
+import { FrameSource } from '../src/wire/frame-source.js';
+import { isWireError } from '../src/wire/errors.js';
+import { concatBytes } from '../src/wire/batch-encoder.js';
+import { writeErrorStream } from '../src/protocol/responses.js';
+import { emptySchema } from '../src/service/method.js';
+import { Errors, toWireError } from '../src/service/errors.js';
+import { type ConnectionTask, type ToMain, type ToWorker, type WorkerStats, postBytes } from './channel.js';
+
+/** Serve one connection whose bytes arrive on `task.port`; resolves when it is finished. */
+export const serveConnectionTask = async (dispatcher: Dispatcher, task: ConnectionTask): Promise<WorkerStats> => {
+  const port = task.port;
+  const send = (m: ToMain): void => port.postMessage(m);
+  const frames = new FrameSource({ pause: () => send({ t: 'pause' }), resume: () => send({ t: 'resume' }) });
+  let congested: { promise: Promise<void>; resolve: () => void } | undefined;
+  let signalGone: (d: string) => void = () => {};
+  let signalDrain: () => void = () => {};
+  let signalShutdown: (d: string) => void = () => {};
+  const closed = new Promise<string>((r) => { signalGone = r; });
+  const drain = new Promise<void>((r) => { signalDrain = r; });
+  const shutdown = new Promise<string>((r) => { signalShutdown = r; });
+  port.on('message', (m: Uint8Array | ToWorker) => {
+    if (m instanceof Uint8Array) return frames.push(m);
+    switch (m.t) {
+      case 'end': return frames.end();
+      case 'gone': return signalGone(m.detail);
+      case 'drain': return signalDrain();
+      case 'shutdown': return signalShutdown(m.detail);
+      case 'congested':
+        if (congested === undefined) {
+          let resolve: () => void = () => {};
+          const promise = new Promise<void>((r) => { resolve = r; });
+          congested = { promise, resolve };
+        }
+        return;
+      case 'drained':
+        congested?.resolve();
+        congested = undefined;
+        return;
+    }
+  });
+  const write = (chunks: readonly Uint8Array[]): void | Promise<void> => {
+    // Our chunks may be cached headers or the handler's own arrays: gather them into one owned buffer to transfer.
+    postBytes(port, chunks.length === 1 ? Uint8Array.prototype.slice.call(chunks[0]!) : concatBytes(chunks), true);
+    return congested?.promise;
+  };
+  let error: string | undefined;
+  try {
+    await dispatcher.serve({ frames, write, transportKind: task.transportKind, closed, drain, shutdown });
+  } catch (e) {
+    error = isWireError(e) ? `${(e as Error).name}: ${(e as Error).message}` : e instanceof Error ? e.stack ?? e.message : String(e);
+    if (isWireError(e)) {
+      const out: Uint8Array[] = [];
+      writeErrorStream(out, emptySchema(), toWireError(Errors.protocol((e as Error).message)), { serverId: dispatcher.serverId, requestId: undefined });
+      postBytes(port, concatBytes(out), true);
+    }
+  }
+  send(error === undefined ? { t: 'done' } : { t: 'done', error });
+  port.close();
+  return { threadId, connections: dispatcher.connections, runningCalls: dispatcher.runningCalls };
+};
+
+/**
+ * Build the default export of an application's worker module:
+ *
+ *   export default await workerEntry([Bench], BenchLive);
+ */
+export const workerEntry = async <E>(
+  services: readonly Hostable[],
+  layer: Layer.Layer<ServiceImpl<any>, E, never>,
+  options: DispatcherOptions = {},
+): Promise<(task: ConnectionTask | { readonly ping: true }) => Promise<WorkerStats>> => {
+  const fromPool = (Piscina.workerData as { serverId?: string } | undefined)?.serverId;
+  const { dispatcher } = await makeDispatcher(services, layer, fromPool === undefined ? options : { ...options, serverId: fromPool });
+  return async (task) => {
+    if ('ping' in task) return { threadId, connections: dispatcher.connections, runningCalls: dispatcher.runningCalls };
+    return serveConnectionTask(dispatcher, task);
+  };
+};
