@@ -83,7 +83,8 @@ export class RpcConnection {
     if (this.broken !== undefined) throw this.broken;
     const out: Uint8Array[] = [];
     encodeRequest(out, target, name, method, params, options.metadata);
-    const wrote = this.transport.write(out);
+    const wrote = this.send(out);
+    wrote.catch(() => undefined); // observed below, in order; do not report it as unhandled meanwhile
     const read = this.pendingReads.then(async () => {
       await wrote;
       return this.readUnary(method, options.onLog);
@@ -156,7 +157,7 @@ export class RpcConnection {
       if (this.broken !== undefined) throw this.broken;
       const out: Uint8Array[] = [];
       encodeRequest(out, target, name, method, params, options.metadata);
-      await this.transport.write(out);
+      await this.send(out);
       const session = new StreamSession<O, I, H>(this, method, options.onLog, () => this.endStream());
       if (method.headerSchema !== undefined) await session.readHeader();
       return session;
@@ -169,6 +170,19 @@ export class RpcConnection {
   private endStream(): void {
     this.streamActive = false;
     this.releaseGate();
+  }
+
+  /** @internal Write request bytes; transport failures become TransportError client errors. */
+  send(out: readonly Uint8Array[]): Promise<void> {
+    const asClientError = (e: unknown): RpcClientError => {
+      this.broken ??= e instanceof RpcClientError ? e : RpcClientError.local('TransportError', e instanceof Error ? e.message : String(e));
+      return this.broken as RpcClientError;
+    };
+    try {
+      return Promise.resolve(this.transport.write(out)).catch((e: unknown) => { throw asClientError(e); });
+    } catch (e) {
+      return Promise.reject(asClientError(e));
+    }
   }
 
   /** @internal frame access for stream sessions. */
@@ -248,7 +262,7 @@ export class StreamSession<O extends Fields, I extends Fields = Fields, H extend
       this.input.writeSchema(out);
     }
     fill(this.input, out);
-    await this.conn.transport.write(out);
+    await this.conn.send(out);
   }
 
   /** Read output frames until one data batch (returned) or the end of the output (null). */

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { Client, RpcClientError } from '../../src/index.js';
+import { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import { Chaos, ChaosLive } from '../fixtures/chaos-service.js';
+import { connectTo } from '../support/passthrough-connection.js';
+
+const WORKER = new URL('../../dist/test/fixtures/chaos-worker-thread.js', import.meta.url);
+
+for (const workers of [0, 2]) {
+  describe(`graceful drain (${workers} workers)`, () => {
+    it('finishes every accepted call, refuses new connections, then stops', async () => {
+      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers, workerModule: WORKER, graceMs: 10_000 });
+      const clients = Array.from({ length: 6 }, () => Client.promises(Chaos, connectTo(runtime).conn));
+      const calls = clients.flatMap((c) => [c.sleep({ ms: 200n }), c.sleep({ ms: 250n }), c.sleep({ ms: 1n })]);
+      await new Promise((r) => setTimeout(r, 50));
+      const drained = runtime.drain();
+      expect(runtime.isDraining()).toBe(true);
+      const late = connectTo(runtime);
+      const refused = await Client.promises(Chaos, late.conn).thread().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RpcClientError);
+      expect(await Promise.all(calls)).toEqual(clients.flatMap(() => [200n, 250n, 1n]));
+      await drained;
+      expect(runtime.connections).toBe(0);
+    });
+
+    it('interrupts calls still running when the grace period ends, with a typed error', async () => {
+      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers, workerModule: WORKER, graceMs: 200 });
+      const chaos = Client.promises(Chaos, connectTo(runtime).conn);
+      const quick = chaos.sleep({ ms: 50n });
+      const slow = Client.promises(Chaos, connectTo(runtime).conn).sleep({ ms: 60_000n }).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 20));
+      const t0 = Date.now();
+      await runtime.drain();
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(await quick).toBe(50n);
+      const err = (await slow) as RpcClientError;
+      expect(err.errorType).toBe('ServerShutdownError');
+      expect(err.errorKind).toBe('server_draining');
+      expect(err.message).toContain('grace period');
+    });
+  });
+}
