@@ -77,7 +77,8 @@ export class Dispatcher {
     let idle = true;
     const startDrain = (): void => {
       draining = true;
-      if (idle && conn.frames.bufferedBytes === 0) conn.frames.end();
+      // Only cut an idle connection: not one whose next request is partly here.
+      if (idle && !conn.frames.inStream && conn.frames.bufferedBytes === 0) conn.frames.end();
     };
     void conn.drain?.then(startDrain);
     void conn.shutdown?.then((detail) => {

@@ -193,7 +193,7 @@ export const fixedSizeBinary = (width: number): ValueType<Uint8Array> => {
       return makeColumn(arrowType, values.length, nullCount, bitmap, out);
     },
     decode(data, i) {
-      return (data.values as Uint8Array).slice(i * width, (i + 1) * width);
+      return Uint8Array.prototype.slice.call(data.values as Uint8Array, i * width, (i + 1) * width);
     },
   };
 };

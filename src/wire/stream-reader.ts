@@ -275,7 +275,9 @@ export class StreamReader {
   }
 
   /** Turn a complete message into a frame (undefined for dictionary batches, which are absorbed). */
-  private complete(msg: DecodedMessage, header: Uint8Array, body: Uint8Array): Frame | undefined {
+  private complete(msg: DecodedMessage, header: Uint8Array, rawBody: Uint8Array): Frame | undefined {
+    // Hand out plain Uint8Array views even when the input chunks are Buffers.
+    const body = rawBody instanceof Buffer ? new Uint8Array(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength) : rawBody;
     switch (msg.type) {
       case 'schema': {
         if (this.schema !== undefined) throw new IpcFormatError('schema message inside a stream that already has a schema');
