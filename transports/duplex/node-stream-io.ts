@@ -34,6 +34,25 @@ const COALESCE_BYTES = 256 * 1024;
 /** A chunk writer over `writable` that resolves when the stream has room again. */
 export const writerTo = (writable: Writable): ((chunks: readonly Uint8Array[]) => void | Promise<void>) => {
   let failure: Error | undefined;
+  // One wait for 'drain' shared by every write made while the stream is full
+  // (pipelined callers write without waiting, and must not add a listener each).
+  let drained: Promise<void> | undefined;
+  const waitForDrain = (): Promise<void> =>
+    (drained ??= new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        writable.off('drain', done);
+        writable.off('close', closed);
+        drained = undefined;
+        resolve();
+      };
+      const closed = (): void => {
+        writable.off('drain', done);
+        drained = undefined;
+        reject(failure ?? new Error('the connection closed while writing'));
+      };
+      writable.on('drain', done);
+      writable.on('close', closed);
+    }));
   writable.on('error', (e: Error) => { failure ??= e; });
   return (chunks) => {
     if (failure !== undefined) return Promise.reject(failure);
@@ -49,19 +68,6 @@ export const writerTo = (writable: Writable): ((chunks: readonly Uint8Array[]) =
       for (const c of chunks) ok = writable.write(c) && ok;
       writable.uncork();
     }
-    if (ok) return undefined;
-    return new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        writable.off('drain', done);
-        writable.off('close', closed);
-        resolve();
-      };
-      const closed = (): void => {
-        writable.off('drain', done);
-        reject(failure ?? new Error('the connection closed while writing'));
-      };
-      writable.on('drain', done);
-      writable.on('close', closed);
-    });
+    return ok ? undefined : waitForDrain();
   };
 };

@@ -1,0 +1,37 @@
+/**
+ * The client side of a socket connection (unix or tcp) as a ClientTransport.
+ * Connecting is asynchronous but the transport is usable at once: writes
+ * queue until the socket connects, and a connect failure surfaces as the
+ * first call's transport error (or through `connected`).
+ */
+import type { Socket } from 'node:net';
+import type { ClientTransport } from '../../src/client/connection.js';
+import { framesFrom, writerTo } from '../duplex/node-stream-io.js';
+
+/** A client transport over a socket. */
+export interface SocketTransport extends ClientTransport {
+  readonly socket: Socket;
+  /** Resolves once connected; rejects with the connect error. */
+  readonly connected: Promise<void>;
+}
+
+/** Wrap a connecting (or connected) client socket. close() ends our side and resolves once the socket has closed. */
+export const socketTransport = (socket: Socket): SocketTransport => {
+  const connected = new Promise<void>((resolve, reject) => {
+    if (!socket.connecting && !socket.destroyed) resolve();
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  connected.catch(() => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return {
+    socket,
+    connected,
+    frames: framesFrom(socket),
+    write: writerTo(socket),
+    close: async () => {
+      if (!socket.destroyed) socket.end();
+      await closed;
+    },
+  };
+};

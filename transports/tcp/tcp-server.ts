@@ -1,0 +1,34 @@
+/**
+ * The TCP server: loopback by default, no auth or TLS, TCP_NODELAY on every
+ * connection (pipelined small requests must not wait for Nagle).
+ */
+import type { AddressInfo } from 'node:net';
+import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
+import type { ConnectionServer } from '../socket/serve-socket.js';
+
+/** A bound TCP address. */
+export interface TcpAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The default listen host: loopback only. */
+export const DEFAULT_TCP_HOST = '127.0.0.1';
+
+/** Serve `server` on `host:port` (port 0 picks a free port; see `address`); transport kind 'tcp'. */
+export const serveTcp = (server: ConnectionServer, host: string = DEFAULT_TCP_HOST, port = 0, options: ListenOptions = {}): Promise<SocketListener<TcpAddress>> =>
+  listenSockets(server, {
+    transportKind: 'tcp',
+    bind: async (net) => {
+      try {
+        await listening(net, () => net.listen({ host, port }));
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new Error(`cannot listen on tcp ${host}:${port}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ' (address already in use)' : ''}`, { cause: e });
+      }
+      return { host, port: (net.address() as AddressInfo).port };
+    },
+    discovery: (a) => `TCP:${a.host}:${a.port}`,
+    label: (socket, seq) => `tcp connection #${seq} (${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'})`,
+    prepare: (socket) => socket.setNoDelay(true),
+  }, options);

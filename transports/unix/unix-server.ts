@@ -1,0 +1,65 @@
+/**
+ * The unix socket server. A socket file left behind by a dead server (the
+ * path exists but connecting to it is refused) is replaced; a path owned by
+ * a live listener, or a path that is not a socket, is refused with a clear
+ * error. Node removes the socket file when the listener closes.
+ */
+import { type Server, connect } from 'node:net';
+import { lstat, unlink } from 'node:fs/promises';
+import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
+import type { ConnectionServer } from '../socket/serve-socket.js';
+
+/** A path that cannot be served on, with `code` EADDRINUSE (live listener) or EEXIST (not a socket). */
+export class SocketPathError extends Error {
+  override readonly name = 'SocketPathError';
+  /** Create the error. */
+  constructor(message: string, readonly code: 'EADDRINUSE' | 'EEXIST') {
+    super(message);
+  }
+}
+
+/** What is at a socket path: nothing, a socket nobody accepts on, or a live listener. */
+const probe = async (path: string): Promise<'absent' | 'stale' | 'live'> => {
+  try {
+    const st = await lstat(path);
+    if (!st.isSocket()) throw new SocketPathError(`${path} exists and is not a socket; refusing to replace it`, 'EEXIST');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw e;
+  }
+  return new Promise((resolve, reject) => {
+    const s = connect({ path });
+    s.once('connect', () => { s.destroy(); resolve('live'); });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') resolve('stale');
+      else if (e.code === 'ENOENT') resolve('absent');
+      else reject(e);
+    });
+  });
+};
+
+const liveError = (path: string): SocketPathError =>
+  new SocketPathError(`another server is already listening on unix socket ${path}`, 'EADDRINUSE');
+
+const bindUnix = async (server: Server, path: string): Promise<string> => {
+  const state = await probe(path);
+  if (state === 'live') throw liveError(path);
+  if (state === 'stale') await unlink(path).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+  try {
+    await listening(server, () => server.listen(path));
+  } catch (e) {
+    // Lost a race with another server starting on the same path.
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw liveError(path);
+    throw e;
+  }
+  return path;
+};
+
+/** Serve `server` on the unix socket at `path`; each connection is served concurrently with transport kind 'unix'. */
+export const serveUnix = (server: ConnectionServer, path: string, options: ListenOptions = {}): Promise<SocketListener<string>> =>
+  listenSockets(server, {
+    transportKind: 'unix',
+    bind: (net) => bindUnix(net, path),
+    discovery: (p) => `UNIX:${p}`,
+    label: (_socket, seq) => `unix connection #${seq}`,
+  }, options);
