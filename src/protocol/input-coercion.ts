@@ -8,7 +8,7 @@ import { DecodedBatch } from '../wire/stream-reader.js';
 import { Errors } from '../service/errors.js';
 import type { Fields } from '../types/record.js';
 import { type ValueType, isValid, nestedOf } from '../types/value-type.js';
-import { typeToken } from './type-tokens.js';
+import { typeToken } from '../types/type-tokens.js';
 
 const isNumeric = (d: Data): boolean => d.typeId === Type.Int || d.typeId === Type.Float;
 

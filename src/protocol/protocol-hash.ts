@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Schema } from 'apache-arrow';
-import { typeToken } from './type-tokens.js';
+import { typeToken } from '../types/type-tokens.js';
 
 /** One method as the hash sees it. */
 export interface HashedMethod {

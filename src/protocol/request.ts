@@ -14,7 +14,7 @@ import { type ValueType, isValid } from '../types/value-type.js';
 import type { Binding, Hosting } from './hosting.js';
 import { pyList, pyRepr } from './py-repr.js';
 import { notHostedMessage } from './reflection.js';
-import { typeToken } from './type-tokens.js';
+import { typeToken } from '../types/type-tokens.js';
 
 /** A request that failed before its handler ran: the error and the schema to report it on. */
 export interface Rejection {

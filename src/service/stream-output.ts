@@ -7,6 +7,7 @@
 import { type RecordBatch, type Data, type Schema } from 'apache-arrow';
 import { type Fields, type RecordOf } from '../types/record.js';
 import { type TypeOf, isValid, nestedOf } from '../types/value-type.js';
+import { typeToken } from '../types/type-tokens.js';
 import { DecodedBatch } from '../wire/stream-reader.js';
 
 /** Columns of an output batch: one array (or typed array) per field of the row type. */
@@ -77,7 +78,14 @@ export const emissionColumns = (fields: Fields, schema: Schema, e: Emission<unkn
       if (b.schema.fields.length !== schema.fields.length || b.schema.fields.some((f, i) => f.name !== schema.fields[i]!.name)) {
         throw new TypeError(`emitted batch fields [${b.schema.fields.map((f) => f.name).join(', ')}] do not match the output schema [${schema.fields.map((f) => f.name).join(', ')}]`);
       }
-      return { length: b.numRows, columns: b.data.children };
+      // A column of another Arrow type is re-encoded through the declared value type (e.g. int32 -> float64).
+      const columns = entries.map(([, t], i) => {
+        const col = b.data.children[i]!;
+        const want = schema.fields[i]!.type;
+        if (typeToken(col.type) === typeToken(want)) return col;
+        return nestedOf(t).encode([...b.getChildAt(i)!].map((v) => (v === undefined ? null : v)));
+      });
+      return { length: b.numRows, columns };
     }
   }
 };

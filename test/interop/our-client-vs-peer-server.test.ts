@@ -12,7 +12,7 @@ import {
   type ReceivedLog,
 } from '../../src/index.js';
 import { surfaceOf } from '../../src/protocol/method-surface.js';
-import { typeToken } from '../../src/protocol/type-tokens.js';
+import { typeToken } from '../../src/types/type-tokens.js';
 import type { MethodDef } from '../../src/service/method.js';
 import type { ServiceImpl } from '../../src/service/service.js';
 import { decodeOneStream } from '../../src/wire/stream-reader.js';

@@ -13,7 +13,7 @@ import { RpcError, pipeConnect } from '@query-farm/vgi-rpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hosting } from '../../src/index.js';
 import { surfaceOf } from '../../src/protocol/method-surface.js';
-import { typeToken } from '../../src/protocol/type-tokens.js';
+import { typeToken } from '../../src/types/type-tokens.js';
 import type { MethodDef } from '../../src/service/method.js';
 import type { ServiceImpl } from '../../src/service/service.js';
 import { Bench } from '../../examples/bench/bench-service.js';

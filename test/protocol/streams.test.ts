@@ -223,3 +223,17 @@ describe('exchange streams', () => {
     expect((err as RpcClientError).message).toBe('No data batch was emitted');
   });
 });
+
+describe('client-side input', () => {
+  it('casts an exchange input batch of other numeric types to the declared input', async () => {
+    const { s } = connect();
+    const ex = await s.sum({});
+    const b = new A.RecordBatch({
+      a: A.makeData({ type: new A.Int32(), length: 2, nullCount: 0, data: Int32Array.of(1, 2) }),
+      b: A.makeData({ type: new A.Float32(), length: 2, nullCount: 0, data: Float32Array.of(0.5, 0.25) }),
+    });
+    const out = await ex.exchange(Output.batch(b));
+    expect(out.values('total')).toEqual([1.5, 2.25]);
+    await ex.close();
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as A from 'apache-arrow';
 import { T } from '../../src/index.js';
-import { typeToken } from '../../src/protocol/type-tokens.js';
+import { typeToken } from '../../src/types/type-tokens.js';
 import { StreamEncoder, concatBytes } from '../../src/wire/batch-encoder.js';
 import { decodeOneStream } from '../../src/wire/stream-reader.js';
 import type { ValueType } from '../../src/types/value-type.js';
