@@ -24,6 +24,8 @@ export type ToMain =
 export interface ConnectionTask {
   readonly port: MessagePort;
   readonly transportKind: 'pipe' | 'unix' | 'tcp' | 'http';
+  /** Names the connection in log lines. */
+  readonly label: string;
 }
 
 /** What a worker reports when asked for its state. */

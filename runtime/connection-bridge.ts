@@ -16,14 +16,20 @@ import { concatBytes } from '../src/wire/batch-encoder.js';
 import type { TransportKind } from '../src/service/call-context.js';
 import { type ToMain, type ToWorker, postBytes } from './channel.js';
 import type { WorkerPool } from './worker-pool.js';
+import type { ConnectionOutcome } from './serve-connection.js';
+import type { ReaderLimits } from '../src/wire/stream-reader.js';
 
 /** The two ends of a byte-stream connection on the main thread. */
 export interface ConnectionEnds {
   readonly readable: Readable;
   readonly writable: Writable;
   readonly transportKind: TransportKind;
+  /** Names the connection in log lines, e.g. `unix connection #3`. */
+  readonly label: string;
+  /** Byte caps for incoming messages (default: the reader's defaults). */
+  readonly limits?: ReaderLimits;
   /** Called once everything for the connection has been written (default: end the writable). */
-  readonly finish?: () => void;
+  readonly finish?: (outcome: ConnectionOutcome) => void;
 }
 
 /** Byte accounting of the main thread's forwarding (what a benchmark reports as copies). */
@@ -41,7 +47,7 @@ export interface ForwardedConnection {
   /** Interrupt whatever is still running with a typed error. */
   shutdown(detail: string): void;
   /** Settles when the connection is finished (never rejects). */
-  readonly done: Promise<void>;
+  readonly done: Promise<ConnectionOutcome>;
 }
 
 /** Forward one connection to a worker of `pool`. `serverId` stamps the error sent if the worker dies. */
@@ -50,16 +56,16 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
   const { readable, writable } = ends;
   const control = (m: ToWorker): void => { try { port1.postMessage(m); } catch { /* port closed */ } };
   let finished = false;
-  let resolveDone: () => void = () => {};
-  const done = new Promise<void>((r) => { resolveDone = r; });
-  const finish = (): void => {
+  let resolveDone: (o: ConnectionOutcome) => void = () => {};
+  const done = new Promise<ConnectionOutcome>((r) => { resolveDone = r; });
+  const finish = (outcome: ConnectionOutcome): void => {
     if (finished) return;
     finished = true;
     readable.off('data', onData);
     port1.close();
-    if (ends.finish !== undefined) ends.finish();
+    if (ends.finish !== undefined) ends.finish(outcome);
     else if (!writable.writableEnded) writable.end();
-    resolveDone();
+    resolveDone(outcome);
   };
   // Socket reads are allocated per read and referenced by nothing else: their buffers can be transferred.
   const ownsChunks = readable instanceof Socket;
@@ -88,25 +94,26 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
       case 'pause': readable.pause(); return;
       case 'resume': readable.resume(); return;
       case 'done':
-        if (m.error !== undefined) process.stderr.write(`vgi-rpc: ${ends.transportKind} connection closed: ${m.error.split('\n')[0]}\n`);
-        finish();
+        // The worker already logged an abnormal end.
+        finish(m.error === undefined ? {} : { error: m.error });
         return;
     }
   });
-  pool.run({ port: port2 as never, transportKind: ends.transportKind }).then(
+  pool.run({ port: port2 as never, transportKind: ends.transportKind, label: ends.label }).then(
     () => {
       // The worker resolved its task; its final 'done' message may still be in flight on the port.
-      setTimeout(finish, 1_000).unref();
+      setTimeout(() => finish({}), 1_000).unref();
     },
     (e: unknown) => {
       if (finished) return;
       const cause = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      process.stderr.write(`vgi-rpc: the worker serving a ${ends.transportKind} connection died (${cause}); closing that connection\n`);
+      const error = `the worker thread serving this connection died: ${cause}`;
+      process.stderr.write(`vgi-rpc: ${ends.label}: ${error}; closing the connection\n`);
       const out: Uint8Array[] = [];
-      writeErrorStream(out, emptySchema(), toWireError(RpcError.of('WorkerCrashedError', `the worker thread serving this connection died: ${cause}`)), { serverId, requestId: undefined });
+      writeErrorStream(out, emptySchema(), toWireError(RpcError.of('WorkerCrashedError', error)), { serverId, requestId: undefined });
       if (!writable.destroyed) writable.write(concatBytes(out));
       readable.destroy();
-      finish();
+      finish({ error });
     },
   );
   return {

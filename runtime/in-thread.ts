@@ -4,13 +4,9 @@
  * deployments and for measuring what the pool buys.
  */
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
-import { writeErrorStream } from '../src/protocol/responses.js';
-import { Errors, toWireError } from '../src/service/errors.js';
-import { emptySchema } from '../src/service/method.js';
-import { isWireError } from '../src/wire/errors.js';
-import { concatBytes } from '../src/wire/batch-encoder.js';
-import { framesFrom, peerGone, writerTo } from '../transports/duplex/node-stream-io.js';
 import type { ConnectionEnds, ForwardedConnection } from './connection-bridge.js';
+import { framesFrom, peerGone, writerTo } from './node-stream-io.js';
+import { serveConnection } from './serve-connection.js';
 
 /** Serve `ends` with `dispatcher` on this thread. */
 export const serveInThread = (dispatcher: Dispatcher, ends: ConnectionEnds): ForwardedConnection => {
@@ -18,22 +14,18 @@ export const serveInThread = (dispatcher: Dispatcher, ends: ConnectionEnds): For
   let startShutdown: (d: string) => void = () => {};
   const drain = new Promise<void>((r) => { startDrain = r; });
   const shutdown = new Promise<string>((r) => { startShutdown = r; });
-  const frames = framesFrom(ends.readable);
-  const write = writerTo(ends.writable);
-  const done = dispatcher
-    .serve({ frames, write, transportKind: ends.transportKind, closed: peerGone(ends.writable), drain, shutdown })
-    .catch(async (e: unknown) => {
-      const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      process.stderr.write(`vgi-rpc: ${ends.transportKind} connection closed: ${why.split('\n')[0]}\n`);
-      if (isWireError(e)) {
-        const out: Uint8Array[] = [];
-        writeErrorStream(out, emptySchema(), toWireError(Errors.protocol((e as Error).message)), { serverId: dispatcher.serverId, requestId: undefined });
-        await Promise.resolve(write([concatBytes(out)])).catch(() => undefined);
-      }
-    })
-    .finally(() => {
-      if (ends.finish !== undefined) ends.finish();
-      else if (!ends.writable.writableEnded) ends.writable.end();
-    });
+  const conn = {
+    frames: framesFrom(ends.readable, ends.limits),
+    write: writerTo(ends.writable),
+    transportKind: ends.transportKind,
+    closed: peerGone(ends.writable),
+    drain,
+    shutdown,
+  };
+  const done = serveConnection(dispatcher, conn, ends.label).then((outcome) => {
+    if (ends.finish !== undefined) ends.finish(outcome);
+    else if (!ends.writable.writableEnded) ends.writable.end();
+    return outcome;
+  });
   return { drain: () => startDrain(), shutdown: (d) => startShutdown(d), done };
 };

@@ -5,9 +5,9 @@
  * corked into one writev) and reports when it can take more.
  */
 import type { Readable, Writable } from 'node:stream';
-import { FrameSource } from '../../src/wire/frame-source.js';
-import type { ReaderLimits } from '../../src/wire/stream-reader.js';
-import { concatBytes } from '../../src/wire/batch-encoder.js';
+import { FrameSource } from '../src/wire/frame-source.js';
+import type { ReaderLimits } from '../src/wire/stream-reader.js';
+import { concatBytes } from '../src/wire/batch-encoder.js';
 
 /** Feed `readable` into a new FrameSource. */
 export const framesFrom = (readable: Readable, limits?: ReaderLimits): FrameSource => {

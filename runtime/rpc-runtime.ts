@@ -97,7 +97,7 @@ export class RpcRuntime {
     if (this.draining !== undefined) {
       ends.readable.destroy();
       if (!ends.writable.writableEnded) ends.writable.end();
-      return { drain: () => {}, shutdown: () => {}, done: Promise.resolve() };
+      return { drain: () => {}, shutdown: () => {}, done: Promise.resolve({ error: 'the server is draining' }) };
     }
     const c = this.pool !== undefined
       ? forwardToWorker(this.pool, ends, this.serverId, this.counters)

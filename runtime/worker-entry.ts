@@ -9,11 +9,8 @@ import { Piscina } from 'piscina';
 import { type DispatcherOptions, type Hostable, makeDispatcher, type Dispatcher } from '../src/protocol/dispatcher.js';
 import type { ServiceImpl } from '../src/service/service.js';
 import { FrameSource } from '../src/wire/frame-source.js';
-import { isWireError } from '../src/wire/errors.js';
 import { concatBytes } from '../src/wire/batch-encoder.js';
-import { writeErrorStream } from '../src/protocol/responses.js';
-import { emptySchema } from '../src/service/method.js';
-import { Errors, toWireError } from '../src/service/errors.js';
+import { serveConnection } from './serve-connection.js';
 import { type ConnectionTask, type ToMain, type ToWorker, type WorkerStats, postBytes } from './channel.js';
 
 /** Serve one connection whose bytes arrive on `task.port`; resolves when it is finished. */
@@ -53,17 +50,7 @@ export const serveConnectionTask = async (dispatcher: Dispatcher, task: Connecti
     postBytes(port, chunks.length === 1 ? Uint8Array.prototype.slice.call(chunks[0]!) : concatBytes(chunks), true);
     return congested?.promise;
   };
-  let error: string | undefined;
-  try {
-    await dispatcher.serve({ frames, write, transportKind: task.transportKind, closed, drain, shutdown });
-  } catch (e) {
-    error = isWireError(e) ? `${(e as Error).name}: ${(e as Error).message}` : e instanceof Error ? e.stack ?? e.message : String(e);
-    if (isWireError(e)) {
-      const out: Uint8Array[] = [];
-      writeErrorStream(out, emptySchema(), toWireError(Errors.protocol((e as Error).message)), { serverId: dispatcher.serverId, requestId: undefined });
-      postBytes(port, concatBytes(out), true);
-    }
-  }
+  const { error } = await serveConnection(dispatcher, { frames, write, transportKind: task.transportKind, closed, drain, shutdown }, task.label);
   send(error === undefined ? { t: 'done' } : { t: 'done', error });
   port.close();
   return { threadId, connections: dispatcher.connections, runningCalls: dispatcher.runningCalls };

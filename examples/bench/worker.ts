@@ -21,11 +21,14 @@ export const USAGE = `usage: bench-worker [--stdio | --unix PATH | --tcp [HOST:]
                       by a live server is refused)
   --tcp [HOST:]PORT   listen on HOST (default ${DEFAULT_TCP_HOST}) and PORT (0 = any free
                       port); prints "TCP:<host>:<port>" with the bound port
-  --workers N         worker threads; only 0 (serve on the main thread) is
-                      supported for now
+  --workers N         worker threads serving the connections (0 = the main
+                      thread). Default: one per core for --unix/--tcp, 0 for
+                      --stdio (a single connection gains nothing from a pool)
+  --grace SECONDS     how long a drain lets running calls finish (default 30)
 
-SIGTERM/SIGINT stop accepting and let open connections finish, then exit 0;
-a second signal exits at once.
+SIGTERM/SIGINT stop accepting, let running calls finish within the grace
+period, interrupt the rest with a typed error and exit 0; a second signal
+exits at once.
 `;
 
 /** Where the worker listens. */
@@ -37,7 +40,8 @@ export type Listen =
 /** Parsed command line. */
 export interface WorkerArgs {
   readonly listen: Listen;
-  readonly workers: number;
+  readonly workers: number | undefined;
+  readonly graceMs: number | undefined;
 }
 
 const parseHostPort = (v: string): { host: string; port: number } | undefined => {
@@ -52,7 +56,8 @@ const parseHostPort = (v: string): { host: string; port: number } | undefined =>
 /** Parse argv (without node and script); returns an error message for a usage error. */
 export const parseArgs = (argv: readonly string[]): WorkerArgs | { readonly error: string } => {
   let listen: Listen = { kind: 'stdio' };
-  let workers = 0;
+  let workers: number | undefined;
+  let graceMs: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     switch (arg) {
@@ -76,14 +81,19 @@ export const parseArgs = (argv: readonly string[]): WorkerArgs | { readonly erro
         const v = argv[++i];
         if (v === undefined || !/^\d+$/.test(v)) return { error: `--workers expects a number, got ${v ?? 'nothing'}` };
         workers = Number(v);
-        if (workers !== 0) return { error: `--workers ${workers}: worker threads are not implemented yet; only --workers 0 (serve on the main thread) is supported` };
+        break;
+      }
+      case '--grace': {
+        const v = argv[++i];
+        if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) return { error: `--grace expects seconds, got ${v ?? 'nothing'}` };
+        graceMs = Number(v) * 1000;
         break;
       }
       default:
         return { error: `unknown flag: ${arg}` };
     }
   }
-  return { listen, workers };
+  return { listen, workers, graceMs };
 };
 
 const parsed = parseArgs(process.argv.slice(2));
@@ -92,15 +102,22 @@ if ('error' in parsed) {
   process.exitCode = EX_USAGE;
 } else {
   const { listen } = parsed;
+  const options = {
+    services: [Bench],
+    layer: BenchLive,
+    workerModule: new URL('./worker-thread.js', import.meta.url),
+    ...(parsed.workers === undefined ? {} : { workers: parsed.workers }),
+    ...(parsed.graceMs === undefined ? {} : { graceMs: parsed.graceMs }),
+  };
   switch (listen.kind) {
     case 'stdio':
-      await runStdioServer([Bench], BenchLive);
+      await runStdioServer(options);
       break;
     case 'unix':
-      await runSocketServer([Bench], BenchLive, (d) => serveUnix(d, listen.path));
+      await runSocketServer(options, (rt) => serveUnix(rt, listen.path));
       break;
     case 'tcp':
-      await runSocketServer([Bench], BenchLive, (d) => serveTcp(d, listen.host, listen.port));
+      await runSocketServer(options, (rt) => serveTcp(rt, listen.host, listen.port));
       break;
   }
 }

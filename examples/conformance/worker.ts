@@ -64,8 +64,8 @@ export const parseArgs = (argv: readonly string[]): WorkerArgs | { readonly erro
 const serve = async (args: WorkerArgs): Promise<void> => {
   switch (args.listen.kind) {
     case 'stdio':
-      if (args.generation === 89) await runStdioServer([ConformanceService89, SecondaryService], Layer.merge(conformance89Layer(), SecondaryLive));
-      else await runStdioServer([ConformanceService, SecondaryService], Layer.merge(conformanceLayer(), SecondaryLive));
+      if (args.generation === 89) await runStdioServer({ services: [ConformanceService89, SecondaryService], layer: Layer.merge(conformance89Layer(), SecondaryLive) });
+      else await runStdioServer({ services: [ConformanceService, SecondaryService], layer: Layer.merge(conformanceLayer(), SecondaryLive) });
       return;
   }
 };

@@ -5,4 +5,4 @@
 import { runStdioServer } from '../../transports/pipe/stdio-main.js';
 import { Demo, DemoLive } from './demo-service.js';
 
-await runStdioServer([Demo], DemoLive);
+await runStdioServer({ services: [Demo], layer: DemoLive });

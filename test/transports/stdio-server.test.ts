@@ -44,7 +44,7 @@ describe('stdio server', () => {
   it('exits 2 with a one-line message on garbage, without a stack trace', async () => {
     const r = await runWith(Buffer.from('this is not arrow at all, just text\n'.repeat(4)));
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/vgi-rpc: cannot read the request stream on stdin/);
+    expect(r.stderr).toMatch(/vgi-rpc: stdio: cannot read the request stream/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 

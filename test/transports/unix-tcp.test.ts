@@ -209,9 +209,18 @@ describe('tcp server', () => {
 });
 
 describe('bench worker command line', () => {
-  it('accepts only --workers 0 for now', async () => {
+  it('serves on a pool of worker threads with --workers 2', async () => {
     const w = await startWorker(['--tcp', '0', '--workers', '2']);
+    expect(w.line).toMatch(/^TCP:127\.0\.0\.1:\d+$/);
+    const port = Number(w.line!.split(':')[2]);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => workload(connectTcp('127.0.0.1', port), i)));
+    w.child.kill('SIGTERM');
+    expect((await w.exited).code).toBe(0);
+  });
+
+  it('rejects a malformed --workers value', async () => {
+    const w = await startWorker(['--tcp', '0', '--workers', 'two']);
     expect((await w.exited).code).toBe(64);
-    expect(w.stderr()).toMatch(/only --workers 0/);
+    expect(w.stderr()).toMatch(/--workers expects a number/);
   });
 });

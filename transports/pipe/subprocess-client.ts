@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ClientTransport } from '../../src/client/connection.js';
-import { framesFrom, writerTo } from '../duplex/node-stream-io.js';
+import { framesFrom, writerTo } from '../../runtime/node-stream-io.js';
 
 /** A client transport over a spawned server, plus the child process. */
 export interface SubprocessTransport extends ClientTransport {

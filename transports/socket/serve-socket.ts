@@ -1,47 +1,19 @@
 /**
- * Serving one accepted socket: bind it to the protocol as a ByteConnection
- * and run the connection server on it until the peer closes its side, the
- * peer goes away, or the server drains. This is the unit a worker-thread
- * runtime will place: it knows nothing about listening or accepting.
- *
- * A framing error the protocol cannot resynchronise from closes this
- * connection only: one line on the log, a protocol-error stream to the
- * peer, then the socket is ended. A peer that resets or vanishes closes it
- * silently (its running calls are interrupted by the dispatcher).
+ * Handing one accepted socket to the runtime, which serves it on a worker
+ * (or the main thread). When the connection is over, our side is ended;
+ * after a framing error the peer's further bytes are read and dropped so our
+ * error stream reaches it before the close.
  */
 import type { Socket } from 'node:net';
-import type { ByteConnection } from '../../src/protocol/byte-connection.js';
-import type { Dispatcher } from '../../src/protocol/dispatcher.js';
-import { writeErrorStream } from '../../src/protocol/responses.js';
 import type { TransportKind } from '../../src/service/call-context.js';
-import { Errors, toWireError } from '../../src/service/errors.js';
-import { emptySchema } from '../../src/service/method.js';
-import { isWireError } from '../../src/wire/errors.js';
-import { type ReaderLimits, defaultReaderLimits } from '../../src/wire/stream-reader.js';
-import { framesFrom, peerGone, writerTo } from '../duplex/node-stream-io.js';
+import type { ReaderLimits } from '../../src/wire/stream-reader.js';
+import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import type { ForwardedConnection } from '../../runtime/connection-bridge.js';
 
-/**
- * What serves a connection's byte stream: a Dispatcher, or anything with the
- * same shape (a runtime that forwards the connection to a worker).
- */
-export type ConnectionServer = Pick<Dispatcher, 'serve' | 'serverId'>;
-
-/** Options shared by every connection of a server. */
+/** Options shared by every connection of a socket server. */
 export interface SocketServeOptions {
   /** Byte caps for incoming IPC messages (default: the reader's defaults). */
   readonly limits?: ReaderLimits;
-  /** Receives one diagnostic line per failed connection (default: stderr). */
-  readonly log?: (line: string) => void;
-}
-
-/** One accepted connection. */
-export interface AcceptedSocket {
-  readonly socket: Socket;
-  readonly transportKind: TransportKind;
-  /** Names the connection in log lines, e.g. `unix connection #3`. */
-  readonly label: string;
-  /** Resolves when the server drains: requests already received are answered, then the socket is closed. */
-  readonly drain?: Promise<void>;
 }
 
 /**
@@ -50,11 +22,8 @@ export interface AcceptedSocket {
  */
 const LINGER_MS = 2_000;
 
-/** The default log: one line on stderr. */
-export const stderrLog = (line: string): void => { process.stderr.write(`${line}\n`); };
-
 /** End our side once everything is written; destroy the socket if the peer has not closed within LINGER_MS. */
-const endSocket = (socket: Socket): void => {
+export const endSocket = (socket: Socket): void => {
   if (socket.destroyed) return;
   socket.end(() => {
     const linger = setTimeout(() => socket.destroy(), LINGER_MS);
@@ -63,39 +32,20 @@ const endSocket = (socket: Socket): void => {
   });
 };
 
-/** Serve requests from one accepted socket until it closes; never rejects. */
-export const serveSocket = async (server: ConnectionServer, accepted: AcceptedSocket, options: SocketServeOptions = {}): Promise<void> => {
-  const { socket, transportKind, label, drain } = accepted;
-  const log = options.log ?? stderrLog;
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const write = writerTo(socket);
-  const conn: ByteConnection = {
-    frames: framesFrom(socket, options.limits ?? defaultReaderLimits),
-    write,
+/** Serve one accepted socket with `runtime`. */
+export const serveSocket = (runtime: RpcRuntime, socket: Socket, transportKind: TransportKind, label: string, options: SocketServeOptions = {}): ForwardedConnection =>
+  runtime.serve({
+    readable: socket,
+    writable: socket,
     transportKind,
-    closed: peerGone(socket),
-    ...(drain === undefined ? {} : { drain }),
-  };
-  try {
-    await server.serve(conn);
-    endSocket(socket);
-  } catch (e) {
-    if (socket.destroyed) {
-      // The peer went away while we were reading or writing: nothing to report.
-    } else if (isWireError(e)) {
-      log(`vgi-rpc: ${label}: cannot read the request stream (${e.name}: ${e.message}); closing the connection`);
-      // Stop parsing: whatever else the peer sends is read and dropped so our error reaches it before the close.
-      socket.removeAllListeners('data');
-      socket.on('data', () => undefined);
-      socket.resume();
-      const out: Uint8Array[] = [];
-      writeErrorStream(out, emptySchema(), toWireError(Errors.protocol(e.message)), { serverId: server.serverId, requestId: undefined });
-      await Promise.resolve(write(out)).catch(() => undefined);
+    label,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    finish: (outcome) => {
+      if (outcome.error !== undefined) {
+        socket.removeAllListeners('data');
+        socket.on('data', () => undefined);
+        socket.resume();
+      }
       endSocket(socket);
-    } else {
-      log(`vgi-rpc: ${label}: connection failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-      socket.destroy();
-    }
-  }
-  await closed;
-};
+    },
+  });

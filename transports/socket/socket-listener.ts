@@ -1,27 +1,21 @@
 /**
- * Accepting socket connections (unix or tcp) and serving each one with
- * `serveSocket`, concurrently. Closing the listener drains: it stops
- * accepting, closes idle connections, lets connections with a call in
- * flight finish it (and answer requests already received), and resolves
- * once every connection has closed.
+ * Accepting socket connections (unix or tcp) and handing each one to the
+ * runtime, concurrently. The listener stops accepting when the runtime
+ * drains (or when it is closed); draining the connections themselves is the
+ * runtime's job.
  */
 import { type Server, type Socket, createServer } from 'node:net';
 import type { TransportKind } from '../../src/service/call-context.js';
-import { type ConnectionServer, type SocketServeOptions, serveSocket, stderrLog } from './serve-socket.js';
+import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import { stderrLog } from '../../runtime/serve-connection.js';
+import { type SocketServeOptions, serveSocket } from './serve-socket.js';
 
 /** Options of a socket server. */
 export interface ListenOptions extends SocketServeOptions {
   /** Refuse connections beyond this many open ones (default: unlimited). */
   readonly maxConnections?: number;
-}
-
-/** Options of `close`. */
-export interface CloseOptions {
-  /**
-   * Connections still open this long after close() are destroyed (their
-   * in-flight calls are interrupted). Default: wait for them to finish.
-   */
-  readonly graceMs?: number;
+  /** Receives diagnostic lines (default: stderr). */
+  readonly log?: (line: string) => void;
 }
 
 /** A listening socket server. */
@@ -32,8 +26,8 @@ export interface SocketListener<A> {
   readonly discovery: string;
   /** Open connections right now. */
   readonly connections: number;
-  /** Stop accepting and drain; resolves once every connection has closed. Idempotent. */
-  close(options?: CloseOptions): Promise<void>;
+  /** Stop accepting; resolves once the listener has closed. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** How a transport binds the server and describes where it listens. */
@@ -49,20 +43,17 @@ export interface Binding<A> {
   prepare?(socket: Socket): void;
 }
 
-/** Listen with `binding` and serve every accepted connection with `server`. */
-export const listenSockets = async <A>(server: ConnectionServer, binding: Binding<A>, options: ListenOptions = {}): Promise<SocketListener<A>> => {
+/** Listen with `binding` and hand every accepted connection to `runtime`. */
+export const listenSockets = async <A>(runtime: RpcRuntime, binding: Binding<A>, options: ListenOptions = {}): Promise<SocketListener<A>> => {
   // Half-open: a peer that ends its side still gets the answers to the requests it already sent.
   const net = createServer({ allowHalfOpen: true });
   if (options.maxConnections !== undefined) net.maxConnections = options.maxConnections;
-  const open = new Map<Socket, Promise<void>>();
+  let open = 0;
   let seq = 0;
-  let startDrain: () => void = () => {};
-  const drain = new Promise<void>((resolve) => { startDrain = resolve; });
   net.on('connection', (socket) => {
     binding.prepare?.(socket);
-    const served = serveSocket(server, { socket, transportKind: binding.transportKind, label: binding.label(socket, ++seq), drain }, options);
-    open.set(socket, served);
-    void served.then(() => open.delete(socket));
+    open++;
+    void serveSocket(runtime, socket, binding.transportKind, binding.label(socket, ++seq), options).done.then(() => { open--; });
   });
   const address = await binding.bind(net);
   // Accept failures (e.g. EMFILE) after listening are reported, not fatal.
@@ -70,28 +61,21 @@ export const listenSockets = async <A>(server: ConnectionServer, binding: Bindin
   net.on('error', (e: Error) => log(`vgi-rpc: ${binding.transportKind} listener: ${e.message}`));
   const listenerClosed = new Promise<void>((resolve) => net.once('close', () => resolve()));
   let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      net.close();
+      await listenerClosed;
+    })();
+    return closing;
+  };
+  runtime.onDrain(() => void close());
   return {
     address,
     discovery: binding.discovery(address),
     get connections() {
-      return open.size;
+      return open;
     },
-    close: (closeOptions = {}) => {
-      closing ??= (async () => {
-        net.close();
-        startDrain();
-        const grace = closeOptions.graceMs === undefined
-          ? undefined
-          : setTimeout(() => { for (const s of open.keys()) s.destroy(); }, closeOptions.graceMs);
-        try {
-          while (open.size > 0) await Promise.all(open.values());
-          await listenerClosed;
-        } finally {
-          clearTimeout(grace);
-        }
-      })();
-      return closing;
-    },
+    close,
   };
 };
 

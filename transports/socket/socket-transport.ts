@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ClientTransport } from '../../src/client/connection.js';
-import { framesFrom, writerTo } from '../duplex/node-stream-io.js';
+import { framesFrom, writerTo } from '../../runtime/node-stream-io.js';
 
 /** A client transport over a socket. */
 export interface SocketTransport extends ClientTransport {

@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
-import type { ConnectionServer } from '../socket/serve-socket.js';
+import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
 
 /** A bound TCP address. */
 export interface TcpAddress {
@@ -16,8 +16,8 @@ export interface TcpAddress {
 export const DEFAULT_TCP_HOST = '127.0.0.1';
 
 /** Serve `server` on `host:port` (port 0 picks a free port; see `address`); transport kind 'tcp'. */
-export const serveTcp = (server: ConnectionServer, host: string = DEFAULT_TCP_HOST, port = 0, options: ListenOptions = {}): Promise<SocketListener<TcpAddress>> =>
-  listenSockets(server, {
+export const serveTcp = (runtime: RpcRuntime, host: string = DEFAULT_TCP_HOST, port = 0, options: ListenOptions = {}): Promise<SocketListener<TcpAddress>> =>
+  listenSockets(runtime, {
     transportKind: 'tcp',
     bind: async (net) => {
       try {

@@ -7,7 +7,7 @@
 import { type Server, connect } from 'node:net';
 import { lstat, unlink } from 'node:fs/promises';
 import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
-import type { ConnectionServer } from '../socket/serve-socket.js';
+import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
 
 /** A path that cannot be served on, with `code` EADDRINUSE (live listener) or EEXIST (not a socket). */
 export class SocketPathError extends Error {
@@ -56,8 +56,8 @@ const bindUnix = async (server: Server, path: string): Promise<string> => {
 };
 
 /** Serve `server` on the unix socket at `path`; each connection is served concurrently with transport kind 'unix'. */
-export const serveUnix = (server: ConnectionServer, path: string, options: ListenOptions = {}): Promise<SocketListener<string>> =>
-  listenSockets(server, {
+export const serveUnix = (runtime: RpcRuntime, path: string, options: ListenOptions = {}): Promise<SocketListener<string>> =>
+  listenSockets(runtime, {
     transportKind: 'unix',
     bind: (net) => bindUnix(net, path),
     discovery: (p) => `UNIX:${p}`,
