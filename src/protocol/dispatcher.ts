@@ -6,7 +6,8 @@
  * cannot resynchronise from end the connection (rejecting with the typed
  * wire error).
  */
-import { Context, type Effect, type Layer, ManagedRuntime, Option } from 'effect';
+import { Cause, Context, Effect, Exit, type Layer, ManagedRuntime, Option } from 'effect';
+import type { TransportKind } from '../service/call-context.js';
 import type { Schema } from 'apache-arrow';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import { Keys, REQUEST_VERSION } from '../wire/metadata-keys.js';
@@ -31,6 +32,17 @@ export interface DispatcherOptions {
   readonly reflection?: boolean;
   /** Answer `__transport_options__` with shm=true (only when an SHM transport is available). */
   readonly shm?: boolean;
+  /**
+   * Runs once per dispatcher (one per worker thread) when it starts serving,
+   * with the transport kind of its first connection. If it fails, that
+   * connection is refused and the hook runs again for the next one.
+   */
+  readonly onServeStart?: (kind: TransportKind) => Effect.Effect<void, unknown>;
+}
+
+/** A failed onServeStart hook; the connection that triggered it is refused. */
+export class ServeStartError extends Error {
+  override readonly name = 'ServeStartError';
 }
 
 /** The protocol core: hosted protocols plus the runner for handler Effects. */
@@ -62,11 +74,27 @@ export class Dispatcher {
     for (const t of this.trackers) t.interruptAll(reason);
   }
 
+  private serveStarted: Promise<void> | undefined;
+
+  /** Run the onServeStart hook once (again after a failure). */
+  private startServing(kind: TransportKind): Promise<void> {
+    const hook = this.options.onServeStart;
+    if (hook === undefined) return Promise.resolve();
+    this.serveStarted ??= this.runner.run(Effect.suspend(() => hook(kind))).then((exit) => {
+      if (Exit.isSuccess(exit)) return;
+      this.serveStarted = undefined;
+      throw new ServeStartError(`onServeStart(${kind}) failed: ${Cause.pretty(exit.cause).split('\n')[0]}`);
+    });
+    return this.serveStarted;
+  }
+
   /**
    * Serve requests from `conn` until its input ends or the peer goes away.
-   * Rejects with a wire error on unrecoverable framing problems.
+   * Rejects with a wire error on unrecoverable framing problems, and with
+   * ServeStartError when the onServeStart hook fails.
    */
   async serve(conn: ByteConnection): Promise<void> {
+    await this.startServing(conn.transportKind);
     const tracker = new CallTracker();
     this.trackers.add(tracker);
     void conn.closed?.then((detail) => {
