@@ -39,7 +39,31 @@ export interface Target {
   readonly protocolVersion: string | undefined;
 }
 
+const metadataCache = new WeakMap<Target, Map<string, Map<string, string>>>();
+
+/**
+ * The routing metadata of a request. Without extra keys the same Map object
+ * is reused per (target, method), which lets the encoder reuse the request's
+ * encoded batch header call after call.
+ */
 const requestMetadata = (target: Target, method: string, extra: ReadonlyMap<string, string> | undefined): Map<string, string> => {
+  if (extra === undefined || extra.size === 0) {
+    let perTarget = metadataCache.get(target);
+    if (perTarget === undefined) {
+      perTarget = new Map();
+      metadataCache.set(target, perTarget);
+    }
+    let md = perTarget.get(method);
+    if (md === undefined) {
+      md = buildRequestMetadata(target, method, undefined);
+      perTarget.set(method, md);
+    }
+    return md;
+  }
+  return buildRequestMetadata(target, method, extra);
+};
+
+const buildRequestMetadata = (target: Target, method: string, extra: ReadonlyMap<string, string> | undefined): Map<string, string> => {
   const md = new Map<string, string>([
     [Keys.method, method],
     [Keys.protocol, target.protocol],
@@ -95,7 +119,7 @@ export class RpcConnection {
 
   private async nextFrame() {
     try {
-      const f = await this.transport.frames.next();
+      const f = this.transport.frames.tryNext() ?? (await this.transport.frames.next());
       if (f === null) throw RpcClientError.local('TransportError', 'the server closed the connection');
       return f;
     } catch (e) {

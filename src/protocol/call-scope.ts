@@ -88,6 +88,7 @@ export const newRequestId = (): string => {
 
 /** A call's context plus the buffer its client logs accumulate in. */
 export interface CallScope {
+  /** The call's context (built on first use: a handler that is a plain value never needs it). */
   readonly context: CallContextService;
   /** Logs emitted since the last `takeLogs()`. */
   takeLogs(): ClientLogRecord[];
@@ -95,34 +96,45 @@ export interface CallScope {
   provide<A, E>(effect: Effect.Effect<A, E, CallContext>): Effect.Effect<A, E, never>;
 }
 
-/** Build the context of one call. */
-export const makeCallScope = (info: {
+/** What a call scope is built from. */
+export interface CallInfoInput {
   readonly requestId: string | undefined;
   readonly serverId: string;
   readonly protocol: string;
   readonly method: string;
   readonly transportKind: TransportKind;
   readonly requestMetadata: ReadonlyMap<string, string>;
-}): CallScope => {
-  let logs: ClientLogRecord[] = [];
-  const context: CallContextService = {
-    requestId: info.requestId ?? newRequestId(),
-    serverId: info.serverId,
-    protocol: info.protocol,
-    method: info.method,
-    transportKind: info.transportKind,
-    requestMetadata: info.requestMetadata,
-    log: (level, message, extra) => Effect.sync(() => {
-      logs.push(extra === undefined ? { level, message } : { level, message, extra });
-    }),
+}
+
+const NO_LOGS: ClientLogRecord[] = [];
+
+/** Build the context of one call. */
+export const makeCallScope = (info: CallInfoInput): CallScope => {
+  let logs: ClientLogRecord[] | undefined;
+  let context: CallContextService | undefined;
+  const getContext = (): CallContextService => {
+    context ??= {
+      requestId: info.requestId ?? newRequestId(),
+      serverId: info.serverId,
+      protocol: info.protocol,
+      method: info.method,
+      transportKind: info.transportKind,
+      requestMetadata: info.requestMetadata,
+      log: (level, message, extra) => Effect.sync(() => {
+        (logs ??= []).push(extra === undefined ? { level, message } : { level, message, extra });
+      }),
+    };
+    return context;
   };
   return {
-    context,
+    get context() {
+      return getContext();
+    },
     takeLogs: () => {
-      const out = logs;
-      logs = [];
+      const out = logs ?? NO_LOGS;
+      logs = undefined;
       return out;
     },
-    provide: (effect) => Effect.provideService(effect, CallContext, context),
+    provide: (effect) => Effect.provideService(effect, CallContext, getContext()),
   };
 };

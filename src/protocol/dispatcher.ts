@@ -182,13 +182,14 @@ interface RequestStream {
 
 /** Read one complete request stream; null at a clean end of input. */
 export const readRequestStream = async (conn: ByteConnection): Promise<RequestStream | null> => {
-  const first = await conn.frames.next();
+  const frames = conn.frames;
+  const first = frames.tryNext() ?? (await frames.next());
   if (first === null) return null;
   if (first.kind !== 'schema') throw new IpcFormatError('expected a request stream to start with a schema message');
   let batch: DecodedBatch | undefined;
   let error: Error | undefined;
   for (;;) {
-    const f = await conn.frames.next();
+    const f = frames.tryNext() ?? (await frames.next());
     if (f === null) throw new IpcFormatError('input ended inside a request stream');
     if (f.kind === 'eos') break;
     if (f.kind === 'badBatch') error ??= f.error;

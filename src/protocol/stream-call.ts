@@ -46,6 +46,20 @@ export const handlerMetadata = (md: ReadonlyMap<string, string> | undefined): Re
   return new Map([...md].filter(([k]) => !frameworkKeys.has(k)));
 };
 
+/**
+ * How a stream ends: the exit its Scope is closed with, the last bytes to
+ * write (after the Scope is closed, so a client that sees the end of the
+ * stream knows the handler's resources are released), and whether the
+ * client's input must still be drained (`inputOpen` when its schema was read).
+ */
+interface Ending {
+  readonly exit: Exit.Exit<unknown, unknown>;
+  readonly final: Uint8Array[];
+  readonly drain: 'none' | 'unopened' | 'open';
+}
+
+const ending = (exit: Exit.Exit<unknown, unknown>, final: Uint8Array[], drain: Ending['drain']): Ending => ({ exit, final, drain });
+
 /** Run one stream call on a byte connection; resolves when the stream is over. */
 export const runStream = async (
   conn: ByteConnection,
@@ -58,52 +72,59 @@ export const runStream = async (
 ): Promise<void> => {
   const stamp: Stamp = { serverId: scope.context.serverId, requestId: scope.context.requestId };
   const streamScope = await Effect.runPromise(Scope.make());
-  let closeExit: Exit.Exit<unknown, unknown> = Exit.void;
+  let end: Ending = ending(Exit.interrupt(FiberId.none), [], 'none');
   try {
-    // Init: the handler builds the stream state inside the stream's scope.
-    const init = await runner.run(scope.provide(Scope.extend(Effect.suspend(() => handler(params as never)), streamScope)) as Effect.Effect<unknown, unknown, never>, tracker);
-    if (Exit.isFailure(init)) {
-      const out: Uint8Array[] = [];
-      writeErrorStream(out, emptySchema(), toWireError(causeError(init.cause, tracker?.reason)), stamp, scope.takeLogs());
-      await conn.write(out);
-      closeExit = init;
-      await drainInput(conn, false);
-      return;
-    }
-    const stream = init.value as AnyStream;
-    if (method.headerSchema !== undefined) {
-      const out: Uint8Array[] = [];
-      const header = stream.header as Record<string, unknown> | undefined;
-      if (header === undefined || header === null) {
-        writeErrorStream(out, emptySchema(), toWireError(Errors.runtime(`stream method declares a header but its handler returned none`)), stamp, scope.takeLogs());
-        await conn.write(out);
-        await drainInput(conn, false);
-        return;
-      }
-      try {
-        const enc = new StreamEncoder(method.headerSchema);
-        const cols = emissionColumns(method.header as Fields, method.headerSchema, { _tag: 'rows', rows: [header], metadata: undefined });
-        const body: Uint8Array[] = [];
-        enc.writeSchema(body);
-        writeLogs(body, enc, scope.takeLogs(), stamp);
-        enc.writeColumns(body, 1, cols.columns);
-        enc.writeEos(body);
-        out.push(...body);
-      } catch (e) {
-        writeErrorStream(out, emptySchema(), toWireError(e), stamp, scope.takeLogs());
-        await conn.write(out);
-        await drainInput(conn, false);
-        return;
-      }
-      await conn.write(out);
-    }
-    closeExit = await lockstep(conn, runner, scope, method, stream, stamp, tracker);
+    end = await openStream(conn, runner, scope, method, handler, params, tracker, stamp, streamScope);
   } catch (e) {
-    closeExit = Exit.die(e);
+    end = ending(Exit.die(e), [], 'none');
     throw e;
   } finally {
-    await Effect.runPromise(Scope.close(streamScope, closeExit));
+    await Effect.runPromise(Scope.close(streamScope, end.exit));
   }
+  if (end.final.length > 0) await conn.write(end.final);
+  if (end.drain !== 'none') await drainInput(conn, end.drain === 'open');
+};
+
+const openStream = async (
+  conn: ByteConnection,
+  runner: CallRunner,
+  scope: CallScope,
+  method: ProducerMethod | ExchangeMethod,
+  handler: (params: never) => Effect.Effect<unknown, unknown, never>,
+  params: Record<string, unknown>,
+  tracker: CallTracker | undefined,
+  stamp: Stamp,
+  streamScope: Scope.CloseableScope,
+): Promise<Ending> => {
+  const initError = (e: unknown, exit: Exit.Exit<unknown, unknown>): Ending => {
+    const out: Uint8Array[] = [];
+    writeErrorStream(out, emptySchema(), toWireError(e), stamp, scope.takeLogs());
+    return ending(exit, out, 'unopened');
+  };
+  // Init: the handler builds the stream state inside the stream's scope.
+  const init = await runner.run(scope.provide(Scope.extend(Effect.suspend(() => handler(params as never)), streamScope)) as Effect.Effect<unknown, unknown, never>, tracker);
+  if (Exit.isFailure(init)) return initError(causeError(init.cause, tracker?.reason), init);
+  const stream = init.value as AnyStream;
+  if (method.headerSchema !== undefined) {
+    const header = stream.header as Record<string, unknown> | undefined;
+    if (header === undefined || header === null) {
+      const e = Errors.runtime('stream method declares a header but its handler returned none');
+      return initError(e, Exit.fail(e));
+    }
+    const out: Uint8Array[] = [];
+    try {
+      const enc = new StreamEncoder(method.headerSchema);
+      const cols = emissionColumns(method.header as Fields, method.headerSchema, { _tag: 'rows', rows: [header], metadata: undefined });
+      enc.writeSchema(out);
+      writeLogs(out, enc, scope.takeLogs(), stamp);
+      enc.writeColumns(out, 1, cols.columns);
+      enc.writeEos(out);
+    } catch (e) {
+      return initError(e, Exit.fail(e));
+    }
+    await conn.write(out);
+  }
+  return lockstep(conn, runner, scope, method, stream, stamp, tracker);
 };
 
 const lockstep = async (
@@ -114,10 +135,10 @@ const lockstep = async (
   stream: AnyStream,
   stamp: Stamp,
   tracker: CallTracker | undefined,
-): Promise<Exit.Exit<unknown, unknown>> => {
+): Promise<Ending> => {
   // Wait for the client's input stream to open before writing the output schema.
   const first = await conn.frames.next();
-  if (first === null) return Exit.interrupt(FiberId.none);
+  if (first === null) return ending(Exit.interrupt(FiberId.none), [], 'none');
   if (first.kind !== 'schema') throw new Error('stream input did not start with a schema');
   const outSchema: Schema = method.outputSchema;
   const enc = new StreamEncoder(outSchema);
@@ -126,19 +147,14 @@ const lockstep = async (
   writeLogs(head, enc, scope.takeLogs(), stamp);
   await conn.write(head);
   for (;;) {
-    const f = await conn.frames.next();
-    if (f === null) return Exit.interrupt(FiberId.none);
-    if (f.kind === 'eos') {
-      await conn.write([endOfStream(enc)]);
-      return Exit.void;
-    }
+    const f = conn.frames.tryNext() ?? (await conn.frames.next());
+    if (f === null) return ending(Exit.interrupt(FiberId.none), [], 'none');
+    if (f.kind === 'eos') return ending(Exit.void, [endOfStream(enc)], 'none');
     const out: Uint8Array[] = [];
     if (f.kind === 'badBatch') {
       enc.writeEmpty(out, errorMetadata(toWireError(Errors.protocol(f.error.message)), stamp));
       enc.writeEos(out);
-      await conn.write(out);
-      await drainInput(conn, true);
-      return Exit.fail(f.error);
+      return ending(Exit.fail(f.error), out, 'open');
     }
     if (f.kind !== 'batch') continue;
     const batch: DecodedBatch = f.batch;
@@ -146,9 +162,7 @@ const lockstep = async (
       if (stream.onCancel !== undefined) await runner.run(scope.provide(Effect.catchAllCause(stream.onCancel, () => Effect.void)), tracker);
       scope.takeLogs();
       enc.writeEos(out);
-      await conn.write(out);
-      await drainInput(conn, true);
-      return Exit.interrupt(FiberId.none);
+      return ending(Exit.interrupt(FiberId.none), out, 'open');
     }
     const turn = method.kind === 'producer'
       ? Effect.suspend(() => stream.produce({ metadata: handlerMetadata(batch.metadata) }))
@@ -158,43 +172,32 @@ const lockstep = async (
         });
     const exit = await runner.run(scope.provide(turn as Effect.Effect<Emission<unknown> | Done<unknown>, unknown, never>), tracker);
     writeLogs(out, enc, scope.takeLogs(), stamp);
-    let finished = false;
-    let ended: Exit.Exit<unknown, unknown> = Exit.void;
-    if (Exit.isSuccess(exit)) {
-      const result = exit.value;
-      if (result === undefined || result === null) {
-        enc.writeEmpty(out, errorMetadata(toWireError(Errors.runtime('No data batch was emitted')), stamp));
-        finished = true;
-      } else if (result._tag === 'done') {
-        if (method.kind === 'exchange') enc.writeEmpty(out, errorMetadata(toWireError(Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input')), stamp));
-        else if (result.last !== undefined) {
-          try {
-            const { length, columns } = emissionColumns(method.output, outSchema, result.last);
-            enc.writeColumns(out, length, columns, metadataMap(result.last.metadata));
-          } catch (e) {
-            enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
-          }
-        }
-        finished = true;
-      } else {
+    const failWith = (e: unknown, ended: Exit.Exit<unknown, unknown>): Ending => {
+      enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
+      enc.writeEos(out);
+      return ending(ended, out, 'open');
+    };
+    if (Exit.isFailure(exit)) return failWith(causeError(exit.cause, tracker?.reason), exit);
+    const result = exit.value;
+    if (result === undefined || result === null) return failWith(Errors.runtime('No data batch was emitted'), Exit.void);
+    if (result._tag === 'done') {
+      if (method.kind === 'exchange') return failWith(Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input'), Exit.void);
+      if (result.last !== undefined) {
         try {
-          const { length, columns } = emissionColumns(method.output, outSchema, result);
-          enc.writeColumns(out, length, columns, metadataMap(result.metadata));
+          const { length, columns } = emissionColumns(method.output, outSchema, result.last);
+          enc.writeColumns(out, length, columns, metadataMap(result.last.metadata));
         } catch (e) {
-          enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
-          finished = true;
+          return failWith(e, Exit.fail(e));
         }
       }
-    } else {
-      enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause, tracker?.reason)), stamp));
-      finished = true;
-      ended = exit;
-    }
-    if (finished) {
       enc.writeEos(out);
-      await conn.write(out);
-      await drainInput(conn, true);
-      return ended;
+      return ending(Exit.void, out, 'open');
+    }
+    try {
+      const { length, columns } = emissionColumns(method.output, outSchema, result);
+      enc.writeColumns(out, length, columns, metadataMap(result.metadata));
+    } catch (e) {
+      return failWith(e, Exit.fail(e));
     }
     await conn.write(out);
   }

@@ -32,8 +32,15 @@ export const runUnary = async (
   params: Record<string, unknown>,
   tracker?: CallTracker,
 ): Promise<void> => {
-  const exit = await runner.run(scope.provide(Effect.suspend(() => handler(params as never) as Effect.Effect<unknown, unknown, never>)), tracker);
-  encodeUnaryResponse(out, method, exit, scope.takeLogs.bind(scope), { serverId: scope.context.serverId, requestId: scope.context.requestId }, tracker?.reason);
+  let effect: Effect.Effect<unknown, unknown, never>;
+  try {
+    effect = handler(params as never);
+  } catch (e) {
+    effect = Effect.die(e);
+  }
+  // A handler that returns a plain value (Effect.succeed / Effect.fail) needs no fiber.
+  const exit = Exit.isExit(effect) ? effect : await runner.run(scope.provide(effect), tracker);
+  encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), tracker?.reason);
 };
 
 /** Encode the response stream of a finished unary call. */
@@ -42,14 +49,14 @@ export const encodeUnaryResponse = (
   method: UnaryMethod,
   exit: Exit.Exit<unknown, unknown>,
   takeLogs: CallScope['takeLogs'],
-  stamp: Stamp,
+  stampOf: () => Stamp,
   reason?: InterruptReason,
 ): void => {
   const enc = new StreamEncoder(method.resultSchema);
   enc.writeSchema(out);
   const start = out.length;
   const logs = takeLogs();
-  writeLogs(out, enc, logs, stamp);
+  if (logs.length > 0) writeLogs(out, enc, logs, stampOf());
   if (Exit.isSuccess(exit)) {
     try {
       const result = method.result as ValueType<unknown> | undefined;
@@ -63,12 +70,13 @@ export const encodeUnaryResponse = (
       return;
     } catch (e) {
       out.length = start;
+      const stamp = stampOf();
       writeLogs(out, enc, logs, stamp);
       enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
       enc.writeEos(out);
       return;
     }
   }
-  enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause, reason)), stamp));
+  enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause, reason)), stampOf()));
   enc.writeEos(out);
 };

@@ -66,6 +66,20 @@ export class FrameSource {
     }
   }
 
+  /**
+   * The next frame if it can be parsed from bytes already received, without
+   * waiting; undefined otherwise. Throws like `next()` rejects.
+   */
+  tryNext(): Frame | null | undefined {
+    if (this.error !== undefined) throw this.error;
+    const f = this.reader.read();
+    if (f !== undefined && this.paused && this.reader.bufferedBytes <= this.highWater / 2) {
+      this.paused = false;
+      this.flow?.resume();
+    }
+    return f;
+  }
+
   /** Next frame, or null when the input ended cleanly between streams. Rejects with a typed wire error. */
   async next(): Promise<Frame | null> {
     for (;;) {
