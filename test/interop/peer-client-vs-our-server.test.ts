@@ -152,7 +152,7 @@ describe('peer client -> our server: Reflection bootstrap', () => {
     expect(d.protocolHash).toBe(ourHash(Interop));
     expect(d.protocolHash).toBe(PEER_INTEROP_HASH);
     const ours = new Map(Object.entries(Interop.methods as Record<string, MethodDef>).map(([n, m]) => [n, surfaceOf(n, m)]));
-    expect(d.methods.map((m) => m.name).sort()).toEqual([...ours.keys()].sort());
+    expect(d.methods.map((m: { name: string }) => m.name).sort()).toEqual([...ours.keys()].sort());
     for (const m of d.methods) {
       const o = ours.get(m.name)!;
       expect([m.name, m.type, m.streamKind ?? '', m.hasReturn]).toEqual([o.name, o.type, o.streamKind, o.hasReturn]);
@@ -168,7 +168,7 @@ describe('peer client -> our server: Reflection bootstrap', () => {
     expect(d.protocolVersion).toBe('');
     expect(d.protocolHash).toBe(ourHash(Bench));
     expect(d.protocolHash).toBe(PEER_BENCH_HASH);
-    expect(d.methods.map((m) => `${m.name}:${m.type}${m.streamKind ? `/${m.streamKind}` : ''}`).sort())
+    expect(d.methods.map((m: { name: string; type: string; streamKind?: string }) => `${m.name}:${m.type}${m.streamKind ? `/${m.streamKind}` : ''}`).sort())
       .toEqual(['add:unary', 'double:stream/exchange', 'echo_bytes:unary', 'produce:stream/producer']);
   });
 });

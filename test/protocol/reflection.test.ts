@@ -51,7 +51,7 @@ describe('vgi_rpc.Reflection.v1', () => {
   });
 
   it('refuses to describe an unhosted protocol with protocol_not_supported', async () => {
-    const err = await reflect().describe({ protocol: 'Nope' }).catch((e: unknown) => e as { errorType: string; errorKind: string });
+    const err = (await reflect().describe({ protocol: 'Nope' }).catch((e: unknown) => e)) as { errorType: string; errorKind: string };
     expect(err.errorType).toBe('ProtocolNotSupportedError');
     expect(err.errorKind).toBe('protocol_not_supported');
   });
