@@ -8,13 +8,35 @@ import { StreamEncoder } from '../wire/batch-encoder.js';
 import { classifyBatch } from '../wire/classify.js';
 import type { FrameSource } from '../wire/frame-source.js';
 import { Keys, REQUEST_VERSION } from '../wire/metadata-keys.js';
-import type { DecodedBatch } from '../wire/stream-reader.js';
+import type { DecodedBatch, Frame } from '../wire/stream-reader.js';
 import { type ExchangeMethod, type MethodDef, type ProducerMethod, type UnaryMethod, emptySchema } from '../service/method.js';
 import { type Emission, BatchView, emissionColumns, metadataMap, type EmitMetadata } from '../service/stream-output.js';
 import type { Fields, RecordOf } from '../types/record.js';
 import { type ValueType, isValid } from '../types/value-type.js';
 import { RpcClientError, errorFromMetadata } from './client-error.js';
 import { type LogHandler, logFromMetadata } from './client-log.js';
+
+/**
+ * What one non-EOS response frame means to the caller: a data batch, an
+ * error (EXCEPTION batch or corrupt body), or nothing. Log batches are
+ * delivered to `onLog` here.
+ */
+const receive = (f: Exclude<Frame, { kind: 'eos' }>, onLog: LogHandler | undefined): { readonly data?: DecodedBatch; readonly error?: RpcClientError } => {
+  if (f.kind === 'badBatch') return { error: RpcClientError.local('ProtocolError', f.error.message) };
+  if (f.kind !== 'batch') return {};
+  const b = f.batch;
+  switch (classifyBatch(b.numRows, b.metadata)) {
+    case 'log':
+      onLog?.(logFromMetadata(b.metadata!));
+      return {};
+    case 'error':
+      return { error: errorFromMetadata(b.metadata!) };
+    case 'data':
+      return { data: b };
+    default:
+      return {};
+  }
+};
 
 /** What a client needs from a transport. */
 export interface ClientTransport {
@@ -137,19 +159,12 @@ export class RpcConnection {
     for (;;) {
       const f = await this.nextFrame();
       if (f.kind === 'eos') break;
-      if (f.kind === 'badBatch') {
-        error ??= RpcClientError.local('ProtocolError', f.error.message);
-        continue;
-      }
-      if (f.kind !== 'batch') continue;
-      const b = f.batch;
-      const kind = classifyBatch(b.numRows, b.metadata);
-      if (kind === 'log') onLog?.(logFromMetadata(b.metadata!));
-      else if (kind === 'error') error ??= errorFromMetadata(b.metadata!);
-      else if (kind === 'data' && !have) {
+      const got = receive(f, onLog);
+      error ??= got.error;
+      if (got.data !== undefined && !have) {
         have = true;
         try {
-          result = decodeResult(method, b);
+          result = decodeResult(method, got.data);
         } catch (e) {
           error ??= RpcClientError.local('TypeError', `cannot decode the result: ${(e as Error).message}`);
         }
@@ -263,12 +278,10 @@ export class StreamSession<O extends Fields, I extends Fields = Fields, H extend
     for (;;) {
       const f = await this.conn.readFrame();
       if (f.kind === 'eos') break;
-      if (f.kind !== 'batch') continue;
-      const kind = classifyBatch(f.batch.numRows, f.batch.metadata);
-      if (kind === 'log') this.onLog?.(logFromMetadata(f.batch.metadata!));
-      else if (kind === 'error') error ??= errorFromMetadata(f.batch.metadata!);
-      else if (kind === 'data' && f.batch.numRows > 0 && this.header === undefined) {
-        this.header = new BatchView(this.method.header as H, f.batch, new Map()).rows()[0];
+      const got = receive(f, this.onLog);
+      error ??= got.error;
+      if (got.data !== undefined && got.data.numRows > 0 && this.header === undefined) {
+        this.header = new BatchView(this.method.header as H, got.data, new Map()).rows()[0];
       }
     }
     if (error !== undefined) {
@@ -303,16 +316,9 @@ export class StreamSession<O extends Fields, I extends Fields = Fields, H extend
         this.done = true;
         break;
       }
-      if (f.kind === 'badBatch') {
-        error ??= RpcClientError.local('ProtocolError', f.error.message);
-        continue;
-      }
-      if (f.kind !== 'batch') continue;
-      const b = f.batch;
-      const kind = classifyBatch(b.numRows, b.metadata);
-      if (kind === 'log') this.onLog?.(logFromMetadata(b.metadata!));
-      else if (kind === 'error') error ??= errorFromMetadata(b.metadata!);
-      else if (kind === 'data' && error === undefined) return new BatchView(this.method.output as O, b, b.metadata ?? new Map());
+      const got = receive(f, this.onLog);
+      error ??= got.error;
+      if (got.data !== undefined && error === undefined) return new BatchView(this.method.output as O, got.data, got.data.metadata ?? new Map());
     }
     // Output ended: close our input so the server's drain completes.
     await this.closeInput();
@@ -401,7 +407,7 @@ export class StreamSession<O extends Fields, I extends Fields = Fields, H extend
       for (;;) {
         const f = await this.conn.readFrame();
         if (f.kind === 'eos') break;
-        if (f.kind === 'batch' && classifyBatch(f.batch.numRows, f.batch.metadata) === 'log') this.onLog?.(logFromMetadata(f.batch.metadata!));
+        receive(f, this.onLog);
       }
     } finally {
       this.finish();

@@ -122,69 +122,55 @@ export const record = <const F extends Fields>(name: string, fields: F): RecordT
   };
 };
 
-/** An arrow-js RecordBatch carried as binary IPC (schema, the batch, EOS). */
-export const recordBatchValue: ValueType<A.RecordBatch> = {
-  label: 'embedded RecordBatch',
+/** A value carried in a binary column as IPC bytes: `toBytes` checks and serializes, `fromBytes` parses. */
+const binaryCarried = <V>(label: string, toBytes: (v: unknown) => Uint8Array, fromBytes: (bytes: Uint8Array) => V): ValueType<V> => ({
+  label,
   arrowType: new A.Binary(),
   nullable: false,
   encode(values) {
-    return binary.encode(values.map((b) => {
-      if (b === null || b === undefined) return b as unknown as Uint8Array;
-      if (!(b instanceof A.RecordBatch)) badValue('RecordBatch', b);
-      const out: Uint8Array[] = [];
-      const enc = new StreamEncoder(b.schema);
-      enc.writeSchema(out);
-      enc.writeBatch(out, b);
-      enc.writeEos(out);
-      return concatBytes(out);
-    }));
+    return binary.encode(values.map((v) => (v === null || v === undefined ? (v as unknown as Uint8Array) : toBytes(v))));
   },
   decode(data, i) {
-    const { schema, batches } = decodeOneStream(binary.decode(data, i));
-    const first = batches[0];
-    if (first === undefined) return new A.RecordBatch(schema);
-    return first.toRecordBatch();
+    return fromBytes(binary.decode(data, i));
   },
+});
+
+const streamBytes = (schema: A.Schema, batch: A.RecordBatch | undefined): Uint8Array => {
+  const out: Uint8Array[] = [];
+  const enc = new StreamEncoder(schema);
+  enc.writeSchema(out);
+  if (batch !== undefined) enc.writeBatch(out, batch);
+  enc.writeEos(out);
+  return concatBytes(out);
 };
 
+const schemaOfBytes = (bytes: Uint8Array): A.Schema => decodeOneStream(bytes).schema;
+
+/** An arrow-js RecordBatch carried as binary IPC (schema, the batch, EOS). */
+export const recordBatchValue: ValueType<A.RecordBatch> = binaryCarried(
+  'embedded RecordBatch',
+  (b) => (b instanceof A.RecordBatch ? streamBytes(b.schema, b) : badValue('RecordBatch', b)),
+  (bytes) => {
+    const { schema, batches } = decodeOneStream(bytes);
+    const first = batches[0];
+    return first === undefined ? new A.RecordBatch(schema) : first.toRecordBatch();
+  },
+);
+
 /** An arrow-js Schema carried as binary IPC (schema message and EOS). */
-export const schemaValue: ValueType<A.Schema> = {
-  label: 'embedded Schema',
-  arrowType: new A.Binary(),
-  nullable: false,
-  encode(values) {
-    return binary.encode(values.map((s) => {
-      if (s === null || s === undefined) return s as unknown as Uint8Array;
-      if (!(s instanceof A.Schema)) badValue('Schema', s);
-      const out: Uint8Array[] = [];
-      const enc = new StreamEncoder(s);
-      enc.writeSchema(out);
-      enc.writeEos(out);
-      return concatBytes(out);
-    }));
-  },
-  decode(data, i) {
-    return decodeOneStream(binary.decode(data, i)).schema;
-  },
-};
+export const schemaValue: ValueType<A.Schema> = binaryCarried(
+  'embedded Schema',
+  (s) => (s instanceof A.Schema ? streamBytes(s, undefined) : badValue('Schema', s)),
+  schemaOfBytes,
+);
 
 /**
  * An arrow-js Schema carried as binary holding only its encapsulated schema
  * message, without EOS (what pyarrow's `Schema.serialize()` writes and
  * `pa.ipc.read_schema` reads). Decoding also accepts a trailing EOS.
  */
-export const schemaMessageValue: ValueType<A.Schema> = {
-  label: 'embedded Schema message',
-  arrowType: new A.Binary(),
-  nullable: false,
-  encode(values) {
-    return binary.encode(values.map((s) => {
-      if (s === null || s === undefined) return s as unknown as Uint8Array;
-      if (!(s instanceof A.Schema)) badValue('Schema', s);
-      return schemaMessage(s);
-    }));
-  },
-  decode(data, i) {
-    return decodeOneStream(binary.decode(data, i)).schema;
-  },
-};
+export const schemaMessageValue: ValueType<A.Schema> = binaryCarried(
+  'embedded Schema message',
+  (s) => (s instanceof A.Schema ? schemaMessage(s) : badValue('Schema', s)),
+  schemaOfBytes,
+);
