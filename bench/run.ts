@@ -1,12 +1,22 @@
 /**
- * `npm run bench`: stdio benchmarks of our runtime and of the peer
- * (@query-farm/vgi-rpc 0.25.4) in one run, with the machine's floor, printed
- * as a table of ratios (and as JSON on the last line).
+ * `npm run bench`, in three parts, each printing what it measured and how:
+ *
+ * 1. stdio: our runtime and the peer (@query-farm/vgi-rpc 0.25.4), with the
+ *    machine's floor, as a table of ratios;
+ * 2. unix socket: unary calls/s with 32 concurrent connections against our
+ *    server with pools of 0, 1 and 2 worker threads and against the peer's
+ *    unix server, with each server's CPU use (bench/unix.ts);
+ * 3. bytes copied and transferred per call through a worker (bench/copies.ts).
+ *
+ * Progress goes to stderr; the tables go to stdout, and everything as JSON
+ * on the last line.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { measureStdioFloor } from './floor.js';
 import { measureOurs, type StdioResult } from './ours.js';
+import { measureUnix } from './unix.js';
+import { measureCopies } from './copies.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
@@ -44,6 +54,7 @@ const main = async (): Promise<void> => {
     ['unary p99 latency, us (lower is better)', ours.unary_p99_us, peer.unary_p99_us, '/'],
   ];
   const lines = [
+    'stdio (one connection; our client and server vs the peer\'s client and server)',
     `machine floor (bare stdio echo): ${fmt(floor)} round trips/s; our sequential unary is ${fmt((ours.unary_seq_calls_per_s / floor) * 100, 1)}% of it`,
     '',
     `${'measurement'.padEnd(42)} ${'ours'.padStart(12)} ${'peer'.padStart(12)} ${'ratio'.padStart(8)}`,
@@ -51,8 +62,12 @@ const main = async (): Promise<void> => {
   ];
   const peerExtra = (peer as { extra?: Record<string, unknown> }).extra;
   if (peerExtra !== undefined) lines.push('', `peer extra (its server driven without its client): ${JSON.stringify(peerExtra)}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floor, ours, peer })}\n`);
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+  const unix = await measureUnix(log);
+  process.stdout.write(`${unix.table}\n\n`);
+  const copies = await measureCopies(log);
+  process.stdout.write(`${copies.table}\n`);
+  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floor, ours, peer, unix: unix.results, copies: copies.results })}\n`);
 };
 
 await main();

@@ -32,12 +32,19 @@ export interface ConnectionEnds {
   readonly finish?: (outcome: ConnectionOutcome) => void;
 }
 
-/** Byte accounting of the main thread's forwarding (what a benchmark reports as copies). */
+/** Byte accounting of the forwarding between the main thread and the workers (what a benchmark reports as copies). */
 export interface ForwardingCounters {
-  /** Bytes copied once into a fresh buffer before transfer (chunks sharing a pooled buffer). */
+  /** Request bytes (main -> worker) copied once into a fresh buffer before transfer (chunks sharing a pooled buffer). */
   copied: number;
-  /** Bytes whose buffer was transferred as is. */
+  /** Request bytes (main -> worker) whose buffer was transferred as is. */
   transferred: number;
+  /**
+   * Response bytes (worker -> main). The worker gathers each write's chunks
+   * into one fresh buffer (one copy, made on the worker thread: the chunks
+   * may be cached headers or the handler's own arrays) and transfers it; the
+   * main thread writes it to the socket as is.
+   */
+  gathered: number;
 }
 
 /** Control of one forwarded connection. */
@@ -79,6 +86,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
   let congested = false;
   port1.on('message', (m: Uint8Array | ToMain) => {
     if (m instanceof Uint8Array) {
+      if (counters !== undefined) counters.gathered += m.byteLength;
       if (writable.destroyed) return;
       if (!writable.write(m) && !congested) {
         congested = true;

@@ -36,7 +36,7 @@ export class RpcRuntime {
   private draining: Promise<void> | undefined;
   private readonly drainListeners: (() => void)[] = [];
   /** Forwarding byte counts (worker pools only). */
-  readonly counters: ForwardingCounters = { copied: 0, transferred: 0 };
+  readonly counters: ForwardingCounters = { copied: 0, transferred: 0, gathered: 0 };
 
   private constructor(
     /** The id every worker stamps on its log and error batches. */
