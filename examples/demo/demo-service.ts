@@ -1,8 +1,10 @@
 /**
  * The demo service: a unary call with a default, a logging call, a typed
- * error, a producer stream with a header, and an exchange stream.
+ * error, a producer stream with a header, an exchange stream, and `whoami`
+ * (which thread served the call).
  */
 import { Effect } from 'effect';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { Errors, Method, Output, Service, T, clientLog } from '../../src/index.js';
 
 /** A 2-D point: travels as a nested one-row Arrow IPC stream. */
@@ -19,6 +21,7 @@ export const Demo = Service.define('Demo', { version: '1.0.0' }, {
     output: { n: T.int64, label: T.utf8 },
   }),
   scale: Method.exchange({ params: { factor: T.float64 }, input: { x: T.float64 }, output: { x: T.float64 } }),
+  whoami: Method.unary({ result: T.utf8 }),
 });
 
 /** Handlers of the Demo protocol, as a Layer. */
@@ -42,4 +45,5 @@ export const DemoLive = Demo.toLayer({
     Effect.succeed({
       exchange: (input) => Effect.sync(() => Output.columns({ x: input.values('x').map((x) => x * factor) })),
     }),
+  whoami: () => Effect.sync(() => (isMainThread ? 'the main thread' : `worker thread ${threadId}`)),
 });

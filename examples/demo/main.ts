@@ -1,21 +1,35 @@
 #!/usr/bin/env node
 /**
- * `npm run demo`: start the Demo service as a stdio server in a child
- * process (the embedded default), call every kind of method with the typed
- * client, print what came back, and shut the server down.
+ * `npm run demo`: start the Demo service on TCP (127.0.0.1, a free port) on
+ * a pool of worker threads, one per core; call every kind of method with the
+ * typed client over several connections, show which threads served them,
+ * then stop the server with SIGTERM (a graceful drain) and print its exit
+ * code.
  */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { Client, RpcConnection, RpcClientError } from '../../src/index.js';
-import { spawnServer } from '../../transports/pipe/subprocess-client.js';
+import { connectTcp } from '../../transports/tcp/tcp-client.js';
 import { Demo } from './demo-service.js';
 
-const worker = fileURLToPath(new URL('./worker.js', import.meta.url));
-const transport = spawnServer(process.execPath, [worker]);
-const conn = new RpcConnection(transport);
-const demo = Client.promises(Demo, conn);
 const print = (label: string, value: unknown): void => {
-  process.stdout.write(`${label.padEnd(34)} ${typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v))}\n`);
+  process.stdout.write(`${label.padEnd(36)} ${typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v))}\n`);
 };
+
+const worker = fileURLToPath(new URL('./worker.js', import.meta.url));
+const server = spawn(process.execPath, [worker, '--tcp', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+const line = await new Promise<string>((resolve, reject) => {
+  createInterface({ input: server.stdout! }).once('line', resolve);
+  void exited.then((code) => reject(new Error(`the demo server exited (${code}) before listening`)));
+});
+const [, host, port] = line.split(':');
+print('server', `${line} (${availableParallelism()} worker threads, one per core)`);
+
+const connections = Array.from({ length: 8 }, () => new RpcConnection(connectTcp(host!, Number(port))));
+const demo = Client.promises(Demo, connections[0]!);
 
 print('greet({name: "world"})', await demo.greet({ name: 'world' }));
 print('norm({point: {x: 3, y: 4}})', await demo.norm({ point: { x: 3, y: 4 } }, { onLog: (l) => print(`  log ${l.level}`, `${l.message} ${JSON.stringify(l.extra)}`) }));
@@ -31,5 +45,12 @@ for await (const batch of countdown) print('  batch', batch.rows());
 const scale = await demo.scale({ factor: 10 });
 print('scale({factor: 10}) [1, 2, 3]', (await scale.exchange({ _tag: 'columns', columns: { x: [1, 2, 3] }, metadata: undefined })).values('x'));
 await scale.close();
-await conn.close();
-print('server exit code', await transport.exited);
+
+const served = await Promise.all(connections.map((c) => Client.promises(Demo, c).whoami()));
+const threads = new Map<string, number>();
+for (const s of served) threads.set(s, (threads.get(s) ?? 0) + 1);
+print(`whoami() on ${connections.length} connections`, [...threads].map(([t, n]) => `${t}: ${n}`).join(', '));
+
+await Promise.all(connections.map((c) => c.close()));
+server.kill('SIGTERM');
+print('server exit code after SIGTERM', await exited);

@@ -37,7 +37,7 @@ describe('vgi_rpc.Reflection.v1', () => {
 
   it('describes a protocol: sorted methods, kinds and schemas', async () => {
     const d = await reflect().describe({ protocol: 'Demo' });
-    expect(d.methods.map((m) => m.name)).toEqual(['countdown', 'divide', 'greet', 'norm', 'scale']);
+    expect(d.methods.map((m) => m.name)).toEqual(['countdown', 'divide', 'greet', 'norm', 'scale', 'whoami']);
     const byName = new Map(d.methods.map((m) => [m.name, m]));
     expect(byName.get('countdown')).toMatchObject({ method_type: 'stream', stream_kind: 'producer', has_header: true, has_return: false, idempotency: 'unknown' });
     expect(byName.get('scale')).toMatchObject({ method_type: 'stream', stream_kind: 'exchange', has_header: false });

@@ -49,7 +49,7 @@ describe('request validation and routing errors', () => {
   it('refuses an unknown method, listing the available ones', async () => {
     const r = await send(divideSchema, [f64(1), f64(2)], 1, route('Demo', 'nope', V));
     expect(errorOf(r)).toMatchObject({ type: 'MethodNotImplementedError', kind: 'method_not_implemented' });
-    expect(errorOf(r)!.message).toBe("Protocol 'Demo' has no method 'nope'. Available: ['countdown', 'divide', 'greet', 'norm', 'scale'].");
+    expect(errorOf(r)!.message).toBe("Protocol 'Demo' has no method 'nope'. Available: ['countdown', 'divide', 'greet', 'norm', 'scale', 'whoami'].");
   });
 
   it('answers the retired __describe__ and __transport_options__ before routing', async () => {
