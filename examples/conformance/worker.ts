@@ -2,72 +2,53 @@
 /**
  * Conformance worker CLI:
  *
- *   node dist/examples/conformance/worker.js [--stdio] [--generation 89|90]
+ *   node dist/examples/conformance/worker.js [--stdio | --unix PATH | --tcp [HOST:]PORT]
+ *                                            [--workers N] [--grace SECONDS] [--generation 89|90]
  *
  * Hosts ConformanceService, then conformance.Secondary.v1 (Reflection is
  * added by the runtime). With no transport flag it serves stdio: requests on
- * stdin, nothing but Arrow IPC on stdout, diagnostics on stderr.
- * `--generation 89` hosts the peer-era definition (no `published_string`).
- * Unknown flags print the usage to stderr and exit 64 (EX_USAGE).
+ * stdin, nothing but Arrow IPC on stdout, diagnostics on stderr. `--unix` and
+ * `--tcp` print their discovery line (`UNIX:<path>`, `TCP:<host>:<port>`) on
+ * stdout once listening. The server flags are shared with every worker CLI
+ * (transports/server-command.ts). `--generation 89` hosts the peer-era
+ * definition (no `published_string`), on the main thread and on every
+ * worker thread. Unknown flags print the usage to stderr and exit 64
+ * (EX_USAGE).
  */
-import { Layer } from 'effect';
-import { runStdioServer } from '../../transports/pipe/stdio-main.js';
-import { SecondaryLive, SecondaryService } from './secondary.js';
-import { ConformanceService, ConformanceService89, conformance89Layer, conformanceLayer } from './service.js';
+import { EX_USAGE, SERVER_FLAGS_SYNOPSIS, SERVER_FLAGS_USAGE, type ServerArgs, parseServerArgs, runServer } from '../../transports/server-command.js';
+import { GENERATION_ENV, type Generation, conformanceHosting, parseGeneration } from './hosting.js';
 
-/** Exit code for a command-line usage error (sysexits EX_USAGE). */
-export const EX_USAGE = 64;
+export { EX_USAGE };
 
 /** The usage text. */
-export const USAGE = `usage: conformance-worker [--stdio] [--generation 89|90]
+export const USAGE = `usage: conformance-worker ${SERVER_FLAGS_SYNOPSIS} [--generation 89|90]
 
-  (no transport flag)  serve on stdin/stdout (default)
-  --stdio              the same, explicitly
-  --generation 89|90   ConformanceService generation to host (default 90;
-                       89 = the npm peer era, without published_string)
+${SERVER_FLAGS_USAGE}  --generation 89|90  ConformanceService generation to host (default 90;
+                      89 = the npm peer era, without published_string)
+
+SIGTERM/SIGINT stop accepting, let running calls finish within the grace
+period, interrupt the rest with a typed error and exit 0; a second signal
+exits at once.
 `;
 
-/** Where the worker listens. Later transports add a variant here and a branch in `serve`. */
-export type Listen = { readonly kind: 'stdio' };
-// Planned: | { kind: 'http'; ... } | { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number }
-
 /** Parsed command line. */
-export interface WorkerArgs {
-  readonly listen: Listen;
-  readonly generation: 89 | 90;
+export interface WorkerArgs extends ServerArgs {
+  readonly generation: Generation;
 }
 
 /** Parse argv (without node and script); returns an error message for a usage error. */
 export const parseArgs = (argv: readonly string[]): WorkerArgs | { readonly error: string } => {
-  let listen: Listen = { kind: 'stdio' };
-  let generation: 89 | 90 = 90;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    switch (arg) {
-      case '--stdio':
-        listen = { kind: 'stdio' };
-        break;
-      case '--generation': {
-        const v = argv[++i];
-        if (v !== '89' && v !== '90') return { error: `--generation expects 89 or 90, got ${v ?? 'nothing'}` };
-        generation = v === '89' ? 89 : 90;
-        break;
-      }
-      // Later: case '--http': case '--unix': case '--tcp': set `listen` here.
-      default:
-        return { error: `unknown flag: ${arg}` };
-    }
-  }
-  return { listen, generation };
-};
-
-const serve = async (args: WorkerArgs): Promise<void> => {
-  switch (args.listen.kind) {
-    case 'stdio':
-      if (args.generation === 89) await runStdioServer({ services: [ConformanceService89, SecondaryService], layer: Layer.merge(conformance89Layer(), SecondaryLive) });
-      else await runStdioServer({ services: [ConformanceService, SecondaryService], layer: Layer.merge(conformanceLayer(), SecondaryLive) });
-      return;
-  }
+  let generation: Generation = 90;
+  const server = parseServerArgs(argv, {
+    '--generation': (next) => {
+      const v = next();
+      const g = parseGeneration(v);
+      if (g === undefined) return `--generation expects 89 or 90, got ${v ?? 'nothing'}`;
+      generation = g;
+      return undefined;
+    },
+  });
+  return 'error' in server ? server : { ...server, generation };
 };
 
 const parsed = parseArgs(process.argv.slice(2));
@@ -75,5 +56,10 @@ if ('error' in parsed) {
   process.stderr.write(`conformance-worker: ${parsed.error}\n${USAGE}`);
   process.exitCode = EX_USAGE;
 } else {
-  await serve(parsed);
+  // Worker threads copy the environment when they start: this is how they learn the generation.
+  process.env[GENERATION_ENV] = String(parsed.generation);
+  await runServer(parsed, {
+    ...conformanceHosting(parsed.generation),
+    workerModule: new URL('./worker-thread.js', import.meta.url),
+  });
 }

@@ -3,14 +3,29 @@
  * `conformance_conn`): every test group is written once against
  * `ConformanceConn` and runs over every transport listed here. A transport
  * that cannot run a test names the reason via `skipReason`.
+ *
+ * Transports: `memory` (in-process), `subprocess` (the stdio worker, calls
+ * on its main thread), `stdio-workers` (the stdio worker with `--workers 1`),
+ * `unix` and `tcp` (the worker listening with `--workers 2`, a fresh
+ * connection per test). Workers are the compiled
+ * `dist/examples/conformance/worker.js`: build first. The README's
+ * Transports section says how long each process and connection lives, and
+ * why.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { Layer } from 'effect';
 import { Client, RpcConnection, makeDispatcher, type ClientTransport, type TransportKind } from '../../src/index.js';
 import type { PromiseClient } from '../../src/client/typed-client.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { spawnServer } from '../../transports/pipe/subprocess-client.js';
+import { connectUnix } from '../../transports/unix/unix-client.js';
+import { connectTcp } from '../../transports/tcp/tcp-client.js';
 import { ConformanceService, conformanceLayer } from '../../examples/conformance/service.js';
 import { SecondaryLive, SecondaryService } from '../../examples/conformance/secondary.js';
 
@@ -34,6 +49,8 @@ export interface ConformanceTransport {
   setup(): Promise<void>;
   /** A connection for one test; connections may be shared by the tests of a group. */
   connect(): Promise<ConformanceConn>;
+  /** After each test: close that test's connection, for transports that open one per test. */
+  release?(): Promise<void>;
   teardown(): Promise<void>;
   /** Why a test cannot run on this transport, if it cannot. */
   skipReason(feature: 'raw-frames' | 'http-only' | 'kill-worker'): string | undefined;
@@ -61,38 +78,233 @@ const memory = (): ConformanceTransport => {
 
 const WORKER = fileURLToPath(new URL('../../dist/examples/conformance/worker.js', import.meta.url));
 
-/** A spawned worker over stdio (the reference's `subprocess`); one process per test group, connection shared. */
-const subprocess = (): ConformanceTransport => {
+/** Forward a worker's stderr to ours, line by line, tagged with the transport. */
+const forwardStderr = (name: string) => (line: string): void => { process.stderr.write(`[${name} server] ${line}\n`); };
+
+/**
+ * A spawned worker over stdio; one process per test group, started when the
+ * group's first test connects (a group whose tests all skip starts none),
+ * its connection shared by the group's tests. `subprocess` is the
+ * reference's transport of that name (calls on the worker's main thread);
+ * `stdio-workers` places the one connection on a worker thread
+ * (`--workers 1`).
+ */
+const stdioWorker = (name: string, args: readonly string[]): ConformanceTransport => {
   let shared: ConformanceConn | undefined;
   let exited: Promise<number | null> | undefined;
   return {
-    name: 'subprocess',
+    name,
     kind: 'pipe',
-    setup: async () => {
-      const t = spawnServer(process.execPath, [WORKER]);
-      exited = t.exited;
-      shared = open(t);
+    setup: async () => {},
+    connect: async () => {
+      if (shared === undefined) {
+        const t = spawnServer(process.execPath, [WORKER, ...args], { onStderr: forwardStderr(name) });
+        exited = t.exited;
+        shared = open(t);
+      }
+      return shared;
     },
-    connect: async () => shared!,
     teardown: async () => {
-      await shared?.conn.close();
-      await exited;
+      if (shared === undefined) return;
+      await shared.conn.close();
+      const code = await exited;
+      // stdin ended: the worker exits 0 (2 would mean it hit a framing error it could not recover from).
+      if (code !== 0) throw new Error(`the ${name} worker exited with code ${code}`);
     },
     skipReason: (f) => (f === 'http-only' ? 'HTTP transport not built yet' : undefined),
   };
 };
 
+/** A listening worker process: its discovery line, and how to stop it. */
+interface ListeningWorker {
+  readonly line: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** The drain notice a worker prints when the harness stops it: expected, so not forwarded. */
+const DRAIN_NOTICE = /^vgi-rpc: SIGTERM received, draining/;
+
+/** Spawn the worker with `args` and wait for its discovery line on stdout. */
+const spawnListening = async (name: string, args: readonly string[]): Promise<ListeningWorker> => {
+  const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => {
+    stderr.push(l);
+    if (!DRAIN_NOTICE.test(l)) forwardStderr(name)(l);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })));
+  const lines = createInterface({ input: child.stdout! });
+  const line = await new Promise<string | null>((resolve) => {
+    lines.once('line', resolve);
+    void exited.then(() => resolve(null));
+  });
+  if (line === null) {
+    const { code, signal } = await exited;
+    throw new Error(`the ${name} worker exited (${code ?? signal}) before listening: ${stderr.join('\n')}`);
+  }
+  return { line, child, exited };
+};
+
+/** One listening worker process, started on first use. */
+class SocketServer {
+  private worker: Promise<ListeningWorker> | undefined;
+
+  constructor(private readonly name: string, private readonly start: () => Promise<ListeningWorker>) {}
+
+  /** The running worker (started now if it is not). */
+  get(): Promise<ListeningWorker> {
+    this.worker ??= this.start();
+    return this.worker;
+  }
+
+  /** SIGTERM the worker, if one was started, and check that its drain exits 0. */
+  async stop(): Promise<void> {
+    const started = this.worker;
+    this.worker = undefined;
+    // A worker that never listened has failed the tests that needed it already; there is nothing to stop.
+    const w = await started?.catch(() => undefined);
+    if (w === undefined) return;
+    w.child.kill('SIGTERM');
+    const { code, signal } = await w.exited;
+    // Every connection is closed by then: the drain has nothing to wait for and the worker exits 0.
+    if (code !== 0) throw new Error(`the ${this.name} worker exited with ${code ?? signal} after SIGTERM`);
+  }
+}
+
+/**
+ * How long a socket worker lives. `file` (the default): one process per
+ * socket transport per test file, shared by the file's groups and stopped
+ * after its last group. `group`: one process per group, like the stdio
+ * transports (set `VGI_CONFORMANCE_SOCKET_WORKER_SCOPE=group`). A worker with
+ * two threads costs about 1.9 s of CPU to start (each thread loads the
+ * runtime and the service); one per group on both socket transports would
+ * add about 70 groups × 1.9 s, over a minute of this suite's two-core
+ * budget, for no extra coverage: every test opens its own connection either
+ * way, and the suite's process-wide state (the cancel probe) is reset by the
+ * tests that read it.
+ */
+const SOCKET_WORKER_SCOPE: 'file' | 'group' = process.env.VGI_CONFORMANCE_SOCKET_WORKER_SCOPE === 'group' ? 'group' : 'file';
+
+let socketDir: string | undefined;
+let nextSocket = 0;
+
+/** This test file's shared socket workers, by transport (harness state is per test file: vitest isolates files). */
+const fileServers = new Map<string, SocketServer>();
+
+/** Stop this test file's shared socket workers and remove its socket directory (registered as a file-level afterAll). */
+const stopFileServers = async (): Promise<void> => {
+  const servers = [...fileServers.values()];
+  fileServers.clear();
+  try {
+    await Promise.all(servers.map((s) => s.stop()));
+  } finally {
+    if (socketDir !== undefined) rmSync(socketDir, { recursive: true, force: true });
+    socketDir = undefined;
+  }
+};
+
+/**
+ * A spawned worker listening on a socket (`--workers 2`), started when the
+ * first test that needs it connects (a group whose tests all skip starts
+ * none), shared as SOCKET_WORKER_SCOPE says. Each test gets a fresh
+ * connection, closed after it; every connection lands on one of the
+ * worker's two threads.
+ */
+const socketWorker = (
+  name: 'unix' | 'tcp',
+  listenArgs: () => readonly string[],
+  dial: (line: string) => ClientTransport,
+): ConformanceTransport => {
+  const start = (): Promise<ListeningWorker> => spawnListening(name, [...listenArgs(), '--workers', '2']);
+  let server: SocketServer;
+  if (SOCKET_WORKER_SCOPE === 'group') server = new SocketServer(name, start);
+  else {
+    server = fileServers.get(name) ?? new SocketServer(name, start);
+    fileServers.set(name, server);
+  }
+  let current: ConformanceConn | undefined;
+  const release = async (): Promise<void> => {
+    const c = current;
+    current = undefined;
+    await c?.conn.close();
+  };
+  return {
+    name,
+    kind: name,
+    setup: async () => {},
+    connect: async () => {
+      const w = await server.get();
+      current ??= open(dial(w.line));
+      return current;
+    },
+    release,
+    teardown: async () => {
+      await release();
+      if (SOCKET_WORKER_SCOPE === 'group') await server.stop();
+    },
+    skipReason: (f) => (f === 'http-only' ? 'HTTP transport not built yet' : undefined),
+  };
+};
+
+/** A fresh socket path in this test file's temporary directory (removed after the file's last group). */
+const socketPath = (): string => {
+  socketDir ??= mkdtempSync(join(tmpdir(), 'vgi-conf-'));
+  return join(socketDir, `w${nextSocket++}.sock`);
+};
+
+const unix = (): ConformanceTransport =>
+  socketWorker('unix', () => ['--unix', socketPath()], (line) => {
+    if (!line.startsWith('UNIX:')) throw new Error(`unexpected discovery line from the unix worker: ${line}`);
+    return connectUnix(line.slice('UNIX:'.length));
+  });
+
+const tcp = (): ConformanceTransport =>
+  socketWorker('tcp', () => ['--tcp', '127.0.0.1:0'], (line) => {
+    const m = /^TCP:(.+):(\d+)$/.exec(line);
+    if (m === null) throw new Error(`unexpected discovery line from the tcp worker: ${line}`);
+    return connectTcp(m[1]!, Number(m[2]));
+  });
+
 /** Every transport the suite runs over today. */
-export const conformanceTransports = (): ConformanceTransport[] => [memory(), subprocess()];
+const allTransports = (): ConformanceTransport[] => [
+  memory(),
+  stdioWorker('subprocess', []),
+  stdioWorker('stdio-workers', ['--workers', '1']),
+  unix(),
+  tcp(),
+];
+
+/**
+ * The transports of this run: all of them, or the comma-separated names in
+ * `VGI_CONFORMANCE_TRANSPORTS` (e.g. `memory,tcp`) to run a subset.
+ */
+export const conformanceTransports = (): ConformanceTransport[] => {
+  const all = allTransports();
+  const wanted = process.env.VGI_CONFORMANCE_TRANSPORTS?.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (wanted === undefined || wanted.length === 0) return all;
+  const unknown = wanted.filter((n) => !all.some((t) => t.name === n));
+  if (unknown.length > 0) throw new Error(`VGI_CONFORMANCE_TRANSPORTS names unknown transports: ${unknown.join(', ')} (known: ${all.map((t) => t.name).join(', ')})`);
+  return all.filter((t) => wanted.includes(t.name));
+};
+
+let fileHookRegistered = false;
 
 /**
  * Declare a test group once per transport: `body` receives a function that
  * returns the connection for the current test.
  */
 export const overTransports = (group: string, body: (get: () => Promise<ConformanceConn>, transport: ConformanceTransport) => void): void => {
+  if (!fileHookRegistered) {
+    // Called at a test file's top level: this hook runs once, after the file's last group.
+    fileHookRegistered = true;
+    afterAll(stopFileServers);
+  }
   for (const transport of conformanceTransports()) {
     describe(`${group} [${transport.name}]`, () => {
       beforeAll(() => transport.setup());
+      afterEach(() => transport.release?.());
       afterAll(() => transport.teardown());
       body(() => transport.connect(), transport);
     });

@@ -4,9 +4,12 @@
  * TestErrorRecovery (4), TestCancel (8). The shared assertions are ported
  * from `_lifecycle_tests.py` in stream-lifecycle.ts.
  *
- * The cancel-probe counters are process-wide (examples/conformance/cancel-probe.ts):
- * in the worker process for the subprocess transport, in this test process
- * for the in-memory one. Tests reset them first, as the reference does.
+ * The cancel-probe counters are module state (examples/conformance/cancel-probe.ts):
+ * in this test process for the in-memory transport, in the worker process for
+ * the subprocess one, and in the worker thread that serves the connection for
+ * the transports with a worker pool (stdio-workers, unix, tcp). Each test
+ * resets and reads them on its one connection, so it sees its own calls.
+ * Tests reset them first, as the reference does.
  */
 import { expect, it } from 'vitest';
 import { Output } from '../../../src/index.js';

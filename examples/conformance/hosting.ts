@@ -1,0 +1,37 @@
+/**
+ * What a conformance server hosts: ConformanceService of the chosen
+ * generation, then conformance.Secondary.v1 (Reflection is added by the
+ * runtime). Shared by the worker CLI (main thread) and its worker-thread
+ * module, which learns the generation from `VGI_CONFORMANCE_GENERATION`: the
+ * CLI sets it before the pool starts, and worker threads inherit a copy of
+ * the main thread's environment when they are created.
+ */
+import { Layer } from 'effect';
+import type { Hostable } from '../../src/protocol/dispatcher.js';
+import type { ServiceImpl } from '../../src/service/service.js';
+import { SecondaryLive, SecondaryService } from './secondary.js';
+import { ConformanceService, ConformanceService89, conformance89Layer, conformanceLayer } from './service.js';
+
+/** A ConformanceService generation: 90 (newest) or 89 (the npm peer era, without `published_string`). */
+export type Generation = 89 | 90;
+
+/** Environment variable carrying the generation to the worker threads. */
+export const GENERATION_ENV = 'VGI_CONFORMANCE_GENERATION';
+
+/** Parse a generation ('89' or '90'); undefined for anything else. */
+export const parseGeneration = (v: string | undefined): Generation | undefined => (v === '89' ? 89 : v === '90' ? 90 : undefined);
+
+/** The generation named by the environment (default 90); throws on a malformed value. */
+export const generationFromEnv = (env: NodeJS.ProcessEnv = process.env): Generation => {
+  const v = env[GENERATION_ENV];
+  if (v === undefined || v === '') return 90;
+  const g = parseGeneration(v);
+  if (g === undefined) throw new RangeError(`${GENERATION_ENV} must be 89 or 90, got ${JSON.stringify(v)}`);
+  return g;
+};
+
+/** The services and their Layer for one generation. */
+export const conformanceHosting = (generation: Generation): { services: readonly Hostable[]; layer: Layer.Layer<ServiceImpl<any>> } =>
+  generation === 89
+    ? { services: [ConformanceService89, SecondaryService], layer: Layer.merge(conformance89Layer(), SecondaryLive) }
+    : { services: [ConformanceService, SecondaryService], layer: Layer.merge(conformanceLayer(), SecondaryLive) };

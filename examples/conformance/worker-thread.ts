@@ -1,0 +1,12 @@
+/**
+ * The conformance worker's worker-thread module: each pool worker loads it
+ * and boots one runtime hosting ConformanceService (of the generation in
+ * `VGI_CONFORMANCE_GENERATION`, set by the worker CLI; default 90) and
+ * conformance.Secondary.v1.
+ */
+import { workerEntry } from '../../runtime/worker-entry.js';
+import { conformanceHosting, generationFromEnv } from './hosting.js';
+
+const { services, layer } = conformanceHosting(generationFromEnv());
+
+export default await workerEntry(services, layer);
