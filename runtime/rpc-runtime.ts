@@ -7,7 +7,8 @@
  */
 import type { Layer } from 'effect';
 import { newServerId } from '../src/protocol/hosting.js';
-import { type DispatcherOptions, type Hostable, type Dispatcher, makeDispatcher } from '../src/protocol/dispatcher.js';
+import type { DispatcherOptions, Hostable, Dispatcher } from '../src/protocol/dispatcher.js';
+import { makeDispatcher } from './make-dispatcher.js';
 import type { ServiceImpl } from '../src/service/service.js';
 import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, forwardToWorker } from './connection-bridge.js';
 import { serveInThread } from './in-thread.js';

@@ -6,7 +6,8 @@
 import type { Layer } from 'effect';
 import { threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { type DispatcherOptions, type Hostable, makeDispatcher, type Dispatcher } from '../src/protocol/dispatcher.js';
+import type { DispatcherOptions, Hostable, Dispatcher } from '../src/protocol/dispatcher.js';
+import { makeDispatcher } from './make-dispatcher.js';
 import type { ServiceImpl } from '../src/service/service.js';
 import { FrameSource } from '../src/wire/frame-source.js';
 import { concatBytes } from '../src/wire/batch-encoder.js';

@@ -10,7 +10,7 @@ export { Output, BatchView, type Emission } from './service/stream-output.js';
 export type { ProducerStream, ExchangeStream, Tick, Handlers, ServiceDef, AnyService } from './service/service.js';
 export { CallContext, clientLog, type CallContextService, type TransportKind, type ClientLogLevel } from './service/call-context.js';
 export { RpcError, Errors, ErrorKind } from './service/errors.js';
-export { Dispatcher, makeDispatcher, type DispatcherOptions } from './protocol/dispatcher.js';
+export { Dispatcher, type DispatcherOptions } from './protocol/dispatcher.js';
 export { Hosting } from './protocol/hosting.js';
 export { protocolHash, hashPreimage } from './protocol/protocol-hash.js';
 export { Reflection, REFLECTION_PROTOCOL } from './protocol/reflection.js';

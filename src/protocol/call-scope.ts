@@ -1,10 +1,10 @@
 /**
  * Per-call plumbing shared by unary and stream calls: the CallContext value
- * with its client-log buffer, request ids, and the runner that executes
- * handler Effects on the server's runtime.
+ * with its client-log buffer, request ids, and the contracts of the actor
+ * layer that runs handler Effects as supervised fibers.
  */
 import { randomBytes } from 'node:crypto';
-import { Cause, Effect, Exit, type Fiber, FiberId, Runtime } from 'effect';
+import { Effect, type Exit } from 'effect';
 import { CallContext, type CallContextService, type ClientLogRecord, type TransportKind } from '../service/call-context.js';
 
 /** Why a call was interrupted from outside its handler. */
@@ -13,69 +13,37 @@ export type InterruptReason =
   | { readonly _tag: 'shutdown'; readonly detail: string };
 
 /**
- * The fibers one connection's calls are running. When the connection goes
- * away or the server shuts down, every one of them is interrupted with a
- * reason; their Scopes release what the handlers acquired.
+ * A connection's calls as the protocol sees them: interrupted together (with
+ * a reason) when the connection goes away or the server shuts down. The
+ * actor layer implements it.
  */
-export class CallTracker {
-  private readonly fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>();
-  /** Set once the tracker's calls are being interrupted. */
-  reason: InterruptReason | undefined;
-
-  /** Fibers still running. */
-  get size(): number {
-    return this.fibers.size;
-  }
-
-  /** @internal */
-  add(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
-    if (this.reason !== undefined) fiber.unsafeInterruptAsFork(fiber.id());
-    else this.fibers.add(fiber);
-  }
-
-  /** @internal */
-  delete(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
-    this.fibers.delete(fiber);
-  }
-
+export interface ConnectionCalls {
+  /** Set once the connection's calls are being interrupted. */
+  readonly reason: InterruptReason | undefined;
+  /** Handler fibers still running. */
+  readonly size: number;
   /** Interrupt every running call (and any started later) with `reason`. */
-  interruptAll(reason: InterruptReason): void {
-    this.reason ??= reason;
-    for (const f of this.fibers) f.unsafeInterruptAsFork(f.id());
-  }
+  interruptAll(reason: InterruptReason): void;
 }
 
-/** Executes handler Effects as fibers owned by a connection's tracker. */
+/** Executes handler Effects as fibers owned by a connection (the actor layer implements it). */
 export interface CallRunner {
-  run<A, E>(effect: Effect.Effect<A, E, never>, tracker?: CallTracker): Promise<Exit.Exit<A, E>>;
+  run<A, E>(effect: Effect.Effect<A, E, never>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>>;
 }
 
-/**
- * A runner over an Effect Runtime. Handlers that complete synchronously are
- * run to completion without a Promise hop; asynchronous ones continue on
- * their fiber, tracked by the connection so they can be interrupted.
- */
-export const runtimeRunner = (rt: Runtime.Runtime<never>): CallRunner => {
-  const runSync = Runtime.runSyncExit(rt);
-  return {
-    run: <A, E>(effect: Effect.Effect<A, E, never>, tracker?: CallTracker): Promise<Exit.Exit<A, E>> => {
-      if (tracker?.reason !== undefined) return Promise.resolve(Exit.interrupt(FiberId.none));
-      const exit = runSync(effect);
-      if (Exit.isFailure(exit)) {
-        const defect = Cause.dieOption(exit.cause);
-        if (defect._tag === 'Some' && Runtime.isAsyncFiberException(defect.value)) {
-          const fiber = defect.value.fiber as Fiber.RuntimeFiber<A, E>;
-          tracker?.add(fiber as Fiber.RuntimeFiber<unknown, unknown>);
-          return new Promise((resolve) => fiber.addObserver((e) => {
-            tracker?.delete(fiber as Fiber.RuntimeFiber<unknown, unknown>);
-            resolve(e);
-          }));
-        }
-      }
-      return Promise.resolve(exit);
-    },
-  };
-};
+/** Where a dispatcher registers its connections (the actor layer's per-worker supervisor). */
+export interface Supervision {
+  /** A new connection's calls. */
+  open(): ConnectionCalls;
+  /** The connection is finished. */
+  close(calls: ConnectionCalls): void;
+  /** Connections being served. */
+  readonly connections: number;
+  /** Handler fibers running across all connections. */
+  readonly runningCalls: number;
+  /** Interrupt everything (shutdown after the grace period). */
+  interruptAll(reason: InterruptReason): void;
+}
 
 const idPrefix = randomBytes(4).toString('hex');
 let idCounter = randomBytes(4).readUInt32BE(0);

@@ -6,7 +6,7 @@
  * cannot resynchronise from end the connection (rejecting with the typed
  * wire error).
  */
-import { Cause, Context, Effect, Exit, type Layer, ManagedRuntime, Option } from 'effect';
+import { Cause, Effect, Exit } from 'effect';
 import type { TransportKind } from '../service/call-context.js';
 import type { Schema } from 'apache-arrow';
 import { StreamEncoder } from '../wire/batch-encoder.js';
@@ -15,9 +15,9 @@ import type { DecodedBatch } from '../wire/stream-reader.js';
 import { IpcFormatError } from '../wire/errors.js';
 import { Errors, toWireError } from '../service/errors.js';
 import { emptySchema } from '../service/method.js';
-import type { AnyService, ServiceImpl } from '../service/service.js';
+import type { AnyService } from '../service/service.js';
 import { type ByteConnection, ConnectionClosedError } from './byte-connection.js';
-import { type CallRunner, CallTracker, type InterruptReason, makeCallScope, runtimeRunner } from './call-scope.js';
+import { type CallRunner, type ConnectionCalls, type InterruptReason, type Supervision, makeCallScope } from './call-scope.js';
 import { Hosting } from './hosting.js';
 import { resolveRequest } from './request.js';
 import { writeErrorStream } from './responses.js';
@@ -47,31 +47,32 @@ export class ServeStartError extends Error {
 
 /** The protocol core: hosted protocols plus the runner for handler Effects. */
 export class Dispatcher {
-  /** Create a dispatcher over already-built implementations. */
-  constructor(readonly hosting: Hosting, readonly runner: CallRunner, readonly options: DispatcherOptions = {}) {}
+  /** Create a dispatcher over already-built implementations, running calls with the actor layer's runner and supervisor. */
+  constructor(
+    readonly hosting: Hosting,
+    readonly runner: CallRunner,
+    private readonly supervision: Supervision,
+    readonly options: DispatcherOptions = {},
+  ) {}
 
   /** The server id stamped on log and error batches. */
   get serverId(): string {
     return this.hosting.serverId;
   }
 
-  private readonly trackers = new Set<CallTracker>();
-
   /** Connections being served right now. */
   get connections(): number {
-    return this.trackers.size;
+    return this.supervision.connections;
   }
 
   /** Handler fibers running right now (synchronous handlers never show up here). */
   get runningCalls(): number {
-    let n = 0;
-    for (const t of this.trackers) n += t.size;
-    return n;
+    return this.supervision.runningCalls;
   }
 
   /** Interrupt every call of every connection with `reason` (used by shutdown after the grace period). */
   interruptAll(reason: InterruptReason): void {
-    for (const t of this.trackers) t.interruptAll(reason);
+    this.supervision.interruptAll(reason);
   }
 
   private serveStarted: Promise<void> | undefined;
@@ -95,8 +96,7 @@ export class Dispatcher {
    */
   async serve(conn: ByteConnection): Promise<void> {
     await this.startServing(conn.transportKind);
-    const tracker = new CallTracker();
-    this.trackers.add(tracker);
+    const tracker = this.supervision.open();
     void conn.closed?.then((detail) => {
       tracker.interruptAll({ _tag: 'disconnect', detail });
       conn.frames.fail(new ConnectionClosedError(detail));
@@ -126,11 +126,11 @@ export class Dispatcher {
       if (e instanceof ConnectionClosedError || tracker.reason?._tag === 'disconnect') return;
       throw e;
     } finally {
-      this.trackers.delete(tracker);
+      this.supervision.close(tracker);
     }
   }
 
-  private async handle(conn: ByteConnection, tracker: CallTracker, schema: Schema, batch: DecodedBatch | undefined, bodyError: Error | undefined): Promise<void> {
+  private async handle(conn: ByteConnection, tracker: ConnectionCalls, schema: Schema, batch: DecodedBatch | undefined, bodyError: Error | undefined): Promise<void> {
     const stamp = { serverId: this.serverId, requestId: undefined };
     if (bodyError !== undefined) {
       const out: Uint8Array[] = [];
@@ -200,24 +200,3 @@ export const readRequestStream = async (conn: ByteConnection): Promise<RequestSt
 
 /** Anything that can be hosted: a service definition whose implementation is in the Layer's context. */
 export type Hostable = AnyService;
-
-/**
- * Build a dispatcher for `services` from a Layer that provides their
- * implementations. The returned runtime owns the Layer's resources; dispose
- * it to release them.
- */
-export const makeDispatcher = async <E>(
-  services: readonly Hostable[],
-  layer: Layer.Layer<ServiceImpl<any>, E, never>,
-  options: DispatcherOptions = {},
-): Promise<{ dispatcher: Dispatcher; dispose: () => Promise<void> }> => {
-  const runtime = ManagedRuntime.make(layer as Layer.Layer<never, E, never>);
-  const rt = await runtime.runtime();
-  const impls = services.map((s) => Option.getOrUndefined(Context.getOption(rt.context as Context.Context<unknown>, s.tag as never)) as ServiceImpl | undefined);
-  impls.forEach((impl, i) => {
-    if (impl === undefined) throw new TypeError(`no implementation of protocol '${services[i]!.name}' is provided by the layer`);
-  });
-  const hosting = new Hosting(impls as ServiceImpl[], options.serverId, { reflection: options.reflection ?? true });
-  return { dispatcher: new Dispatcher(hosting, runtimeRunner(rt as never), options), dispose: () => runtime.dispose() };
-};
-

@@ -17,7 +17,7 @@ import type { ExchangeStream, ProducerStream } from '../service/service.js';
 import { type Done, type Emission, BatchView, emissionColumns, metadataMap } from '../service/stream-output.js';
 import type { Fields } from '../types/record.js';
 import type { ByteConnection } from './byte-connection.js';
-import type { CallRunner, CallScope, CallTracker } from './call-scope.js';
+import type { CallRunner, CallScope, ConnectionCalls } from './call-scope.js';
 import { coerceInput } from './input-coercion.js';
 import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from './responses.js';
 import { causeError } from './unary-call.js';
@@ -68,7 +68,7 @@ export const runStream = async (
   method: ProducerMethod | ExchangeMethod,
   handler: (params: never) => Effect.Effect<unknown, unknown, never>,
   params: Record<string, unknown>,
-  tracker?: CallTracker,
+  tracker?: ConnectionCalls,
 ): Promise<void> => {
   const stamp: Stamp = { serverId: scope.context.serverId, requestId: scope.context.requestId };
   const streamScope = await Effect.runPromise(Scope.make());
@@ -92,7 +92,7 @@ const openStream = async (
   method: ProducerMethod | ExchangeMethod,
   handler: (params: never) => Effect.Effect<unknown, unknown, never>,
   params: Record<string, unknown>,
-  tracker: CallTracker | undefined,
+  tracker: ConnectionCalls | undefined,
   stamp: Stamp,
   streamScope: Scope.CloseableScope,
 ): Promise<Ending> => {
@@ -134,7 +134,7 @@ const lockstep = async (
   method: ProducerMethod | ExchangeMethod,
   stream: AnyStream,
   stamp: Stamp,
-  tracker: CallTracker | undefined,
+  tracker: ConnectionCalls | undefined,
 ): Promise<Ending> => {
   // Wait for the client's input stream to open before writing the output schema.
   const first = await conn.frames.next();

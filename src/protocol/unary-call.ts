@@ -8,7 +8,7 @@ import { StreamEncoder } from '../wire/batch-encoder.js';
 import type { UnaryMethod } from '../service/method.js';
 import { ErrorKind, RpcError, toWireError } from '../service/errors.js';
 import type { ValueType } from '../types/value-type.js';
-import type { CallRunner, CallScope, CallTracker, InterruptReason } from './call-scope.js';
+import type { CallRunner, CallScope, ConnectionCalls, InterruptReason } from './call-scope.js';
 import { errorMetadata, type Stamp, writeLogs } from './responses.js';
 
 /** Turn a failed Exit into the error to report (failures first, then defects, then interruption with its reason). */
@@ -30,7 +30,7 @@ export const runUnary = async (
   method: UnaryMethod,
   handler: (params: never) => Effect.Effect<unknown, unknown, never>,
   params: Record<string, unknown>,
-  tracker?: CallTracker,
+  tracker?: ConnectionCalls,
 ): Promise<void> => {
   let effect: Effect.Effect<unknown, unknown, never>;
   try {

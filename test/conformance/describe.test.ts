@@ -1,20 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { makeDispatcher } from '../../runtime/make-dispatcher.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as A from 'apache-arrow';
 import { Layer } from 'effect';
-import {
-  Client,
-  Method,
-  RpcClientError,
-  RpcConnection,
-  Service,
-  T,
-  hashPreimage,
-  makeDispatcher,
-  protocolHash,
-  type AnyService,
-  type Dispatcher,
-} from '../../src/index.js';
+import { Client, Method, RpcClientError, RpcConnection, Service, T, hashPreimage, protocolHash, type AnyService, type Dispatcher } from '../../src/index.js';
 import { surfaceOf } from '../../src/protocol/method-surface.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { ConformanceService, ConformanceService89, conformanceLayer } from '../../examples/conformance/service.js';

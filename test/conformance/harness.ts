@@ -13,6 +13,7 @@
  * why.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { makeDispatcher } from '../../runtime/make-dispatcher.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { Layer } from 'effect';
-import { Client, RpcConnection, makeDispatcher, type ClientTransport, type TransportKind } from '../../src/index.js';
+import { Client, RpcConnection, type ClientTransport, type TransportKind } from '../../src/index.js';
 import type { PromiseClient } from '../../src/client/typed-client.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { spawnServer } from '../../transports/pipe/subprocess-client.js';

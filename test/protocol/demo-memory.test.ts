@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, RpcConnection, RpcClientError, makeDispatcher, type Dispatcher } from '../../src/index.js';
+import { makeDispatcher } from '../../runtime/make-dispatcher.js';
+import { Client, RpcConnection, RpcClientError, type Dispatcher } from '../../src/index.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { Demo, DemoLive } from '../../examples/demo/demo-service.js';
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDispatcher } from '../../runtime/make-dispatcher.js';
 import { Effect } from 'effect';
-import { Client, Method, Output, RpcClientError, RpcConnection, Service, T, makeDispatcher, type Dispatcher } from '../../src/index.js';
+import { Client, Method, Output, RpcClientError, RpcConnection, Service, T, type Dispatcher } from '../../src/index.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 
 const events: string[] = [];

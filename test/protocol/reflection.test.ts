@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDispatcher } from '../../runtime/make-dispatcher.js';
 import * as A from 'apache-arrow';
-import { Client, Reflection, RpcConnection, makeDispatcher, protocolHash, type Dispatcher } from '../../src/index.js';
+import { Client, Reflection, RpcConnection, protocolHash, type Dispatcher } from '../../src/index.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { Demo, DemoLive } from '../../examples/demo/demo-service.js';
 import { surfaceOf } from '../../src/protocol/method-surface.js';

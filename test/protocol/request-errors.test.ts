@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDispatcher } from '../../runtime/make-dispatcher.js';
 import * as A from 'apache-arrow';
-import { T, makeDispatcher, type Dispatcher } from '../../src/index.js';
+import { T, type Dispatcher } from '../../src/index.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { Demo, DemoLive } from '../../examples/demo/demo-service.js';
 import { Keys } from '../../src/wire/metadata-keys.js';

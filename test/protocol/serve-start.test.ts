@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { makeDispatcher } from '../../runtime/make-dispatcher.js';
 import { Effect } from 'effect';
-import { CallContext, Client, RpcConnection, makeDispatcher, type TransportKind } from '../../src/index.js';
+import { CallContext, Client, RpcConnection, type TransportKind } from '../../src/index.js';
 import { ServeStartError } from '../../src/protocol/dispatcher.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { Method, Service, T } from '../../src/index.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDispatcher } from '../../runtime/make-dispatcher.js';
 import { Effect } from 'effect';
 import * as A from 'apache-arrow';
-import { Client, Errors, Method, Output, RpcClientError, RpcConnection, Service, T, clientLog, makeDispatcher, type Dispatcher } from '../../src/index.js';
+import { Client, Errors, Method, Output, RpcClientError, RpcConnection, Service, T, clientLog, type Dispatcher } from '../../src/index.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { StreamEncoder } from '../../src/wire/batch-encoder.js';

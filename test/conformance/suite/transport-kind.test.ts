@@ -12,11 +12,12 @@
  * non-empty subset).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { makeDispatcher } from '../../../runtime/make-dispatcher.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Effect } from 'effect';
-import { CallContext, Client, Method, RpcConnection, Service, T, makeDispatcher, type ClientTransport } from '../../../src/index.js';
+import { CallContext, Client, Method, RpcConnection, Service, T, type ClientTransport } from '../../../src/index.js';
 import { RpcRuntime } from '../../../runtime/rpc-runtime.js';
 import { memoryConnect } from '../../../transports/memory/memory-transport.js';
 import { serveUnix } from '../../../transports/unix/unix-server.js';

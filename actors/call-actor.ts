@@ -1,0 +1,34 @@
+/**
+ * Call actors: each handler Effect (a unary call, a stream's init or one
+ * stream turn) runs as its own fiber on the worker's Effect runtime, owned by
+ * its connection's tracker. Handlers that complete synchronously finish
+ * without a Promise hop; asynchronous ones keep running on their fiber,
+ * tracked so they can be interrupted.
+ */
+import { Cause, type Effect, Exit, type Fiber, FiberId, Runtime } from 'effect';
+import type { CallRunner, ConnectionCalls } from '../src/protocol/call-scope.js';
+import type { CallTracker } from './supervisor.js';
+
+/** A runner placing call fibers on `rt`, tracked by their connection. */
+export const fiberRunner = (rt: Runtime.Runtime<never>): CallRunner => {
+  const runSync = Runtime.runSyncExit(rt);
+  return {
+    run: <A, E>(effect: Effect.Effect<A, E, never>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>> => {
+      const tracker = calls as CallTracker | undefined;
+      if (tracker?.reason !== undefined) return Promise.resolve(Exit.interrupt(FiberId.none));
+      const exit = runSync(effect);
+      if (Exit.isFailure(exit)) {
+        const defect = Cause.dieOption(exit.cause);
+        if (defect._tag === 'Some' && Runtime.isAsyncFiberException(defect.value)) {
+          const fiber = defect.value.fiber as Fiber.RuntimeFiber<A, E>;
+          tracker?.add(fiber as Fiber.RuntimeFiber<unknown, unknown>);
+          return new Promise((resolve) => fiber.addObserver((e) => {
+            tracker?.delete(fiber as Fiber.RuntimeFiber<unknown, unknown>);
+            resolve(e);
+          }));
+        }
+      }
+      return Promise.resolve(exit);
+    },
+  };
+};

@@ -1,0 +1,70 @@
+/**
+ * Supervision inside one worker: every connection's handler fibers are
+ * tracked, so a vanished peer or a shutdown interrupts exactly the calls it
+ * owns, with a reason, and their Scopes release what the handlers acquired.
+ */
+import type { Fiber } from 'effect';
+import type { ConnectionCalls, InterruptReason, Supervision } from '../src/protocol/call-scope.js';
+
+/** The fibers of one connection's calls. */
+export class CallTracker implements ConnectionCalls {
+  private readonly fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>();
+  /** Set once the connection's calls are being interrupted. */
+  reason: InterruptReason | undefined;
+
+  /** Handler fibers still running. */
+  get size(): number {
+    return this.fibers.size;
+  }
+
+  /** Track a running call fiber (interrupted at once if the connection is already going away). */
+  add(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
+    if (this.reason !== undefined) fiber.unsafeInterruptAsFork(fiber.id());
+    else this.fibers.add(fiber);
+  }
+
+  /** Forget a finished fiber. */
+  delete(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
+    this.fibers.delete(fiber);
+  }
+
+  /** Interrupt every running call (and any started later) with `reason`. */
+  interruptAll(reason: InterruptReason): void {
+    this.reason ??= reason;
+    for (const f of this.fibers) f.unsafeInterruptAsFork(f.id());
+  }
+}
+
+/** The per-worker supervisor: the calls of every connection this worker serves. */
+export class Supervisor implements Supervision {
+  private readonly trackers = new Set<CallTracker>();
+
+  /** A new connection's calls. */
+  open(): CallTracker {
+    const t = new CallTracker();
+    this.trackers.add(t);
+    return t;
+  }
+
+  /** The connection is finished. */
+  close(calls: ConnectionCalls): void {
+    this.trackers.delete(calls as CallTracker);
+  }
+
+  /** Connections being served. */
+  get connections(): number {
+    return this.trackers.size;
+  }
+
+  /** Handler fibers running across all connections. */
+  get runningCalls(): number {
+    let n = 0;
+    for (const t of this.trackers) n += t.size;
+    return n;
+  }
+
+  /** Interrupt every call of every connection with `reason`. */
+  interruptAll(reason: InterruptReason): void {
+    for (const t of this.trackers) t.interruptAll(reason);
+  }
+}

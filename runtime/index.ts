@@ -1,0 +1,9 @@
+/**
+ * Public API of the server runtime: building dispatchers, the worker-pool
+ * runtime with its drain handle, worker modules, and signal handling.
+ */
+export { makeDispatcher } from './make-dispatcher.js';
+export { RpcRuntime, type RuntimeOptions } from './rpc-runtime.js';
+export { workerEntry } from './worker-entry.js';
+export { drainOnSignals } from './signals.js';
+export type { ConnectionEnds, ForwardedConnection } from './connection-bridge.js';

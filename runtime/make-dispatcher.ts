@@ -1,0 +1,30 @@
+/**
+ * Building a dispatcher for one thread: the service Layer becomes an Effect
+ * runtime (disposed with the dispatcher), the hosted protocols are collected
+ * from its context, and calls run as supervised fibers (actors/).
+ */
+import { Context, type Layer, ManagedRuntime, Option } from 'effect';
+import { Dispatcher, type DispatcherOptions, type Hostable } from '../src/protocol/dispatcher.js';
+import { Hosting } from '../src/protocol/hosting.js';
+import type { ServiceImpl } from '../src/service/service.js';
+import { fiberRunner } from '../actors/call-actor.js';
+import { Supervisor } from '../actors/supervisor.js';
+
+/**
+ * Build a dispatcher for `services` from a Layer that provides their
+ * implementations. `dispose` releases the Layer's resources.
+ */
+export const makeDispatcher = async <E>(
+  services: readonly Hostable[],
+  layer: Layer.Layer<ServiceImpl<any>, E, never>,
+  options: DispatcherOptions = {},
+): Promise<{ dispatcher: Dispatcher; dispose: () => Promise<void> }> => {
+  const runtime = ManagedRuntime.make(layer as Layer.Layer<never, E, never>);
+  const rt = await runtime.runtime();
+  const impls = services.map((s) => Option.getOrUndefined(Context.getOption(rt.context as Context.Context<unknown>, s.tag as never)) as ServiceImpl | undefined);
+  impls.forEach((impl, i) => {
+    if (impl === undefined) throw new TypeError(`no implementation of protocol '${services[i]!.name}' is provided by the layer`);
+  });
+  const hosting = new Hosting(impls as ServiceImpl[], options.serverId, { reflection: options.reflection ?? true });
+  return { dispatcher: new Dispatcher(hosting, fiberRunner(rt as never), new Supervisor(), options), dispose: () => runtime.dispose() };
+};
