@@ -9,7 +9,7 @@ import { classifyBatch } from '../wire/classify.js';
 import type { FrameSource } from '../wire/frame-source.js';
 import { Keys, REQUEST_VERSION } from '../wire/metadata-keys.js';
 import type { DecodedBatch, Frame } from '../wire/stream-reader.js';
-import { type ExchangeMethod, type MethodDef, type ProducerMethod, type UnaryMethod, emptySchema } from '../service/method.js';
+import { type ExchangeMethod, type MethodDef, type ProducerMethod, type UnaryMethod, emptySchema, fieldEntries } from '../service/method.js';
 import { type Emission, BatchView, emissionColumns, metadataMap, type EmitMetadata } from '../service/stream-output.js';
 import type { Fields, RecordOf } from '../types/record.js';
 import { type ValueType, isValid } from '../types/value-type.js';
@@ -100,7 +100,7 @@ const buildRequestMetadata = (target: Target, method: string, extra: ReadonlyMap
 export const encodeRequest = (out: Uint8Array[], target: Target, name: string, method: MethodDef, params: Record<string, unknown>, extra?: ReadonlyMap<string, string>): void => {
   const enc = new StreamEncoder(method.paramsSchema);
   enc.writeSchema(out);
-  const entries = Object.entries(method.params) as [string, ValueType<unknown>][];
+  const entries = fieldEntries(method.params);
   const defaults = method.defaults as Record<string, unknown>;
   const columns = entries.map(([k, t]) => {
     let v = params[k];

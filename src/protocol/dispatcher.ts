@@ -17,10 +17,10 @@ import { Errors, toWireError } from '../service/errors.js';
 import { emptySchema } from '../service/method.js';
 import type { AnyService } from '../service/service.js';
 import { type ByteConnection, ConnectionClosedError } from './byte-connection.js';
-import { type CallRunner, type ConnectionCalls, type InterruptReason, type Supervision, makeCallScope } from './call-scope.js';
+import { type CallRunner, type CallScope, type ConnectionCalls, type InterruptReason, type Supervision, makeCallScope, newRequestId } from './call-scope.js';
 import { Hosting } from './hosting.js';
 import { resolveRequest } from './request.js';
-import { writeErrorStream } from './responses.js';
+import { type Stamp, writeErrorStream } from './responses.js';
 import { runStream } from './stream-call.js';
 import { runUnary } from './unary-call.js';
 
@@ -154,7 +154,7 @@ export class Dispatcher {
       await conn.write(out);
       return;
     }
-    const scope = makeCallScope({
+    const openScope = (): CallScope => makeCallScope({
       requestId: resolved.requestId,
       serverId: this.serverId,
       protocol: resolved.binding.name,
@@ -165,10 +165,12 @@ export class Dispatcher {
     const handler = resolved.binding.handlers[resolved.methodName] as unknown as (p: never) => Effect.Effect<unknown, unknown, never>;
     if (resolved.method.kind === 'unary') {
       const out: Uint8Array[] = [];
-      await runUnary(out, this.runner, scope, resolved.method, handler, resolved.params, tracker);
+      const stampOf = (): Stamp => ({ serverId: this.serverId, requestId: resolved.requestId ?? newRequestId() });
+      await runUnary(out, this.runner, openScope, resolved.method, handler, resolved.params, stampOf, tracker);
       await conn.write(out);
       return;
     }
+    const scope = openScope();
     await runStream(conn, this.runner, scope, resolved.method, handler, resolved.params, tracker);
   }
 }

@@ -8,7 +8,7 @@ import { type Schema } from 'apache-arrow';
 import type { DecodedBatch } from '../wire/stream-reader.js';
 import { Keys, REQUEST_VERSION, RETIRED_DESCRIBE_METHOD, TRANSPORT_OPTIONS_METHOD } from '../wire/metadata-keys.js';
 import { Errors, RpcError } from '../service/errors.js';
-import { emptySchema, type MethodDef } from '../service/method.js';
+import { emptySchema, fieldEntries, type MethodDef } from '../service/method.js';
 import { isProtocolName, isSemver } from '../service/service.js';
 import { type ValueType, isValid } from '../types/value-type.js';
 import type { Binding, Hosting } from './hosting.js';
@@ -109,7 +109,7 @@ const computeSchemaCheck = (m: string, declared: Schema, got: Schema, defaulted:
 /** Decode the single request row into a parameter object, applying defaults for null values. */
 export const decodeParams = (methodName: string, method: MethodDef, batch: DecodedBatch): Record<string, unknown> => {
   const params: Record<string, unknown> = {};
-  const entries = Object.entries(method.params) as [string, ValueType<unknown>][];
+  const entries = fieldEntries(method.params);
   const defaults = method.defaults as Record<string, unknown>;
   const complete = batch.columns.length === entries.length;
   const sent = batch.schema.fields;

@@ -9,6 +9,7 @@ import type { UnaryMethod } from '../service/method.js';
 import { ErrorKind, RpcError, toWireError } from '../service/errors.js';
 import type { ValueType } from '../types/value-type.js';
 import type { CallRunner, CallScope, ConnectionCalls, InterruptReason } from './call-scope.js';
+import type { ClientLogRecord } from '../service/call-context.js';
 import { errorMetadata, type Stamp, writeLogs } from './responses.js';
 
 /** Turn a failed Exit into the error to report (failures first, then defects, then interruption with its reason). */
@@ -22,15 +23,22 @@ export const causeError = (cause: Cause.Cause<unknown>, reason?: InterruptReason
   return RpcError.of('CancelledError', 'the call was interrupted');
 };
 
-/** Run a unary handler and encode its complete response stream into `out`. */
+const NO_LOGS = (): ClientLogRecord[] => [];
+
+/**
+ * Run a unary handler and encode its complete response stream into `out`.
+ * A handler that returns a plain value (Effect.succeed / Effect.fail) needs
+ * neither a fiber nor a call context; `openScope` is only called otherwise.
+ */
 export const runUnary = async (
   out: Uint8Array[],
   runner: CallRunner,
-  scope: CallScope,
+  openScope: () => CallScope,
   method: UnaryMethod,
   handler: (params: never) => Effect.Effect<unknown, unknown, never>,
   params: Record<string, unknown>,
-  tracker?: ConnectionCalls,
+  stampOf: () => Stamp,
+  calls?: ConnectionCalls,
 ): Promise<void> => {
   let effect: Effect.Effect<unknown, unknown, never>;
   try {
@@ -38,9 +46,13 @@ export const runUnary = async (
   } catch (e) {
     effect = Effect.die(e);
   }
-  // A handler that returns a plain value (Effect.succeed / Effect.fail) needs no fiber.
-  const exit = Exit.isExit(effect) ? effect : await runner.run(scope.provide(effect), tracker);
-  encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), tracker?.reason);
+  if (Exit.isExit(effect)) {
+    encodeUnaryResponse(out, method, effect, NO_LOGS, stampOf, calls?.reason);
+    return;
+  }
+  const scope = openScope();
+  const exit = await runner.run(scope.provide(effect), calls);
+  encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), calls?.reason);
 };
 
 /** Encode the response stream of a finished unary call. */

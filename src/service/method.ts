@@ -52,6 +52,18 @@ export interface ExchangeMethod<P extends Fields = Fields, I extends Fields = Fi
 /** Any method definition. */
 export type MethodDef = UnaryMethod<any, any> | ProducerMethod<any, any, any> | ExchangeMethod<any, any, any, any>;
 
+const entriesCache = new WeakMap<object, readonly (readonly [string, ValueType<unknown>])[]>();
+
+/** The `[name, type]` pairs of a field set, in declaration order (computed once per object). */
+export const fieldEntries = (fields: Fields): readonly (readonly [string, ValueType<unknown>])[] => {
+  let e = entriesCache.get(fields);
+  if (e === undefined) {
+    e = Object.entries(fields) as [string, ValueType<unknown>][];
+    entriesCache.set(fields, e);
+  }
+  return e;
+};
+
 /** Parameter record type of a method. */
 export type ParamsOf<M> = M extends { params: infer P extends Fields } ? RecordOf<P> : never;
 

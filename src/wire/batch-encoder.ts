@@ -65,11 +65,11 @@ export class StreamEncoder {
 
   /** Append one record batch of `length` rows built from `columns` (one Data per schema field). */
   writeColumns(out: Uint8Array[], length: number, columns: readonly Data[], metadata?: BatchMetadata): void {
-    const ctx: AssembleContext = { nodes: [], buffers: [], dictionaries: new Map() };
+    const ctx: AssembleContext = { nodes: [], buffers: [], dictionaries: undefined };
     const fields = this.schema.fields;
     if (columns.length !== fields.length) throw new TypeError(`batch has ${columns.length} columns but its schema has ${fields.length} fields`);
     for (let i = 0; i < columns.length; i++) assembleData(columns[i]!, ctx, fields[i]!.type);
-    if (ctx.dictionaries.size > 0 || this.dictionaryFields().length > 0) this.writeDictionaries(out, ctx.dictionaries);
+    if (ctx.dictionaries !== undefined || this.dictionaryFields().length > 0) this.writeDictionaries(out, ctx.dictionaries ?? new Map());
     const { layout, bodyLength } = layoutBuffers(ctx.buffers);
     out.push(encodeRecordBatchHeader(length, ctx.nodes, layout, bodyLength, metadata));
     pushBody(out, ctx.buffers);
@@ -141,7 +141,7 @@ export class StreamEncoder {
     for (const [id, vector] of dictionaries) {
       if (this.sentDictionaries.get(id) === vector) continue;
       this.sentDictionaries.set(id, vector);
-      const ctx: AssembleContext = { nodes: [], buffers: [], dictionaries: new Map() };
+      const ctx: AssembleContext = { nodes: [], buffers: [], dictionaries: undefined };
       const data = vector.data.length === 1 ? vector.data[0]! : vectorFromArray([...vector], vector.type as DataType).data[0]!;
       assembleData(data, ctx);
       const { layout, bodyLength } = layoutBuffers(ctx.buffers);

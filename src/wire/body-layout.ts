@@ -192,7 +192,8 @@ export const strideOf = (type: DataType): number => {
 export interface AssembleContext {
   readonly nodes: FieldNode[];
   readonly buffers: Uint8Array[];
-  readonly dictionaries: Map<number, Vector>;
+  /** Dictionaries met while assembling (created on the first one). */
+  dictionaries: Map<number, Vector> | undefined;
 }
 
 const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -254,7 +255,7 @@ export const assembleData = (data: Data, ctx: AssembleContext, declared: DataTyp
       const values = data.values as (ArrayBufferView & { subarray(a: number, b: number): ArrayBufferView }) | undefined;
       ctx.buffers.push(values === undefined ? EMPTY : bytesOf(values.subarray(0, length * data.stride)));
       if (type.typeId === Type.Dictionary && data.dictionary !== undefined) {
-        ctx.dictionaries.set((type as unknown as { id: number }).id, data.dictionary);
+        (ctx.dictionaries ??= new Map()).set((type as unknown as { id: number }).id, data.dictionary);
       }
       return;
     }
