@@ -76,21 +76,16 @@ const counting = (count: bigint) => {
 export const producerHandlers = ({ probe, sessions }: ConformanceEnv): Handlers<typeof producerMethods> => ({
   produce_n: ({ count }) => Effect.sync(() => counting(count)),
 
-  // The reference emits and finishes in the same call once `current >= count`
-  // (so count <= 1 gives one batch). This runtime finishes on the following
-  // tick instead; the batches seen by the client are the same.
+  // As the reference: the batch that reaches `count` is emitted and the stream finishes in the same call.
   produce_tick_metadata: ({ count }) =>
     Effect.sync(() => {
       let current = 0n;
-      let finished = false;
       return {
         produce: (tick) =>
           Effect.sync(() => {
-            if (finished) return Output.done;
             const out = Output.columns({ index: [current], seen: [tick.metadata.get(TICK_METADATA_KEY) ?? ''] });
             current++;
-            if (current >= count) finished = true;
-            return out;
+            return current >= count ? Output.last(out) : out;
           }),
       };
     }),
@@ -198,6 +193,8 @@ export const producerHandlers = ({ probe, sessions }: ConformanceEnv): Handlers<
       let current = 0n;
       return {
         header: buildRichHeader(seed),
+        // The output schema is chosen per call, as the reference's build_dynamic_schema does.
+        columns: ['index', ...(include_strings ? (['label'] as const) : []), ...(include_floats ? (['score'] as const) : [])],
         produce: () =>
           Effect.sync(() => {
             if (current >= count) return Output.done;

@@ -15,7 +15,7 @@ import { emptySchema } from '../service/method.js';
 import { Errors, toWireError } from '../service/errors.js';
 import type { ExchangeStream, ProducerStream } from '../service/service.js';
 import { type Done, type Emission, BatchView, emissionColumns, metadataMap } from '../service/stream-output.js';
-import type { Fields } from '../types/record.js';
+import { type Fields, schemaOf } from '../types/record.js';
 import type { ByteConnection } from './byte-connection.js';
 import type { CallRunner, CallScope, ConnectionCalls } from './call-scope.js';
 import { coerceInput } from './input-coercion.js';
@@ -124,7 +124,13 @@ const openStream = async (
     }
     await conn.write(out);
   }
-  return lockstep(conn, runner, scope, method, stream, stamp, tracker);
+  let output: { fields: Fields; schema: Schema };
+  try {
+    output = outputOf(method, stream.columns);
+  } catch (e) {
+    return initError(e, Exit.fail(e));
+  }
+  return lockstep(conn, runner, scope, method, stream, output, stamp, tracker);
 };
 
 const lockstep = async (
@@ -133,6 +139,7 @@ const lockstep = async (
   scope: CallScope,
   method: ProducerMethod | ExchangeMethod,
   stream: AnyStream,
+  output: { fields: Fields; schema: Schema },
   stamp: Stamp,
   tracker: ConnectionCalls | undefined,
 ): Promise<Ending> => {
@@ -140,7 +147,7 @@ const lockstep = async (
   const first = await conn.frames.next();
   if (first === null) return ending(Exit.interrupt(FiberId.none), [], 'none');
   if (first.kind !== 'schema') throw new Error('stream input did not start with a schema');
-  const outSchema: Schema = method.outputSchema;
+  const { fields: outFields, schema: outSchema } = output;
   const enc = new StreamEncoder(outSchema);
   const head: Uint8Array[] = [];
   enc.writeSchema(head);
@@ -184,7 +191,7 @@ const lockstep = async (
       if (method.kind === 'exchange') return failWith(Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input'), Exit.void);
       if (result.last !== undefined) {
         try {
-          const { length, columns } = emissionColumns(method.output, outSchema, result.last);
+          const { length, columns } = emissionColumns(outFields, outSchema, result.last);
           enc.writeColumns(out, length, columns, metadataMap(result.last.metadata));
         } catch (e) {
           return failWith(e, Exit.fail(e));
@@ -194,13 +201,39 @@ const lockstep = async (
       return ending(Exit.void, out, 'open');
     }
     try {
-      const { length, columns } = emissionColumns(method.output, outSchema, result);
+      const { length, columns } = emissionColumns(outFields, outSchema, result);
       enc.writeColumns(out, length, columns, metadataMap(result.metadata));
     } catch (e) {
       return failWith(e, Exit.fail(e));
     }
     await conn.write(out);
   }
+};
+
+const subsetCache = new WeakMap<object, Map<string, { fields: Fields; schema: Schema }>>();
+
+/** The output fields and schema of one stream call: the declared ones, or the subset the handler chose. */
+const outputOf = (method: ProducerMethod | ExchangeMethod, columns: readonly string[] | undefined): { fields: Fields; schema: Schema } => {
+  if (columns === undefined) return { fields: method.output, schema: method.outputSchema };
+  let perMethod = subsetCache.get(method);
+  if (perMethod === undefined) {
+    perMethod = new Map();
+    subsetCache.set(method, perMethod);
+  }
+  const key = columns.join('\u0000');
+  let hit = perMethod.get(key);
+  if (hit === undefined) {
+    const declared = method.output as Fields;
+    const fields: Record<string, Fields[string]> = {};
+    for (const c of columns) {
+      const t = declared[c];
+      if (t === undefined) throw Errors.runtime(`stream output column '${c}' is not one of the declared output fields [${Object.keys(declared).join(', ')}]`);
+      fields[c] = t;
+    }
+    hit = { fields, schema: schemaOf(fields) };
+    perMethod.set(key, hit);
+  }
+  return hit;
 };
 
 const endOfStream = (enc: StreamEncoder): Uint8Array => {

@@ -21,6 +21,11 @@ export interface Tick {
 export interface ProducerStream<O extends Fields, H extends Fields | undefined, E = never> {
   /** The header row; required when the method declares a header. */
   readonly header?: H extends Fields ? RecordOf<H> : never;
+  /**
+   * The output columns of this call, a subset of the declared output fields
+   * in the order given (the output schema is chosen per call). Default: all.
+   */
+  readonly columns?: readonly (keyof O & string)[];
   /** Called once per client tick: emit one batch, or finish with `Output.done`. */
   readonly produce: (tick: Tick) => Effect.Effect<Emission<RecordOf<O>> | Done<RecordOf<O>>, E, CallContext>;
   /** Runs when the client cancels the stream. */
@@ -31,6 +36,8 @@ export interface ProducerStream<O extends Fields, H extends Fields | undefined, 
 export interface ExchangeStream<I extends Fields, O extends Fields, H extends Fields | undefined, E = never> {
   /** The header row; required when the method declares a header. */
   readonly header?: H extends Fields ? RecordOf<H> : never;
+  /** The output columns of this call, a subset of the declared output fields (default: all). */
+  readonly columns?: readonly (keyof O & string)[];
   /** Called once per input batch: emit exactly one output batch. */
   readonly exchange: (input: BatchView<I>) => Effect.Effect<Emission<RecordOf<O>>, E, CallContext>;
   /** Runs when the client cancels the stream. */

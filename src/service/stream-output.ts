@@ -105,10 +105,17 @@ export class BatchView<I extends Fields> {
     return this.decoded.numRows;
   }
 
-  /** The raw arrow-js column of a field. */
+  /** The raw arrow-js column of a field (found by name: a stream may send a subset of its declared columns). */
   column<K extends keyof I & string>(name: K): Data {
-    const i = Object.keys(this.fields).indexOf(name);
-    return this.decoded.columns[i]!;
+    const i = this.decoded.schema.fields.findIndex((f) => f.name === name);
+    const col = i < 0 ? undefined : this.decoded.columns[i];
+    if (col === undefined) throw new TypeError(`the batch has no column '${name}' (it has ${this.decoded.schema.fields.map((f) => f.name).join(', ')})`);
+    return col;
+  }
+
+  /** Names of the columns this batch carries. */
+  get columnNames(): string[] {
+    return this.decoded.schema.fields.map((f) => f.name);
   }
 
   /** All values of one column as a JS array. */
@@ -126,9 +133,9 @@ export class BatchView<I extends Fields> {
     return out;
   }
 
-  /** Rows as objects. */
+  /** Rows as objects (the columns the batch carries). */
   rows(): RecordOf<I>[] {
-    const names = Object.keys(this.fields) as (keyof I & string)[];
+    const names = this.columnNames.filter((n) => n in this.fields) as (keyof I & string)[];
     const cols = names.map((n) => this.values(n));
     const out: RecordOf<I>[] = [];
     for (let i = 0; i < this.numRows; i++) {

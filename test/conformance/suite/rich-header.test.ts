@@ -4,10 +4,8 @@
  * TestDynamicRichHeader (3), TestDynamicSchemaProducer (4),
  * TestRichHeaderExchange (2).
  *
- * Known deviation: this runtime fixes a stream's output schema per method,
- * so our produce_dynamic_schema declares the widest schema
- * (index, label, score) and nulls the excluded columns. The reference tests
- * that check the per-call field list stay here, skipped with that reason.
+ * produce_dynamic_schema chooses its output columns per call, so each test
+ * checks the exact per-call field list, as the reference does.
  */
 import { expect, it } from 'vitest';
 import { Output } from '../../../src/index.js';
@@ -15,19 +13,8 @@ import { buildDynamicSchema } from '../../../examples/conformance/types.js';
 import { overTransports } from '../harness.js';
 import { approx, assertRichHeader, schemaShape, settle } from './stream-support.js';
 
-const PER_CALL_SCHEMA_BUG = 'BUG: per-call output schema not supported';
-
-/** Field names of a received batch. */
+/** Field names of a received batch (from the schema the server wrote). */
 const names = (ab: { toRecordBatch(): { schema: { fields: { name: string }[] } } }): string[] => ab.toRecordBatch().schema.fields.map((f) => f.name);
-
-/**
- * Skip (with the bug's reason) when the server answered with the widest
- * declared schema instead of the per-call one; once per-call schemas work,
- * the reference assertions below run unchanged.
- */
-const skipIfWidest = (ctx: { skip(condition: boolean, note?: string): void }, fieldNames: string[]): void => {
-  ctx.skip(fieldNames.join(',') === 'index,label,score', PER_CALL_SCHEMA_BUG);
-};
 
 overTransports('TestDynamicRichHeader', (get) => {
   it('test_seed_42', async () => {
@@ -95,7 +82,7 @@ overTransports('TestDynamicSchemaProducer', (get) => {
     });
   });
 
-  it('test_strings_only', async (ctx) => {
+  it('test_strings_only', async () => {
     const { svc } = await get();
     const session = await svc.produce_dynamic_schema({ seed: 7n, count: 2n, include_strings: true, include_floats: false });
     const batches = [];
@@ -106,14 +93,13 @@ overTransports('TestDynamicSchemaProducer', (get) => {
       await settle(session);
     }
     expect(batches).toHaveLength(2);
-    skipIfWidest(ctx, names(batches[0]!));
     batches.forEach((ab, i) => {
       expect(names(ab)).toEqual(['index', 'label']);
       expect(ab.values('label')[0]).toBe(`row-${i}`);
     });
   });
 
-  it('test_floats_only', async (ctx) => {
+  it('test_floats_only', async () => {
     const { svc } = await get();
     const session = await svc.produce_dynamic_schema({ seed: 5n, count: 2n, include_strings: false, include_floats: true });
     const batches = [];
@@ -124,14 +110,13 @@ overTransports('TestDynamicSchemaProducer', (get) => {
       await settle(session);
     }
     expect(batches).toHaveLength(2);
-    skipIfWidest(ctx, names(batches[0]!));
     batches.forEach((ab, i) => {
       expect(names(ab)).toEqual(['index', 'score']);
       approx(ab.values('score')[0], i * 1.5);
     });
   });
 
-  it('test_minimal', async (ctx) => {
+  it('test_minimal', async () => {
     const { svc } = await get();
     const session = await svc.produce_dynamic_schema({ seed: 0n, count: 1n, include_strings: false, include_floats: false });
     const batches = [];
@@ -142,7 +127,6 @@ overTransports('TestDynamicSchemaProducer', (get) => {
       await settle(session);
     }
     expect(batches).toHaveLength(1);
-    skipIfWidest(ctx, names(batches[0]!));
     expect(names(batches[0]!)).toEqual(['index']);
     expect(batches[0]!.values('index')[0]).toBe(0n);
   });
