@@ -17,7 +17,16 @@ export class RpcClientError extends Data.TaggedError('RpcClientError')<{
   readonly traceback: string;
   readonly requestId: string | undefined;
   readonly serverId: string | undefined;
+  /** `vgi_rpc.error_code`: the canonical code name (`UNKNOWN` when the server sent none). */
+  readonly errorCode: string;
+  /** `vgi_rpc.error_details`: typed details (empty when none were sent). */
+  readonly errorDetails: readonly Readonly<Record<string, unknown>>[];
 }> {
+  /** True when retrying may succeed: UNAVAILABLE, or RESOURCE_EXHAUSTED carrying RetryInfo. */
+  get retryable(): boolean {
+    return this.errorCode === 'UNAVAILABLE' || (this.errorCode === 'RESOURCE_EXHAUSTED' && this.errorDetails.some((d) => d['@type'] === 'vgi_rpc.RetryInfo'));
+  }
+
   /** "Type: message", as the reference's log_message. */
   get summary(): string {
     return `${this.errorType}: ${this.message}`;
@@ -25,7 +34,7 @@ export class RpcClientError extends Data.TaggedError('RpcClientError')<{
 
   /** A locally detected problem (no server involved). */
   static local(errorType: string, message: string): RpcClientError {
-    return new RpcClientError({ errorType, message, errorKind: undefined, traceback: '', requestId: undefined, serverId: undefined });
+    return new RpcClientError({ errorType, message, errorKind: undefined, traceback: '', requestId: undefined, serverId: undefined, errorCode: 'UNKNOWN', errorDetails: [] });
   }
 }
 
@@ -40,6 +49,15 @@ export const errorFromMetadata = (md: ReadonlyMap<string, string>): RpcClientErr
   }
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const logMessage = md.get(Keys.logMessage) ?? '';
+  let details: unknown = extra.error_details;
+  const rawDetails = md.get(Keys.errorDetails);
+  if (rawDetails !== undefined) {
+    try {
+      details = JSON.parse(rawDetails);
+    } catch {
+      details = undefined;
+    }
+  }
   return new RpcClientError({
     errorType: str(extra.exception_type) ?? 'EXCEPTION',
     message: str(extra.exception_message) ?? logMessage,
@@ -47,5 +65,7 @@ export const errorFromMetadata = (md: ReadonlyMap<string, string>): RpcClientErr
     traceback: str(extra.traceback) ?? '',
     requestId: md.get(Keys.requestId),
     serverId: md.get(Keys.serverId),
+    errorCode: md.get(Keys.errorCode) ?? str(extra.error_code) ?? 'UNKNOWN',
+    errorDetails: Array.isArray(details) ? (details as Readonly<Record<string, unknown>>[]) : [],
   });
 };

@@ -177,7 +177,7 @@ export const resolveRequest = (hosting: Hosting, schema: Schema, batch: DecodedB
   }
   if (binding.version !== undefined && !binding.versionExempt) {
     const mismatch = versionMismatch(protocol, binding.version, md.get(Keys.protocolVersion));
-    if (mismatch !== undefined) return reject(replySchema, Errors.protocolVersion(mismatch), requestId);
+    if (mismatch !== undefined) return reject(replySchema, Errors.protocolVersion(mismatch, protocol, binding.version), requestId);
   }
   const problem = checkParamsSchema(method, def.paramsSchema, schema, def);
   if (problem !== null) return reject(replySchema, Errors.type(problem), requestId);

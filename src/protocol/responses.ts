@@ -7,7 +7,7 @@ import type { Schema } from 'apache-arrow';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import { Keys } from '../wire/metadata-keys.js';
 import type { ClientLogRecord } from '../service/call-context.js';
-import type { WireErrorInfo } from '../service/errors.js';
+import type { ErrorDetail, WireErrorInfo } from '../service/errors.js';
 
 /** Identifiers stamped on every log and error batch. */
 export interface Stamp {
@@ -37,6 +37,25 @@ export const stackFrames = (stack: string): Frame[] => {
   return frames.reverse().slice(-5);
 };
 
+const MAX_DETAILS_BYTES = 4096;
+
+/**
+ * `vgi_rpc.error_details` for `details`: a compact JSON array of typed
+ * objects, or undefined when there are none or they must be dropped whole
+ * (a missing or repeated `@type`, or over 4096 UTF-8 bytes).
+ */
+export const detailsJson = (details: readonly ErrorDetail[] | undefined): string | undefined => {
+  if (details === undefined || details.length === 0) return undefined;
+  const seen = new Set<string>();
+  for (const d of details) {
+    const t = (d as { '@type'?: unknown })['@type'];
+    if (typeof t !== 'string' || t === '' || seen.has(t)) return undefined;
+    seen.add(t);
+  }
+  const json = JSON.stringify(details);
+  return Buffer.byteLength(json, 'utf8') > MAX_DETAILS_BYTES ? undefined : json;
+};
+
 /** Metadata of an EXCEPTION batch. */
 export const errorMetadata = (err: WireErrorInfo, stamp: Stamp): Map<string, string> => {
   const traceback = err.traceback.length > MAX_TRACEBACK ? `${err.traceback.slice(0, MAX_TRACEBACK)}\n… <traceback truncated>` : err.traceback;
@@ -47,12 +66,17 @@ export const errorMetadata = (err: WireErrorInfo, stamp: Stamp): Map<string, str
     frames: stackFrames(err.traceback),
   };
   if (err.errorKind !== undefined) extra.error_kind = err.errorKind;
+  extra.error_code = err.errorCode;
+  const details = detailsJson(err.errorDetails);
+  if (details !== undefined) extra.error_details = err.errorDetails;
   const md = new Map<string, string>([
     [Keys.logLevel, 'EXCEPTION'],
     [Keys.logMessage, `${err.errorType}: ${err.message}`],
     [Keys.logExtra, JSON.stringify(extra)],
   ]);
   if (err.errorKind !== undefined) md.set(Keys.errorKind, err.errorKind);
+  md.set(Keys.errorCode, err.errorCode);
+  if (details !== undefined) md.set(Keys.errorDetails, details);
   md.set(Keys.serverId, stamp.serverId);
   if (stamp.requestId !== undefined) md.set(Keys.requestId, stamp.requestId);
   return md;

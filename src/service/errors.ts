@@ -22,6 +22,10 @@ export class RpcError extends Data.TaggedError('RpcError')<{
   readonly message: string;
   readonly errorKind?: string;
   readonly traceback?: string;
+  /** Canonical (gRPC) code name for `vgi_rpc.error_code`; derived from the kind when omitted. */
+  readonly errorCode?: string;
+  /** Typed details for `vgi_rpc.error_details` (`{"@type": ...}` objects). */
+  readonly errorDetails?: readonly ErrorDetail[];
 }> {
   /** Build an error of the given wire type. */
   static of(errorType: string, message: string, errorKind?: string): RpcError {
@@ -47,9 +51,18 @@ export const Errors = {
   protocolNotSpecified: (message: string): RpcError => RpcError.of('ProtocolNotSpecifiedError', message, ErrorKind.protocolNotSpecified),
   /** `ProtocolNotSupportedError` (kind protocol_not_supported). */
   protocolNotSupported: (message: string): RpcError => RpcError.of('ProtocolNotSupportedError', message, ErrorKind.protocolNotSupported),
-  /** `ProtocolVersionError` (kind protocol_version_mismatch). */
-  protocolVersion: (message: string): RpcError => RpcError.of('ProtocolVersionError', message, ErrorKind.protocolVersionMismatch),
+  /** `ProtocolVersionError` (kind protocol_version_mismatch, with a PreconditionFailure detail naming the protocol). */
+  protocolVersion: (message: string, protocol: string, serverVersion: string): RpcError =>
+    new RpcError({
+      errorType: 'ProtocolVersionError',
+      message,
+      errorKind: ErrorKind.protocolVersionMismatch,
+      errorDetails: [{ '@type': 'vgi_rpc.PreconditionFailure', violations: [{ type: 'protocol_version', subject: protocol, description: `requires protocol_version ${serverVersion}` }] }],
+    }),
 } as const;
+
+/** One typed error detail, as carried in `vgi_rpc.error_details`. */
+export type ErrorDetail = { readonly '@type': string } & Readonly<Record<string, unknown>>;
 
 /** What the dispatcher needs to write an EXCEPTION batch for any failure or defect. */
 export interface WireErrorInfo {
@@ -57,7 +70,31 @@ export interface WireErrorInfo {
   readonly message: string;
   readonly errorKind: string | undefined;
   readonly traceback: string;
+  /** Canonical code name (`UNKNOWN` when the error is unclassified). */
+  readonly errorCode: string;
+  /** Typed details, when the error carries any. */
+  readonly errorDetails: readonly ErrorDetail[] | undefined;
 }
+
+/** The canonical code of each framework error kind (protocol-delta §4.4). */
+const CODE_OF_KIND: Readonly<Record<string, string>> = {
+  method_not_implemented: 'UNIMPLEMENTED',
+  protocol_not_supported: 'UNIMPLEMENTED',
+  protocol_not_specified: 'INVALID_ARGUMENT',
+  protocol_version_mismatch: 'FAILED_PRECONDITION',
+  session_lost: 'ABORTED',
+  server_draining: 'UNAVAILABLE',
+  identity_unavailable: 'UNAVAILABLE',
+  stale_auth: 'UNAUTHENTICATED',
+  introspection_refused: 'PERMISSION_DENIED',
+  grant_refused: 'PERMISSION_DENIED',
+  token_unresolved: 'NOT_FOUND',
+};
+
+/** Framework details that go with a kind when the error names none (draining asks for a retry after 1 s). */
+const DETAILS_OF_KIND: Readonly<Record<string, readonly ErrorDetail[]>> = {
+  server_draining: [{ '@type': 'vgi_rpc.RetryInfo', retry_delay_seconds: 1 }],
+};
 
 const typeNameOf = (e: object): string => {
   const rec = e as { errorType?: unknown; _tag?: unknown; name?: unknown };
@@ -80,7 +117,11 @@ export const toWireError = (e: unknown): WireErrorInfo => {
     // A JS stack starts with "<name>: <message>"; restate it with the wire error type.
     const traceback = typeof rec.traceback === 'string' && rec.traceback !== '' ? rec.traceback
       : typeof rec.stack === 'string' ? rec.stack.replace(/^.*(?:\n|$)/, (first) => (first.startsWith(head) ? first : `${head}\n`)).trimEnd() : head;
-    return { errorType, message, errorKind: kind, traceback };
+    const ownCode = (e as { errorCode?: unknown }).errorCode;
+    const errorCode = typeof ownCode === 'string' && ownCode !== '' ? ownCode : (kind !== undefined ? CODE_OF_KIND[kind] : undefined) ?? 'UNKNOWN';
+    const ownDetails = (e as { errorDetails?: unknown }).errorDetails;
+    const errorDetails = Array.isArray(ownDetails) ? (ownDetails as ErrorDetail[]) : kind !== undefined ? DETAILS_OF_KIND[kind] : undefined;
+    return { errorType, message, errorKind: kind, traceback, errorCode, errorDetails };
   }
-  return { errorType: 'Error', message: String(e), errorKind: undefined, traceback: `Error: ${String(e)}` };
+  return { errorType: 'Error', message: String(e), errorKind: undefined, traceback: `Error: ${String(e)}`, errorCode: 'UNKNOWN', errorDetails: undefined };
 };

@@ -13,9 +13,6 @@ import { Keys } from '../../../src/wire/metadata-keys.js';
 import type { ReceivedLog } from '../../../src/client/client-log.js';
 import { readResponse, type RawResponse } from '../../support/raw-exchange.js';
 
-/** Skip reason for assertions that need the post-peer error model (protocol-delta §4.4). */
-export const ERROR_MODEL_SKIP = 'error model (vgi_rpc.error_code) not implemented yet';
-
 /** The part of vitest's test context used here (`ctx.skip(note)`). */
 export interface SkipContext {
   skip(note?: string): never;
@@ -56,9 +53,9 @@ export const exceptionBatch = (r: RawResponse): WireError => {
   return { top: b.metadata ?? new Map(), extra: JSON.parse(b.meta(Keys.logExtra) ?? '{}') as Record<string, unknown> };
 };
 
-/** Skip the rest of a test, with the reason, while the server writes no `vgi_rpc.error_code`. */
-export const requireErrorModel = (ctx: SkipContext, error: WireError): void => {
-  if (!error.top.has(Keys.errorCode)) ctx.skip(ERROR_MODEL_SKIP);
+/** The server must write the error model: `vgi_rpc.error_code` on every EXCEPTION batch. */
+export const requireErrorModel = (_ctx: SkipContext, error: WireError): void => {
+  if (!error.top.has(Keys.errorCode)) throw new Error(`the EXCEPTION batch carries no ${Keys.errorCode}`);
 };
 
 /**

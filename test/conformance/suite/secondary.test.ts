@@ -10,11 +10,9 @@
  * typed client of the named protocol on the transport's connection.
  *
  * The error model (`vgi_rpc.error_code` / `vgi_rpc.error_details`,
- * protocol-delta §4.4) is post-peer. In every test the assertions that do
- * not need it run first; the rest is checked against the server's bytes
- * (the same request sent raw on the same connection) and skipped, with the
- * reason, while the server writes no `vgi_rpc.error_code`. The client half
- * (what RpcClientError surfaces) is asserted after the wire half.
+ * protocol-delta §4.4) is post-peer. Each test checks it twice: on the
+ * server's bytes (the same request sent raw on the same connection) and
+ * through what RpcClientError surfaces.
  *
  * TestErrorModelOnTheWire and TestUnclassifiedErrorsAreUnknown read an HTTP
  * body in the reference (`conformance_http_port`). The EXCEPTION batch is the
