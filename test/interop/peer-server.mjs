@@ -12,6 +12,7 @@
 // Usage: node test/interop/peer-server.mjs        (then speak vgi-rpc on stdin/stdout)
 
 import * as A from "@query-farm/apache-arrow";
+import { batchFromTyped, bench } from "./peer-bench-protocol.mjs";
 import { bytes, float, int, Protocol, str, VgiRpcServer } from "@query-farm/vgi-rpc";
 
 // Keep stdout clean: anything that tries to console.log goes to stderr.
@@ -86,69 +87,6 @@ function float64Column(batch, name) {
   if (!col) throw new ValueError(`input batch has no column '${name}'`);
   return col;
 }
-
-/** Build an N-row RecordBatch straight from typed arrays (no per-value boxing). */
-function batchFromTyped(schema, columns, length) {
-  const children = schema.fields.map((fld) =>
-    A.makeData({ type: fld.type, length, nullCount: 0, data: columns[fld.name] }),
-  );
-  return new A.RecordBatch(
-    schema,
-    A.makeData({ type: new A.Struct(schema.fields), length, nullCount: 0, children }),
-  );
-}
-
-// ---------------------------------------------------------------------------
-// Protocol `Bench` (no protocol_version)
-// ---------------------------------------------------------------------------
-
-const PRODUCE_SCHEMA = new A.Schema([f("i", new A.Int64()), f("x", new A.Float64())]);
-const X_SCHEMA = new A.Schema([f("x", new A.Float64())]);
-
-const bench = new Protocol("Bench")
-  .unary("add", {
-    params: { a: float, b: float },
-    result: { result: float },
-    handler: ({ a, b }) => ({ result: a + b }),
-  })
-  .unary("echo_bytes", {
-    params: { data: bytes },
-    result: { result: bytes },
-    handler: ({ data }) => ({ result: data }),
-  })
-  .producer("produce", {
-    params: { n_batches: int, rows: int },
-    outputSchema: PRODUCE_SCHEMA,
-    init: ({ n_batches, rows }) => ({ remaining: Number(n_batches), rows: Number(rows) }),
-    produce: (state, out) => {
-      if (state.remaining <= 0) {
-        out.finish();
-        return;
-      }
-      state.remaining -= 1;
-      const n = state.rows;
-      const i = new BigInt64Array(n);
-      const x = new Float64Array(n);
-      for (let k = 0; k < n; k++) {
-        i[k] = BigInt(k);
-        x[k] = k * 0.5;
-      }
-      out.emit(batchFromTyped(PRODUCE_SCHEMA, { i, x }, n));
-    },
-  })
-  .exchange("double", {
-    params: { factor: float },
-    inputSchema: X_SCHEMA,
-    outputSchema: X_SCHEMA,
-    init: ({ factor }) => ({ factor }),
-    exchange: (state, input, out) => {
-      const col = float64Column(input, "x");
-      const n = input.numRows;
-      const x = new Float64Array(n);
-      for (let k = 0; k < n; k++) x[k] = col.get(k) * state.factor;
-      out.emit(batchFromTyped(X_SCHEMA, { x }, n));
-    },
-  });
 
 // ---------------------------------------------------------------------------
 // Protocol `Interop` 1.2.0
