@@ -92,18 +92,7 @@ export const producerHandlers = ({ probe, sessions }: ConformanceEnv): Handlers<
 
   produce_empty: () => Effect.succeed({ produce: () => Effect.succeed(Output.done) }),
 
-  produce_single: () =>
-    Effect.sync(() => {
-      let emitted = false;
-      return {
-        produce: () =>
-          Effect.sync(() => {
-            if (emitted) return Output.done;
-            emitted = true;
-            return counterBatch(0n);
-          }),
-      };
-    }),
+  produce_single: () => Effect.succeed({ produce: () => Effect.succeed(Output.last(counterBatch(0n))) }),
 
   produce_large_batches: ({ rows_per_batch, batch_count }) =>
     Effect.sync(() => {
@@ -164,17 +153,7 @@ export const producerHandlers = ({ probe, sessions }: ConformanceEnv): Handlers<
   produce_error_on_init: () => Effect.fail(Errors.runtime('intentional init error')),
 
   produce_oversized_batch: ({ rows_per_batch }) =>
-    Effect.sync(() => {
-      let emitted = false;
-      return {
-        produce: () =>
-          Effect.sync(() => {
-            if (emitted) return Output.done;
-            emitted = true;
-            return counterRange(0n, rows_per_batch);
-          }),
-      };
-    }),
+    Effect.succeed({ produce: () => Effect.sync(() => Output.last(counterRange(0n, rows_per_batch))) }),
 
   produce_with_header: ({ count }) =>
     Effect.sync(() => ({ header: { total_expected: count, description: `producing ${count} batches` }, ...counting(count) })),

@@ -4,12 +4,12 @@
  * hosting `Interop` 1.2.0 and `Bench`). Build first: `npx tsc -p .`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as A from '@query-farm/apache-arrow';
 import { RpcError, pipeConnect } from '@query-farm/vgi-rpc';
+import { staleOutputs } from '../support/stale-build.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hosting } from '../../src/index.js';
 import { surfaceOf } from '../../src/protocol/method-surface.js';
@@ -91,33 +91,11 @@ const ourHash = (svc: { name: string }): string => {
 const PEER_INTEROP_HASH = '67d9beaf453485de7b04d829d7570de7bb50233ece203033cb99deb15cd341b7';
 const PEER_BENCH_HASH = 'ce73195a1d1edcfdd84ab1dafff81aaf591823f17f600a84d71fa86eb475381a';
 
-const ROOT = path.resolve(HERE, '../..');
-
-/**
- * Sources in the worker's import graph (relative imports, followed from
- * test/fixtures/interop-worker.ts) whose dist/*.js is missing or older than the .ts.
- */
-const staleOutputs = (): string[] => {
-  const stale: string[] = [];
-  const seen = new Set<string>();
-  const visit = (rel: string): void => {
-    if (seen.has(rel)) return;
-    seen.add(rel);
-    const src = path.join(ROOT, rel);
-    if (!existsSync(src)) return;
-    const out = path.join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
-    if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) stale.push(rel);
-    for (const m of readFileSync(src, 'utf8').matchAll(/from\s+['"](\.{1,2}\/[^'"]+)\.js['"]/g)) visit(path.join(path.dirname(rel), `${m[1]}.ts`));
-  };
-  visit('test/fixtures/interop-worker.ts');
-  return stale;
-};
-
 let main: Worker; // bootstrapped without naming a protocol
 let bench: Worker; // bootstrapped with protocol: 'Bench'
 
 beforeAll(() => {
-  const stale = staleOutputs();
+  const stale = staleOutputs('test/fixtures/interop-worker.ts');
   if (stale.length > 0) throw new Error(`dist/ is missing or older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}: build first with \`npx tsc -p .\``);
   main = startWorker(undefined);
   bench = startWorker('Bench');

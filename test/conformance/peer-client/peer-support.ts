@@ -17,11 +17,11 @@
  * RpcError with errorType/errorMessage/remoteTraceback (no errorKind).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as A from '@query-farm/apache-arrow';
 import { type LogMessage, type PipeStreamSession, RpcError, pipeConnect } from '@query-farm/vgi-rpc';
+import { staleOutputs } from '../../support/stale-build.js';
 import { afterAll, beforeAll, expect } from 'vitest';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -44,25 +44,6 @@ export interface PeerWorker {
   readonly exited: Promise<number | null>;
 }
 
-/**
- * Sources in the worker's import graph (relative imports, followed from
- * examples/conformance/worker.ts) whose dist/*.js is missing or older than the .ts.
- */
-const staleOutputs = (): string[] => {
-  const stale: string[] = [];
-  const seen = new Set<string>();
-  const visit = (rel: string): void => {
-    if (seen.has(rel)) return;
-    seen.add(rel);
-    const src = path.join(ROOT, rel);
-    if (!existsSync(src)) return;
-    const out = path.join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
-    if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) stale.push(rel);
-    for (const m of readFileSync(src, 'utf8').matchAll(/from\s+['"](\.{1,2}\/[^'"]+)\.js['"]/g)) visit(path.join(path.dirname(rel), `${m[1]}.ts`));
-  };
-  visit('examples/conformance/worker.ts');
-  return stale;
-};
 
 const startWorker = (): PeerWorker => {
   const child = spawn(process.execPath, [WORKER, '--generation', '89'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -88,7 +69,7 @@ const startWorker = (): PeerWorker => {
 export const usePeerWorker = (): (() => PeerWorker) => {
   let w: PeerWorker | undefined;
   beforeAll(async () => {
-    const stale = staleOutputs();
+    const stale = staleOutputs('examples/conformance/worker.ts');
     if (stale.length > 0) throw new Error(`dist/ is missing or older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}: build first with \`npx tsc -p .\``);
     w = startWorker();
     const d = await w.client.describe();
