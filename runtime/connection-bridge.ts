@@ -57,6 +57,13 @@ export interface ForwardedConnection {
   readonly done: Promise<ConnectionOutcome>;
 }
 
+/** The error stream a client gets when the worker serving its connection dies: WorkerCrashedError with `error`. */
+export const workerCrashedStream = (serverId: string, error: string): Uint8Array => {
+  const out: Uint8Array[] = [];
+  writeErrorStream(out, emptySchema(), toWireError(RpcError.of('WorkerCrashedError', error)), { serverId, requestId: undefined });
+  return concatBytes(out);
+};
+
 /** Forward one connection to a worker of `pool`. `serverId` stamps the error sent if the worker dies. */
 export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId: string, counters?: ForwardingCounters): ForwardedConnection => {
   const { port1, port2 } = new MessageChannel();
@@ -117,9 +124,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
       const cause = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       const error = `the worker thread serving this connection died: ${cause}`;
       process.stderr.write(`vgi-rpc: ${ends.label}: ${error}; closing the connection\n`);
-      const out: Uint8Array[] = [];
-      writeErrorStream(out, emptySchema(), toWireError(RpcError.of('WorkerCrashedError', error)), { serverId, requestId: undefined });
-      if (!writable.destroyed) writable.write(concatBytes(out));
+      if (!writable.destroyed) writable.write(workerCrashedStream(serverId, error));
       readable.destroy();
       finish({ error });
     },

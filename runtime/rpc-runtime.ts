@@ -13,7 +13,18 @@ import type { ServiceImpl } from '../src/service/service.js';
 import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, forwardToWorker } from './connection-bridge.js';
 import { serveInThread } from './in-thread.js';
 import { WorkerPool, defaultWorkers } from './worker-pool.js';
+import { AcceptHub, type SharedListener } from './accept-hub.js';
 import type { ResourceLimits } from 'node:worker_threads';
+
+/**
+ * Who accepts socket connections when there is a pool. `workers` (the
+ * default): every worker accepts on its own descriptor of the listening
+ * socket and serves its connections with no main-thread hop. `relay`: the
+ * main thread accepts and forwards each connection's bytes to a worker; it
+ * costs a thread hop per message, but when a worker dies the main thread
+ * still answers that worker's clients with a typed error naming the cause.
+ */
+export type AcceptMode = 'workers' | 'relay';
 
 /** Options of the runtime. */
 export interface RuntimeOptions<E> extends DispatcherOptions {
@@ -29,6 +40,8 @@ export interface RuntimeOptions<E> extends DispatcherOptions {
   readonly graceMs?: number;
   /** V8 heap limits per worker. */
   readonly resourceLimits?: ResourceLimits;
+  /** Who accepts socket connections when there is a pool (default `workers`). */
+  readonly accept?: AcceptMode;
 }
 
 /** Where connections are served and how the server is stopped: the drain handle. */
@@ -45,6 +58,7 @@ export class RpcRuntime {
     private readonly pool: WorkerPool | undefined,
     private readonly local: { dispatcher: Dispatcher; dispose: () => Promise<void> } | undefined,
     private readonly graceMs: number,
+    private readonly hub: AcceptHub | undefined,
   ) {}
 
   /** Start the runtime; resolves once every worker is READY. */
@@ -54,7 +68,7 @@ export class RpcRuntime {
     const graceMs = options.graceMs ?? 30_000;
     if (workers === 0) {
       const local = await makeDispatcher(options.services, options.layer, { ...options, serverId });
-      return new RpcRuntime(serverId, undefined, local, graceMs);
+      return new RpcRuntime(serverId, undefined, local, graceMs, undefined);
     }
     if (options.workerModule === undefined) throw new TypeError('a worker pool needs the worker module hosting the services (workerModule)');
     const pool = new WorkerPool({
@@ -63,8 +77,9 @@ export class RpcRuntime {
       serverId,
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
+    const hub = (options.accept ?? 'workers') === 'workers' ? new AcceptHub(serverId, pool) : undefined;
     await pool.ready();
-    return new RpcRuntime(serverId, pool, undefined, graceMs);
+    return new RpcRuntime(serverId, pool, undefined, graceMs, hub);
   }
 
   /** Number of worker threads (0 when calls run on the main thread). */
@@ -77,9 +92,28 @@ export class RpcRuntime {
     return this.pool?.threads ?? [];
   }
 
-  /** Connections being served. */
+  /** Connections being served (by the main thread's relay and by the workers themselves). */
   get connections(): number {
-    return this.live.size;
+    return this.live.size + (this.hub?.connections ?? 0);
+  }
+
+  /** True when socket listeners should be shared with the workers (`accept: 'workers'` and a pool). */
+  get acceptsInWorkers(): boolean {
+    return this.hub !== undefined && this.draining === undefined;
+  }
+
+  /**
+   * Let every worker accept on `listener` (see AcceptMode); resolves once
+   * all of them do. Only when `acceptsInWorkers`.
+   */
+  async shareListener(listener: SharedListener): Promise<void> {
+    if (this.hub === undefined) throw new Error('this runtime has no workers accepting connections');
+    await this.hub.share(listener);
+  }
+
+  /** Stop the workers accepting on the shared listener (their connections go on). */
+  stopSharing(): void {
+    this.hub?.stop();
   }
 
   /** True once a drain has started. */
@@ -113,13 +147,15 @@ export class RpcRuntime {
     this.draining ??= (async () => {
       for (const stop of this.drainListeners.splice(0)) stop();
       for (const c of this.live) c.drain();
-      const all = (): Promise<unknown> => Promise.all([...this.live].map((c) => c.done));
+      const all = (): Promise<unknown> => Promise.all([...[...this.live].map((c) => c.done), this.hub?.drain()]);
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), this.graceMs); });
       const outcome = await Promise.race([all().then(() => 'done' as const), graceOver]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
-        for (const c of this.live) c.shutdown(`the ${this.graceMs / 1000} s grace period of the drain elapsed`);
+        const detail = `the ${this.graceMs / 1000} s grace period of the drain elapsed`;
+        for (const c of this.live) c.shutdown(detail);
+        this.hub?.shutdown(detail);
         await Promise.race([all(), new Promise((r) => setTimeout(r, 5_000).unref())]);
       }
       await this.close();
@@ -131,6 +167,7 @@ export class RpcRuntime {
   async shutdown(): Promise<void> {
     const drained = this.drain();
     for (const c of this.live) c.shutdown('the server is shutting down');
+    this.hub?.shutdown('the server is shutting down');
     await drained;
   }
 

@@ -1,7 +1,8 @@
 /**
  * The worker thread side: boot one Effect runtime hosting the services (at
- * module load, so the pool's READY handshake waits for it) and serve each
- * connection task handed over on its MessagePort.
+ * module load, so the pool's READY handshake waits for it), serve each
+ * connection task handed over on its MessagePort, and accept connections on
+ * a listener the main thread shares (worker-accept).
  */
 import type { Layer } from 'effect';
 import { threadId } from 'node:worker_threads';
@@ -12,6 +13,7 @@ import type { ServiceImpl } from '../src/service/service.js';
 import { FrameSource } from '../src/wire/frame-source.js';
 import { concatBytes } from '../src/wire/batch-encoder.js';
 import { serveConnection } from './serve-connection.js';
+import { acceptInWorker } from './worker-accept.js';
 import { type ConnectionTask, type ToMain, type ToWorker, type WorkerStats, postBytes } from './channel.js';
 
 /** Serve one connection whose bytes arrive on `task.port`; resolves when it is finished. */
@@ -69,6 +71,8 @@ export const workerEntry = async <E>(
 ): Promise<(task: ConnectionTask | { readonly ping: true }) => Promise<WorkerStats>> => {
   const fromPool = (Piscina.workerData as { serverId?: string } | undefined)?.serverId;
   const { dispatcher } = await makeDispatcher(services, layer, fromPool === undefined ? options : { ...options, serverId: fromPool });
+  // A pool's worker also accepts socket connections itself when the main thread shares a listener.
+  if (fromPool !== undefined) acceptInWorker(dispatcher, fromPool);
   return async (task) => {
     if ('ping' in task) return { threadId, connections: dispatcher.connections, runningCalls: dispatcher.runningCalls };
     return serveConnectionTask(dispatcher, task);

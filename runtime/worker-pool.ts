@@ -53,6 +53,19 @@ export class WorkerPool {
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
     this.piscina.on('error', (e: Error) => (options.onError ?? ((x: Error) => process.stderr.write(`vgi-rpc: worker pool: ${x.message}\n`)))(e));
+    this.piscina.on('workerCreate', (w: { readonly id: number }) => {
+      // The thread id is read now: a thread that has exited reports -1.
+      const tid = w.id;
+      const thread = this.piscina.threads.find((t) => t.threadId === tid);
+      thread?.once('exit', () => { for (const f of this.exitListeners) f(tid); });
+    });
+  }
+
+  private readonly exitListeners: ((threadId: number) => void)[] = [];
+
+  /** Call `f` with a worker's thread id whenever a worker thread exits (crashed, or stopped by `close`). */
+  onWorkerExit(f: (threadId: number) => void): void {
+    this.exitListeners.push(f);
   }
 
   /** Resolves once every worker has booted its runtime. */

@@ -6,7 +6,7 @@
  * the application's own), `SERVER_FLAGS_USAGE` describes them, and
  * `runServer` serves on the chosen transport until the process is drained.
  */
-import type { RuntimeOptions } from '../runtime/rpc-runtime.js';
+import type { AcceptMode, RuntimeOptions } from '../runtime/rpc-runtime.js';
 import { runStdioServer } from './pipe/stdio-main.js';
 import { runSocketServer } from './socket/socket-main.js';
 import { DEFAULT_TCP_HOST, serveTcp } from './tcp/tcp-server.js';
@@ -28,10 +28,12 @@ export interface ServerArgs {
   readonly workers: number | undefined;
   /** `--grace SECONDS`, in milliseconds; undefined leaves the runtime's default. */
   readonly graceMs: number | undefined;
+  /** `--accept workers|relay`; undefined leaves the runtime's default. */
+  readonly accept: AcceptMode | undefined;
 }
 
 /** The synopsis of the server flags, for a usage line. */
-export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT] [--workers N] [--grace SECONDS]';
+export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT] [--workers N] [--accept workers|relay] [--grace SECONDS]';
 
 /** The description of the server flags, for a usage text (each line indented by two spaces). */
 export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (default)
@@ -43,6 +45,12 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
   --workers N         worker threads serving the connections (0 = the main
                       thread). Default: one per core for --unix/--tcp, 0 for
                       --stdio (a single connection gains nothing from a pool)
+  --accept MODE       who accepts --unix/--tcp connections with a pool: "workers"
+                      (default: each worker accepts on its own descriptor of the
+                      socket and serves its connections with no main-thread hop)
+                      or "relay" (the main thread accepts and forwards the bytes;
+                      slower, but a client of a worker that dies of a heap
+                      overflow still gets a typed error)
   --grace SECONDS     how long a drain lets running calls finish (default 30)
 `;
 
@@ -74,6 +82,7 @@ export const parseServerArgs = (
   let listen: Listen = { kind: 'stdio' };
   let workers: number | undefined;
   let graceMs: number | undefined;
+  let accept: AcceptMode | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = (): string | undefined => argv[++i];
@@ -100,6 +109,12 @@ export const parseServerArgs = (
         workers = Number(v);
         break;
       }
+      case '--accept': {
+        const v = next();
+        if (v !== 'workers' && v !== 'relay') return { error: `--accept expects workers or relay, got ${v ?? 'nothing'}` };
+        accept = v;
+        break;
+      }
       case '--grace': {
         const v = next();
         if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) return { error: `--grace expects seconds, got ${v ?? 'nothing'}` };
@@ -114,7 +129,7 @@ export const parseServerArgs = (
       }
     }
   }
-  return { listen, workers, graceMs };
+  return { listen, workers, graceMs, accept };
 };
 
 /**
@@ -129,6 +144,7 @@ export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E>)
     ...options,
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.graceMs === undefined ? {} : { graceMs: args.graceMs }),
+    ...(args.accept === undefined ? {} : { accept: args.accept }),
   };
   switch (listen.kind) {
     case 'stdio':

@@ -1,14 +1,17 @@
 /**
- * Accepting socket connections (unix or tcp) and handing each one to the
- * runtime, concurrently. The listener stops accepting when the runtime
- * drains (or when it is closed); draining the connections themselves is the
- * runtime's job.
+ * Accepting socket connections (unix or tcp). With a pool in the default
+ * accept mode the main thread binds the socket and shares it: every worker
+ * accepts on its own descriptor and serves its connections itself. Otherwise
+ * the main thread accepts and hands each connection to the runtime. The
+ * listener stops accepting when the runtime drains (or when it is closed);
+ * draining the connections themselves is the runtime's job.
  */
 import { type Server, type Socket, createServer } from 'node:net';
 import type { TransportKind } from '../../src/service/call-context.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
 import { stderrLog } from '../../runtime/serve-connection.js';
 import { type SocketServeOptions, serveSocket } from './serve-socket.js';
+import { duplicateListener, handleOf } from '../../runtime/listener-dup.js';
 
 /** Options of a socket server. */
 export interface ListenOptions extends SocketServeOptions {
@@ -33,8 +36,16 @@ export interface SocketListener<A> {
 /** How a transport binds the server and describes where it listens. */
 export interface Binding<A> {
   readonly transportKind: TransportKind;
-  /** Bind `server` (called once); resolves with the bound address or rejects with a clear error. */
-  bind(server: Server): Promise<A>;
+  /**
+   * Bind `server` (called once); resolves with the bound address or rejects
+   * with a clear error. `staged`: the socket is shared with the workers, and
+   * a binding with a `publish` step binds where clients cannot reach it yet.
+   */
+  bind(server: Server, staged: boolean): Promise<A>;
+  /** Make a staged socket reachable at `address` (unix: move the socket file into place). */
+  publish?(address: A): Promise<void>;
+  /** After a shared socket stops listening: remove what `publish` made (unix: the socket file, if still ours). */
+  unpublish?(address: A): Promise<void>;
   /** The discovery line for the bound address. */
   discovery(address: A): string;
   /** Name of a connection in log lines. */
@@ -43,27 +54,50 @@ export interface Binding<A> {
   prepare?(socket: Socket): void;
 }
 
-/** Listen with `binding` and hand every accepted connection to `runtime`. */
+/** Listen with `binding` and serve every accepted connection with `runtime`. */
 export const listenSockets = async <A>(runtime: RpcRuntime, binding: Binding<A>, options: ListenOptions = {}): Promise<SocketListener<A>> => {
   // Half-open: a peer that ends its side still gets the answers to the requests it already sent.
   const net = createServer({ allowHalfOpen: true });
   if (options.maxConnections !== undefined) net.maxConnections = options.maxConnections;
   let open = 0;
   let seq = 0;
+  // The main thread's own accepts (all of them when relaying; when shared, only a TCP client that
+  // connects to a fixed port before the workers take over is relayed).
   net.on('connection', (socket) => {
     binding.prepare?.(socket);
     open++;
     void serveSocket(runtime, socket, binding.transportKind, binding.label(socket, ++seq), options).done.then(() => { open--; });
   });
-  const address = await binding.bind(net);
+  const shared = runtime.acceptsInWorkers;
+  const address = await binding.bind(net, shared);
   // Accept failures (e.g. EMFILE) after listening are reported, not fatal.
   const log = options.log ?? stderrLog;
   net.on('error', (e: Error) => log(`vgi-rpc: ${binding.transportKind} listener: ${e.message}`));
   const listenerClosed = new Promise<void>((resolve) => net.once('close', () => resolve()));
+  if (shared) {
+    try {
+      const [template] = await duplicateListener(handleOf(net), 1);
+      await runtime.shareListener({
+        template: template!,
+        transportKind: binding.transportKind,
+        ...(options.limits === undefined ? {} : { limits: options.limits }),
+      });
+      await binding.publish?.(address);
+    } catch (e) {
+      net.close();
+      throw e;
+    }
+    // The workers accept now; the main thread stops (the socket stays open through their descriptors).
+    net.close();
+  }
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       net.close();
+      if (shared) {
+        runtime.stopSharing();
+        await binding.unpublish?.(address);
+      }
       await listenerClosed;
     })();
     return closing;
@@ -73,7 +107,7 @@ export const listenSockets = async <A>(runtime: RpcRuntime, binding: Binding<A>,
     address,
     discovery: binding.discovery(address),
     get connections() {
-      return open;
+      return shared ? runtime.connections : open;
     },
     close,
   };

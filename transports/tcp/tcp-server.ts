@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import { connectionLabel } from '../../runtime/socket-ends.js';
 
 /** A bound TCP address. */
 export interface TcpAddress {
@@ -20,6 +21,7 @@ export const serveTcp = (runtime: RpcRuntime, host: string = DEFAULT_TCP_HOST, p
   listenSockets(runtime, {
     transportKind: 'tcp',
     bind: async (net) => {
+      // Sharing needs no staging: a client that connects before the workers take over is relayed.
       try {
         await listening(net, () => net.listen({ host, port }));
       } catch (e) {
@@ -29,6 +31,6 @@ export const serveTcp = (runtime: RpcRuntime, host: string = DEFAULT_TCP_HOST, p
       return { host, port: (net.address() as AddressInfo).port };
     },
     discovery: (a) => `TCP:${a.host}:${a.port}`,
-    label: (socket, seq) => `tcp connection #${seq} (${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'})`,
+    label: (socket, seq) => connectionLabel('tcp', seq, socket),
     prepare: (socket) => socket.setNoDelay(true),
   }, options);

@@ -2,12 +2,14 @@
  * The unix socket server. A socket file left behind by a dead server (the
  * path exists but connecting to it is refused) is replaced; a path owned by
  * a live listener, or a path that is not a socket, is refused with a clear
- * error. Node removes the socket file when the listener closes.
+ * error. The socket file is removed when the listener closes.
  */
 import { type Server, connect } from 'node:net';
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import { connectionLabel } from '../../runtime/socket-ends.js';
 
 /** A path that cannot be served on, with `code` EADDRINUSE (live listener) or EEXIST (not a socket). */
 export class SocketPathError extends Error {
@@ -41,12 +43,20 @@ const probe = async (path: string): Promise<'absent' | 'stale' | 'live'> => {
 const liveError = (path: string): SocketPathError =>
   new SocketPathError(`another server is already listening on unix socket ${path}`, 'EADDRINUSE');
 
-const bindUnix = async (server: Server, path: string): Promise<string> => {
+/**
+ * Where a shared socket is bound before the workers accept on it: beside
+ * `path` (a rename must stay on one file system), under a name no client
+ * dials. Closing the main thread's listener removes the file at the bound
+ * name, so the socket is moved to `path` first.
+ */
+const stagingPath = (path: string): string => join(dirname(path), `.${basename(path)}.${process.pid}.staging`);
+
+const bindUnix = async (server: Server, path: string, staged: boolean): Promise<string> => {
   const state = await probe(path);
   if (state === 'live') throw liveError(path);
   if (state === 'stale') await unlink(path).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
   try {
-    await listening(server, () => server.listen(path));
+    await listening(server, () => server.listen(staged ? stagingPath(path) : path));
   } catch (e) {
     // Lost a race with another server starting on the same path.
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw liveError(path);
@@ -56,10 +66,23 @@ const bindUnix = async (server: Server, path: string): Promise<string> => {
 };
 
 /** Serve `server` on the unix socket at `path`; each connection is served concurrently with transport kind 'unix'. */
-export const serveUnix = (runtime: RpcRuntime, path: string, options: ListenOptions = {}): Promise<SocketListener<string>> =>
-  listenSockets(runtime, {
+export const serveUnix = (runtime: RpcRuntime, path: string, options: ListenOptions = {}): Promise<SocketListener<string>> => {
+  let published: number | undefined;
+  return listenSockets(runtime, {
     transportKind: 'unix',
-    bind: (net) => bindUnix(net, path),
+    bind: (net, staged) => bindUnix(net, path, staged),
+    publish: async (p) => {
+      // A live server that took the path meanwhile keeps it.
+      if ((await probe(p)) === 'live') throw liveError(p);
+      await rename(stagingPath(p), p);
+      published = (await lstat(p)).ino;
+    },
+    unpublish: async (p) => {
+      // Only our own socket file: a newer server may have replaced it after we stopped.
+      const st = await lstat(p).catch(() => undefined);
+      if (st !== undefined && st.ino === published) await unlink(p).catch(() => undefined);
+    },
     discovery: (p) => `UNIX:${p}`,
-    label: (_socket, seq) => `unix connection #${seq}`,
+    label: (socket, seq) => connectionLabel('unix', seq, socket),
   }, options);
+};
