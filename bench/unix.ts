@@ -5,11 +5,15 @@
  * (bench/peer-unix-server.mjs, @query-farm/vgi-rpc 0.25.4 `serveUnix`).
  *
  * Each server runs in its own process on a fresh socket path. The load comes
- * from separate processes (bench/unix-load.ts), so the process that measures
- * does no client work; by default they replay the request our client encodes
- * and frame the responses without decoding them, so that the client, which
- * shares the machine's cores with the server, costs as little as it can
- * (`--typed` drives the same load through our typed client). After a
+ * from separate processes, so the process that measures does no client
+ * work. The client shares the machine's two cores with the server, so it
+ * must cost as little as it can: by default the generators are
+ * bench/unix-load.c (compiled with the system's `cc` at the start of the
+ * run; epoll, one write and one read per call), which replay the request
+ * our client encodes for add(1, 2) and frame the responses without decoding
+ * them; a typed call checks each server's answer first. Without a C
+ * compiler (or with `--node`) the generators are bench/unix-load.ts doing
+ * the same in Node, and `--typed` drives the load through our typed client. After a
  * warm-up, every generator reports its call count at the start and the end
  * of the window ("mark"), and the server's CPU time is read from
  * /proc/<pid>/stat (and per thread from /proc/<pid>/task/<tid>/stat) at the
@@ -19,14 +23,18 @@
  * the best round of each is used for the ratios.
  *
  * Standalone: node dist/bench/unix.js [--rounds N] [--window S] [--inflight W]
- *   [--connections K] [--generators G] [--typed]
+ *   [--connections K] [--generators G] [--node | --typed]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Client, RpcConnection } from '../src/index.js';
+import { encodeRequest } from '../src/client/connection.js';
+import { connectUnix } from '../transports/unix/unix-client.js';
+import { Bench } from '../examples/bench/bench-service.js';
 
 /** How the load is shaped. */
 export interface UnixLoadOptions {
@@ -34,10 +42,14 @@ export interface UnixLoadOptions {
   readonly connections: number;
   /** Calls in flight on each connection. */
   readonly inflight: number;
-  /** Load generator processes. */
-  readonly generators: number;
-  /** The client the generators use: `replay` (pre-encoded requests, framed responses) or `typed` (our typed client). */
-  readonly client: 'replay' | 'typed';
+  /** Load generator processes (default: 1 native, whose single epoll loop keeps 32 connections busy with about half a core; 2 in Node). */
+  readonly generators?: number;
+  /**
+   * The client the generators use: `native` (bench/unix-load.c), `replay`
+   * (the same in Node: pre-encoded requests, framed responses) or `typed`
+   * (our typed client).
+   */
+  readonly client: 'native' | 'replay' | 'typed';
   /** Warm-up before the window (ms). */
   readonly warmupMs: number;
   /** Measured window (ms). */
@@ -46,7 +58,7 @@ export interface UnixLoadOptions {
   readonly rounds: number;
 }
 
-export const defaultUnixLoad: UnixLoadOptions = { connections: 32, inflight: 1, generators: 2, client: 'replay', warmupMs: 1500, windowMs: 4000, rounds: 2 };
+export const defaultUnixLoad: UnixLoadOptions = { connections: 32, inflight: 1, client: 'native', warmupMs: 1500, windowMs: 4000, rounds: 2 };
 
 /** One thread's CPU use over the window. */
 export interface ThreadCpu {
@@ -86,6 +98,40 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const WORKER = join(HERE, '../examples/bench/worker.js');
 const LOAD = join(HERE, 'unix-load.js');
 const PEER_SERVER = join(HERE, '../../bench/peer-unix-server.mjs');
+const NATIVE_SOURCE = join(HERE, '../../bench/unix-load.c');
+
+/** The native generator, compiled for this run, and the request it replays. */
+interface NativeLoad {
+  readonly binary: string;
+  readonly requestFile: string;
+}
+
+/** Compile bench/unix-load.c and write the request it replays; undefined (with the reason logged) when there is no C compiler. */
+const prepareNative = (log: (s: string) => void): NativeLoad | undefined => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgi-bench-load-'));
+  const binary = join(dir, 'unix-load');
+  const built = spawnSync('cc', ['-O2', '-o', binary, NATIVE_SOURCE], { encoding: 'utf8' });
+  if (built.status !== 0) {
+    log(`unix: cannot compile ${NATIVE_SOURCE} (${built.error?.message ?? built.stderr.trim()}); using the Node generator`);
+    return undefined;
+  }
+  const parts: Uint8Array[] = [];
+  encodeRequest(parts, { protocol: 'Bench', protocolVersion: undefined }, 'add', Bench.methods.add, { a: 1, b: 2 });
+  const requestFile = join(dir, 'request.bin');
+  writeFileSync(requestFile, Buffer.concat(parts));
+  return { binary, requestFile };
+};
+
+/** One typed `add(1, 2)` on a fresh connection: the native generator does not decode answers, so each server is checked once here. */
+const checkAnswer = async (path: string): Promise<void> => {
+  const conn = new RpcConnection(connectUnix(path));
+  try {
+    const r = await Client.promises(Bench, conn).add({ a: 1, b: 2 });
+    if (r !== 3) throw new Error(`add(1, 2) returned ${r}`);
+  } finally {
+    await conn.close();
+  }
+};
 
 const CLK_TCK = 100; // USER_HZ on Linux
 
@@ -198,7 +244,7 @@ const stopServer = async (server: ChildProcess, path: string): Promise<void> => 
 };
 
 /** Measure one server once. */
-const measureOne = async (command: readonly string[], path: string, load: UnixLoadOptions): Promise<UnixSample> => {
+const measureOne = async (command: readonly string[], path: string, load: UnixLoadOptions & { readonly generators: number }, native: NativeLoad | undefined): Promise<UnixSample> => {
   if (existsSync(path)) unlinkSync(path);
   const server = spawn(process.execPath, [...command, path], { stdio: ['ignore', 'pipe', 'pipe'] });
   // The server's diagnostics, minus the expected notice of the drain this benchmark starts with SIGTERM.
@@ -207,10 +253,13 @@ const measureOne = async (command: readonly string[], path: string, load: UnixLo
   });
   try {
     await lineMatching(server, (l) => l.startsWith('UNIX:'), `${command.join(' ')} to listen`);
+    if (native !== undefined) await checkAnswer(path);
     const per = Math.ceil(load.connections / load.generators);
     const gens = Array.from({ length: load.generators }, (_, g) => {
       const k = Math.min(per, load.connections - g * per);
-      const child = spawn(process.execPath, [LOAD, '--path', path, '--connections', String(k), '--inflight', String(load.inflight), '--client', load.client], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const child = native !== undefined
+        ? spawn(native.binary, [path, native.requestFile, String(k), String(load.inflight)], { stdio: ['pipe', 'pipe', 'inherit'] })
+        : spawn(process.execPath, [LOAD, '--path', path, '--connections', String(k), '--inflight', String(load.inflight), '--client', load.client], { stdio: ['pipe', 'pipe', 'inherit'] });
       return new Generator(child);
     });
     try {
@@ -270,17 +319,26 @@ const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maxim
 /** The busiest threads of a sample: `main 34%, t5101 26%, ...`. */
 const threadList = (s: UnixSample, n: number): string => s.threads.slice(0, n).map((x) => `${x.name} ${fmt(x.pct)}%`).join(', ');
 
-/** The servers under test. */
-const targets = (): { name: string; workers: number | 'peer'; command: string[] }[] => [
-  ...[0, 1, 2].map((n) => ({ name: `ours, ${n === 0 ? 'pool 0 (main thread)' : `pool ${n}`}`, workers: n, command: [WORKER, '--workers', String(n), '--unix'] })),
-  { name: 'peer 0.25.4 serveUnix', workers: 'peer' as const, command: [PEER_SERVER, '--unix'] },
+/** The servers under test: pools of 0, 1 and 2 (workers accepting), the same pools relaying through the main thread, and the peer. */
+const targets = (): { name: string; workers: number | 'peer'; relay: boolean; command: string[] }[] => [
+  ...[0, 1, 2].map((n) => ({ name: `ours, ${n === 0 ? 'pool 0 (main thread)' : `pool ${n}`}`, workers: n, relay: false, command: [WORKER, '--workers', String(n), '--unix'] })),
+  ...[1, 2].map((n) => ({ name: `ours, pool ${n}, relay`, workers: n, relay: true, command: [WORKER, '--workers', String(n), '--accept', 'relay', '--unix'] })),
+  { name: 'peer 0.25.4 serveUnix', workers: 'peer' as const, relay: false, command: [PEER_SERVER, '--unix'] },
 ];
 
+const clientDescription = (client: UnixLoadOptions['client']): string =>
+  client === 'typed' ? 'our typed client in bench/unix-load.js'
+    : client === 'replay' ? 'replay client in bench/unix-load.js: requests pre-encoded by our client, responses framed, not decoded'
+      : 'native replay client bench/unix-load.c: requests pre-encoded by our client, responses framed, not decoded; each server\'s answer checked once with our typed client';
+
 /** Run every server `load.rounds` times (interleaved), logging each sample; returns the results and a printable table. */
-export const measureUnix = async (log: (s: string) => void, load: UnixLoadOptions = defaultUnixLoad): Promise<{ results: UnixResult[]; table: string }> => {
+export const measureUnix = async (log: (s: string) => void, wanted: UnixLoadOptions = defaultUnixLoad): Promise<{ results: UnixResult[]; table: string }> => {
+  const native = wanted.client === 'native' ? prepareNative(log) : undefined;
+  const client = wanted.client === 'native' && native === undefined ? 'replay' : wanted.client;
+  const load: UnixLoadOptions & { readonly generators: number } = { ...wanted, client, generators: wanted.generators ?? (client === 'native' ? 1 : 2) };
   log(
-    `unix: ${load.connections} connections (${load.client === 'typed' ? 'our typed client' : 'replay client: requests pre-encoded by our client, responses framed, not decoded'}, ` +
-      `${load.generators} load processes of bench/unix-load.js), ` +
+    `unix: ${load.connections} connections (${clientDescription(load.client)}; ` +
+      `${load.generators} load processes), ` +
       `${load.inflight} \`add\` call(s) in flight each; per server: fresh socket, ${load.warmupMs / 1000} s warm-up, ` +
       `${load.windowMs / 1000} s window; CPU from /proc; ${load.rounds} interleaved round(s), best round used for ratios`,
   );
@@ -289,7 +347,7 @@ export const measureUnix = async (log: (s: string) => void, load: UnixLoadOption
   for (let round = 1; round <= load.rounds; round++) {
     for (const t of list) {
       const path = join(tmpdir(), `vgi-bench-${process.pid}-${t.workers}.sock`);
-      const s = await measureOne(t.command, path, load);
+      const s = await measureOne(t.command, path, load, native);
       samples.get(t.name)!.push(s);
       const threads = threadList(s, 4);
       log(
@@ -303,7 +361,7 @@ export const measureUnix = async (log: (s: string) => void, load: UnixLoadOption
     const best = ss.reduce((a, b) => (b.calls_per_s > a.calls_per_s ? b : a));
     return { name: t.name, workers: t.workers, samples: ss, best };
   });
-  const one = results.find((r) => r.workers === 1)!.best.calls_per_s;
+  const one = results.find((r) => r.workers === 1 && !list.find((t) => t.name === r.name)!.relay)!.best.calls_per_s;
   const peer = results.find((r) => r.workers === 'peer')!.best.calls_per_s;
   const header = `${'server'.padEnd(27)} ${'calls/s'.padStart(8)} ${'each round'.padStart(16)} ${'srv CPU%'.padStart(8)} ${'srv us/call'.padStart(11)} ${'load CPU%'.padStart(9)} ${'load us/call'.padStart(12)} ${'others CPU%'.padStart(11)} ${'vs 1 worker'.padStart(11)} ${'vs peer'.padStart(8)}`;
   const rows = results.map((r) => {
@@ -311,7 +369,7 @@ export const measureUnix = async (log: (s: string) => void, load: UnixLoadOption
     return `${r.name.padEnd(27)} ${fmt(b.calls_per_s).padStart(8)} ${r.samples.map((x) => fmt(x.calls_per_s)).join(' / ').padStart(16)} ${fmt(b.server_cpu_pct).padStart(8)} ${fmt(b.server_cpu_us_per_call, 1).padStart(11)} ${fmt(b.load_cpu_pct).padStart(9)} ${fmt(b.load_cpu_us_per_call, 1).padStart(12)} ${fmt(b.other_cpu_pct).padStart(11)} ${`${fmt(b.calls_per_s / one, 2)}x`.padStart(11)} ${`${fmt(b.calls_per_s / peer, 1)}x`.padStart(8)}`;
   });
   const table = [
-    `unix socket: ${load.connections} connections x ${load.inflight} unary add in flight, ${load.client === 'typed' ? 'our typed client' : 'replay client'} in ${load.generators} processes; best of ${load.rounds} round(s)`,
+    `unix socket: ${load.connections} connections x ${load.inflight} unary add in flight, ${load.client} client in ${load.generators} processes; best of ${load.rounds} round(s); "relay" = the main thread accepts and forwards bytes to the workers (--accept relay)`,
     'CPU% = % of one core over the window (2 cores = 200%) used by the server process, by the load generators, by every other process on the machine; us/call = CPU time per call',
     header,
     ...rows,
@@ -332,9 +390,9 @@ if (isMain) {
     ...defaultUnixLoad,
     rounds: num('rounds', defaultUnixLoad.rounds),
     inflight: num('inflight', defaultUnixLoad.inflight),
-    generators: num('generators', defaultUnixLoad.generators),
+    ...(argv.includes('--generators') ? { generators: num('generators', 1) } : {}),
     connections: num('connections', defaultUnixLoad.connections),
-    client: argv.includes('--typed') ? 'typed' : 'replay',
+    client: argv.includes('--typed') ? 'typed' : argv.includes('--node') ? 'replay' : 'native',
     windowMs: num('window', defaultUnixLoad.windowMs / 1000) * 1000,
   };
   const { results, table } = await measureUnix((s) => process.stderr.write(`${s}\n`), load);
