@@ -32,19 +32,22 @@ export const connectionLabel = (transportKind: TransportKind, seq: number, socke
     ? `tcp connection #${seq} (${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'})`
     : `${transportKind} connection #${seq}`;
 
-/** The connection ends of an accepted socket. */
-export const socketEnds = (socket: Socket, transportKind: TransportKind, label: string, limits?: ReaderLimits): ConnectionEnds => ({
-  readable: socket,
-  writable: socket,
-  transportKind,
-  label,
-  ...(limits === undefined ? {} : { limits }),
-  finish: (outcome) => {
-    if (outcome.error !== undefined) {
-      socket.removeAllListeners('data');
-      socket.on('data', () => undefined);
-      socket.resume();
-    }
-    endSocket(socket);
-  },
-});
+/** The connection ends of an accepted socket (a TCP socket gets TCP_NODELAY: pipelined small requests must not wait for Nagle). */
+export const socketEnds = (socket: Socket, transportKind: TransportKind, label: string, limits?: ReaderLimits): ConnectionEnds => {
+  if (transportKind === 'tcp') socket.setNoDelay(true);
+  return {
+    readable: socket,
+    writable: socket,
+    transportKind,
+    label,
+    ...(limits === undefined ? {} : { limits }),
+    finish: (outcome) => {
+      if (outcome.error !== undefined) {
+        socket.removeAllListeners('data');
+        socket.on('data', () => undefined);
+        socket.resume();
+      }
+      endSocket(socket);
+    },
+  };
+};

@@ -43,8 +43,8 @@ const setAccepting = (server: Server, on: boolean): void => {
 export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void => {
   const channel = new BroadcastChannel(acceptChannelName(serverId));
   const post = (m: WorkerToHub): void => channel.postMessage(m);
-  const live = new Set<ForwardedConnection>();
-  const sockets = new Set<Socket>();
+  /** This worker's connections, by socket. */
+  const live = new Map<Socket, ForwardedConnection>();
   let server: Server | undefined;
   let draining = false;
   let farewellSaid = false;
@@ -53,12 +53,12 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
   // cause before the thread's sockets close, as the relay's clients do. The writes are attempted at
   // once (an empty socket queue writes synchronously); a heap overflow leaves no chance to.
   const farewell = (cause: string): void => {
-    if (farewellSaid || sockets.size === 0) return;
+    if (farewellSaid || live.size === 0) return;
     farewellSaid = true;
     const error = `the worker thread serving this connection died: ${cause}`;
-    stderrLog(`vgi-rpc: worker ${threadId}: ${error}; closing its ${sockets.size} connection(s)`);
+    stderrLog(`vgi-rpc: worker ${threadId}: ${error}; closing its ${live.size} connection(s)`);
     const bytes = workerCrashedStream(serverId, error);
-    for (const socket of sockets) if (!socket.destroyed && !socket.writableEnded) socket.end(bytes);
+    for (const socket of live.keys()) if (!socket.destroyed && !socket.writableEnded) socket.end(bytes);
   };
   process.on('uncaughtExceptionMonitor', (e: Error) => farewell(`${e.name}: ${e.message}`));
   process.on('exit', (code) => farewell(`the thread exited with code ${code}`));
@@ -95,18 +95,15 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
       }
     };
     net.on('connection', (socket: Socket) => {
-      if (order.transportKind === 'tcp') socket.setNoDelay(true);
       Atomics.add(cells, order.slot, 1);
       announceChange(cells);
       const label = connectionLabel(order.transportKind, Atomics.add(cells, SEQUENCE, 1) + 1, socket);
       const c = serveInThread(dispatcher, socketEnds(socket, order.transportKind, label, order.limits));
-      live.add(c);
-      sockets.add(socket);
+      live.set(socket, c);
       // Accepted while draining (it was queued before the drain): answer what it sent, then close.
       if (draining) c.drain();
       void c.done.then(() => {
-        live.delete(c);
-        sockets.delete(socket);
+        live.delete(socket);
         Atomics.sub(cells, order.slot, 1);
         announceChange(cells);
         if (draining) reportIdleWhenDone();
@@ -114,7 +111,7 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
       });
       rebalance();
     });
-    net.once('error', (e: Error) => {
+    net.on('error', (e: Error) => {
       if (!net.listening) {
         server = undefined;
         listenerGone = true;
@@ -144,7 +141,7 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
       case 'drain': {
         if (draining) return;
         draining = true;
-        for (const c of live) c.drain();
+        for (const c of live.values()) c.drain();
         const net = server;
         if (net === undefined || !net.listening) {
           listenerGone = true;
@@ -163,7 +160,7 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
         return;
       }
       case 'shutdown':
-        for (const c of live) c.shutdown(m.detail);
+        for (const c of live.values()) c.shutdown(m.detail);
         return;
     }
   };

@@ -6,12 +6,13 @@
  * listener stops accepting when the runtime drains (or when it is closed);
  * draining the connections themselves is the runtime's job.
  */
-import { type Server, type Socket, createServer } from 'node:net';
+import { type Server, createServer } from 'node:net';
 import type { TransportKind } from '../../src/service/call-context.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
 import { stderrLog } from '../../runtime/serve-connection.js';
 import { type SocketServeOptions, serveSocket } from './serve-socket.js';
 import { duplicateListener, handleOf } from '../../runtime/listener-dup.js';
+import { connectionLabel } from '../../runtime/socket-ends.js';
 
 /** Options of a socket server. */
 export interface ListenOptions extends SocketServeOptions {
@@ -48,10 +49,6 @@ export interface Binding<A> {
   unpublish?(address: A): Promise<void>;
   /** The discovery line for the bound address. */
   discovery(address: A): string;
-  /** Name of a connection in log lines. */
-  label(socket: Socket, seq: number): string;
-  /** Per-socket setup before serving (e.g. TCP_NODELAY). */
-  prepare?(socket: Socket): void;
 }
 
 /** Listen with `binding` and serve every accepted connection with `runtime`. */
@@ -64,9 +61,8 @@ export const listenSockets = async <A>(runtime: RpcRuntime, binding: Binding<A>,
   // The main thread's own accepts (all of them when relaying; when shared, only a TCP client that
   // connects to a fixed port before the workers take over is relayed).
   net.on('connection', (socket) => {
-    binding.prepare?.(socket);
     open++;
-    void serveSocket(runtime, socket, binding.transportKind, binding.label(socket, ++seq), options).done.then(() => { open--; });
+    void serveSocket(runtime, socket, binding.transportKind, connectionLabel(binding.transportKind, ++seq, socket), options).done.then(() => { open--; });
   });
   const shared = runtime.acceptsInWorkers;
   const address = await binding.bind(net, shared);

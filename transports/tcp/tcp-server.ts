@@ -5,7 +5,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
-import { connectionLabel } from '../../runtime/socket-ends.js';
 
 /** A bound TCP address. */
 export interface TcpAddress {
@@ -31,6 +30,4 @@ export const serveTcp = (runtime: RpcRuntime, host: string = DEFAULT_TCP_HOST, p
       return { host, port: (net.address() as AddressInfo).port };
     },
     discovery: (a) => `TCP:${a.host}:${a.port}`,
-    label: (socket, seq) => connectionLabel('tcp', seq, socket),
-    prepare: (socket) => socket.setNoDelay(true),
   }, options);

@@ -9,7 +9,6 @@ import { lstat, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
-import { connectionLabel } from '../../runtime/socket-ends.js';
 
 /** A path that cannot be served on, with `code` EADDRINUSE (live listener) or EEXIST (not a socket). */
 export class SocketPathError extends Error {
@@ -83,6 +82,5 @@ export const serveUnix = (runtime: RpcRuntime, path: string, options: ListenOpti
       if (st !== undefined && st.ino === published) await unlink(p).catch(() => undefined);
     },
     discovery: (p) => `UNIX:${p}`,
-    label: (socket, seq) => connectionLabel('unix', seq, socket),
   }, options);
 };
