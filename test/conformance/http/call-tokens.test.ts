@@ -22,11 +22,10 @@ import {
   RawHttpClient,
   columnValues,
   emptyBatchBody,
-  postArrow,
-  requestBody,
+  postArrowUncompressed,
   rpcUrl,
-  streamBatches,
 } from './http-stream-support.js';
+import { allBatches, unaryRequestBody } from './http-support.js';
 
 /** What a failed status assertion shows: the status and the start of the body. */
 const describeResponse = (status: number, body: Uint8Array): string => `${status}: ${JSON.stringify(new TextDecoder().decode(body.subarray(0, 200)))}`;
@@ -34,9 +33,9 @@ const describeResponse = (status: number, body: Uint8Array): string => `${status
 httpGroup('TestCallTokenSplit', () => {
   /** `_init`: POST `{method}/init` with identity encoding pinned and return the response's batches. */
   const init = async (worker: HttpWorker, method: string, params: Record<string, unknown> = {}): Promise<DecodedBatch[]> => {
-    const res = await postArrow(rpcUrl(worker, method, '/init'), requestBody(method, params));
+    const res = await postArrowUncompressed(rpcUrl(worker, method, '/init'), unaryRequestBody(method, params));
     expect(res.status, describeResponse(res.status, res.body)).toBe(200);
-    return streamBatches(res.body);
+    return allBatches(res.body);
   };
 
   /** `_sentinel`: the metadata of the zero-row batch carrying the cursor token. */
@@ -62,9 +61,9 @@ httpGroup('TestCallTokenSplit', () => {
     const first = sentinel(await init(worker, 'produce_n', { count: 3n }));
     expect(first.has(Keys.callState), 'cannot check re-issue: /init minted no call token (see test_producer_init_mints_a_call_token)').toBe(true);
     const body = emptyBatchBody({ [Keys.streamState]: first.get(Keys.streamState)!, [Keys.callState]: first.get(Keys.callState)! });
-    const res = await postArrow(rpcUrl(worker, 'produce_n', '/exchange'), body);
+    const res = await postArrowUncompressed(rpcUrl(worker, 'produce_n', '/exchange'), body);
     expect(res.status, describeResponse(res.status, res.body)).toBe(200);
-    for (const b of streamBatches(res.body)) {
+    for (const b of allBatches(res.body)) {
       expect(b.metadata?.has(Keys.callState) ?? false, 'a continuation response must not re-issue the call token').toBe(false);
     }
   });

@@ -14,14 +14,14 @@ import { gunzipSync } from 'node:zlib';
 import * as A from 'apache-arrow';
 import { afterAll } from 'vitest';
 import { decompress as zstdDecompress } from 'zstd-napi';
-import { encodeRequest, type Target } from '../../../src/client/connection.js';
 import { type MethodDef, fieldEntries } from '../../../src/service/method.js';
 import { Keys } from '../../../src/wire/metadata-keys.js';
 import { concatBytes } from '../../../src/wire/batch-encoder.js';
 import { type DecodedBatch, StreamReader, decodeOneStream } from '../../../src/wire/stream-reader.js';
-import { CONFORMANCE_PROTOCOL, CONFORMANCE_VERSION, ConformanceService } from '../../../examples/conformance/service.js';
+import { ConformanceService } from '../../../examples/conformance/service.js';
 import { requestBytes, route } from '../../support/raw-exchange.js';
 import type { HttpFixtureSpec, HttpWorker } from '../http-harness.js';
+import { ARROW_CONTENT_TYPE, type HttpReply, postArrow, readStreams, rpcPath, unaryRequestBody } from './http-support.js';
 
 // ---------------------------------------------------------------------------
 // Fixture specs (the reference runners' `conformance_http_*` fixtures)
@@ -84,13 +84,8 @@ export const externalizedCapHttp = (storageUrl: string): HttpFixtureSpec => ({
 // Raw requests and responses
 // ---------------------------------------------------------------------------
 
-/** The Arrow IPC stream media type. */
-export const ARROW_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
-
 /** Accept headers pinning an uncompressed response body (as the reference's raw tests do). */
 export const IDENTITY_ENCODING: Readonly<Record<string, string>> = { 'Accept-Encoding': 'identity', 'X-VGI-Accept-Encoding': 'identity' };
-
-const TARGET: Target = { protocol: CONFORMANCE_PROTOCOL, protocolVersion: CONFORMANCE_VERSION };
 
 const methodDef = (method: string): MethodDef => {
   const def = (ConformanceService.methods as Record<string, MethodDef | undefined>)[method];
@@ -99,50 +94,14 @@ const methodDef = (method: string): MethodDef => {
 };
 
 /** `${origin}${prefix}/ConformanceService/{method}{suffix}`. */
-export const rpcUrl = (w: HttpWorker, method: string, suffix: '' | '/init' | '/exchange' = ''): string =>
-  `${w.origin}${w.prefix}/${CONFORMANCE_PROTOCOL}/${method}${suffix}`;
-
-/** A unary or stream-init request body for a ConformanceService method (the reference's `_unary_request_body`). */
-export const requestBody = (method: string, params: Record<string, unknown> = {}): Uint8Array => {
-  const out: Uint8Array[] = [];
-  encodeRequest(out, TARGET, method, methodDef(method), params);
-  return concatBytes(out);
-};
+export const rpcUrl = (w: HttpWorker, method: string, suffix: '' | '/init' | '/exchange' = ''): string => `${w.origin}${rpcPath(w.prefix, method, suffix)}`;
 
 /** A one-batch stream carrying `metadata` on a zero-row batch of the empty schema (a producer continuation). */
 export const emptyBatchBody = (metadata: Record<string, string>): Uint8Array => concatBytes(requestBytes(new A.Schema([]), [], 0, metadata));
 
-/** An HTTP response with its whole body. */
-export interface HttpResult {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: Uint8Array;
-}
-
-/** POST an Arrow body (uncompressed response requested unless `headers` say otherwise). */
-export const postArrow = async (url: string, body: Uint8Array, headers: Readonly<Record<string, string>> = {}): Promise<HttpResult> => {
-  const res = await fetch(url, { method: 'POST', body, headers: { 'Content-Type': ARROW_CONTENT_TYPE, ...IDENTITY_ENCODING, ...headers } });
-  return { status: res.status, headers: res.headers, body: new Uint8Array(await res.arrayBuffer()) };
-};
-
-/** Every IPC stream of a body that may hold several back to back (header stream, then data stream). */
-export const streamsOf = (body: Uint8Array): { schema: A.Schema; batches: DecodedBatch[] }[] => {
-  const r = new StreamReader();
-  r.push(body);
-  r.end();
-  const out: { schema: A.Schema; batches: DecodedBatch[] }[] = [];
-  for (;;) {
-    const f = r.read();
-    if (f === null) return out;
-    if (f === undefined) throw new Error('truncated response body');
-    if (f.kind === 'schema') out.push({ schema: f.schema, batches: [] });
-    else if (f.kind === 'batch') out[out.length - 1]!.batches.push(f.batch);
-    else if (f.kind === 'badBatch') throw f.error;
-  }
-};
-
-/** Every batch of a response body in wire order, across its streams (the reference's `_stream_batches`). */
-export const streamBatches = (body: Uint8Array): DecodedBatch[] => streamsOf(body).flatMap((s) => s.batches);
+/** POST an Arrow body asking for an uncompressed response (unless `headers` say otherwise), with no time limit of its own. */
+export const postArrowUncompressed = (url: string, body: Uint8Array, headers: Readonly<Record<string, string>> = {}): Promise<HttpReply> =>
+  postArrow(url, body, { ...IDENTITY_ENCODING, ...headers }, Number.POSITIVE_INFINITY);
 
 /** The values of column `name` of a batch. */
 export const columnValues = (b: DecodedBatch, name: string): unknown[] => {
@@ -208,7 +167,7 @@ export const capabilities = async (w: HttpWorker): Promise<Capabilities> => {
 export const requestUploadUrls = async (w: HttpWorker, count: number): Promise<{ uploadUrl: string; downloadUrl: string }[]> => {
   const schema = new A.Schema([new A.Field('count', new A.Int64(), true)]);
   const count64 = A.vectorFromArray([BigInt(count)], new A.Int64()).data[0]!;
-  const res = await postArrow(`${w.origin}${w.prefix}/__upload_url__/init`, concatBytes(requestBytes(schema, [count64], 1, route(undefined, '__upload_url__'))));
+  const res = await postArrowUncompressed(`${w.origin}${w.prefix}/__upload_url__/init`, concatBytes(requestBytes(schema, [count64], 1, route(undefined, '__upload_url__'))));
   if (res.status === 404) throw new WireRpcError('NotSupported', 'Server does not support upload URLs', res.status);
   return (await interpret(res, false)).data.flatMap((b) => {
     const up = columnValues(b, 'upload_url');
@@ -273,10 +232,10 @@ interface Interpreted {
  * the cursor is a token sentinel, a pointer is fetched. With `skipHeader`,
  * a leading header stream is dropped.
  */
-const interpret = async (res: HttpResult, skipHeader: boolean): Promise<Interpreted> => {
+const interpret = async (res: HttpReply, skipHeader: boolean): Promise<Interpreted> => {
   let streams: { schema: A.Schema; batches: DecodedBatch[] }[];
   try {
-    streams = streamsOf(res.body);
+    streams = readStreams(res.body);
   } catch {
     streams = [];
   }
@@ -360,14 +319,14 @@ export class RawHttpClient {
   }
 
   /** POST with this client's headers, capturing session headers from the response. */
-  async post(url: string, body: Uint8Array): Promise<HttpResult> {
-    const res = await postArrow(url, body, this.requestHeaders());
+  async post(url: string, body: Uint8Array): Promise<HttpReply> {
+    const res = await postArrowUncompressed(url, body, this.requestHeaders());
     this.capture(res);
     return res;
   }
 
   /** POST a unary or init body; on 413 upload it to a vended URL and POST a pointer instead. */
-  private async postRequest(url: string, method: string, body: Uint8Array): Promise<HttpResult> {
+  private async postRequest(url: string, method: string, body: Uint8Array): Promise<HttpReply> {
     const res = await this.post(url, body);
     if (res.status !== 413) return res;
     if (!(await capabilities(this.worker)).uploadUrlSupport) {
@@ -386,7 +345,7 @@ export class RawHttpClient {
 
   /** Call a unary method; resolves to its `result` value (null for a void method). */
   async call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-    const res = await this.postRequest(rpcUrl(this.worker, method), method, requestBody(method, params));
+    const res = await this.postRequest(rpcUrl(this.worker, method), method, unaryRequestBody(method, params));
     const { data } = await interpret(res, false);
     const result = data.find((b) => b.schema.fields.some((f) => f.name === 'result'));
     return result === undefined ? null : columnValues(result, 'result')[0];
@@ -396,7 +355,7 @@ export class RawHttpClient {
   async producer(method: string, params: Record<string, unknown> = {}): Promise<RawProducer> {
     const def = methodDef(method);
     if (def.kind !== 'producer') throw new Error(`${method} is not a producer method`);
-    const res = await this.postRequest(rpcUrl(this.worker, method, '/init'), method, requestBody(method, params));
+    const res = await this.postRequest(rpcUrl(this.worker, method, '/init'), method, unaryRequestBody(method, params));
     return new RawProducer(this, method, await interpret(res, def.headerSchema !== undefined));
   }
 
@@ -404,7 +363,7 @@ export class RawHttpClient {
   async exchange(method: string, params: Record<string, unknown> = {}): Promise<RawExchange> {
     const def = methodDef(method);
     if (def.kind !== 'exchange') throw new Error(`${method} is not an exchange method`);
-    const res = await this.postRequest(rpcUrl(this.worker, method, '/init'), method, requestBody(method, params));
+    const res = await this.postRequest(rpcUrl(this.worker, method, '/init'), method, unaryRequestBody(method, params));
     return new RawExchange(this, method, def, await interpret(res, def.headerSchema !== undefined));
   }
 

@@ -147,7 +147,8 @@ export const request = async (
     method: init.method ?? 'GET',
     headers: { ...init.headers },
     ...(init.body === undefined ? {} : { body: init.body }),
-    signal: AbortSignal.timeout(init.timeoutMs ?? 5_000),
+    // `timeoutMs: Infinity` waits as long as the test does.
+    ...(init.timeoutMs === Number.POSITIVE_INFINITY ? {} : { signal: AbortSignal.timeout(init.timeoutMs ?? 5_000) }),
   });
   return { status: resp.status, headers: resp.headers, body: new Uint8Array(await resp.arrayBuffer()) };
 };
@@ -204,7 +205,8 @@ export const readStreams = (body: Uint8Array): IpcStream[] => {
   let current: IpcStream | undefined;
   for (;;) {
     const f = reader.read();
-    if (f === null || f === undefined) return streams;
+    if (f === null) return streams;
+    if (f === undefined) throw new Error('truncated response body');
     if (f.kind === 'schema') streams.push((current = { schema: f.schema, batches: [] }));
     else if (f.kind === 'batch') current!.batches.push(f.batch);
     else if (f.kind === 'badBatch') throw f.error;

@@ -20,12 +20,13 @@
 import { expect, it } from 'vitest';
 import { approx } from '../suite/stream-support.js';
 import { httpGroup, httpWorker } from '../http-harness.js';
-import { ARROW_CONTENT_TYPE, SERVE_START_FAIL_ONCE_HTTP, columnValues, requestBody, rpcUrl, streamBatches } from './http-stream-support.js';
+import { SERVE_START_FAIL_ONCE_HTTP, columnValues, rpcUrl } from './http-stream-support.js';
+import { ARROW_CONTENT_TYPE, allBatches, unaryRequestBody } from './http-support.js';
 
 httpGroup('TestServeStartLifecycle', () => {
   it('test_first_failure_retries_and_keeps_listener_reusable', { timeout: 30_000 }, async () => {
     const worker = await httpWorker(SERVE_START_FAIL_ONCE_HTTP);
-    const body = requestBody('add_floats', { a: 1.0, b: 2.0 });
+    const body = unaryRequestBody('add_floats', { a: 1.0, b: 2.0 });
     const url = rpcUrl(worker, 'add_floats');
     const headers = { 'Content-Type': ARROW_CONTENT_TYPE, 'Accept-Encoding': 'identity' };
 
@@ -36,7 +37,7 @@ httpGroup('TestServeStartLifecycle', () => {
     const recovered = await fetch(url, { method: 'POST', body, headers });
     const content = new Uint8Array(await recovered.arrayBuffer());
     expect(recovered.status, `listener/process was not reusable after on_serve_start failure: follow-up returned HTTP ${recovered.status}`).toBe(200);
-    const [result] = streamBatches(content);
+    const [result] = allBatches(content);
     expect(result, 'the recovered response carried no batch').toBeDefined();
     approx(columnValues(result!, 'result')[0] as number, 3.0);
   });
