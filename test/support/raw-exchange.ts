@@ -54,3 +54,22 @@ export const route = (protocol: string | undefined, method: string, extra: Recor
   [Keys.requestVersion]: '1',
   ...extra,
 });
+
+/** A two-byte method name whose bytes `patchNonUtf8Method` turns into b"\xff\xfe" after encoding (same length, framing untouched). */
+export const NON_UTF8_PLACEHOLDER = '\u0001\u0002';
+
+/** Patch the one NON_UTF8_PLACEHOLDER string in encoded request chunks to invalid UTF-8, in place. */
+export const patchNonUtf8Method = (chunks: readonly Uint8Array[]): void => {
+  let patched = 0;
+  for (const c of chunks) {
+    // A flatbuffer string: u32 length 2, the two bytes, a NUL terminator.
+    for (let i = 0; i + 6 < c.length; i++) {
+      if (c[i] === 2 && c[i + 1] === 0 && c[i + 2] === 0 && c[i + 3] === 0 && c[i + 4] === 1 && c[i + 5] === 2 && c[i + 6] === 0) {
+        c[i + 4] = 0xff;
+        c[i + 5] = 0xfe;
+        patched++;
+      }
+    }
+  }
+  if (patched !== 1) throw new Error(`expected one placeholder to patch, found ${patched}`);
+};

@@ -25,7 +25,7 @@ import { fieldEntries, type MethodDef } from '../../../src/service/method.js';
 import type { ValueType } from '../../../src/types/value-type.js';
 import { concatBytes } from '../../../src/wire/batch-encoder.js';
 import { Keys } from '../../../src/wire/metadata-keys.js';
-import { errorOf, requestBytes } from '../../support/raw-exchange.js';
+import { NON_UTF8_PLACEHOLDER, errorOf, patchNonUtf8Method, requestBytes } from '../../support/raw-exchange.js';
 import { CONFORMANCE_VERSION, ConformanceService } from '../../../examples/conformance/service.js';
 import { type HttpWorker, PLAIN_HTTP, httpGroup, httpWorker } from '../http-harness.js';
 import { type HttpReply, continuationBody, postArrow, readStreams, resultValue, rpcPath, snippet, tokenSentinel, unaryRequestBody } from './http-support.js';
@@ -40,9 +40,6 @@ type ValuedMethod = keyof typeof METHOD_VALUES;
 const SCHEMA_MUTATIONS = ['missing_field', 'extra_field', 'wrong_name', 'wrong_order', 'wrong_type', 'wrong_nullability', 'zero_rows', 'two_rows'] as const;
 const METADATA_MUTATIONS = ['missing_method', 'missing_request_version', 'wrong_request_version', 'non_utf8_method'] as const;
 
-/** A two-byte method name whose bytes are patched to b"\xff\xfe" after encoding (same length, framing untouched). */
-const NON_UTF8_PLACEHOLDER = '\u0001\u0002';
-
 /** One parameter column: its field and value type. */
 interface Param {
   readonly field: A.Field;
@@ -54,22 +51,6 @@ const paramsOf = (method: string): Param[] => {
   const def = ConformanceService.methods[method as keyof typeof ConformanceService.methods] as MethodDef;
   const types = new Map(fieldEntries(def.params));
   return def.paramsSchema.fields.map((field) => ({ field, type: types.get(field.name)! }));
-};
-
-/** Patch the placeholder method name to invalid UTF-8 in place. */
-const patchNonUtf8 = (chunks: Uint8Array[]): void => {
-  let patched = 0;
-  for (const c of chunks) {
-    // A flatbuffer string: u32 length 2, the two bytes, a NUL terminator.
-    for (let i = 0; i + 6 < c.length; i++) {
-      if (c[i] === 2 && c[i + 1] === 0 && c[i + 2] === 0 && c[i + 3] === 0 && c[i + 4] === 1 && c[i + 5] === 2 && c[i + 6] === 0) {
-        c[i + 4] = 0xff;
-        c[i + 5] = 0xfe;
-        patched++;
-      }
-    }
-  }
-  if (patched !== 1) throw new Error(`expected one placeholder to patch, found ${patched}`);
 };
 
 /** `_request_body`: one complete request stream with optionally malformed dispatch metadata. */
@@ -85,7 +66,7 @@ const requestBody = (method: string, schema: A.Schema, columns: A.Data[], rows: 
   else if (metadataMutation === 'non_utf8_method') md[Keys.method] = NON_UTF8_PLACEHOLDER;
   else if (metadataMutation !== undefined) throw new Error(`unknown metadata mutation: ${metadataMutation}`);
   const chunks = requestBytes(schema, columns, rows, md);
-  if (metadataMutation === 'non_utf8_method') patchNonUtf8(chunks);
+  if (metadataMutation === 'non_utf8_method') patchNonUtf8Method(chunks);
   return concatBytes(chunks);
 };
 

@@ -10,7 +10,7 @@ import { expect, it } from 'vitest';
 import * as A from 'apache-arrow';
 import { T, type ClientTransport } from '../../../src/index.js';
 import { Keys } from '../../../src/wire/metadata-keys.js';
-import { errorOf, requestBytes } from '../../support/raw-exchange.js';
+import { NON_UTF8_PLACEHOLDER, errorOf, patchNonUtf8Method, requestBytes } from '../../support/raw-exchange.js';
 import { overTransports } from '../harness.js';
 import { rawSend } from './protocol-support.js';
 
@@ -24,9 +24,6 @@ const addFloatsFields: A.Field[] = [new A.Field('a', new A.Float64(), false), ne
 const SCHEMA_MUTATIONS = ['missing_field', 'extra_field', 'wrong_name', 'wrong_order', 'wrong_type', 'wrong_nullability', 'zero_rows', 'two_rows'] as const;
 const METADATA_MUTATIONS = ['missing_method', 'missing_request_version', 'wrong_request_version', 'non_utf8_method'] as const;
 const ROUTING_KEY_MUTATION = 'missing_protocol';
-
-/** Placeholder for a method name whose bytes are patched to invalid UTF-8 (same length, so framing is untouched). */
-const NON_UTF8_PLACEHOLDER = '\u0001\u0002';
 
 /** `_request_body`: one complete request stream, with optionally malformed dispatch metadata. */
 const requestBody = (schema: A.Schema, columns: A.Data[], rows: number, mutation?: string): Uint8Array[] => {
@@ -43,21 +40,7 @@ const requestBody = (schema: A.Schema, columns: A.Data[], rows: number, mutation
   else if (mutation === ROUTING_KEY_MUTATION) delete md[Keys.protocol];
   else if (mutation !== undefined) throw new Error(`unknown metadata mutation: ${mutation}`);
   const chunks = requestBytes(schema, columns, rows, md);
-  if (mutation === 'non_utf8_method') {
-    // b"\xff\xfe" as the vgi_rpc.method value.
-    let patched = 0;
-    for (const c of chunks) {
-      // A flatbuffer string: u32 length 2, the two bytes, a NUL terminator.
-      for (let i = 0; i + 6 < c.length; i++) {
-        if (c[i] === 2 && c[i + 1] === 0 && c[i + 2] === 0 && c[i + 3] === 0 && c[i + 4] === 0x01 && c[i + 5] === 0x02 && c[i + 6] === 0) {
-          c[i + 4] = 0xff;
-          c[i + 5] = 0xfe;
-          patched++;
-        }
-      }
-    }
-    if (patched !== 1) throw new Error(`expected one placeholder to patch, found ${patched}`);
-  }
+  if (mutation === 'non_utf8_method') patchNonUtf8Method(chunks);
   return chunks;
 };
 
