@@ -6,9 +6,15 @@
 import type { Fiber } from 'effect';
 import type { ConnectionCalls, InterruptReason, Supervision } from '../src/protocol/call-scope.js';
 
-/** The fibers of one connection's calls. */
+/** An actor its connection's tracker interrupts with a reason (a stream actor). */
+export interface Interruptible {
+  interrupt(reason: InterruptReason): void;
+}
+
+/** The fibers and stream actors of one connection's calls. */
 export class CallTracker implements ConnectionCalls {
   private readonly fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>();
+  private readonly actors = new Set<Interruptible>();
   /** Set once the connection's calls are being interrupted. */
   reason: InterruptReason | undefined;
 
@@ -23,15 +29,32 @@ export class CallTracker implements ConnectionCalls {
     else this.fibers.add(fiber);
   }
 
+  /** Open stream actors. */
+  get streams(): number {
+    return this.actors.size;
+  }
+
+  /** Track a live actor (interrupted at once if the connection is already going away). */
+  adopt(actor: Interruptible): void {
+    if (this.reason !== undefined) actor.interrupt(this.reason);
+    else this.actors.add(actor);
+  }
+
+  /** Forget a finished actor. */
+  release(actor: Interruptible): void {
+    this.actors.delete(actor);
+  }
+
   /** Forget a finished fiber. */
   delete(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
     this.fibers.delete(fiber);
   }
 
-  /** Interrupt every running call (and any started later) with `reason`. */
+  /** Interrupt every running call and open stream (and any started later) with `reason`. */
   interruptAll(reason: InterruptReason): void {
     this.reason ??= reason;
     for (const f of this.fibers) f.unsafeInterruptAsFork(f.id());
+    for (const a of this.actors) a.interrupt(this.reason);
   }
 }
 
@@ -60,6 +83,13 @@ export class Supervisor implements Supervision {
   get runningCalls(): number {
     let n = 0;
     for (const t of this.trackers) n += t.size;
+    return n;
+  }
+
+  /** Stream actors open across all connections. */
+  get openStreams(): number {
+    let n = 0;
+    for (const t of this.trackers) n += t.streams;
     return n;
   }
 

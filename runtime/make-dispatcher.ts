@@ -1,13 +1,13 @@
 /**
  * Building a dispatcher for one thread: the service Layer becomes an Effect
  * runtime (disposed with the dispatcher), the hosted protocols are collected
- * from its context, and calls run as supervised fibers (actors/).
+ * from its context, and calls and streams run as supervised actors (actors/).
  */
 import { Context, type Layer, ManagedRuntime, Option } from 'effect';
 import { Dispatcher, type DispatcherOptions, type Hostable } from '../src/protocol/dispatcher.js';
 import { Hosting } from '../src/protocol/hosting.js';
 import type { ServiceImpl } from '../src/service/service.js';
-import { fiberRunner } from '../actors/call-actor.js';
+import { workerActors } from '../actors/index.js';
 import { Supervisor } from '../actors/supervisor.js';
 
 /**
@@ -26,5 +26,5 @@ export const makeDispatcher = async <E>(
     if (impl === undefined) throw new TypeError(`no implementation of protocol '${services[i]!.name}' is provided by the layer`);
   });
   const hosting = new Hosting(impls as ServiceImpl[], options.serverId, { reflection: options.reflection ?? true });
-  return { dispatcher: new Dispatcher(hosting, fiberRunner(rt as never), new Supervisor(), options), dispose: () => runtime.dispose() };
+  return { dispatcher: new Dispatcher(hosting, workerActors(rt as never), new Supervisor(), options), dispose: () => runtime.dispose() };
 };

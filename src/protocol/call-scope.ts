@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { Effect, type Exit } from 'effect';
 import { CallContext, type CallContextService, type ClientLogRecord, type TransportKind } from '../service/call-context.js';
+import type { ByteConnection } from './byte-connection.js';
+import type { StreamMethod } from './stream-protocol.js';
 
 /** Why a call was interrupted from outside its handler. */
 export type InterruptReason =
@@ -31,6 +33,22 @@ export interface CallRunner {
   run<A, E>(effect: Effect.Effect<A, E, never>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>>;
 }
 
+/** Runs one stream call as an actor owned by a connection (the actor layer implements it). */
+export interface StreamRunner {
+  /** Serve the stream whose request was just read from `conn`; resolves when the stream is over. */
+  runStream(
+    conn: ByteConnection,
+    scope: CallScope,
+    method: StreamMethod,
+    handler: (params: never) => Effect.Effect<unknown, unknown, never>,
+    params: Record<string, unknown>,
+    calls: ConnectionCalls,
+  ): Promise<void>;
+}
+
+/** Everything a dispatcher needs from the actor layer to run calls. */
+export interface Actors extends CallRunner, StreamRunner {}
+
 /** Where a dispatcher registers its connections (the actor layer's per-worker supervisor). */
 export interface Supervision {
   /** A new connection's calls. */
@@ -41,6 +59,8 @@ export interface Supervision {
   readonly connections: number;
   /** Handler fibers running across all connections. */
   readonly runningCalls: number;
+  /** Open producer and exchange streams across all connections (running a turn or waiting for input). */
+  readonly openStreams: number;
   /** Interrupt everything (shutdown after the grace period). */
   interruptAll(reason: InterruptReason): void;
 }

@@ -17,11 +17,10 @@ import { Errors, toWireError } from '../service/errors.js';
 import { emptySchema } from '../service/method.js';
 import type { AnyService } from '../service/service.js';
 import { type ByteConnection, ConnectionClosedError } from './byte-connection.js';
-import { type CallRunner, type CallScope, type ConnectionCalls, type InterruptReason, type Supervision, makeCallScope, newRequestId } from './call-scope.js';
+import { type Actors, type CallScope, type ConnectionCalls, type InterruptReason, type Supervision, makeCallScope, newRequestId } from './call-scope.js';
 import { Hosting } from './hosting.js';
 import { resolveRequest } from './request.js';
 import { type Stamp, writeErrorStream } from './responses.js';
-import { runStream } from './stream-call.js';
 import { runUnary } from './unary-call.js';
 
 /** Server options shared by every transport. */
@@ -47,10 +46,10 @@ export class ServeStartError extends Error {
 
 /** The protocol core: hosted protocols plus the runner for handler Effects. */
 export class Dispatcher {
-  /** Create a dispatcher over already-built implementations, running calls with the actor layer's runner and supervisor. */
+  /** Create a dispatcher over already-built implementations, running calls and streams with the actor layer's actors and supervisor. */
   constructor(
     readonly hosting: Hosting,
-    readonly runner: CallRunner,
+    readonly runner: Actors,
     private readonly supervision: Supervision,
     readonly options: DispatcherOptions = {},
   ) {}
@@ -68,6 +67,11 @@ export class Dispatcher {
   /** Handler fibers running right now (synchronous handlers never show up here). */
   get runningCalls(): number {
     return this.supervision.runningCalls;
+  }
+
+  /** Producer and exchange streams open right now. */
+  get openStreams(): number {
+    return this.supervision.openStreams;
   }
 
   /** Interrupt every call of every connection with `reason` (used by shutdown after the grace period). */
@@ -116,14 +120,15 @@ export class Dispatcher {
     try {
       for (;;) {
         idle = true;
-        if (draining && conn.frames.bufferedBytes === 0) return;
+        // Draining, or its calls were interrupted: answer only requests already received.
+        if ((draining || tracker.reason !== undefined) && conn.frames.bufferedBytes === 0) return;
         const req = await readRequestStream(conn);
         idle = false;
         if (req === null) return;
         await this.handle(conn, tracker, req.schema, req.batch, req.error);
       }
     } catch (e) {
-      if (e instanceof ConnectionClosedError || tracker.reason?._tag === 'disconnect') return;
+      if (e instanceof ConnectionClosedError || tracker.reason !== undefined) return;
       throw e;
     } finally {
       this.supervision.close(tracker);
@@ -171,7 +176,7 @@ export class Dispatcher {
       return;
     }
     const scope = openScope();
-    await runStream(conn, this.runner, scope, resolved.method, handler, resolved.params, tracker);
+    await this.runner.runStream(conn, scope, resolved.method, handler, resolved.params, tracker);
   }
 }
 

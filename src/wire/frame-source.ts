@@ -58,6 +58,14 @@ export class FrameSource {
     return this.reader.bufferedBytes;
   }
 
+  /**
+   * Wake a pending `nextUnless()` without a frame, so its caller can look at
+   * why (an actor being interrupted while it waits for input).
+   */
+  wakeWaiter(): void {
+    this.wake();
+  }
+
   private wake(): void {
     const w = this.waiter;
     if (w !== undefined) {
@@ -81,7 +89,15 @@ export class FrameSource {
   }
 
   /** Next frame, or null when the input ended cleanly between streams. Rejects with a typed wire error. */
-  async next(): Promise<Frame | null> {
+  next(): Promise<Frame | null> {
+    return this.nextUnless(never) as Promise<Frame | null>;
+  }
+
+  /**
+   * Like `next()`, but resolves undefined instead of waiting further once
+   * `stop()` is true: checked before each wait and after each `wakeWaiter()`.
+   */
+  async nextUnless(stop: () => boolean): Promise<Frame | null | undefined> {
     for (;;) {
       if (this.error !== undefined) throw this.error;
       const f = this.reader.read();
@@ -92,6 +108,7 @@ export class FrameSource {
         }
         return f;
       }
+      if (stop()) return undefined;
       if (this.paused) {
         this.paused = false;
         this.flow?.resume();
@@ -100,3 +117,5 @@ export class FrameSource {
     }
   }
 }
+
+const never = (): boolean => false;

@@ -38,5 +38,31 @@ for (const workers of [0, 2]) {
       expect(err.errorKind).toBe('server_draining');
       expect(err.message).toContain('grace period');
     });
+
+    it('lets an open stream run to its end during the drain', async () => {
+      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers, workerModule: WORKER, graceMs: 10_000 });
+      const stream = await Client.promises(Chaos, connectTo(runtime).conn).count({ n: 3n });
+      expect((await stream.tick())!.values('i')).toEqual([0n]);
+      const drained = runtime.drain();
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await stream.tick())!.values('i')).toEqual([1n]);
+      expect((await stream.tick())!.values('i')).toEqual([2n]);
+      expect(await stream.tick()).toBeNull();
+      await drained;
+      expect(runtime.connections).toBe(0);
+    });
+
+    it('interrupts a stream still open when the grace period ends: its next tick gets ServerShutdownError', async () => {
+      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers, workerModule: WORKER, graceMs: 200 });
+      const stream = await Client.promises(Chaos, connectTo(runtime).conn).count({ n: 100n });
+      expect((await stream.tick())!.values('i')).toEqual([0n]);
+      const t0 = Date.now();
+      await runtime.drain();
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      const err = (await stream.tick().catch((e: unknown) => e)) as RpcClientError;
+      expect(err).toBeInstanceOf(RpcClientError);
+      expect(err.errorType).toBe('ServerShutdownError');
+      expect(err.message).toContain('grace period');
+    });
   });
 }

@@ -1,0 +1,212 @@
+/**
+ * StreamActor: one producer or exchange stream inside a worker. The actor
+ * owns the stream's state (the stream object its handler built, the output
+ * encoder, and the Scope holding what the handler acquired) and works
+ * through its mailbox, the client's input frames, one message at a time in
+ * lockstep: each tick or input batch is one turn, run as a fiber on the
+ * worker's runtime (see call-actor). Its connection's CallTracker supervises
+ * it: a disconnect or a shutdown interrupts it with a reason wherever it is,
+ * inside a turn (the turn's fiber is interrupted) or waiting for input (the
+ * wait is woken). A client cancel runs the stream's onCancel. However the
+ * stream ends, its Scope is closed with the exit before the last bytes go
+ * out, so a client that sees the end of the stream knows the handler's
+ * resources are released.
+ */
+import { Cause, Effect, Exit, FiberId, Scope } from 'effect';
+import { StreamEncoder } from '../src/wire/batch-encoder.js';
+import { Keys } from '../src/wire/metadata-keys.js';
+import { emptySchema } from '../src/service/method.js';
+import { Errors, toWireError } from '../src/service/errors.js';
+import { type Done, type Emission, BatchView, emissionColumns, metadataMap } from '../src/service/stream-output.js';
+import type { ByteConnection } from '../src/protocol/byte-connection.js';
+import type { CallRunner, CallScope, ConnectionCalls, InterruptReason, StreamRunner } from '../src/protocol/call-scope.js';
+import { coerceInput } from '../src/protocol/input-coercion.js';
+import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from '../src/protocol/responses.js';
+import { type AnyStream, type StreamMethod, type StreamOutput, drainInput, encodeHeaderStream, handlerMetadata, outputOf } from '../src/protocol/stream-protocol.js';
+import { causeError } from '../src/protocol/unary-call.js';
+import type { CallTracker, Interruptible } from './supervisor.js';
+
+/**
+ * How a stream ends: the exit its Scope is closed with, the last bytes to
+ * write once it is closed, and whether the client's input must still be
+ * read to its end (`open` when its schema was already read).
+ */
+interface Ending {
+  readonly exit: Exit.Exit<unknown, unknown>;
+  readonly final: Uint8Array[];
+  readonly drain: 'none' | 'unopened' | 'open';
+}
+
+const ending = (exit: Exit.Exit<unknown, unknown>, final: Uint8Array[], drain: Ending['drain']): Ending => ({ exit, final, drain });
+
+const interrupted = Exit.interrupt(FiberId.none);
+
+/** One producer or exchange stream, from its init to its last batch. */
+export class StreamActor implements Interruptible {
+  private reason: InterruptReason | undefined;
+  private readonly stamp: Stamp;
+  /** True once the actor is interrupted: waits for input give up. */
+  private readonly stopped = (): boolean => this.reason !== undefined;
+
+  private constructor(
+    private readonly conn: ByteConnection,
+    private readonly runner: CallRunner,
+    private readonly scope: CallScope,
+    private readonly method: StreamMethod,
+    private readonly calls: ConnectionCalls,
+    private readonly streamScope: Scope.CloseableScope,
+  ) {
+    this.stamp = { serverId: scope.context.serverId, requestId: scope.context.requestId };
+  }
+
+  /** Serve one stream call on `conn`, supervised by `calls`; resolves when the stream is over. */
+  static async serve(
+    conn: ByteConnection,
+    runner: CallRunner,
+    scope: CallScope,
+    method: StreamMethod,
+    handler: (params: never) => Effect.Effect<unknown, unknown, never>,
+    params: Record<string, unknown>,
+    calls: ConnectionCalls,
+  ): Promise<void> {
+    const tracker = calls as CallTracker;
+    const actor = new StreamActor(conn, runner, scope, method, calls, Effect.runSync(Scope.make()));
+    tracker.adopt(actor);
+    let end = ending(interrupted, [], 'none');
+    try {
+      end = await actor.open(handler, params);
+    } catch (e) {
+      end = ending(Exit.die(e), [], 'none');
+      throw e;
+    } finally {
+      tracker.release(actor);
+      await Effect.runPromise(Scope.close(actor.streamScope, end.exit));
+    }
+    // A vanished client gets nothing more; after a shutdown only input already received is read.
+    if (actor.reason?._tag === 'disconnect') return;
+    if (end.final.length > 0) await conn.write(end.final);
+    if (end.drain !== 'none') await drainInput(conn.frames, end.drain === 'open', actor.stopped);
+  }
+
+  /** Stop with `reason`: a turn in progress is interrupted by the tracker; a wait for input ends now. */
+  interrupt(reason: InterruptReason): void {
+    this.reason ??= reason;
+    this.conn.frames.wakeWaiter();
+  }
+
+  /** The error a stream interrupted by its supervisor reports. */
+  private interruptedError(): unknown {
+    return causeError(Cause.interrupt(FiberId.none), this.reason);
+  }
+
+  private initError(e: unknown, exit: Exit.Exit<unknown, unknown>): Ending {
+    const out: Uint8Array[] = [];
+    writeErrorStream(out, emptySchema(), toWireError(e), this.stamp, this.scope.takeLogs());
+    return ending(exit, out, 'unopened');
+  }
+
+  /** Init: the handler builds the stream state inside the stream's Scope; then the header and the lockstep. */
+  private async open(handler: (params: never) => Effect.Effect<unknown, unknown, never>, params: Record<string, unknown>): Promise<Ending> {
+    const { runner, scope, method } = this;
+    const init = await runner.run(scope.provide(Scope.extend(Effect.suspend(() => handler(params as never)), this.streamScope)) as Effect.Effect<unknown, unknown, never>, this.calls);
+    if (Exit.isFailure(init)) return this.initError(causeError(init.cause, this.reason ?? this.calls.reason), init);
+    const stream = init.value as AnyStream;
+    if (method.headerSchema !== undefined) {
+      let header: Uint8Array[];
+      try {
+        header = encodeHeaderStream(method, stream.header, scope.takeLogs(), this.stamp);
+      } catch (e) {
+        return this.initError(e, Exit.fail(e));
+      }
+      await this.conn.write(header);
+    }
+    let output: StreamOutput;
+    try {
+      output = outputOf(method, stream.columns);
+    } catch (e) {
+      return this.initError(e, Exit.fail(e));
+    }
+    return this.lockstep(stream, output);
+  }
+
+  /** One output batch per client tick or input batch, until the stream ends. */
+  private async lockstep(stream: AnyStream, output: StreamOutput): Promise<Ending> {
+    const { conn, runner, scope, method, stamp, calls } = this;
+    // Wait for the client's input stream to open before writing the output schema.
+    const first = conn.frames.tryNext() ?? (await conn.frames.nextUnless(this.stopped));
+    if (first === undefined) {
+      const out: Uint8Array[] = [];
+      writeErrorStream(out, output.schema, toWireError(this.interruptedError()), stamp, scope.takeLogs());
+      return ending(interrupted, out, 'unopened');
+    }
+    if (first === null) return ending(interrupted, [], 'none');
+    if (first.kind !== 'schema') throw new Error('stream input did not start with a schema');
+    const { fields: outFields, schema: outSchema } = output;
+    const enc = new StreamEncoder(outSchema);
+    const head: Uint8Array[] = [];
+    enc.writeSchema(head);
+    writeLogs(head, enc, scope.takeLogs(), stamp);
+    await conn.write(head);
+    for (;;) {
+      // undefined: interrupted while waiting for input
+      const f = conn.frames.tryNext() ?? (await conn.frames.nextUnless(this.stopped));
+      const out: Uint8Array[] = [];
+      const failWith = (e: unknown, ended: Exit.Exit<unknown, unknown>): Ending => {
+        enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
+        enc.writeEos(out);
+        return ending(ended, out, 'open');
+      };
+      if (f === undefined) return failWith(this.interruptedError(), interrupted);
+      if (f === null) return ending(interrupted, [], 'none');
+      if (f.kind === 'eos') {
+        enc.writeEos(out);
+        return ending(Exit.void, out, 'none');
+      }
+      if (f.kind === 'badBatch') return failWith(Errors.protocol(f.error.message), Exit.fail(f.error));
+      if (f.kind !== 'batch') continue;
+      const batch = f.batch;
+      if (batch.meta(Keys.cancel) !== undefined) {
+        if (stream.onCancel !== undefined) await runner.run(scope.provide(Effect.catchAllCause(stream.onCancel, () => Effect.void)), calls);
+        scope.takeLogs();
+        enc.writeEos(out);
+        return ending(interrupted, out, 'open');
+      }
+      const turn = method.kind === 'producer'
+        ? Effect.suspend(() => stream.produce({ metadata: handlerMetadata(batch.metadata) }))
+        : Effect.suspend(() => {
+            const input = coerceInput(method.input, method.inputSchema, batch);
+            return stream.exchange(new BatchView(method.input, input, handlerMetadata(batch.metadata)));
+          });
+      const exit = await runner.run(scope.provide(turn as Effect.Effect<Emission<unknown> | Done<unknown>, unknown, never>), calls);
+      writeLogs(out, enc, scope.takeLogs(), stamp);
+      if (Exit.isFailure(exit)) return failWith(causeError(exit.cause, this.reason ?? calls.reason), exit);
+      const result = exit.value;
+      if (result === undefined || result === null) return failWith(Errors.runtime('No data batch was emitted'), Exit.void);
+      if (result._tag === 'done') {
+        if (method.kind === 'exchange') return failWith(Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input'), Exit.void);
+        if (result.last !== undefined) {
+          try {
+            const { length, columns } = emissionColumns(outFields, outSchema, result.last);
+            enc.writeColumns(out, length, columns, metadataMap(result.last.metadata));
+          } catch (e) {
+            return failWith(e, Exit.fail(e));
+          }
+        }
+        enc.writeEos(out);
+        return ending(Exit.void, out, 'open');
+      }
+      try {
+        const { length, columns } = emissionColumns(outFields, outSchema, result);
+        enc.writeColumns(out, length, columns, metadataMap(result.metadata));
+      } catch (e) {
+        return failWith(e, Exit.fail(e));
+      }
+      await conn.write(out);
+    }
+  }
+}
+
+/** The actor layer's StreamRunner: every stream call becomes a StreamActor. */
+export const streamRunner = (runner: CallRunner): StreamRunner => ({
+  runStream: (conn, scope, method, handler, params, calls) => StreamActor.serve(conn, runner, scope, method, handler, params, calls),
+});

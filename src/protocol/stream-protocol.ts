@@ -1,0 +1,98 @@
+/**
+ * The wire side of a producer or exchange stream over a byte-stream
+ * transport: the header stream, the output schema a handler chose, the
+ * metadata handlers see, and reading the client's input to its end. The
+ * stream's lifecycle (state, turns, cancel, interruption) belongs to the
+ * actor layer, which reaches these through `StreamRunner`.
+ */
+import type { Schema } from 'apache-arrow';
+import { StreamEncoder } from '../wire/batch-encoder.js';
+import { Keys } from '../wire/metadata-keys.js';
+import type { FrameSource } from '../wire/frame-source.js';
+import type { ExchangeMethod, ProducerMethod } from '../service/method.js';
+import { Errors } from '../service/errors.js';
+import type { ExchangeStream, ProducerStream } from '../service/service.js';
+import { emissionColumns } from '../service/stream-output.js';
+import type { ClientLogRecord } from '../service/call-context.js';
+import { type Fields, schemaOf } from '../types/record.js';
+import { type Stamp, writeLogs } from './responses.js';
+
+/** The stream object a producer or exchange handler returns (its state between turns). */
+export type AnyStream = ProducerStream<Fields, Fields | undefined, unknown> & ExchangeStream<Fields, Fields, Fields | undefined, unknown>;
+
+/** A stream method of either kind. */
+export type StreamMethod = ProducerMethod | ExchangeMethod;
+
+/**
+ * Read and discard the client's input stream up to its EOS (or end of
+ * input); `open` when its schema was already read. Gives up once `stop()`.
+ */
+export const drainInput = async (frames: FrameSource, open: boolean, stop: () => boolean): Promise<void> => {
+  let inStream = open;
+  for (;;) {
+    const f = await frames.nextUnless(stop);
+    if (f === null || f === undefined) return;
+    if (f.kind === 'schema') inStream = true;
+    else if (f.kind === 'eos' && inStream) return;
+  }
+};
+
+const frameworkKeys = new Set<string>([Keys.streamState, Keys.callState, Keys.cancel]);
+
+/** Metadata handed to handlers: the batch's metadata minus the framework's stream keys. */
+export const handlerMetadata = (md: ReadonlyMap<string, string> | undefined): ReadonlyMap<string, string> => {
+  if (md === undefined || md.size === 0) return new Map();
+  let strip = false;
+  for (const k of md.keys()) if (frameworkKeys.has(k)) strip = true;
+  if (!strip) return md;
+  return new Map([...md].filter(([k]) => !frameworkKeys.has(k)));
+};
+
+/**
+ * The complete header stream of `method` for the header a handler returned,
+ * after the init's logs. Throws when the header is missing or does not encode.
+ */
+export const encodeHeaderStream = (method: StreamMethod, header: unknown, logs: ClientLogRecord[], stamp: Stamp): Uint8Array[] => {
+  const schema = method.headerSchema!;
+  if (header === undefined || header === null) throw Errors.runtime('stream method declares a header but its handler returned none');
+  const out: Uint8Array[] = [];
+  const enc = new StreamEncoder(schema);
+  const cols = emissionColumns(method.header as Fields, schema, { _tag: 'rows', rows: [header], metadata: undefined });
+  enc.writeSchema(out);
+  writeLogs(out, enc, logs, stamp);
+  enc.writeColumns(out, 1, cols.columns);
+  enc.writeEos(out);
+  return out;
+};
+
+/** Output fields and their schema. */
+export interface StreamOutput {
+  readonly fields: Fields;
+  readonly schema: Schema;
+}
+
+const subsetCache = new WeakMap<object, Map<string, StreamOutput>>();
+
+/** The output fields and schema of one stream call: the declared ones, or the subset the handler chose. */
+export const outputOf = (method: StreamMethod, columns: readonly string[] | undefined): StreamOutput => {
+  if (columns === undefined) return { fields: method.output, schema: method.outputSchema };
+  let perMethod = subsetCache.get(method);
+  if (perMethod === undefined) {
+    perMethod = new Map();
+    subsetCache.set(method, perMethod);
+  }
+  const key = columns.join('\u0000');
+  let hit = perMethod.get(key);
+  if (hit === undefined) {
+    const declared = method.output as Fields;
+    const fields: Record<string, Fields[string]> = {};
+    for (const c of columns) {
+      const t = declared[c];
+      if (t === undefined) throw Errors.runtime(`stream output column '${c}' is not one of the declared output fields [${Object.keys(declared).join(', ')}]`);
+      fields[c] = t;
+    }
+    hit = { fields, schema: schemaOf(fields) };
+    perMethod.set(key, hit);
+  }
+  return hit;
+};
