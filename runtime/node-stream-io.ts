@@ -4,6 +4,7 @@
  * response chunks (small responses coalesced into one write, large ones
  * corked into one writev) and reports when it can take more.
  */
+import type { OnReadOpts, Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { FrameSource } from '../src/wire/frame-source.js';
 import type { ReaderLimits } from '../src/wire/stream-reader.js';
@@ -13,10 +14,32 @@ import { concatBytes } from '../src/wire/batch-encoder.js';
 export const framesFrom = (readable: Readable, limits?: ReaderLimits): FrameSource => {
   const frames = new FrameSource({ pause: () => readable.pause(), resume: () => readable.resume() }, limits);
   readable.on('data', (chunk: Buffer) => frames.push(chunk));
+  endFrames(readable, frames);
+  return frames;
+};
+
+/** Node's `onread` socket option: reads land in memory the reader provides. */
+export type OnRead = OnReadOpts;
+
+/**
+ * A socket whose reads go straight into a new FrameSource: `open` creates
+ * the socket with the `onread` option given to it. No buffer is allocated
+ * per read: bytes land in a reused scratch buffer (copied out only as far
+ * as they are kept) or directly in the body of a large message.
+ */
+export const socketFrames = (open: (onread: OnRead) => Socket, limits?: ReaderLimits): { socket: Socket; frames: FrameSource } => {
+  let socket: Socket | undefined;
+  const frames = new FrameSource({ pause: () => socket?.pause(), resume: () => socket?.resume() }, limits);
+  socket = open({ buffer: () => frames.readTarget(), callback: (n, buf) => { frames.received(n, buf); return true; } });
+  endFrames(socket, frames);
+  return { socket, frames };
+};
+
+/** End or fail `frames` with the end, close or error of `readable`. */
+const endFrames = (readable: Readable, frames: FrameSource): void => {
   readable.on('end', () => frames.end());
   readable.on('close', () => frames.end());
   readable.on('error', (e: Error) => frames.fail(e));
-  return frames;
 };
 
 /**

@@ -11,6 +11,12 @@ export interface FlowControl {
   resume(): void;
 }
 
+/** Size of the per-thread scratch buffer for reads into provided memory. */
+export const SCRATCH_BYTES = 64 * 1024;
+const scratch = new Uint8Array(SCRATCH_BYTES);
+/** A body missing fewer bytes than this is read through the scratch buffer, so one read can also take what follows it. */
+const DIRECT_READ_MIN = 16 * 1024;
+
 /** Pull side of a byte stream, parsed into IPC frames. */
 export class FrameSource {
   private readonly reader: StreamReader;
@@ -28,6 +34,28 @@ export class FrameSource {
   /** Feed bytes received from the transport. */
   push(chunk: Uint8Array): void {
     this.reader.push(chunk);
+    this.arrived();
+  }
+
+  /**
+   * Where the transport should read its next bytes into (for reads into
+   * memory the caller provides, like Node's `onread`): straight into a large
+   * body being received, or else a scratch buffer shared by the thread.
+   * Report each read with `received` before the next read starts.
+   */
+  readTarget(): Uint8Array {
+    return this.reader.bodyTarget(DIRECT_READ_MIN) ?? scratch;
+  }
+
+  /** `n` bytes were read into `target`, the buffer `readTarget()` returned. */
+  received(n: number, target: Uint8Array): void {
+    if (target === scratch) this.reader.pushCopy(n === scratch.byteLength ? scratch : scratch.subarray(0, n));
+    else this.reader.filledBody(n);
+    this.arrived();
+  }
+
+  /** Input arrived: pause the transport above the high-water mark, wake the reader. */
+  private arrived(): void {
     if (!this.paused && this.flow !== undefined && this.reader.bufferedBytes > this.highWater) {
       this.paused = true;
       this.flow.pause();

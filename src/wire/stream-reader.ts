@@ -132,6 +132,41 @@ export class StreamReader {
     this.buffered += chunk.byteLength;
   }
 
+  /**
+   * Append a copy of `bytes`, which the caller reuses afterwards (a read
+   * buffer). Bytes that continue a large body being received go straight
+   * into it; only the rest is copied into a buffer of its own.
+   */
+  pushCopy(bytes: Uint8Array): void {
+    let rest = bytes;
+    const p = this.partial;
+    if (p !== undefined && this.buffered === 0) {
+      const k = Math.min(rest.byteLength, p.body.byteLength - p.filled);
+      p.body.set(k === rest.byteLength ? rest : rest.subarray(0, k), p.filled);
+      p.filled += k;
+      rest = rest.subarray(k);
+    }
+    if (rest.byteLength > 0) this.push(Buffer.from(rest));
+  }
+
+  /**
+   * Where the next input bytes may be written so that they land in a large
+   * body being received without any intermediate buffer: the missing part
+   * of that body, when nothing is buffered ahead of it and at least
+   * `minBytes` of it are missing; undefined otherwise. Report what was
+   * written with `filledBody`.
+   */
+  bodyTarget(minBytes: number): Uint8Array | undefined {
+    const p = this.partial;
+    if (p === undefined || this.buffered !== 0 || p.body.byteLength - p.filled < minBytes) return undefined;
+    return p.body.subarray(p.filled);
+  }
+
+  /** `n` bytes were written at the start of the last `bodyTarget()`. */
+  filledBody(n: number): void {
+    this.partial!.filled += n;
+  }
+
   /** Mark the end of input. */
   end(): void {
     this.ended = true;

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ClientTransport } from '../../src/client/connection.js';
-import { framesFrom, writerTo } from '../../runtime/node-stream-io.js';
+import { type OnRead, socketFrames, writerTo } from '../../runtime/node-stream-io.js';
 
 /** A client transport over a socket. */
 export interface SocketTransport extends ClientTransport {
@@ -15,8 +15,14 @@ export interface SocketTransport extends ClientTransport {
   readonly connected: Promise<void>;
 }
 
-/** Wrap a connecting (or connected) client socket. close() ends our side and resolves once the socket has closed. */
-export const socketTransport = (socket: Socket): SocketTransport => {
+/**
+ * A client transport over the socket `open` creates (connecting or
+ * connected) with the `onread` option it is given, so reads go straight
+ * into the frame reader. close() ends our side and resolves once the socket
+ * has closed.
+ */
+export const socketTransport = (open: (onread: OnRead) => Socket): SocketTransport => {
+  const { socket, frames } = socketFrames(open);
   const connected = new Promise<void>((resolve, reject) => {
     if (!socket.connecting && !socket.destroyed) resolve();
     socket.once('connect', () => resolve());
@@ -27,7 +33,7 @@ export const socketTransport = (socket: Socket): SocketTransport => {
   return {
     socket,
     connected,
-    frames: framesFrom(socket),
+    frames,
     write: writerTo(socket),
     close: async () => {
       if (!socket.destroyed) socket.end();

@@ -4,4 +4,4 @@ import { type SocketTransport, socketTransport } from '../socket/socket-transpor
 
 /** Connect to the server at `host:port`. */
 export const connectTcp = (host: string, port: number): SocketTransport =>
-  socketTransport(createConnection({ host, port, noDelay: true }));
+  socketTransport((onread) => createConnection({ host, port, noDelay: true, onread }));

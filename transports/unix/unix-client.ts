@@ -3,4 +3,4 @@ import { createConnection } from 'node:net';
 import { type SocketTransport, socketTransport } from '../socket/socket-transport.js';
 
 /** Connect to the server listening on the unix socket at `path`. */
-export const connectUnix = (path: string): SocketTransport => socketTransport(createConnection({ path }));
+export const connectUnix = (path: string): SocketTransport => socketTransport((onread) => createConnection({ path, onread }));
