@@ -5,9 +5,11 @@
 // Prints ONE JSON object on stdout:
 //   {unary_seq_calls_per_s, unary_p50_us, unary_p99_us, unary_pipelined_calls_per_s,
 //    producer_mb_per_s, exchange_round_trips_per_s, notes, extra}
-// Progress goes to stderr. Total run time is kept under ~25 s.
+// (with --only, just the fields of that workload). Progress goes to stderr.
+// Total run time is kept under ~25 s.
 //
-// Usage: node bench/peer-bench.mjs
+// Usage: node bench/peer-bench.mjs [--only unary|producer|exchange]
+// (bench/run.ts runs each workload in its own process, as it does for ours).
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -235,13 +237,16 @@ async function exchangeBench() {
 }
 
 const tStart = performance.now();
-const { seq, pip } = await unaryBenches();
-const rawPip = await rawPipelined();
-const mbps = await producerBench();
-const rt = await exchangeBench();
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt < 0 ? undefined : process.argv[onlyAt + 1];
+const runs = (w) => only === undefined || only === w;
+const { seq, pip } = runs("unary") ? await unaryBenches() : {};
+const rawPip = runs("unary") ? await rawPipelined() : undefined;
+const mbps = runs("producer") ? await producerBench() : undefined;
+const rt = runs("exchange") ? await exchangeBench() : undefined;
 
-extra.unary_raw_wire_pipelined_calls_per_s = round(rawPip);
-extra.unary_seq_calls_measured = seq.calls;
+if (rawPip !== undefined) extra.unary_raw_wire_pipelined_calls_per_s = round(rawPip);
+if (seq !== undefined) extra.unary_seq_calls_measured = seq.calls;
 extra.total_run_s = round((performance.now() - tStart) / 1000, 2);
 extra.node = process.version;
 
@@ -254,12 +259,9 @@ notes.push(
 );
 
 const result = {
-  unary_seq_calls_per_s: round(seq.calls_per_s),
-  unary_p50_us: round(seq.p50_us),
-  unary_p99_us: round(seq.p99_us),
-  unary_pipelined_calls_per_s: round(pip),
-  producer_mb_per_s: round(mbps),
-  exchange_round_trips_per_s: round(rt),
+  ...(seq === undefined ? {} : { unary_seq_calls_per_s: round(seq.calls_per_s), unary_p50_us: round(seq.p50_us), unary_p99_us: round(seq.p99_us), unary_pipelined_calls_per_s: round(pip) }),
+  ...(mbps === undefined ? {} : { producer_mb_per_s: round(mbps) }),
+  ...(rt === undefined ? {} : { exchange_round_trips_per_s: round(rt) }),
   notes: notes.join(" | "),
   extra,
 };

@@ -2,7 +2,8 @@
  * `npm run bench`, in three parts, each printing what it measured and how:
  *
  * 1. stdio: our runtime and the peer (@query-farm/vgi-rpc 0.25.4), with the
- *    machine's floor, as a table of ratios;
+ *    machine's floor, as a table of ratios (each workload of each side in
+ *    a client process of its own, against a fresh server);
  * 2. unix socket: unary calls/s with 32 concurrent connections against our
  *    server with pools of 0, 1 and 2 worker threads and against the peer's
  *    unix server, with each server's CPU use (bench/unix.ts);
@@ -11,10 +12,9 @@
  * Progress goes to stderr; the tables go to stdout, and everything as JSON
  * on the last line.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { measureStdioFloor } from './floor.js';
-import { measureOurs, type StdioResult } from './ours.js';
+import { WORKLOADS, jsonFromProcess, measureOurs, measureProducerAfterUnary, type StdioResult } from './ours.js';
 import { measureUnix } from './unix.js';
 import { measureCopies } from './copies.js';
 
@@ -22,20 +22,19 @@ const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
 const PEER_BENCH = fileURLToPath(new URL('../../bench/peer-bench.mjs', import.meta.url));
 
-const measurePeer = (): Promise<StdioResult & { extra?: Record<string, number> }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PEER_BENCH], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`peer benchmark exited with ${code}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()!) as StdioResult);
-      } catch (e) {
-        reject(e as Error);
-      }
-    });
-  });
+type PeerResult = StdioResult & { extra?: Record<string, unknown> };
+
+/** The peer's numbers: each workload in its own process against a fresh server, as for ours. */
+const measurePeer = async (): Promise<PeerResult> => {
+  let result: Partial<PeerResult> = {};
+  let extra: Record<string, unknown> = {};
+  for (const w of WORKLOADS) {
+    const part = await jsonFromProcess<Partial<PeerResult>>(PEER_BENCH, ['--only', w]);
+    extra = { ...extra, ...part.extra };
+    result = { ...result, ...part };
+  }
+  return { ...(result as StdioResult), extra };
+};
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -55,13 +54,14 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const main = async (): Promise<void> => {
   const floors: number[] = [];
   const ourRuns: StdioResult[] = [];
-  const peerRuns: (StdioResult & { extra?: Record<string, number> })[] = [];
+  const peerRuns: PeerResult[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     log(`stdio round ${round}/${ROUNDS}`);
     log('floor: bare stdio echo between two Node processes, 200-byte messages, sequential (2 s)');
     floors.push(await measureStdioFloor());
-    ourRuns.push(await measureOurs(log));
-    log('peer: bench/peer-bench.mjs (its client against its server, same workloads)');
+    log('ours: bench/ours.ts, each workload in its own process against a fresh server');
+    ourRuns.push(await measureOurs());
+    log('peer: bench/peer-bench.mjs (its client against its server, same workloads, same process layout)');
     peerRuns.push(await measurePeer());
   }
   const floor = Math.max(...floors);
@@ -82,6 +82,13 @@ const main = async (): Promise<void> => {
     `${'measurement'.padEnd(42)} ${'ours'.padStart(12)} ${'peer'.padStart(12)} ${'ratio'.padStart(8)}`,
     ...rows.map(([name, o, p, kind]) => `${name.padEnd(42)} ${fmt(o).padStart(12)} ${fmt(p).padStart(12)} ${fmt(kind === 'x' ? o / p : p / o, 1).padStart(7)}x`),
   ];
+  log('ours: producer again, after 30,000 unary calls in the same client process');
+  const producerAfterUnary = await measureProducerAfterUnary();
+  lines.push(
+    '',
+    `each workload runs in its own client process against a fresh server, for both. Our producer after 30,000 unary calls in the same client process: ${fmt(producerAfterUnary)} MB/s ` +
+      '(a client heap whose young generation the unary calls grew makes V8 mark the old generation after every scavenge; see the README)',
+  );
   const peerExtra = (peer as { extra?: Record<string, unknown> }).extra;
   if (peerExtra !== undefined) lines.push('', `peer extra (its server driven without its client): ${JSON.stringify(peerExtra)}`);
   process.stdout.write(`${lines.join('\n')}\n\n`);
@@ -89,7 +96,7 @@ const main = async (): Promise<void> => {
   process.stdout.write(`${unix.table}\n\n`);
   const copies = await measureCopies(log);
   process.stdout.write(`${copies.table}\n`);
-  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floor, ours, peer, unix: unix.results, copies: copies.results })}\n`);
+  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floor, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix.results, copies: copies.results })}\n`);
 };
 
 await main();

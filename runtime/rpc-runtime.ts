@@ -40,7 +40,12 @@ export interface RuntimeOptions<E> extends DispatcherOptions {
   readonly graceMs?: number;
   /** V8 heap limits per worker. */
   readonly resourceLimits?: ResourceLimits;
-  /** Who accepts socket connections when there is a pool (default `workers`). */
+  /**
+   * Who accepts socket connections when there is a pool. Default `workers`,
+   * except with `resourceLimits`: then `relay`, because a worker killed by
+   * its heap limit gets no chance to write, and only connections the main
+   * thread holds can still be answered with WorkerCrashedError.
+   */
   readonly accept?: AcceptMode;
 }
 
@@ -77,7 +82,8 @@ export class RpcRuntime {
       serverId,
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
-    const hub = (options.accept ?? 'workers') === 'workers' ? new AcceptHub(serverId, pool) : undefined;
+    const accept = options.accept ?? (options.resourceLimits === undefined ? 'workers' : 'relay');
+    const hub = accept === 'workers' ? new AcceptHub(serverId, pool) : undefined;
     await pool.ready();
     return new RpcRuntime(serverId, pool, undefined, graceMs, hub);
   }

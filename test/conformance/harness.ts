@@ -99,7 +99,7 @@ const stdioWorker = (name: string, args: readonly string[]): ConformanceTranspor
     setup: async () => {},
     connect: async () => {
       if (shared === undefined) {
-        const t = spawnServer(process.execPath, [WORKER, ...args], { onStderr: forwardStderr(name) });
+        const t = await spawnServer(process.execPath, [WORKER, ...args], { onStderr: forwardStderr(name) });
         exited = t.exited;
         shared = open(t);
       }

@@ -42,7 +42,7 @@ const probe = async (transport: ClientTransport): Promise<{ methods: number; sec
 describe('conformance worker CLI', () => {
   it('serves both protocols on stdio', async () => {
     const stderr: string[] = [];
-    const t = spawnServer(process.execPath, [WORKER], { onStderr: (l) => stderr.push(l) });
+    const t = await spawnServer(process.execPath, [WORKER], { onStderr: (l) => stderr.push(l) });
     const conn = new RpcConnection(t);
     const svc = Client.promises(ConformanceService, conn);
     const secondary = Client.promises(SecondaryService, conn);

@@ -33,8 +33,8 @@ let bench: Client.PromiseClient<typeof Bench.methods>;
 let reflection: Client.PromiseClient<typeof Reflection.methods>;
 const stderr: string[] = [];
 
-beforeAll(() => {
-  transport = spawnServer(process.execPath, [PEER_SERVER], { onStderr: (line) => stderr.push(line) });
+beforeAll(async () => {
+  transport = await spawnServer(process.execPath, [PEER_SERVER], { onStderr: (line) => stderr.push(line) });
   conn = new RpcConnection(transport);
   interop = Client.promises(Interop, conn);
   bench = Client.promises(Bench, conn);

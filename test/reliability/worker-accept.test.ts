@@ -26,9 +26,9 @@ let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'vgi-accept-')); });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const start = async (kind: 'unix' | 'tcp', graceMs = 10_000) => {
-  const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: WORKER, graceMs, resourceLimits: { maxOldGenerationSizeMb: 64 } });
-  expect(runtime.acceptsInWorkers).toBe(true);
+const start = async (kind: 'unix' | 'tcp', graceMs = 10_000, accept: 'workers' | 'default' = 'workers') => {
+  const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: WORKER, graceMs, resourceLimits: { maxOldGenerationSizeMb: 64 }, ...(accept === 'default' ? {} : { accept }) });
+  expect(runtime.acceptsInWorkers).toBe(accept === 'workers');
   let dial: () => SocketTransport;
   if (kind === 'unix') {
     const path = join(dir, `s${Math.random().toString(36).slice(2)}.sock`);
@@ -139,6 +139,26 @@ for (const kind of ['unix', 'tcp'] as const) {
     });
   });
 }
+
+describe('worker heap limits without an accept mode', () => {
+  it('relay connections through the main thread, so a heap overflow still answers WorkerCrashedError', async () => {
+    const { runtime, open } = await start('unix', 10_000, 'default');
+    const byThread = new Map<bigint, ChaosClient>();
+    for (let i = 0; i < 20 && byThread.size < 2; i++) {
+      const { chaos } = open();
+      const id = await chaos.thread();
+      if (!byThread.has(id)) byThread.set(id, chaos);
+    }
+    const [[, victim], [, other]] = [...byThread.entries()] as [[bigint, ChaosClient], [bigint, ChaosClient]];
+    const survivors = Array.from({ length: 4 }, () => other.sleep({ ms: 200n }));
+    const err = (await victim.crash({ how: 'oom' }).catch((e: unknown) => e)) as RpcClientError;
+    expect(err).toBeInstanceOf(RpcClientError);
+    expect(err.errorType).toBe('WorkerCrashedError');
+    expect(err.message).toMatch(/memory|heap|ERR_WORKER_OUT_OF_MEMORY/i);
+    expect(await Promise.all(survivors)).toEqual(Array(4).fill(200n));
+    await runtime.shutdown();
+  });
+});
 
 describe('unix socket file with workers accepting', () => {
   it('is in place while serving and removed by the drain', async () => {

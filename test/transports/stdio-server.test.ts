@@ -28,7 +28,7 @@ const runWith = (input: Uint8Array, closeStdin = true): Promise<{ code: number |
 
 describe('stdio server', () => {
   it('answers a bad request with an error and keeps serving', async () => {
-    const t = spawnServer(process.execPath, [WORKER, '--stdio']);
+    const t = await spawnServer(process.execPath, [WORKER, '--stdio']);
     await t.write(requestBytes(addSchema, [T.float64.encode([1]), T.float64.encode([2])], 1, route('Bench', 'nope')));
     const bad = await readResponse(t);
     expect(errorOf(bad)).toMatchObject({ type: 'MethodNotImplementedError', kind: 'method_not_implemented' });
@@ -64,7 +64,7 @@ describe('stdio server', () => {
 
   it('exits 0 when stdin closes and on SIGTERM', async () => {
     expect((await runWith(new Uint8Array(0))).code).toBe(0);
-    const t = spawnServer(process.execPath, [WORKER, '--stdio']);
+    const t = await spawnServer(process.execPath, [WORKER, '--stdio']);
     const bench = Client.promises(Bench, new RpcConnection(t));
     expect(await bench.add({ a: 1, b: 1 })).toBe(2);
     t.child.kill('SIGTERM');

@@ -100,8 +100,8 @@ const connOver = (transport: ClientTransport): SoakConn => {
 const forwardStderr = (name: string) => (line: string): void => { process.stderr.write(`[soak ${name} server] ${line}\n`); };
 
 /** The stdio worker: its single connection is handed out once. */
-const stdioTarget = (): SoakTarget => {
-  const t = spawnServer(process.execPath, [WORKER], { onStderr: forwardStderr('subprocess') });
+const stdioTarget = async (): Promise<SoakTarget> => {
+  const t = await spawnServer(process.execPath, [WORKER], { onStderr: forwardStderr('subprocess') });
   const pid = t.child.pid;
   if (pid === undefined) throw new Error('the stdio worker did not start');
   const conn = connOver(t);
