@@ -5,15 +5,16 @@
  * without a Promise hop; asynchronous ones keep running on their fiber,
  * tracked so they can be interrupted.
  */
-import { Cause, type Effect, Exit, type Fiber, FiberId, Runtime } from 'effect';
+import { Cause, Context, type Effect, Exit, type Fiber, FiberId, Runtime } from 'effect';
+import { CallContext } from '../src/service/call-context.js';
 import type { CallRunner, ConnectionCalls } from '../src/protocol/call-scope.js';
 import type { CallTracker } from './supervisor.js';
 
 /** A runner placing call fibers on `rt`, tracked by their connection. */
-export const fiberRunner = (rt: Runtime.Runtime<never>): CallRunner => {
+export const fiberRunner = <R = never>(rt: Runtime.Runtime<R>): CallRunner<R> => {
   const runSync = Runtime.runSyncExit(rt);
   return {
-    run: <A, E>(effect: Effect.Effect<A, E, never>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>> => {
+    run: <A, E>(effect: Effect.Effect<A, E, R>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>> => {
       const tracker = calls as CallTracker | undefined;
       if (tracker?.reason !== undefined) return Promise.resolve(Exit.interrupt(FiberId.none));
       const exit = runSync(effect);
@@ -30,5 +31,8 @@ export const fiberRunner = (rt: Runtime.Runtime<never>): CallRunner => {
       }
       return Promise.resolve(exit);
     },
+    // The call's context goes into a runtime of its own, derived once, rather than being provided to each effect.
+    withContext: (context) =>
+      fiberRunner(Runtime.make({ context: Context.add(rt.context, CallContext, context), runtimeFlags: rt.runtimeFlags, fiberRefs: rt.fiberRefs })),
   };
 };

@@ -20,6 +20,7 @@ import { Errors, toWireError } from '../src/service/errors.js';
 import { type Done, type Emission, BatchView, emissionColumns, metadataMap } from '../src/service/stream-output.js';
 import type { ByteConnection } from '../src/protocol/byte-connection.js';
 import type { CallRunner, CallScope, ConnectionCalls, InterruptReason, StreamRunner } from '../src/protocol/call-scope.js';
+import type { CallContext } from '../src/service/call-context.js';
 import { coerceInput } from '../src/protocol/input-coercion.js';
 import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from '../src/protocol/responses.js';
 import { type AnyStream, type StreamMethod, type StreamOutput, drainInput, encodeHeaderStream, handlerMetadata, outputOf } from '../src/protocol/stream-protocol.js';
@@ -50,7 +51,7 @@ export class StreamActor implements Interruptible {
 
   private constructor(
     private readonly conn: ByteConnection,
-    private readonly runner: CallRunner,
+    private readonly runner: CallRunner<CallContext>,
     private readonly scope: CallScope,
     private readonly method: StreamMethod,
     private readonly calls: ConnectionCalls,
@@ -70,7 +71,7 @@ export class StreamActor implements Interruptible {
     calls: ConnectionCalls,
   ): Promise<void> {
     const tracker = calls as CallTracker;
-    const actor = new StreamActor(conn, runner, scope, method, calls, Effect.runSync(Scope.make()));
+    const actor = new StreamActor(conn, runner.withContext(scope.context), scope, method, calls, Effect.runSync(Scope.make()));
     tracker.adopt(actor);
     let end = ending(interrupted, [], 'none');
     try {
@@ -108,7 +109,7 @@ export class StreamActor implements Interruptible {
   /** Init: the handler builds the stream state inside the stream's Scope; then the header and the lockstep. */
   private async open(handler: (params: never) => Effect.Effect<unknown, unknown, never>, params: Record<string, unknown>): Promise<Ending> {
     const { runner, scope, method } = this;
-    const init = await runner.run(scope.provide(Scope.extend(Effect.suspend(() => handler(params as never)), this.streamScope)) as Effect.Effect<unknown, unknown, never>, this.calls);
+    const init = await runner.run(Scope.extend(Effect.suspend(() => handler(params as never)), this.streamScope) as Effect.Effect<unknown, unknown, CallContext>, this.calls);
     if (Exit.isFailure(init)) return this.initError(causeError(init.cause, this.reason ?? this.calls.reason), init);
     const stream = init.value as AnyStream;
     if (method.headerSchema !== undefined) {
@@ -166,18 +167,22 @@ export class StreamActor implements Interruptible {
       if (f.kind !== 'batch') continue;
       const batch = f.batch;
       if (batch.meta(Keys.cancel) !== undefined) {
-        if (stream.onCancel !== undefined) await runner.run(scope.provide(Effect.catchAllCause(stream.onCancel, () => Effect.void)), calls);
+        if (stream.onCancel !== undefined) await runner.run(Effect.catchAllCause(stream.onCancel, () => Effect.void) as Effect.Effect<void, never, CallContext>, calls);
         scope.takeLogs();
         enc.writeEos(out);
         return ending(interrupted, out, 'open');
       }
-      const turn = method.kind === 'producer'
-        ? Effect.suspend(() => stream.produce({ metadata: handlerMetadata(batch.metadata) }))
-        : Effect.suspend(() => {
-            const input = coerceInput(method.input, method.inputSchema, batch);
-            return stream.exchange(new BatchView(method.input, input, handlerMetadata(batch.metadata)));
-          });
-      const exit = await runner.run(scope.provide(turn as Effect.Effect<Emission<unknown> | Done<unknown>, unknown, never>), calls);
+      let turn: Effect.Effect<Emission<unknown> | Done<unknown>, unknown, CallContext>;
+      try {
+        turn = (method.kind === 'producer'
+          ? stream.produce({ metadata: handlerMetadata(batch.metadata) })
+          : stream.exchange(new BatchView(method.input, coerceInput(method.input, method.inputSchema, batch), handlerMetadata(batch.metadata)))) as typeof turn;
+      } catch (e) {
+        turn = Effect.die(e);
+      }
+      // A turn that is already a value (Effect.succeed / fail) needs no fiber.
+      type TurnExit = Exit.Exit<Emission<unknown> | Done<unknown>, unknown>;
+      const exit: TurnExit = calls.reason !== undefined ? interrupted : Exit.isExit(turn) ? (turn as TurnExit) : await runner.run(turn, calls);
       writeLogs(out, enc, scope.takeLogs(), stamp);
       if (Exit.isFailure(exit)) return failWith(causeError(exit.cause, this.reason ?? calls.reason), exit);
       const result = exit.value;

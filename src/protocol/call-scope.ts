@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Effect, type Exit } from 'effect';
-import { CallContext, type CallContextService, type ClientLogRecord, type TransportKind } from '../service/call-context.js';
+import type { CallContext, CallContextService, ClientLogRecord, TransportKind } from '../service/call-context.js';
 import type { ByteConnection } from './byte-connection.js';
 import type { StreamMethod } from './stream-protocol.js';
 
@@ -28,9 +28,15 @@ export interface ConnectionCalls {
   interruptAll(reason: InterruptReason): void;
 }
 
-/** Executes handler Effects as fibers owned by a connection (the actor layer implements it). */
-export interface CallRunner {
-  run<A, E>(effect: Effect.Effect<A, E, never>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>>;
+/**
+ * Executes handler Effects as fibers owned by a connection (the actor layer
+ * implements it). `R` is what the effects may require: nothing, or the
+ * CallContext of a runner made by `withContext`.
+ */
+export interface CallRunner<R = never> {
+  run<A, E>(effect: Effect.Effect<A, E, R>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>>;
+  /** A runner whose effects get `context` as their CallContext (made once per call or stream: cheaper than providing it to every effect). */
+  withContext(context: CallContextService): CallRunner<CallContext>;
 }
 
 /** Runs one stream call as an actor owned by a connection (the actor layer implements it). */
@@ -80,8 +86,6 @@ export interface CallScope {
   readonly context: CallContextService;
   /** Logs emitted since the last `takeLogs()`. */
   takeLogs(): ClientLogRecord[];
-  /** Run `effect` with this call's context provided. */
-  provide<A, E>(effect: Effect.Effect<A, E, CallContext>): Effect.Effect<A, E, never>;
 }
 
 /** What a call scope is built from. */
@@ -123,6 +127,5 @@ export const makeCallScope = (info: CallInfoInput): CallScope => {
       logs = undefined;
       return out;
     },
-    provide: (effect) => Effect.provideService(effect, CallContext, getContext()),
   };
 };

@@ -9,7 +9,7 @@ import type { UnaryMethod } from '../service/method.js';
 import { ErrorKind, RpcError, toWireError } from '../service/errors.js';
 import type { ValueType } from '../types/value-type.js';
 import type { CallRunner, CallScope, ConnectionCalls, InterruptReason } from './call-scope.js';
-import type { ClientLogRecord } from '../service/call-context.js';
+import type { CallContext, ClientLogRecord } from '../service/call-context.js';
 import { errorMetadata, type Stamp, writeLogs } from './responses.js';
 
 /** Turn a failed Exit into the error to report (failures first, then defects, then interruption with its reason). */
@@ -51,7 +51,7 @@ export const runUnary = async (
     return;
   }
   const scope = openScope();
-  const exit = await runner.run(scope.provide(effect), calls);
+  const exit = await runner.withContext(scope.context).run(effect as Effect.Effect<unknown, unknown, CallContext>, calls);
   encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), calls?.reason);
 };
 
