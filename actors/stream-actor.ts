@@ -61,15 +61,7 @@ export class StreamActor implements Interruptible {
   }
 
   /** Serve one stream call on `conn`, supervised by `calls`; resolves when the stream is over. */
-  static async serve(
-    conn: ByteConnection,
-    runner: CallRunner,
-    scope: CallScope,
-    method: StreamMethod,
-    handler: (params: never) => Effect.Effect<unknown, unknown, never>,
-    params: Record<string, unknown>,
-    calls: ConnectionCalls,
-  ): Promise<void> {
+  static async serve(runner: CallRunner, ...[conn, scope, method, handler, params, calls]: Parameters<StreamRunner['runStream']>): Promise<void> {
     const tracker = calls as CallTracker;
     const actor = new StreamActor(conn, runner.withContext(scope.context), scope, method, calls, Effect.runSync(Scope.make()));
     tracker.adopt(actor);
@@ -213,5 +205,5 @@ export class StreamActor implements Interruptible {
 
 /** The actor layer's StreamRunner: every stream call becomes a StreamActor. */
 export const streamRunner = (runner: CallRunner): StreamRunner => ({
-  runStream: (conn, scope, method, handler, params, calls) => StreamActor.serve(conn, runner, scope, method, handler, params, calls),
+  runStream: (...args) => StreamActor.serve(runner, ...args),
 });

@@ -47,11 +47,16 @@ const waitFor = async (cond: () => boolean): Promise<void> => {
   expect(cond()).toBe(true);
 };
 
+/** A fresh client connection to the Slow service, with the event log cleared. */
+const connectSlow = () => {
+  events.length = 0;
+  const t = memoryConnect(dispatcher);
+  return { t, slow: Client.promises(Slow, new RpcConnection(t)) };
+};
+
 describe('interrupting calls', () => {
   it('a client disconnect interrupts its running unary call and releases its resources', async () => {
-    events.length = 0;
-    const t = memoryConnect(dispatcher);
-    const slow = Client.promises(Slow, new RpcConnection(t));
+    const { t, slow } = connectSlow();
     const call = slow.hang({ name: 'unary' }).catch((e: unknown) => e);
     await waitFor(() => events.includes('unary:acquired'));
     expect(dispatcher.runningCalls).toBe(1);
@@ -63,9 +68,7 @@ describe('interrupting calls', () => {
   });
 
   it('a disconnect in the middle of a stream turn releases the stream scope', async () => {
-    events.length = 0;
-    const t = memoryConnect(dispatcher);
-    const slow = Client.promises(Slow, new RpcConnection(t));
+    const { t, slow } = connectSlow();
     const stream = await slow.hang_stream({ name: 'stream' });
     const tick = stream.tick().catch((e: unknown) => e);
     await waitFor(() => dispatcher.runningCalls === 1);
@@ -78,9 +81,7 @@ describe('interrupting calls', () => {
   });
 
   it('a disconnect while a stream waits for its next tick releases the stream scope', async () => {
-    events.length = 0;
-    const t = memoryConnect(dispatcher);
-    const slow = Client.promises(Slow, new RpcConnection(t));
+    const { t, slow } = connectSlow();
     const stream = await slow.quick_stream({ name: 'idle' });
     expect((await stream.tick())!.values('n')).toEqual([1n]);
     expect(dispatcher.openStreams).toBe(1);
@@ -92,9 +93,7 @@ describe('interrupting calls', () => {
   });
 
   it('shutdown in the middle of a stream turn answers ServerShutdownError and releases the stream scope', async () => {
-    events.length = 0;
-    const t = memoryConnect(dispatcher);
-    const slow = Client.promises(Slow, new RpcConnection(t));
+    const { t, slow } = connectSlow();
     const stream = await slow.hang_stream({ name: 'turn' });
     const tick = stream.tick().catch((e: unknown) => e);
     await waitFor(() => dispatcher.runningCalls === 1);
@@ -108,9 +107,7 @@ describe('interrupting calls', () => {
   });
 
   it('shutdown while an exchange waits for input answers its next batch with ServerShutdownError and releases the scope', async () => {
-    events.length = 0;
-    const t = memoryConnect(dispatcher);
-    const slow = Client.promises(Slow, new RpcConnection(t));
+    const { t, slow } = connectSlow();
     const stream = await slow.scale({ name: 'waiting' });
     expect((await stream.exchange(Output.columns({ x: [1.5] }))).values('x')).toEqual([3]);
     expect(dispatcher.openStreams).toBe(1);
@@ -125,9 +122,7 @@ describe('interrupting calls', () => {
   });
 
   it('shutdown interrupts running calls with a typed error and releases resources', async () => {
-    events.length = 0;
-    const t = memoryConnect(dispatcher);
-    const slow = Client.promises(Slow, new RpcConnection(t));
+    const { t, slow } = connectSlow();
     const call = slow.hang({ name: 'shutdown' }).catch((e: unknown) => e);
     await waitFor(() => events.includes('shutdown:acquired'));
     dispatcher.interruptAll({ _tag: 'shutdown', detail: 'grace period of 0 s elapsed' });
