@@ -252,8 +252,9 @@ export const assembleData = (data: Data, ctx: AssembleContext, declared: DataTyp
     case Type.Duration: case Type.Decimal: case Type.Interval: case Type.FixedSizeBinary:
     case Type.Dictionary: {
       pushValidity(ctx, data);
-      const values = data.values as (ArrayBufferView & { subarray(a: number, b: number): ArrayBufferView }) | undefined;
-      ctx.buffers.push(values === undefined ? EMPTY : bytesOf(values.subarray(0, length * data.stride)));
+      const values = data.values as (ArrayBufferView & { readonly BYTES_PER_ELEMENT: number }) | undefined;
+      // The first `length` values (already sliced to the column), as bytes: one view, no intermediate subarray.
+      ctx.buffers.push(values === undefined ? EMPTY : new Uint8Array(values.buffer, values.byteOffset, Math.min(values.byteLength, length * data.stride * values.BYTES_PER_ELEMENT)));
       if (type.typeId === Type.Dictionary && data.dictionary !== undefined) {
         (ctx.dictionaries ??= new Map()).set((type as unknown as { id: number }).id, data.dictionary);
       }

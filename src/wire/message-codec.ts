@@ -210,8 +210,27 @@ export const layoutBuffers = (buffers: readonly Uint8Array[]): { layout: (readon
 };
 
 const HEADER_CACHE_MAX = 4096;
-const headerCache = new WeakMap<object, Map<string, Uint8Array>>();
+
+/** Cached headers of one metadata object: by shape key, plus the last one used (checked first, without building a key). */
+interface HeaderCache {
+  readonly byShape: Map<string, Uint8Array>;
+  last: { readonly length: number; readonly nodes: readonly FieldNode[]; readonly layout: readonly (readonly [number, number])[]; readonly bytes: Uint8Array } | undefined;
+}
+
+const headerCache = new WeakMap<object, HeaderCache>();
 const NO_METADATA = {};
+
+const sameShape = (
+  a: { readonly length: number; readonly nodes: readonly FieldNode[]; readonly layout: readonly (readonly [number, number])[] },
+  length: number,
+  nodes: readonly FieldNode[],
+  layout: readonly (readonly [number, number])[],
+): boolean => {
+  if (a.length !== length || a.nodes.length !== nodes.length || a.layout.length !== layout.length) return false;
+  for (let i = 0; i < nodes.length; i++) if (a.nodes[i]!.length !== nodes[i]!.length || a.nodes[i]!.nullCount !== nodes[i]!.nullCount) return false;
+  for (let i = 0; i < layout.length; i++) if (a.layout[i]![0] !== layout[i]![0] || a.layout[i]![1] !== layout[i]![1]) return false;
+  return true;
+};
 
 const shapeKey = (length: number, nodes: readonly FieldNode[], layout: readonly (readonly [number, number])[]): string => {
   let key = `${length}`;
@@ -235,19 +254,23 @@ export const encodeRecordBatchHeader = (
   metadata: BatchMetadata | undefined,
 ): Uint8Array => {
   const owner = metadata ?? NO_METADATA;
-  let perMetadata = headerCache.get(owner);
+  let cache = headerCache.get(owner);
+  const last = cache?.last;
+  if (last !== undefined && sameShape(last, length, nodes, layout)) return last.bytes;
   const key = shapeKey(length, nodes, layout);
-  const hit = perMetadata?.get(key);
-  if (hit !== undefined) return hit;
-  builder.clear();
-  const rb = writeRecordBatchTable(builder, length, nodes, layout);
-  const bytes = writeMessage(builder, MessageHeaderType.RecordBatch, rb, bodyLength, metadata);
-  if (perMetadata === undefined) {
-    perMetadata = new Map();
-    headerCache.set(owner, perMetadata);
+  let bytes = cache?.byShape.get(key);
+  if (bytes === undefined) {
+    builder.clear();
+    const rb = writeRecordBatchTable(builder, length, nodes, layout);
+    bytes = writeMessage(builder, MessageHeaderType.RecordBatch, rb, bodyLength, metadata);
+    if (cache === undefined) {
+      cache = { byShape: new Map(), last: undefined };
+      headerCache.set(owner, cache);
+    }
+    if (cache.byShape.size >= HEADER_CACHE_MAX) cache.byShape.clear();
+    cache.byShape.set(key, bytes);
   }
-  if (perMetadata.size >= HEADER_CACHE_MAX) perMetadata.clear();
-  perMetadata.set(key, bytes);
+  cache!.last = { length, nodes, layout, bytes };
   return bytes;
 };
 

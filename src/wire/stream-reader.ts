@@ -54,6 +54,9 @@ export type Frame =
   | { readonly kind: 'badBatch'; readonly error: IpcFormatError }
   | { readonly kind: 'eos' };
 
+/** Record batch headers up to this size are remembered for reuse (per reader, the last one only). */
+const MAX_REUSED_HEADER = 2048;
+
 const schemaCache = new Map<number, { bytes: Uint8Array; schema: Schema }[]>();
 let schemaCacheSize = 0;
 const SCHEMA_CACHE_MAX = 512;
@@ -179,6 +182,9 @@ export class StreamReader {
 
   private peekU32(at: number): number {
     // Read a little-endian u32 at logical offset `at`, which may straddle chunks.
+    const c = this.chunks[0]!;
+    const i = this.head + at;
+    if (i + 4 <= c.byteLength) return (c[i]! | (c[i + 1]! << 8) | (c[i + 2]! << 16) | (c[i + 3]! << 24)) >>> 0;
     let v = 0;
     for (let i = 0; i < 4; i++) v |= this.byteAt(at + i) << (8 * i);
     return v >>> 0;
@@ -222,6 +228,18 @@ export class StreamReader {
     }
     this.buffered -= n;
     return out;
+  }
+
+  /** The last record batch header decoded, by its bytes: repeated calls send the same header again and again. */
+  private lastHeader: { readonly bytes: Uint8Array; readonly msg: DecodedMessage } | undefined;
+
+  /** Decode a message header, reusing the last record batch header when the bytes are the same. */
+  private headerOf(bytes: Uint8Array): DecodedMessage {
+    const last = this.lastHeader;
+    if (last !== undefined && sameBytes(last.bytes, bytes)) return last.msg;
+    const msg = decodeMessageHeader(bytes);
+    if (msg.type === 'recordBatch' && bytes.byteLength <= MAX_REUSED_HEADER) this.lastHeader = { bytes: bytes.slice(), msg };
+    return msg;
   }
 
   private needMore(): undefined {
@@ -273,7 +291,7 @@ export class StreamReader {
         if (this.buffered < prefix + metadataLength) return this.needMore();
         this.take(prefix);
         const header = this.take(metadataLength);
-        const msg = decodeMessageHeader(header);
+        const msg = this.headerOf(header);
         if (msg.bodyLength > this.limits.maxBodyBytes) {
           throw new IpcLimitError(`IPC message body of ${msg.bodyLength} bytes exceeds the ${this.limits.maxBodyBytes}-byte limit`);
         }
