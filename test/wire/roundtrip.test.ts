@@ -137,3 +137,24 @@ describe('misaligned input', () => {
     expect(rows(decoded)).toEqual(rows(batch));
   });
 });
+
+describe('repeated record batch headers', () => {
+  it('decode each batch with its own values and metadata when headers repeat, change and come back', () => {
+    const schema = new A.Schema([new A.Field('x', new A.Float64(), false)]);
+    const col = (xs: number[]) => A.makeData({ type: new A.Float64(), length: xs.length, nullCount: 0, data: Float64Array.from(xs) });
+    const enc = new StreamEncoder(schema);
+    const out: Uint8Array[] = [];
+    const md = new Map([['k', 'one']]);
+    enc.writeSchema(out);
+    enc.writeColumns(out, 1, [col([1])], md);
+    enc.writeColumns(out, 1, [col([2])], md);
+    enc.writeColumns(out, 2, [col([3, 4])], md);
+    enc.writeColumns(out, 1, [col([5])], new Map([['k', 'two']]));
+    enc.writeColumns(out, 1, [col([6])], md);
+    enc.writeEos(out);
+    const frames = readAll(concatBytes(out), 5);
+    const batches = frames.filter((f): f is Extract<Frame, { kind: 'batch' }> => f.kind === 'batch').map((f) => f.batch);
+    expect(batches.map((b) => [...(b.toRecordBatch().getChild('x')!.toArray() as Float64Array)])).toEqual([[1], [2], [3, 4], [5], [6]]);
+    expect(batches.map((b) => b.meta('k'))).toEqual(['one', 'one', 'one', 'two', 'one']);
+  });
+});
