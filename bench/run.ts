@@ -66,6 +66,9 @@ const PEER_BASELINE: StdioResult = {
 /** Rounds of the stdio part: this shared machine's speed drifts, so floor, ours and the peer are interleaved; each side gets its best round, and our sequential rate is compared with the floor of the same round. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
+/** Which parts run after the stdio part: BENCH_PARTS=unix,copies (the default; `BENCH_PARTS=` runs the stdio part alone). */
+const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies').split(',');
+
 const main = async (): Promise<void> => {
   const floors: number[] = [];
   const ourRuns: StdioResult[] = [];
@@ -113,11 +116,11 @@ const main = async (): Promise<void> => {
   const peerExtra = (peer as { extra?: Record<string, unknown> }).extra;
   if (peerExtra !== undefined) lines.push('', `peer extra (its server driven without its client): ${JSON.stringify(peerExtra)}`);
   process.stdout.write(`${lines.join('\n')}\n\n`);
-  const unix = await measureUnix(log);
-  process.stdout.write(`${unix.table}\n\n`);
-  const copies = await measureCopies(log);
-  process.stdout.write(`${copies.table}\n`);
-  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix.results, copies: copies.results })}\n`);
+  const unix = PARTS.includes('unix') ? await measureUnix(log) : undefined;
+  if (unix !== undefined) process.stdout.write(`${unix.table}\n\n`);
+  const copies = PARTS.includes('copies') ? await measureCopies(log) : undefined;
+  if (copies !== undefined) process.stdout.write(`${copies.table}\n`);
+  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results })}\n`);
 };
 
 await main();
