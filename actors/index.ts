@@ -11,5 +11,5 @@ import { streamRunner } from './stream-actor.js';
 /** The actors of one worker, running on its Effect runtime. */
 export const workerActors = (rt: Runtime.Runtime<never>): Actors => {
   const runner = fiberRunner(rt);
-  return { run: runner.run, withContext: runner.withContext, ...streamRunner(runner) };
+  return { ...runner, ...streamRunner(runner) };
 };

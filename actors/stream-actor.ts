@@ -19,7 +19,7 @@ import { emptySchema } from '../src/service/method.js';
 import { Errors, toWireError } from '../src/service/errors.js';
 import { type Done, type Emission, BatchView, emissionColumns, metadataMap } from '../src/service/stream-output.js';
 import type { ByteConnection } from '../src/protocol/byte-connection.js';
-import type { CallRunner, CallScope, ConnectionCalls, InterruptReason, StreamRunner } from '../src/protocol/call-scope.js';
+import type { CallRunner, CallScope, ConnectionCalls, StreamRunner } from '../src/protocol/call-scope.js';
 import type { CallContext } from '../src/service/call-context.js';
 import { coerceInput } from '../src/protocol/input-coercion.js';
 import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from '../src/protocol/responses.js';
@@ -44,10 +44,9 @@ const interrupted = Exit.interrupt(FiberId.none);
 
 /** One producer or exchange stream, from its init to its last batch. */
 export class StreamActor implements Interruptible {
-  private reason: InterruptReason | undefined;
   private readonly stamp: Stamp;
-  /** True once the actor is interrupted: waits for input give up. */
-  private readonly stopped = (): boolean => this.reason !== undefined;
+  /** True once the connection's calls are interrupted: waits for input give up. */
+  private readonly stopped = (): boolean => this.calls.reason !== undefined;
 
   private constructor(
     private readonly conn: ByteConnection,
@@ -76,20 +75,22 @@ export class StreamActor implements Interruptible {
       await Effect.runPromise(Scope.close(actor.streamScope, end.exit));
     }
     // A vanished client gets nothing more; after a shutdown only input already received is read.
-    if (actor.reason?._tag === 'disconnect') return;
+    if (calls.reason?._tag === 'disconnect') return;
     if (end.final.length > 0) await conn.write(end.final);
     if (end.drain !== 'none') await drainInput(conn.frames, end.drain === 'open', actor.stopped);
   }
 
-  /** Stop with `reason`: a turn in progress is interrupted by the tracker; a wait for input ends now. */
-  interrupt(reason: InterruptReason): void {
-    this.reason ??= reason;
+  /**
+   * The tracker has set its reason (read back from `calls.reason`) and
+   * interrupts a turn in progress itself; a wait for input ends now.
+   */
+  interrupt(): void {
     this.conn.frames.wakeWaiter();
   }
 
   /** The error a stream interrupted by its supervisor reports. */
   private interruptedError(): unknown {
-    return causeError(Cause.interrupt(FiberId.none), this.reason);
+    return causeError(Cause.interrupt(FiberId.none), this.calls.reason);
   }
 
   private initError(e: unknown, exit: Exit.Exit<unknown, unknown>): Ending {
@@ -102,7 +103,7 @@ export class StreamActor implements Interruptible {
   private async open(handler: (params: never) => Effect.Effect<unknown, unknown, never>, params: Record<string, unknown>): Promise<Ending> {
     const { runner, scope, method } = this;
     const init = await runner.run(Scope.extend(Effect.suspend(() => handler(params as never)), this.streamScope) as Effect.Effect<unknown, unknown, CallContext>, this.calls);
-    if (Exit.isFailure(init)) return this.initError(causeError(init.cause, this.reason ?? this.calls.reason), init);
+    if (Exit.isFailure(init)) return this.initError(causeError(init.cause, this.calls.reason), init);
     const stream = init.value as AnyStream;
     if (method.headerSchema !== undefined) {
       let header: Uint8Array[];
@@ -176,7 +177,7 @@ export class StreamActor implements Interruptible {
       type TurnExit = Exit.Exit<Emission<unknown> | Done<unknown>, unknown>;
       const exit: TurnExit = calls.reason !== undefined ? interrupted : Exit.isExit(turn) ? (turn as TurnExit) : await runner.run(turn, calls);
       writeLogs(out, enc, scope.takeLogs(), stamp);
-      if (Exit.isFailure(exit)) return failWith(causeError(exit.cause, this.reason ?? calls.reason), exit);
+      if (Exit.isFailure(exit)) return failWith(causeError(exit.cause, calls.reason), exit);
       const result = exit.value;
       if (result === undefined || result === null) return failWith(Errors.runtime('No data batch was emitted'), Exit.void);
       if (result._tag === 'done') {

@@ -6,9 +6,9 @@
 import type { Fiber } from 'effect';
 import type { ConnectionCalls, InterruptReason, Supervision } from '../src/protocol/call-scope.js';
 
-/** An actor its connection's tracker interrupts with a reason (a stream actor). */
+/** An actor its connection's tracker interrupts (a stream actor); the reason is the tracker's, set before. */
 export interface Interruptible {
-  interrupt(reason: InterruptReason): void;
+  interrupt(): void;
 }
 
 /** The fibers and stream actors of one connection's calls. */
@@ -36,7 +36,7 @@ export class CallTracker implements ConnectionCalls {
 
   /** Track a live actor (interrupted at once if the connection is already going away). */
   adopt(actor: Interruptible): void {
-    if (this.reason !== undefined) actor.interrupt(this.reason);
+    if (this.reason !== undefined) actor.interrupt();
     else this.actors.add(actor);
   }
 
@@ -54,7 +54,7 @@ export class CallTracker implements ConnectionCalls {
   interruptAll(reason: InterruptReason): void {
     this.reason ??= reason;
     for (const f of this.fibers) f.unsafeInterruptAsFork(f.id());
-    for (const a of this.actors) a.interrupt(this.reason);
+    for (const a of this.actors) a.interrupt();
   }
 }
 
