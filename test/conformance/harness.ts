@@ -12,7 +12,7 @@
  * Transports section says how long each process and connection lives, and
  * why.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { makeDispatcher } from '../../runtime/make-dispatcher.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,7 @@ import { Client, RpcConnection, type ClientTransport, type TransportKind } from 
 import type { PromiseClient } from '../../src/client/typed-client.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { spawnServer } from '../../transports/pipe/subprocess-client.js';
+import { spawnFirstLine } from '../support/first-line.js';
 import { connectUnix } from '../../transports/unix/unix-client.js';
 import { connectTcp } from '../../transports/tcp/tcp-client.js';
 import { ConformanceService, conformanceLayer } from '../../examples/conformance/service.js';
@@ -128,19 +129,11 @@ const DRAIN_NOTICE = /^vgi-rpc: SIGTERM received, draining/;
 
 /** Spawn the worker with `args` and wait for its discovery line on stdout. */
 const spawnListening = async (name: string, args: readonly string[]): Promise<ListeningWorker> => {
-  const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (l) => {
+  const { child, line, exited } = await spawnFirstLine(WORKER, args, (input) => createInterface({ input }).on('line', (l) => {
     stderr.push(l);
     if (!DRAIN_NOTICE.test(l)) forwardStderr(name)(l);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })));
-  const lines = createInterface({ input: child.stdout! });
-  const line = await new Promise<string | null>((resolve) => {
-    lines.once('line', resolve);
-    void exited.then(() => resolve(null));
-  });
+  }));
   if (line === null) {
     const { code, signal } = await exited;
     throw new Error(`the ${name} worker exited (${code ?? signal}) before listening: ${stderr.join('\n')}`);

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,29 +9,19 @@ import { Bench } from '../../examples/bench/bench-service.js';
 import { connectUnix } from '../../transports/unix/unix-client.js';
 import { connectTcp } from '../../transports/tcp/tcp-client.js';
 import { errorOf, readResponse } from '../support/raw-exchange.js';
+import { type FirstLine, spawnFirstLine } from '../support/first-line.js';
 
 const WORKER = fileURLToPath(new URL('../../dist/examples/bench/worker.js', import.meta.url));
 
 /** A spawned bench worker: its discovery line (or null if it exited first), stderr so far, and its exit. */
-interface Worker {
-  readonly child: ChildProcess;
-  readonly line: string | null;
+interface Worker extends FirstLine {
   readonly stderr: () => string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const startWorker = async (args: readonly string[]): Promise<Worker> => {
-  const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })));
-  const lines = createInterface({ input: child.stdout! });
-  const line = await new Promise<string | null>((resolve) => {
-    lines.once('line', resolve);
-    void exited.then(() => resolve(null));
-  });
-  return { child, line, stderr: () => err, exited };
+  const started = await spawnFirstLine(WORKER, args, (stderr) => stderr.on('data', (d: Buffer) => { err += d.toString(); }));
+  return { ...started, stderr: () => err };
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'vgi-sock-'));
