@@ -129,12 +129,16 @@ export const jsonFromProcess = <T>(script: string, args: readonly string[]): Pro
     });
   });
 
-/** Measure our client and server over stdio, each workload in a fresh process. */
-export const measureOurs = async (): Promise<StdioResult> => {
-  let result: Partial<StdioResult> = {};
-  for (const w of WORKLOADS) result = { ...result, ...(await jsonFromProcess<Partial<StdioResult>>(SELF, [w])) };
-  return result as StdioResult;
+/** Run `node script argsOf(workload)` for each workload in turn, one process each, and collect their JSON. */
+export const workloadParts = async <T>(script: string, argsOf: (w: Workload) => readonly string[]): Promise<Partial<T>[]> => {
+  const parts: Partial<T>[] = [];
+  for (const w of WORKLOADS) parts.push(await jsonFromProcess<Partial<T>>(script, argsOf(w)));
+  return parts;
 };
+
+/** Measure our client and server over stdio, each workload in a fresh process. */
+export const measureOurs = async (): Promise<StdioResult> =>
+  Object.assign({}, ...(await workloadParts<StdioResult>(SELF, (w) => [w]))) as StdioResult;
 
 /** Our producer after 30,000 unary calls in the same client process (reported beside the isolated number). */
 export const measureProducerAfterUnary = async (): Promise<number> =>

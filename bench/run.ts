@@ -15,7 +15,7 @@
 import { fileURLToPath } from 'node:url';
 import { measureStdioFloor } from './floor.js';
 import { median } from './stats.js';
-import { WORKLOADS, jsonFromProcess, measureOurs, measureProducerAfterUnary, type StdioResult } from './ours.js';
+import { measureOurs, measureProducerAfterUnary, type StdioResult, workloadParts } from './ours.js';
 import { measureUnix } from './unix.js';
 import { measureCopies } from './copies.js';
 
@@ -27,14 +27,8 @@ type PeerResult = StdioResult & { extra?: Record<string, unknown> };
 
 /** The peer's numbers: each workload in its own process against a fresh server, as for ours. */
 const measurePeer = async (): Promise<PeerResult> => {
-  let result: Partial<PeerResult> = {};
-  let extra: Record<string, unknown> = {};
-  for (const w of WORKLOADS) {
-    const part = await jsonFromProcess<Partial<PeerResult>>(PEER_BENCH, ['--only', w]);
-    extra = { ...extra, ...part.extra };
-    result = { ...result, ...part };
-  }
-  return { ...(result as StdioResult), extra };
+  const parts = await workloadParts<PeerResult>(PEER_BENCH, (w) => ['--only', w]);
+  return { ...(Object.assign({}, ...parts) as StdioResult), extra: Object.assign({}, ...parts.map((p) => p.extra)) as Record<string, unknown> };
 };
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
