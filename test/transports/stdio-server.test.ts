@@ -41,6 +41,21 @@ describe('stdio server', () => {
     expect(await t.exited).toBe(0);
   });
 
+  for (const stdoutPipe of [false, true]) {
+    it(`serves unary and producer calls to the subprocess client with stdout as a ${stdoutPipe ? 'pipe' : 'socket pair (Linux)'}`, async () => {
+      const t = await spawnServer(process.execPath, [WORKER, '--stdio'], { stdoutPipe });
+      expect(t.child.stdout === null).toBe(!stdoutPipe && process.platform === 'linux');
+      const conn = new RpcConnection(t);
+      const bench = Client.promises(Bench, conn);
+      expect(await bench.add({ a: 1, b: 2 })).toBe(3);
+      let rows = 0;
+      for await (const b of await bench.produce({ n_batches: 3n, rows: 50_000n })) rows += b.numRows;
+      expect(rows).toBe(150_000);
+      await conn.close();
+      expect(await t.exited).toBe(0);
+    });
+  }
+
   it('exits 2 with a one-line message on garbage, without a stack trace', async () => {
     const r = await runWith(Buffer.from('this is not arrow at all, just text\n'.repeat(4)));
     expect(r.code).toBe(2);
