@@ -46,8 +46,13 @@ const bigintType = (label: string, arrowType: A.DataType, signed: boolean): Valu
       for (let i = 0; i < values.length; i++) {
         const raw = values[i] as unknown;
         if (raw === null || raw === undefined) continue;
-        const v = typeof raw === 'number' && Number.isInteger(raw) ? BigInt(raw) : raw;
-        if (typeof v !== 'bigint' || v < min || v > max) badValue(label, raw);
+        // A number is taken only when it is an exact integer (|n| <= 2^53 - 1); beyond that it has
+        // already lost precision, so converting it would send a value the caller never wrote.
+        const v = typeof raw === 'number' && Number.isSafeInteger(raw) ? BigInt(raw) : raw;
+        if (typeof v !== 'bigint' || v < min || v > max) {
+          if (typeof raw === 'number' && Number.isInteger(raw)) throw new TypeError(`expected ${label}, got the number ${raw}, beyond 2^53 - 1 where numbers lose precision: pass a bigint`);
+          badValue(label, raw);
+        }
         out[i] = v as bigint;
       }
       const { bitmap, nullCount } = validityOf(values);
@@ -130,9 +135,9 @@ export const uint8 = numberType('uint8', new A.Uint8(), Uint8Array, true, 0, 255
 export const uint16 = numberType('uint16', new A.Uint16(), Uint16Array, true, 0, 65535);
 /** 32-bit unsigned integer. */
 export const uint32 = numberType('uint32', new A.Uint32(), Uint32Array, true, 0, 4294967295);
-/** 64-bit signed integer, as bigint (numbers are accepted when encoding). */
+/** 64-bit signed integer, as bigint; a number is accepted when encoding only if it is a safe integer (else a TypeError). */
 export const int64 = bigintType('int64', new A.Int64(), true);
-/** 64-bit unsigned integer, as bigint. */
+/** 64-bit unsigned integer, as bigint; a number is accepted when encoding only if it is a safe integer (else a TypeError). */
 export const uint64 = bigintType('uint64', new A.Uint64(), false);
 /** 32-bit float. */
 export const float32 = numberType('float32', new A.Float32(), Float32Array, false, 0, 0);

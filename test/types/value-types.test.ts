@@ -96,6 +96,14 @@ describe('value types round-trip through IPC', () => {
     expect(() => T.decimal128(5, 2).encode(['1.234'])).toThrow(TypeError);
     expect(() => T.fixedSizeBinary(2).encode([Uint8Array.of(1)])).toThrow(TypeError);
   });
+
+  it('takes a number for a 64-bit integer only when it is a safe integer', () => {
+    expect(roundTrip(T.int64, [-(2 ** 53 - 1), 42, 2 ** 53 - 1] as unknown as bigint[])).toEqual([-(2n ** 53n - 1n), 42n, 2n ** 53n - 1n]);
+    expect(roundTrip(T.uint64, [7] as unknown as bigint[])).toEqual([7n]);
+    expect(() => T.int64.encode([2 ** 53 as unknown as bigint])).toThrow(/beyond 2\^53 - 1.*pass a bigint/);
+    expect(() => T.uint64.encode([-(2 ** 60) as unknown as bigint])).toThrow(TypeError);
+    expect(() => T.int64.encode([Number.NaN as unknown as bigint])).toThrow(TypeError);
+  });
 });
 
 describe('dictionary-encoded fields', () => {
