@@ -20,3 +20,4 @@ export type { ReceivedLog, LogHandler } from './client/client-log.js';
 export { Keys } from './wire/metadata-keys.js';
 export { IpcFormatError, IpcLimitError, IpcTruncatedError } from './wire/errors.js';
 export { type ReaderLimits, defaultReaderLimits } from './wire/stream-reader.js';
+export { FrameSource, type FlowControl } from './wire/frame-source.js';

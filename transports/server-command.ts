@@ -7,19 +7,15 @@
  * `runServer` serves on the chosen transport until the process is drained.
  */
 import type { AcceptMode, RuntimeOptions } from '../runtime/rpc-runtime.js';
-import { runStdioServer } from './pipe/stdio-main.js';
-import { runSocketServer } from './socket/socket-main.js';
-import { DEFAULT_TCP_HOST, serveTcp } from './tcp/tcp-server.js';
-import { serveUnix } from './unix/unix-server.js';
+import { drainOnSignals } from '../runtime/signals.js';
+import { reserveStdout } from './pipe/stdio-main.js';
+import { type Listen, type ServeOptions, startServer } from './serve.js';
+import { DEFAULT_TCP_HOST } from './tcp/tcp-server.js';
+
+export type { Listen };
 
 /** Exit code for a command-line usage error (sysexits EX_USAGE). */
 export const EX_USAGE = 64;
-
-/** Where the server listens. */
-export type Listen =
-  | { readonly kind: 'stdio' }
-  | { readonly kind: 'unix'; readonly path: string }
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
 /** The server flags of a command line. */
 export interface ServerArgs {
@@ -132,26 +128,62 @@ export const parseServerArgs = (
   return { listen, workers, graceMs, accept };
 };
 
+const writeStdout = (text: string): Promise<void> =>
+  new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+
 /**
  * Serve `options` (services, layer, worker module) on `args.listen`, with the
- * pool size and grace period of the command line when given. Resolves once
- * a socket server is listening (the process then lives until a signal
- * drains it); a stdio server exits the process when stdin ends.
+ * pool size, accept mode and grace period of the command line when given,
+ * as a server process: stdout carries only the discovery line (socket
+ * servers) or Arrow IPC (stdio), console output goes to stderr, and
+ * SIGTERM/SIGINT drain the server and exit 0 (a second signal exits at
+ * once). A server that cannot start (a unix path owned by a live server, a
+ * port in use) exits 1 with one line on stderr. Resolves once a socket
+ * server is listening; a stdio server exits the process when stdin ends (0)
+ * or after a framing error it cannot resynchronise from (2).
  */
-export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E>): Promise<void> => {
-  const { listen } = args;
-  const runtimeOptions: RuntimeOptions<E> = {
-    ...options,
-    ...(args.workers === undefined ? {} : { workers: args.workers }),
-    ...(args.graceMs === undefined ? {} : { graceMs: args.graceMs }),
-    ...(args.accept === undefined ? {} : { accept: args.accept }),
-  };
-  switch (listen.kind) {
-    case 'stdio':
-      return runStdioServer(runtimeOptions);
-    case 'unix':
-      return runSocketServer(runtimeOptions, (rt) => serveUnix(rt, listen.path));
-    case 'tcp':
-      return runSocketServer(runtimeOptions, (rt) => serveTcp(rt, listen.host, listen.port));
+export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E> & Partial<Pick<ServeOptions<E>, 'limits' | 'maxConnections'>>): Promise<void> => {
+  reserveStdout();
+  let server;
+  try {
+    server = await startServer({
+      ...options,
+      listen: args.listen,
+      ...(args.workers === undefined ? {} : { workers: args.workers }),
+      ...(args.graceMs === undefined ? {} : { graceMs: args.graceMs }),
+      ...(args.accept === undefined ? {} : { accept: args.accept }),
+    });
+  } catch (e) {
+    process.stderr.write(`vgi-rpc: cannot start the server: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
   }
+  drainOnSignals(server.runtime);
+  if (args.listen.kind !== 'stdio') return writeStdout(`${server.discovery}\n`);
+  const outcome = await server.stopped;
+  process.exit(outcome.error === undefined ? 0 : 2);
+};
+
+/** What `runMain` takes beyond the runtime options. */
+export interface MainOptions<E> extends RuntimeOptions<E> {
+  /** The program's name in its usage text (default: the script's file name). */
+  readonly name?: string;
+  /** The arguments to parse (default: `process.argv.slice(2)`). */
+  readonly argv?: readonly string[];
+}
+
+/**
+ * The whole main module of a server program: parse the server flags
+ * (`--stdio | --unix PATH | --tcp [HOST:]PORT`, `--workers N`,
+ * `--accept workers|relay`, `--grace S`), print the usage and exit 64 on a
+ * usage error, else `runServer`.
+ */
+export const runMain = async <E>(options: MainOptions<E>): Promise<void> => {
+  const { name = process.argv[1]?.split('/').pop() ?? 'server', argv = process.argv.slice(2), ...runtimeOptions } = options;
+  const parsed = parseServerArgs(argv);
+  if ('error' in parsed) {
+    process.stderr.write(`${name}: ${parsed.error}\nusage: ${name} ${SERVER_FLAGS_SYNOPSIS}\n\n${SERVER_FLAGS_USAGE}`);
+    process.exitCode = EX_USAGE;
+    return;
+  }
+  await runServer(parsed, runtimeOptions);
 };

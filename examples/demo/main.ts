@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { Client, RpcConnection, RpcClientError } from '../../src/index.js';
-import { connectTcp } from '../../transports/tcp/tcp-client.js';
+import { Client, Output, RpcClientError } from '../../src/index.js';
+import { open } from '../../transports/connect-entry.js';
 import { Demo } from './demo-service.js';
 
 const print = (label: string, value: unknown): void => {
@@ -25,10 +25,9 @@ const line = await new Promise<string>((resolve, reject) => {
   createInterface({ input: server.stdout! }).once('line', resolve);
   void exited.then((code) => reject(new Error(`the demo server exited (${code}) before listening`)));
 });
-const [, host, port] = line.split(':');
 print('server', `${line} (${availableParallelism()} worker threads, one per core)`);
 
-const connections = Array.from({ length: 8 }, () => new RpcConnection(connectTcp(host!, Number(port))));
+const connections = await Promise.all(Array.from({ length: 8 }, () => open(line)));
 const demo = Client.promises(Demo, connections[0]!);
 
 print('greet({name: "world"})', await demo.greet({ name: 'world' }));
@@ -43,7 +42,7 @@ const countdown = await demo.countdown({ from: 3n });
 print('countdown({from: 3}) header', countdown.header);
 for await (const batch of countdown) print('  batch', batch.rows());
 const scale = await demo.scale({ factor: 10 });
-print('scale({factor: 10}) [1, 2, 3]', (await scale.exchange({ _tag: 'columns', columns: { x: [1, 2, 3] }, metadata: undefined })).values('x'));
+print('scale({factor: 10}) [1, 2, 3]', (await scale.exchange(Output.columns({ x: [1, 2, 3] }))).values('x'));
 await scale.close();
 
 const served = await Promise.all(connections.map((c) => Client.promises(Demo, c).whoami()));

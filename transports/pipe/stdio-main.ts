@@ -1,12 +1,11 @@
 /**
- * Process entry for a stdio server: stdout carries only Arrow IPC (console
- * output is redirected to stderr); the one connection (stdin/stdout) is
- * served on the runtime. The process exits when stdin ends (0), after a
- * framing error it cannot resynchronise from (2, with one line on stderr),
- * or after SIGTERM/SIGINT drains it (0; a second signal exits at once).
+ * A stdio server: stdout carries only Arrow IPC (console output is
+ * redirected to stderr); the one connection (stdin/stdout) is served on the
+ * runtime until stdin ends or a drain stops it.
  */
-import { RpcRuntime, type RuntimeOptions } from '../../runtime/rpc-runtime.js';
-import { drainOnSignals } from '../../runtime/signals.js';
+import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import type { ConnectionOutcome } from '../../runtime/serve-connection.js';
+import type { ReaderLimits } from '../../src/wire/stream-reader.js';
 
 /** Keep stdout for Arrow bytes only: route console printing to stderr. */
 export const reserveStdout = (): void => {
@@ -17,15 +16,24 @@ export const reserveStdout = (): void => {
   console.warn = toErr;
 };
 
-/** Serve on stdin/stdout. Unless given, the pool size is 0: one connection gains nothing from a hop to a worker. */
-export const runStdioServer = async <E>(options: RuntimeOptions<E>): Promise<void> => {
+/**
+ * Serve this process's stdin/stdout as one connection on `runtime`. Settles
+ * when the connection is finished: stdin ended (or a drain stopped reading)
+ * and every answer is written; `error` names a framing error it could not
+ * resynchronise from.
+ */
+export const serveStdio = async (runtime: RpcRuntime, limits?: ReaderLimits): Promise<ConnectionOutcome> => {
   reserveStdout();
-  const runtime = await RpcRuntime.start({ ...options, workers: options.workers ?? 0 });
-  drainOnSignals(runtime);
-  const served = runtime.serve({ readable: process.stdin, writable: process.stdout, transportKind: 'pipe', label: 'stdio', finish: () => undefined });
+  const served = runtime.serve({
+    readable: process.stdin,
+    writable: process.stdout,
+    transportKind: 'pipe',
+    label: 'stdio',
+    finish: () => undefined,
+    ...(limits === undefined ? {} : { limits }),
+  });
   runtime.onDrain(() => process.stdin.pause());
   const outcome = await served.done;
   process.stdin.destroy();
-  await runtime.drain();
-  process.exit(outcome.error === undefined ? 0 : 2);
+  return outcome;
 };

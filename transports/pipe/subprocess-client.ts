@@ -17,6 +17,8 @@ export interface SubprocessTransport extends ClientTransport {
   readonly child: ChildProcess;
   /** Resolves with the exit code once the child has exited. */
   readonly exited: Promise<number | null>;
+  /** Resolves once the child is running; rejects with the spawn error (e.g. ENOENT for a missing command). */
+  readonly started: Promise<void>;
 }
 
 /** Options of `spawnServer`. */
@@ -44,11 +46,21 @@ export const spawnServer = async (command: string, args: readonly string[], opti
   }
   const onLine = options.onStderr ?? ((l: string) => process.stderr.write(`[server] ${l}\n`));
   createInterface({ input: child.stderr! }).on('line', onLine);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  started.catch(() => undefined);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    // A child that never started has no 'exit'.
+    started.catch(() => resolve(null));
+  });
   child.stdin!.on('error', () => undefined);
   return {
     child,
     exited,
+    started,
     frames: pair?.frames ?? framesFrom(child.stdout!),
     write: writerTo(child.stdin!),
     close: async () => {

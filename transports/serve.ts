@@ -1,0 +1,128 @@
+/**
+ * Serving a service, the public way: `startServer` (a Promise), `serve` (an
+ * Effect that holds the server in a Scope and drains it when the Scope
+ * closes) and `serverLayer` (the same as a Layer providing `RpcServer`).
+ * One options object says what to host, on how many worker threads, who
+ * accepts, and where to listen: stdin/stdout, a unix socket or TCP.
+ */
+import { Context, Data, Effect, Layer, type Scope } from 'effect';
+import { RpcRuntime, type RuntimeOptions } from '../runtime/rpc-runtime.js';
+import type { ConnectionOutcome } from '../runtime/serve-connection.js';
+import type { ReaderLimits } from '../src/wire/stream-reader.js';
+import type { Endpoint } from './connect.js';
+import { serveStdio } from './pipe/stdio-main.js';
+import type { SocketListener } from './socket/socket-listener.js';
+import { DEFAULT_TCP_HOST, type TcpAddress, serveTcp } from './tcp/tcp-server.js';
+import { serveUnix } from './unix/unix-server.js';
+
+/** Where a server listens. */
+export type Listen =
+  | { readonly kind: 'stdio' }
+  | { readonly kind: 'unix'; readonly path: string }
+  | { readonly kind: 'tcp'; readonly host?: string; readonly port?: number };
+
+/** What `startServer`, `serve` and `serverLayer` take. */
+export interface ServeOptions<E> extends RuntimeOptions<E> {
+  /** Where to listen (stdio serves this process's stdin/stdout). */
+  readonly listen: Listen;
+  /** Byte caps for incoming IPC messages (default: 16 MiB per header, 256 MiB per body). */
+  readonly limits?: ReaderLimits;
+  /** Socket servers: refuse connections beyond this many open ones (default: unlimited). */
+  readonly maxConnections?: number;
+}
+
+/** A server that is serving. */
+export interface RunningServer {
+  /** The runtime: worker threads, drain handle, connection count. */
+  readonly runtime: RpcRuntime;
+  /** Where it listens, with the port a TCP server bound. */
+  readonly address: { readonly kind: 'stdio' } | { readonly kind: 'unix'; readonly path: string } | ({ readonly kind: 'tcp' } & TcpAddress);
+  /** What a client passes to `open`/`connect` to reach it (undefined for stdio: spawn the program instead). */
+  readonly endpoint: Endpoint | undefined;
+  /** The discovery line a server process prints: `UNIX:<path>`, `TCP:<host>:<port>`, or empty for stdio. */
+  readonly discovery: string;
+  /**
+   * Settles once the server has stopped: after `drain()`/`shutdown()` (or a
+   * signal), and for stdio once its input has ended and it has drained.
+   * `error` names an abnormal end of a stdio connection (a framing error).
+   */
+  readonly stopped: Promise<ConnectionOutcome>;
+  /** Graceful stop: stop accepting, let running calls finish within the grace period, interrupt the rest. */
+  drain(): Promise<void>;
+  /** Immediate stop: interrupt every running call now. */
+  shutdown(): Promise<void>;
+}
+
+/** Start serving; resolves once the server listens (every worker is READY and accepting). */
+export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningServer> => {
+  const { listen } = options;
+  const runtime = await RpcRuntime.start(listen.kind === 'stdio' ? { ...options, workers: options.workers ?? 0 } : options);
+  let stopped: Promise<ConnectionOutcome>;
+  const finish = (outcome: ConnectionOutcome): Promise<ConnectionOutcome> => runtime.drain().then(() => outcome);
+  if (listen.kind === 'stdio') {
+    const served = serveStdio(runtime, options.limits);
+    stopped = served.then(finish);
+    return {
+      runtime,
+      address: { kind: 'stdio' },
+      endpoint: undefined,
+      discovery: '',
+      stopped,
+      drain: async () => { await runtime.drain(); },
+      shutdown: async () => { await runtime.shutdown(); },
+    };
+  }
+  const socketOptions = {
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+  };
+  let listener: SocketListener<string | TcpAddress>;
+  try {
+    listener = listen.kind === 'unix'
+      ? await serveUnix(runtime, listen.path, socketOptions)
+      : await serveTcp(runtime, listen.host ?? DEFAULT_TCP_HOST, listen.port ?? 0, socketOptions);
+  } catch (e) {
+    await runtime.shutdown();
+    throw e;
+  }
+  let signalStopped: () => void = () => {};
+  stopped = new Promise<void>((r) => { signalStopped = r; }).then(() => ({}));
+  runtime.onDrain(() => void runtime.drain().then(() => signalStopped()));
+  const address = listen.kind === 'unix'
+    ? { kind: 'unix' as const, path: listen.path }
+    : { kind: 'tcp' as const, ...(listener.address as TcpAddress) };
+  return {
+    runtime,
+    address,
+    endpoint: address.kind === 'unix' ? { unix: address.path } : { tcp: { host: address.host, port: address.port } },
+    discovery: listener.discovery,
+    stopped,
+    drain: async () => { await runtime.drain(); },
+    shutdown: async () => { await runtime.shutdown(); },
+  };
+};
+
+/** A server failed to start (a worker module that does not load, a unix path owned by a live server, a TCP port in use). */
+export class ServeError extends Data.TaggedError('ServeError')<{
+  readonly message: string;
+  readonly cause: unknown;
+}> {}
+
+/**
+ * Serve in the current Scope: the server starts when the Effect runs and
+ * drains gracefully (within its grace period) when the Scope closes.
+ */
+export const serve = <E>(options: ServeOptions<E>): Effect.Effect<RunningServer, ServeError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => startServer(options),
+      catch: (cause) => new ServeError({ message: `cannot start the server: ${cause instanceof Error ? cause.message : String(cause)}`, cause }),
+    }),
+    (server) => Effect.promise(() => server.drain()),
+  );
+
+/** The running server, as a service of the Effect context. */
+export class RpcServer extends Context.Tag('vgi-rpc/RpcServer')<RpcServer, RunningServer>() {}
+
+/** A Layer providing `RpcServer`: built with the Layer, drained when it is released. */
+export const serverLayer = <E>(options: ServeOptions<E>): Layer.Layer<RpcServer, ServeError> => Layer.scoped(RpcServer, serve(options));
