@@ -1,0 +1,139 @@
+/**
+ * The package as a user gets it: `npm pack` makes the tarball, a fresh
+ * project installs it, the README's TypeScript snippets (each starts with a
+ * `// <file>.ts` line) are written out as that project's files and compiled
+ * against the installed package's types, and the program they make is run
+ * over stdio, a unix socket (workers accept), TCP (relay) and the Effect
+ * API. Only the package's documented entries are used.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnFirstLine } from '../support/first-line.js';
+import { staleOutputs } from '../support/stale-build.js';
+
+const run = promisify(execFile);
+const root = process.cwd();
+
+/** The README's ```ts blocks, by the file name on their first line. */
+const readmeSnippets = async (): Promise<Map<string, string>> => {
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const files = new Map<string, string>();
+  for (const m of readme.matchAll(/```ts\n([\s\S]*?)```/g)) {
+    const body = m[1]!;
+    const name = /^\/\/ ([\w-]+\.ts)\b/.exec(body)?.[1];
+    if (name === undefined) throw new Error(`a README ts block does not start with "// <file>.ts": ${body.slice(0, 80)}`);
+    if (files.has(name)) throw new Error(`two README ts blocks are named ${name}`);
+    files.set(name, body);
+  }
+  return files;
+};
+
+/** Run `node file args...` in `dir`; resolves with its stdout, rejects with its stderr on a non-zero exit. */
+const node = (dir: string, args: readonly string[]): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`node ${args.join(' ')} exited ${code}:\n${err}\n${out}`))));
+  });
+
+describe('the packed package, installed into a fresh project', () => {
+  let dir = '';
+  /** Where the compiled snippets are. */
+  let out = '';
+  let tarball = '';
+  let packedFiles: string[] = [];
+  let installLog = '';
+
+  beforeAll(async () => {
+    const stale = ['transports/server-entry.ts', 'transports/connect-entry.ts', 'src/index.ts'].flatMap((e) => staleOutputs(e));
+    if (stale.length > 0) throw new Error(`dist/ is missing or older than ${stale.join(', ')}: build first with \`npx tsc -p .\``);
+    dir = await mkdtemp(join(tmpdir(), 'vgi-packed-'));
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root });
+    const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+    tarball = join(dir, packed!.filename);
+    packedFiles = packed!.files.map((f) => f.path);
+    const own = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    await writeFile(join(dir, 'package.json'), JSON.stringify({
+      name: 'inventory-app',
+      private: true,
+      type: 'module',
+      dependencies: { 'vgi-rpc-actors': `file:${tarball}`, effect: own.devDependencies.effect },
+    }));
+    const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir });
+    installLog = `${install.stdout}\n${install.stderr}`;
+    out = join(dir, 'out');
+    for (const [name, body] of await readmeSnippets()) await writeFile(join(dir, name), body);
+    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, exactOptionalPropertyTypes: true,
+        skipLibCheck: false, outDir: 'out', rootDir: '.', typeRoots: [join(root, 'node_modules/@types')], types: ['node'],
+      },
+      include: ['*.ts'],
+    }));
+    await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: dir }).catch((e: { stdout?: string }) => {
+      throw new Error(`the README snippets do not compile against the packed package:\n${e.stdout ?? String(e)}`);
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    if (dir !== '') await rm(dir, { recursive: true, force: true });
+  });
+
+  it('ships only the runtime: no tests, benchmarks, examples or CI', () => {
+    expect(packedFiles).toContain('dist/src/index.js');
+    expect(packedFiles).toContain('dist/transports/server-entry.d.ts');
+    const stray = packedFiles.filter((f) => /^(test|bench|examples|\.ci|dist\/(test|bench|examples))\//.test(f));
+    expect(stray).toEqual([]);
+  });
+
+  it('installs without warnings (no install scripts to approve, no peer conflicts)', () => {
+    expect(installLog).not.toMatch(/npm warn/i);
+  });
+
+  it('keeps its internals out of reach: only the documented entries resolve', async () => {
+    const probe = `for (const s of ['vgi-rpc-actors/dist/transports/serve.js', 'vgi-rpc-actors/transports/serve.js']) {
+      try { await import(s); console.log('reachable', s); } catch (e) { console.log(e.code); } }`;
+    const out = await node(dir, ['--input-type=module', '-e', probe]);
+    expect(out.trim().split('\n')).toEqual(['ERR_PACKAGE_PATH_NOT_EXPORTED', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
+  });
+
+  const expectInventory = (out: string): void => {
+    expect(out).toContain('apple 5n');
+    expect(out).toContain('take failed: ValueError only 3 of pear in stock');
+    expect(out).toMatch(/page \[ \{ sku: 'apple', qty: 5n \}, \{ sku: 'pear', qty: 3n \} \]/);
+    expect(out).toContain('totals [ 1, 5 ]');
+  };
+
+  it('client.js spawns main.js as a stdio server and calls every kind of method', async () => {
+    expectInventory(await node(out, ['client.js']));
+  }, 60_000);
+
+  for (const [label, listen, extra] of [
+    ['a unix socket, workers accepting', (d: string) => ['--unix', join(d, 'inventory.sock')], ['--workers', '2']],
+    ['TCP, the main thread relaying to the workers', () => ['--tcp', '127.0.0.1:0'], ['--workers', '2', '--accept', 'relay']],
+    ['TCP on the main thread', () => ['--tcp', '127.0.0.1:0'], ['--workers', '0']],
+  ] as const) {
+    it(`main.js serves on ${label}; client.js calls it with the discovery line; SIGTERM drains to exit 0`, async () => {
+      let stderr = '';
+      const server = await spawnFirstLine(join(out, 'main.js'), [...listen(dir), ...extra], (s) => s.on('data', (d: Buffer) => { stderr += d.toString(); }));
+      try {
+        expect(server.line, stderr).toMatch(/^(UNIX|TCP):/);
+        expectInventory(await node(out, ['client.js', server.line!]));
+      } finally {
+        server.child.kill('SIGTERM');
+      }
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+    }, 60_000);
+  }
+
+  it('app.js serves in an Effect Scope, calls through `connect`, and drains when the Scope closes', async () => {
+    expect(await node(out, ['app.js'])).toMatch(/fig: 5 left, served on TCP:127\.0\.0\.1:\d+/);
+  }, 60_000);
+});
