@@ -7,7 +7,9 @@
  * 2. unix socket: unary calls/s with 32 concurrent connections against our
  *    server with pools of 0, 1 and 2 worker threads and against the peer's
  *    unix server, with each server's CPU use (bench/unix.ts);
- * 3. bytes copied and transferred per call through a worker (bench/copies.ts).
+ * 3. bytes copied and transferred per call through a worker (bench/copies.ts);
+ * 4. start-up: spawn to first answer, ours with 0/1/2 workers beside the
+ *    peer, and to the discovery line with 2 workers (bench/startup.ts).
  *
  * Progress goes to stderr; the tables go to stdout, and everything as JSON
  * on the last line.
@@ -18,6 +20,7 @@ import { median } from './stats.js';
 import { measureOurs, measureProducerAfterUnary, type StdioResult, workloadParts } from './ours.js';
 import { measureUnix } from './unix.js';
 import { measureCopies } from './copies.js';
+import { measureStartup } from './startup.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
@@ -60,8 +63,8 @@ const PEER_BASELINE: StdioResult = {
 /** Rounds of the stdio part: this shared machine's speed drifts, so floor, ours and the peer are interleaved; each side gets its best round, and our sequential rate is compared with the floor of the same round. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-/** Which parts run after the stdio part: BENCH_PARTS=unix,copies (the default; `BENCH_PARTS=` runs the stdio part alone). */
-const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies').split(',');
+/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup (the default; `BENCH_PARTS=` runs the stdio part alone). */
+const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies,startup').split(',');
 
 const main = async (): Promise<void> => {
   const floors: number[] = [];
@@ -114,7 +117,9 @@ const main = async (): Promise<void> => {
   if (unix !== undefined) process.stdout.write(`${unix.table}\n\n`);
   const copies = PARTS.includes('copies') ? await measureCopies(log) : undefined;
   if (copies !== undefined) process.stdout.write(`${copies.table}\n`);
-  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results })}\n`);
+  const startup = PARTS.includes('startup') ? await measureStartup(log) : undefined;
+  if (startup !== undefined) process.stdout.write(`\n${startup.table}\n`);
+  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results, startup: startup?.results })}\n`);
 };
 
 await main();
