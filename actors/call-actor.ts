@@ -5,7 +5,13 @@
  * without a Promise hop; asynchronous ones keep running on their fiber,
  * tracked so they can be interrupted.
  */
-import { Cause, Context, type Effect, Exit, type Fiber, FiberId, Runtime } from 'effect';
+import * as Cause from 'effect/Cause';
+import * as Context from 'effect/Context';
+import type * as Effect from 'effect/Effect';
+import * as Exit from 'effect/Exit';
+import type * as Fiber from 'effect/Fiber';
+import * as FiberId from 'effect/FiberId';
+import * as Runtime from 'effect/Runtime';
 import { CallContext } from '../src/service/call-context.js';
 import type { CallRunner, ConnectionCalls } from '../src/protocol/call-scope.js';
 import type { CallTracker } from './supervisor.js';

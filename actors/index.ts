@@ -3,7 +3,7 @@
  * turns as fibers (call-actor), streams as StreamActors, both supervised by
  * the per-worker Supervisor.
  */
-import type { Runtime } from 'effect';
+import type * as Runtime from 'effect/Runtime';
 import type { Actors } from '../src/protocol/call-scope.js';
 import { fiberRunner } from './call-actor.js';
 import { streamRunner } from './stream-actor.js';

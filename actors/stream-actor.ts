@@ -12,7 +12,11 @@
  * out, so a client that sees the end of the stream knows the handler's
  * resources are released.
  */
-import { Cause, Effect, Exit, FiberId, Scope } from 'effect';
+import * as Cause from 'effect/Cause';
+import * as Effect from 'effect/Effect';
+import * as Exit from 'effect/Exit';
+import * as FiberId from 'effect/FiberId';
+import * as Scope from 'effect/Scope';
 import { StreamEncoder } from '../src/wire/batch-encoder.js';
 import { Keys } from '../src/wire/metadata-keys.js';
 import { emptySchema } from '../src/service/method.js';

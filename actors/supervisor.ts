@@ -3,7 +3,7 @@
  * tracked, so a vanished peer or a shutdown interrupts exactly the calls it
  * owns, with a reason, and their Scopes release what the handlers acquired.
  */
-import type { Fiber } from 'effect';
+import type * as Fiber from 'effect/Fiber';
 import type { ConnectionCalls, InterruptReason, Supervision } from '../src/protocol/call-scope.js';
 
 /** An actor its connection's tracker interrupts (a stream actor); the reason is the tracker's, set before. */

@@ -3,7 +3,10 @@
  * runtime (disposed with the dispatcher), the hosted protocols are collected
  * from its context, and calls and streams run as supervised actors (actors/).
  */
-import { Context, type Layer, ManagedRuntime, Option } from 'effect';
+import * as Context from 'effect/Context';
+import type * as Layer from 'effect/Layer';
+import * as ManagedRuntime from 'effect/ManagedRuntime';
+import * as Option from 'effect/Option';
 import { Dispatcher, type DispatcherOptions, type Hostable } from '../src/protocol/dispatcher.js';
 import { Hosting } from '../src/protocol/hosting.js';
 import type { ServiceImpl } from '../src/service/service.js';

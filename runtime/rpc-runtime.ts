@@ -5,14 +5,15 @@
  * within the grace period, then interrupts what is left with a typed error,
  * runs every finalizer and closes the pool.
  */
-import type { Layer } from 'effect';
+import type * as Layer from 'effect/Layer';
 import { newServerId } from '../src/protocol/hosting.js';
 import type { DispatcherOptions, Hostable, Dispatcher } from '../src/protocol/dispatcher.js';
 import { makeDispatcher } from './make-dispatcher.js';
 import type { ServiceImpl } from '../src/service/service.js';
 import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, forwardToWorker } from './connection-bridge.js';
 import { serveInThread } from './in-thread.js';
-import { WorkerPool, defaultWorkers } from './worker-pool.js';
+import type { WorkerPool } from './worker-pool.js';
+import { availableParallelism } from 'node:os';
 import { AcceptHub, type SharedListener } from './accept-hub.js';
 import type { ResourceLimits } from 'node:worker_threads';
 
@@ -69,13 +70,15 @@ export class RpcRuntime {
   /** Start the runtime; resolves once every worker is READY. */
   static async start<E>(options: RuntimeOptions<E>): Promise<RpcRuntime> {
     const serverId = options.serverId ?? newServerId();
-    const workers = options.workers ?? defaultWorkers();
+    const workers = options.workers ?? availableParallelism();
     const graceMs = options.graceMs ?? 30_000;
     if (workers === 0) {
       const local = await makeDispatcher(options.services, options.layer, { ...options, serverId });
       return new RpcRuntime(serverId, undefined, local, graceMs, undefined);
     }
     if (options.workerModule === undefined) throw new TypeError('a worker pool needs the worker module hosting the services (workerModule)');
+    // Loaded only for a pool: a server on the main thread starts without piscina.
+    const { WorkerPool } = await import('./worker-pool.js');
     const pool = new WorkerPool({
       workerModule: options.workerModule,
       workers,

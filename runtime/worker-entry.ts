@@ -4,7 +4,7 @@
  * connection task handed over on its MessagePort, and accept connections on
  * a listener the main thread shares (worker-accept).
  */
-import type { Layer } from 'effect';
+import type * as Layer from 'effect/Layer';
 import { threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { DispatcherOptions, Hostable, Dispatcher } from '../src/protocol/dispatcher.js';

@@ -6,7 +6,8 @@
  * (`connect`). Wrap the connection with `Client.promises` or `Client.make`
  * for a typed client.
  */
-import { Effect, type Scope } from 'effect';
+import * as Effect from 'effect/Effect';
+import type * as Scope from 'effect/Scope';
 import { RpcClientError } from '../src/client/client-error.js';
 import { type ClientTransport, RpcConnection } from '../src/client/connection.js';
 import { type SpawnOptions, spawnServer } from './pipe/subprocess-client.js';

@@ -5,7 +5,11 @@
  * One options object says what to host, on how many worker threads, who
  * accepts, and where to listen: stdin/stdout, a unix socket or TCP.
  */
-import { Context, Data, Effect, Layer, type Scope } from 'effect';
+import * as Context from 'effect/Context';
+import * as Data from 'effect/Data';
+import * as Effect from 'effect/Effect';
+import * as Layer from 'effect/Layer';
+import type * as Scope from 'effect/Scope';
 import { RpcRuntime, type RuntimeOptions } from '../runtime/rpc-runtime.js';
 import type { ConnectionOutcome } from '../runtime/serve-connection.js';
 import type { ReaderLimits } from '../src/wire/stream-reader.js';

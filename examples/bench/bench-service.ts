@@ -2,7 +2,7 @@
  * The benchmark service, protocol `Bench`: unary `add` and `echo_bytes`,
  * producer `produce` ({i: int64, x: float64} batches) and exchange `double`.
  */
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { Method, Output, Service, T } from '../../src/index.js';
 
 /** The Bench protocol (unversioned). */

@@ -4,7 +4,7 @@
  * enums and structs from lists and maps (notes §4.2).
  */
 import * as A from 'apache-arrow';
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { Errors, type Handlers, Method, T } from '../../src/index.js';
 import { pyFloatRepr } from './py-format.js';
 import {

@@ -3,7 +3,7 @@
  * exactly one output batch. Inputs arrive already conformed to the declared
  * input schema (same field names, compatible numeric types cast).
  */
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { Errors, type Handlers, Method, Output, T, clientLog } from '../../src/index.js';
 import type { ConformanceEnv } from './env.js';
 import { codePointCompare, pyFloatRepr } from './py-format.js';

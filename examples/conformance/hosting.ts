@@ -6,7 +6,7 @@
  * CLI sets it before the pool starts, and worker threads inherit a copy of
  * the main thread's environment when they are created.
  */
-import { Layer } from 'effect';
+import * as Layer from 'effect/Layer';
 import type { Hostable } from '../../src/protocol/dispatcher.js';
 import type { ServiceImpl } from '../../src/service/service.js';
 import { SecondaryLive, SecondaryService } from './secondary.js';

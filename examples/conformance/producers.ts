@@ -3,7 +3,7 @@
  * batch or finishing. Outputs use the all-nullable stream schemas of
  * types.ts; headers are ConformanceHeader or RichHeader.
  */
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { Errors, type Handlers, Method, Output, T, clientLog } from '../../src/index.js';
 import type { ConformanceEnv } from './env.js';
 import { buildRichHeader } from './rich-header.js';

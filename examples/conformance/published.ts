@@ -11,7 +11,7 @@
  * answer with a pointer batch, so the method always takes the no-storage
  * path. When storage lands, the per-process cache belongs here.
  */
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { Errors, type Handlers, Method, T } from '../../src/index.js';
 
 /** The one method added after the peer era. */

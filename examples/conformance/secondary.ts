@@ -5,7 +5,8 @@
  * purpose — and the error model: `fail` raises any canonical code with a
  * kind and typed details, `fail_oversized` raises details over the 4 KiB cap.
  */
-import { Data, Effect } from 'effect';
+import * as Data from 'effect/Data';
+import * as Effect from 'effect/Effect';
 import { type Handlers, Method, Service, T } from '../../src/index.js';
 import { pyRepr } from '../../src/protocol/py-repr.js';
 

@@ -11,7 +11,7 @@
  * same Layer tag: provide exactly one of `conformanceLayer` /
  * `conformance89Layer`, matching the definition you host.
  */
-import type { Layer } from 'effect';
+import type * as Layer from 'effect/Layer';
 import type { ServiceImpl } from '../../src/service/service.js';
 import { Service } from '../../src/index.js';
 import { dataclassHandlers, dataclassMethods } from './dataclasses.js';

@@ -11,7 +11,7 @@
  * fails with RuntimeError, no session is ever bound). The HTTP runtime will
  * provide a real implementation through `ConformanceOptions.sessions`.
  */
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { type CallContext, Errors, type RpcError } from '../../src/index.js';
 
 /** The error every counter method raises when the request carries no session. */

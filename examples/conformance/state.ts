@@ -2,7 +2,7 @@
  * Unary methods over server-side state: the cancel-probe counters and the
  * sticky-session counter (notes §4.7).
  */
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { type Handlers, Method, T } from '../../src/index.js';
 import type { ConformanceEnv } from './env.js';
 import { StickyCounter, boundCounter } from './sessions.js';

@@ -4,7 +4,7 @@
  * defaults, the three error methods and the client-logging methods
  * (notes §4.1, §4.3, §4.4).
  */
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { Errors, type Handlers, Method, T, clientLog } from '../../src/index.js';
 import { Status } from './types.js';
 

@@ -3,7 +3,7 @@
  * error, a producer stream with a header, an exchange stream, and `whoami`
  * (which thread served the call).
  */
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { Errors, Method, Output, Service, T, clientLog } from '../../src/index.js';
 

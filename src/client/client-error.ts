@@ -2,7 +2,7 @@
  * The error a client surfaces for an EXCEPTION batch or a broken exchange:
  * the server's error type, bare message, kind, traceback and identifiers.
  */
-import { Data } from 'effect';
+import * as Data from 'effect/Data';
 import { Keys } from '../wire/metadata-keys.js';
 
 /** A remote failure (or a local protocol failure) seen by a client. */

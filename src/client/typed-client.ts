@@ -4,7 +4,8 @@
  * the server uses. `Client.make` returns Effects; `Client.promises` returns
  * Promises (for code outside Effect, and benchmarks).
  */
-import { Effect, type Scope } from 'effect';
+import * as Effect from 'effect/Effect';
+import type * as Scope from 'effect/Scope';
 import type { AnyService, Methods, ServiceDef, UnaryResult } from '../service/service.js';
 import type { ExchangeMethod, MethodDef, ProducerMethod, UnaryMethod } from '../service/method.js';
 import type { Fields } from '../types/record.js';

@@ -4,7 +4,8 @@
  * layer that runs handler Effects as supervised fibers.
  */
 import { randomBytes } from 'node:crypto';
-import { Effect, type Exit } from 'effect';
+import * as Effect from 'effect/Effect';
+import type * as Exit from 'effect/Exit';
 import type { CallContext, CallContextService, ClientLogRecord, TransportKind } from '../service/call-context.js';
 import type { ByteConnection } from './byte-connection.js';
 import type { StreamMethod } from './stream-protocol.js';

@@ -6,7 +6,9 @@
  * cannot resynchronise from end the connection (rejecting with the typed
  * wire error).
  */
-import { Cause, Effect, Exit } from 'effect';
+import * as Cause from 'effect/Cause';
+import * as Effect from 'effect/Effect';
+import * as Exit from 'effect/Exit';
 import type { TransportKind } from '../service/call-context.js';
 import type { Schema } from 'apache-arrow';
 import { StreamEncoder } from '../wire/batch-encoder.js';

@@ -3,7 +3,7 @@
  * hosts (`list_protocols`) and describes one protocol (`describe`), with
  * payloads carried as nested one-row IPC streams.
  */
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import type { Schema } from 'apache-arrow';
 import * as T from '../types/index.js';
 import * as Method from '../service/method.js';

@@ -3,7 +3,9 @@
  * the result schema: the call's client logs, then the result row (a zero-row
  * batch for void methods) or an EXCEPTION batch, then EOS.
  */
-import { Cause, Effect, Exit } from 'effect';
+import * as Cause from 'effect/Cause';
+import * as Effect from 'effect/Effect';
+import * as Exit from 'effect/Exit';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import type { UnaryMethod } from '../service/method.js';
 import { ErrorKind, RpcError, toWireError } from '../service/errors.js';

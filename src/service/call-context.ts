@@ -2,7 +2,8 @@
  * The per-call context a handler can ask for: identifiers of the call and a
  * client-directed logger. Provided to every handler Effect by the dispatcher.
  */
-import { Context, Effect } from 'effect';
+import * as Context from 'effect/Context';
+import * as Effect from 'effect/Effect';
 import type { LogLevel } from '../wire/metadata-keys.js';
 
 /** How the call reached the server (the reference's TransportKind). */

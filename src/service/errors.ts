@@ -4,7 +4,7 @@
  * names the type); the dispatcher turns it into an EXCEPTION batch carrying
  * `exception_type`, the message and the `vgi_rpc.error_kind`.
  */
-import { Data } from 'effect';
+import * as Data from 'effect/Data';
 
 /** Framework error kinds (the open `vgi_rpc.error_kind` enum). */
 export const ErrorKind = {

@@ -5,7 +5,10 @@
  *   const Calc = Service.define('Calc', { version: '1.0.0' }, { add: Method.unary({...}) })
  *   const CalcLive = Calc.toLayer({ add: ({ a, b }) => Effect.succeed(a + b) })
  */
-import { Context, Effect, Layer, type Scope } from 'effect';
+import * as Context from 'effect/Context';
+import * as Effect from 'effect/Effect';
+import * as Layer from 'effect/Layer';
+import type * as Scope from 'effect/Scope';
 import type { Fields, RecordOf } from '../types/record.js';
 import type { TypeOf, ValueType } from '../types/value-type.js';
 import type { CallContext } from './call-context.js';

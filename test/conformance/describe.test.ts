@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { makeDispatcher } from '../../runtime/make-dispatcher.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as A from 'apache-arrow';
-import { Layer } from 'effect';
+import * as Layer from 'effect/Layer';
 import { Client, Method, RpcClientError, RpcConnection, Service, T, hashPreimage, protocolHash, type AnyService, type Dispatcher } from '../../src/index.js';
 import { surfaceOf } from '../../src/protocol/method-surface.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';

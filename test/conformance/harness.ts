@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
-import { Layer } from 'effect';
+import * as Layer from 'effect/Layer';
 import { Client, RpcConnection, type ClientTransport, type TransportKind } from '../../src/index.js';
 import type { PromiseClient } from '../../src/client/typed-client.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';

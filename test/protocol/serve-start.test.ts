@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeDispatcher } from '../../runtime/make-dispatcher.js';
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { CallContext, Client, RpcConnection, type TransportKind } from '../../src/index.js';
 import { ServeStartError } from '../../src/protocol/dispatcher.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDispatcher } from '../../runtime/make-dispatcher.js';
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import * as A from 'apache-arrow';
 import { Client, Errors, Method, Output, RpcClientError, RpcConnection, Service, T, clientLog, type Dispatcher } from '../../src/index.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';

@@ -4,7 +4,9 @@
  * mode, and the typed errors a user meets when a server cannot start or an
  * endpoint cannot be reached.
  */
-import { Effect, Exit, Layer } from 'effect';
+import * as Effect from 'effect/Effect';
+import * as Exit from 'effect/Exit';
+import * as Layer from 'effect/Layer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';

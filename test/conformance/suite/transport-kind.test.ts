@@ -16,7 +16,7 @@ import { makeDispatcher } from '../../../runtime/make-dispatcher.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Effect } from 'effect';
+import * as Effect from 'effect/Effect';
 import { CallContext, Client, Method, RpcConnection, Service, T, type ClientTransport } from '../../../src/index.js';
 import { RpcRuntime } from '../../../runtime/rpc-runtime.js';
 import { memoryConnect } from '../../../transports/memory/memory-transport.js';
