@@ -39,12 +39,38 @@ export const readResponse = async (t: ClientTransport): Promise<RawResponse> => 
   return { schema: first.schema, batches };
 };
 
-/** The EXCEPTION batch of a response, parsed; undefined when there is none. */
-export const errorOf = (r: RawResponse): { type: string; message: string; kind: string | undefined; extra: Record<string, unknown> } | undefined => {
+/** An EXCEPTION batch as the reference client decodes it (its `RpcError` fields). */
+export interface RawError {
+  /** `exception_type` from `vgi_rpc.log_extra` (the level, `EXCEPTION`, when absent, as the reference does). */
+  readonly type: string;
+  readonly message: string;
+  /** `vgi_rpc.error_kind`, else `error_kind` in `log_extra`; undefined when neither carries one. */
+  readonly kind: string | undefined;
+  /** `vgi_rpc.error_code`, else `error_code` in `log_extra`; undefined when neither carries one. */
+  readonly code: string | undefined;
+  readonly extra: Record<string, unknown>;
+}
+
+/**
+ * The EXCEPTION batch of a response, parsed; undefined when there is none.
+ * The error model's fields are read as the reference's `_error_model_fields`
+ * does: the top-level key first, its `log_extra` mirror as the fallback.
+ */
+export const errorOf = (r: RawResponse): RawError | undefined => {
   const b = r.batches.find((x) => x.meta(Keys.logLevel) === 'EXCEPTION');
   if (b === undefined) return undefined;
   const extra = JSON.parse(b.meta(Keys.logExtra) ?? '{}') as Record<string, unknown>;
-  return { type: String(extra.exception_type), message: String(extra.exception_message), kind: b.meta(Keys.errorKind), extra };
+  const field = (key: string, mirror: string): string | undefined => {
+    const mirrored = extra[mirror];
+    return b.meta(key) ?? (typeof mirrored === 'string' ? mirrored : undefined);
+  };
+  return {
+    type: typeof extra.exception_type === 'string' ? extra.exception_type : 'EXCEPTION',
+    message: String(extra.exception_message),
+    kind: field(Keys.errorKind, 'error_kind'),
+    code: field(Keys.errorCode, 'error_code'),
+    extra,
+  };
 };
 
 /** Standard routing metadata for a request. */

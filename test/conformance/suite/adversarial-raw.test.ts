@@ -1,6 +1,10 @@
 /**
- * Port of TestAdversarialRawRequestContract (vgi_rpc/conformance/_adversarial_raw.py,
- * newest stored version; request builders from _adversarial_http.py).
+ * Port of TestAdversarialRawRequestContract (vgi_rpc/conformance/_adversarial_raw.py
+ * at 749b550, read from the stored index). Its request builders come from
+ * _adversarial_http.py, stored only at 31f50f7, which predates the routing
+ * key: there the request metadata has no `vgi_rpc.protocol`. At 749b550 the
+ * raw module imports `_ROUTING_KEY_MUTATION` from it, so its requests carry
+ * the routing key and that mutation removes it; `requestBody` does the same.
  *
  * Each request is a fully framed Arrow IPC stream whose RPC contract is
  * wrong. A persistent raw transport must answer with a typed error and keep
@@ -10,7 +14,7 @@ import { expect, it } from 'vitest';
 import * as A from 'apache-arrow';
 import { T, type ClientTransport } from '../../../src/index.js';
 import { Keys } from '../../../src/wire/metadata-keys.js';
-import { NON_UTF8_PLACEHOLDER, errorOf, patchNonUtf8Method, requestBytes } from '../../support/raw-exchange.js';
+import { NON_UTF8_PLACEHOLDER, errorOf, patchNonUtf8Method, requestBytes, type RawError } from '../../support/raw-exchange.js';
 import { overTransports } from '../harness.js';
 import { rawSend } from './protocol-support.js';
 
@@ -91,16 +95,19 @@ const schemaMutationBody = (mutation: (typeof SCHEMA_MUTATIONS)[number]): Uint8A
 const metadataMutationBody = (mutation: string): Uint8Array[] =>
   requestBody(new A.Schema(addFloatsFields), [T.float64.encode([ADD_FLOATS.a]), T.float64.encode([ADD_FLOATS.b])], 1, mutation);
 
+/** `_send_invalid_request`: write one framed invalid request and return its typed error response. */
+const sendInvalidRequest = async (t: ClientTransport, body: Uint8Array[]): Promise<RawError> => {
+  const error = errorOf(await rawSend(t, body));
+  if (error === undefined) throw new Error('raw request-contract rejection did not carry a typed RPC error');
+  return error;
+};
+
 overTransports('TestAdversarialRawRequestContract', (get, transport) => {
   /** `_assert_rejected_and_reusable`: a typed rejection, then a successful call on the same connection. */
-  const assertRejectedAndReusable = async (t: ClientTransport, body: Uint8Array[], addFloats: () => Promise<number>) => {
-    const response = await rawSend(t, body);
-    const error = errorOf(response);
-    expect(error, 'raw request-contract rejection did not carry a typed RPC error').toBeDefined();
-    expect(error!.type, 'raw rejection must identify its RPC error type').toMatch(/\w/);
-    expect(error!.type).not.toBe('undefined');
-    expect(await addFloats()).toBeCloseTo(3.75, 12);
-    return error!;
+  const assertRejectedAndReusable = async (t: ClientTransport, body: Uint8Array[], addFloats: () => Promise<number>): Promise<void> => {
+    const error = await sendInvalidRequest(t, body);
+    expect(error.type, 'raw rejection must identify its RPC error type').not.toBe('');
+    expect(await addFloats()).toBeCloseTo(3.75, 6);
   };
 
   for (const mutation of SCHEMA_MUTATIONS) {
@@ -119,9 +126,9 @@ overTransports('TestAdversarialRawRequestContract', (get, transport) => {
 
   it.skipIf(transport.skipReason('raw-frames') !== undefined)('test_an_absent_routing_key_is_refused', async () => {
     const { svc, transport: t } = await get();
-    const error = await assertRejectedAndReusable(t, metadataMutationBody(ROUTING_KEY_MUTATION), () => svc.add_floats({ a: 1.25, b: 2.5 }));
-    // protocol-delta §1.1: raw transports refuse an absent routing key with protocol_not_specified.
-    expect(error.type).toBe('ProtocolNotSpecifiedError');
-    expect(error.kind).toBe('protocol_not_specified');
+    const error = await sendInvalidRequest(t, metadataMutationBody(ROUTING_KEY_MUTATION));
+    // protocol_not_specified carries INVALID_ARGUMENT (WIRE_PROTOCOL.md §8).
+    expect([error.kind, error.code], `kind=${error.kind} code=${error.code}`).toEqual(['protocol_not_specified', 'INVALID_ARGUMENT']);
+    expect(await svc.add_floats({ a: 1.25, b: 2.5 })).toBeCloseTo(3.75, 6);
   });
 });
