@@ -7,8 +7,13 @@
  * harness does. `run_describe_conformance` is the reference runner's
  * describe catalog (vgi_rpc/conformance/_runner.py; newest readable copy is
  * 0.42.3 @ 6a25665), brought to the newest generation: 90 methods,
- * protocol_version 2.0.0, `stream_kind` instead of `is_exchange`, schemas as
- * IPC bytes, and no `describe_version` (Reflection carries none).
+ * protocol_version 2.0.0, `stream_kind` instead of `is_exchange` and schemas
+ * as IPC bytes. Its `describe_service.describe_version` check stays, as in
+ * the reference: Reflection carries no describe version, so the reference's
+ * client view (`introspect._adapt_description`, Reflection era) stamps its
+ * own `DESCRIBE_VERSION`, pinned at "5", and the check compares that field
+ * with the constant. The fixture below does the same; no server can change
+ * the outcome.
  */
 import { expect, it } from 'vitest';
 import type * as A from 'apache-arrow';
@@ -67,10 +72,19 @@ interface MethodDesc {
   readonly header_schema_ipc: Uint8Array;
 }
 
+/**
+ * `vgi_rpc.introspect.DESCRIBE_VERSION` of the Reflection generation: the
+ * introspection format number, vestigial since introspection became
+ * `vgi_rpc.Reflection.v1` and pinned at "5" (protocol-delta §3).
+ */
+const DESCRIBE_VERSION = '5';
+
 /** What the reference's `ServiceDescription` gives a test. */
 interface ConformanceDescribe {
   readonly protocolName: string;
   readonly requestVersion: string;
+  /** Not on the wire: the client view's own format number, as the reference's `_adapt_description` sets it. */
+  readonly describeVersion: string;
   readonly protocolVersion: string;
   readonly protocolHash: string;
   readonly methods: ReadonlyMap<string, MethodDesc>;
@@ -85,6 +99,7 @@ const conformanceDescribe = async (get: () => Promise<{ conn: import('../../../s
   return {
     protocolName: d.protocol,
     requestVersion: listing.request_version,
+    describeVersion: DESCRIBE_VERSION,
     protocolVersion: d.protocol_version,
     protocolHash: d.protocol_hash,
     methods: new Map(d.methods.map((m) => [m.name, m])),
@@ -103,6 +118,7 @@ const assert = (cond: boolean, message: string): void => {
 const DESCRIBE_TESTS: [string, (d: ConformanceDescribe) => void][] = [
   ['describe_service.protocol_name', (d) => assert(d.protocolName === 'ConformanceService', `protocol_name=${d.protocolName}`)],
   ['describe_service.request_version', (d) => assert(d.requestVersion === '1', `request_version=${d.requestVersion}`)],
+  ['describe_service.describe_version', (d) => assert(d.describeVersion === DESCRIBE_VERSION, `describe_version=${d.describeVersion}`)],
   ['describe_service.method_count', (d) => assert(d.methods.size === 90, `${d.methods.size} methods`)],
   ['describe_method_presence.exact_method_set', (d) => {
     const missing = sorted(EXPECTED_METHODS).filter((n) => !d.methods.has(n));
