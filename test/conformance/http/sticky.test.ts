@@ -1,5 +1,5 @@
 /**
- * Port of TestSticky (19 tests) from the reference conformance suite,
+ * Port of TestSticky (18 of its 19 tests) from the reference conformance suite,
  * Query-farm/vgi-rpc-python vgi_rpc/conformance/_pytest_suite.py @
  * 749b55029f39211deb0687ac469f474349308b58.
  *
@@ -18,15 +18,11 @@
  * `--token-key 5f…5f` with `--server-id conformance-peer-a|b`;
  * `--sticky-auth` (principal from `X-Conformance-Principal`).
  *
- * `test_describe_unchanged` needs no HTTP: as in the reference it describes
- * an in-process server (here through Reflection on the memory transport).
- * It sits in this group, and so skips with it, only to keep the group whole.
+ * `test_describe_unchanged` needs no HTTP (the reference describes an
+ * in-process server on a pipe pair), so it runs now, in
+ * ../suite/sticky-describe.test.ts.
  */
 import { expect, it } from 'vitest';
-import { Client, Reflection, RpcConnection } from '../../../src/index.js';
-import { makeDispatcher } from '../../../runtime/make-dispatcher.js';
-import { memoryConnect } from '../../../transports/memory/memory-transport.js';
-import { ConformanceService, conformanceLayer } from '../../../examples/conformance/service.js';
 import { type HttpWorker, PLAIN_HTTP, httpGroup, httpWorker } from '../http-harness.js';
 import {
   RawHttpClient,
@@ -123,24 +119,6 @@ httpGroup('TestSticky', () => {
     const res = await fetch(`${worker.origin}${worker.prefix}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': 'garbage' } });
     await res.arrayBuffer();
     expect(res.status).toBe(200);
-  });
-
-  it('test_describe_unchanged', async () => {
-    // An in-process ConformanceService server, described as the reference's introspect() does.
-    const { dispatcher, dispose } = await makeDispatcher([ConformanceService], conformanceLayer());
-    const conn = new RpcConnection(memoryConnect(dispatcher));
-    try {
-      const desc = await Client.promises(Reflection, conn).describe({ protocol: 'ConformanceService' });
-      const methods = new Map(desc.methods.map((m) => [m.name, m]));
-      // Stickiness is a transport property: the sticky methods are described as ordinary unary methods.
-      for (const name of ['open_counter', 'increment_counter', 'close_counter']) {
-        expect(methods.has(name), `sticky conformance method '${name}' must be described`).toBe(true);
-        expect(methods.get(name)!.method_type).toBe('unary');
-      }
-    } finally {
-      await conn.close();
-      await dispose();
-    }
   });
 
   it('test_capabilities_advertised', async (ctx) => {
