@@ -12,7 +12,7 @@
  * Tests reset them first, as the reference does.
  */
 import { expect, it } from 'vitest';
-import { Output } from '../../../src/index.js';
+import { Output, type TransportKind } from '../../../src/index.js';
 import { overTransports } from '../harness.js';
 import {
   assertCancelBeforeExchangeOnce,
@@ -61,7 +61,29 @@ overTransports('TestErrorRecovery', (get) => {
   });
 });
 
-overTransports('TestCancel', (get) => {
+/**
+ * `on_cancel_calls` after `assert_cancel_close_ordering_safe`, per transport
+ * kind; undefined keeps only the reference's tolerance (1 or 2).
+ *
+ * The reference server runs `on_cancel` only for an input batch carrying
+ * `vgi_rpc.cancel`; an input stream that ends (EOS) ends the call without it
+ * (`_serve_stream` in rpc/_server.py @ 749b550). Its pipe client's `close()`
+ * of an unused exchange writes an empty input stream, and a later `cancel()`
+ * is then a no-op; `cancel()` first writes the cancel batch and makes the
+ * later `close()` a no-op. So on a persistent transport the two sessions cost
+ * 0 + 1 = 1: running the reference (snapshot 6a25665, the same stream loop)
+ * over its in-process pipe and its unix transport gives counters [0, 0, 1].
+ * The 2 the reference tolerates is HTTP's: there `close()` is a no-op and the
+ * later `cancel()` posts the cancel with the session's live state token, or
+ * does nothing when there is none (1). Our server does what the reference's
+ * does (actors/stream-actor.ts: only the cancel batch runs `onCancel`), and
+ * our client's `close()` of an unused exchange also sends an input stream
+ * with no batch, its `cancel()` the cancel batch, each making the other a
+ * no-op afterwards.
+ */
+const CLOSE_ORDERING_ON_CANCEL_CALLS: Record<TransportKind, number | undefined> = { pipe: 1, unix: 1, tcp: 1, http: undefined };
+
+overTransports('TestCancel', (get, transport) => {
   it('test_cancel_producer_mid_stream', async () => {
     const { svc } = await get();
     await assertCancelProducerOnce(svc);
@@ -84,7 +106,9 @@ overTransports('TestCancel', (get) => {
 
   it('test_cancel_close_ordering', async () => {
     const { svc } = await get();
-    await assertCancelCloseOrderingSafe(svc);
+    const onCancelCalls = await assertCancelCloseOrderingSafe(svc);
+    const pinned = CLOSE_ORDERING_ON_CANCEL_CALLS[transport.kind];
+    if (pinned !== undefined) expect(onCancelCalls, `on_cancel_calls on the ${transport.name} transport`).toBe(pinned);
   });
 
   it('test_exchange_after_cancel_raises', async () => {

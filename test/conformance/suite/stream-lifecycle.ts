@@ -151,8 +151,12 @@ export const assertCancelIdempotentOnce = async (svc: Svc): Promise<void> => {
   await assertSameProxyHealthy(svc);
 };
 
-/** `assert_cancel_close_ordering_safe`. */
-export const assertCancelCloseOrderingSafe = async (svc: Svc): Promise<void> => {
+/**
+ * `assert_cancel_close_ordering_safe`, which accepts 1 or 2 `on_cancel_calls`
+ * on any transport. Returns the count it read, so a test can pin the value
+ * its transport must give.
+ */
+export const assertCancelCloseOrderingSafe = async (svc: Svc): Promise<number> => {
   await svc.reset_cancel_probe();
   const closeThenCancel = await svc.cancellable_exchange();
   try {
@@ -177,4 +181,5 @@ export const assertCancelCloseOrderingSafe = async (svc: Svc): Promise<void> => 
   // persistent transports observe that close as cancellation.
   expect([1, 2], `expected on_cancel_calls in (1, 2), got ${onCancelCalls}`).toContain(onCancelCalls);
   await assertSameProxyHealthy(svc);
+  return onCancelCalls;
 };
