@@ -21,6 +21,8 @@ export class RpcClientError extends Data.TaggedError('RpcClientError')<{
   readonly errorCode: string;
   /** `vgi_rpc.error_details`: typed details (empty when none were sent). */
   readonly errorDetails: readonly Readonly<Record<string, unknown>>[];
+  /** True when the client detected the problem itself (transport, protocol, encoding), false when the server sent it. */
+  readonly local: boolean;
 }> {
   /** True when retrying may succeed: UNAVAILABLE, or RESOURCE_EXHAUSTED carrying RetryInfo. */
   get retryable(): boolean {
@@ -34,7 +36,7 @@ export class RpcClientError extends Data.TaggedError('RpcClientError')<{
 
   /** A locally detected problem (no server involved). */
   static local(errorType: string, message: string): RpcClientError {
-    return new RpcClientError({ errorType, message, errorKind: undefined, traceback: '', requestId: undefined, serverId: undefined, errorCode: 'UNKNOWN', errorDetails: [] });
+    return new RpcClientError({ errorType, message, errorKind: undefined, traceback: '', requestId: undefined, serverId: undefined, errorCode: 'UNKNOWN', errorDetails: [], local: true });
   }
 }
 
@@ -67,5 +69,6 @@ export const errorFromMetadata = (md: ReadonlyMap<string, string>): RpcClientErr
     serverId: md.get(Keys.serverId),
     errorCode: md.get(Keys.errorCode) ?? str(extra.error_code) ?? 'UNKNOWN',
     errorDetails: Array.isArray(details) ? (details as Readonly<Record<string, unknown>>[]) : [],
+    local: false,
   });
 };

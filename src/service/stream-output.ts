@@ -8,6 +8,7 @@ import { type RecordBatch, type Data, type Schema } from 'apache-arrow';
 import { type Fields, type RecordOf } from '../types/record.js';
 import { type TypeOf, isValid, nestedOf } from '../types/value-type.js';
 import { typeToken } from '../types/type-tokens.js';
+import { fieldsOfSchema } from '../types/from-arrow.js';
 import { DecodedBatch } from '../wire/stream-reader.js';
 
 /** Columns of an output batch: one array (or typed array) per field of the row type. */
@@ -100,6 +101,11 @@ export class BatchView<I extends Fields> {
     readonly metadata: ReadonlyMap<string, string>,
   ) {}
 
+  /** The Arrow schema the batch was sent with. */
+  get schema(): Schema {
+    return this.decoded.schema;
+  }
+
   /** Number of rows. */
   get numRows(): number {
     return this.decoded.numRows;
@@ -144,6 +150,15 @@ export class BatchView<I extends Fields> {
       out.push(row as RecordOf<I>);
     }
     return out;
+  }
+
+  /**
+   * Rows decoded with the batch's own schema: every column it carries, each
+   * read as the value type of its Arrow type. For clients that declared no
+   * fields (a method known only from Reflection, a dynamic schema).
+   */
+  rowsAsSent(): Record<string, unknown>[] {
+    return new BatchView(fieldsOfSchema(this.decoded.schema), this.decoded, this.metadata).rows();
   }
 
   /** The batch as an arrow-js RecordBatch. */

@@ -6,3 +6,4 @@ export * from './value-type.js';
 export * from './scalars.js';
 export * from './containers.js';
 export * from './record.js';
+export * from './from-arrow.js';

@@ -104,6 +104,12 @@ describe('the packed package, installed into a fresh project', () => {
     expect(out.trim().split('\n')).toEqual(['ERR_PACKAGE_PATH_NOT_EXPORTED', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
   });
 
+  it('installs the vgi-rpc bin, which names the optional packages it needs when they are absent', async () => {
+    const err = await node(dir, [join(dir, 'node_modules/.bin/vgi-rpc'), '--help']).then(() => undefined, (e: Error) => e.message);
+    expect(err).toMatch(/exited 78/);
+    expect(err).toMatch(/@effect\/cli/);
+  });
+
   const expectInventory = (out: string): void => {
     expect(out).toContain('apple 5n');
     expect(out).toContain('take failed: ValueError only 3 of pear in stock');

@@ -29,6 +29,12 @@ export interface SpawnOptions {
   readonly onStderr?: (line: string) => void;
   /** Give the child a pipe as stdout even where a socket pair is available (default false). */
   readonly stdoutPipe?: boolean;
+  /**
+   * Start the child in a process group of its own (default false), so a
+   * terminal's Ctrl-C reaches only us: the caller decides how the server
+   * learns of it (a cancelled stream, then stdin closed).
+   */
+  readonly detached?: boolean;
 }
 
 /** Spawn `command args...` and return a client transport on its stdin and stdout. */
@@ -36,7 +42,7 @@ export const spawnServer = async (command: string, args: readonly string[], opti
   const pair: SocketPair | undefined = socketPairsAvailable && options.stdoutPipe !== true ? await socketPair() : undefined;
   let child: ChildProcess;
   try {
-    child = spawn(command, args, { stdio: ['pipe', pair?.far ?? 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
+    child = spawn(command, args, { stdio: ['pipe', pair?.far ?? 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd, detached: options.detached === true });
   } catch (e) {
     pair?.near.destroy();
     throw e;
