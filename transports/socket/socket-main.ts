@@ -1,22 +1,23 @@
 /**
  * Process entry for a socket server (unix or tcp): start the runtime (a pool
  * of worker threads, or the main thread), listen, announce the discovery
- * line on stdout (the only thing written there), and drain on SIGTERM/SIGINT
+ * line on stdout (the only thing written there: console output, and what
+ * worker threads write to their stdout, goes to stderr), and drain on SIGTERM/SIGINT
  * (a second signal exits at once). A listen failure, such as a unix path
  * owned by a live server, ends the process with a clear message on stderr
  * and exit code 1.
  */
 import { RpcRuntime, type RuntimeOptions } from '../../runtime/rpc-runtime.js';
 import { drainOnSignals } from '../../runtime/signals.js';
-import { reserveStdout } from '../pipe/stdio-main.js';
+import { reserveStdout } from '../../runtime/stdout-reservation.js';
 import type { SocketListener } from './socket-listener.js';
 
-const writeStdout = (text: string): Promise<void> =>
-  new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+const writeTo = (stdout: NodeJS.WriteStream, text: string): Promise<void> =>
+  new Promise((resolve, reject) => stdout.write(text, (e) => (e ? reject(e) : resolve())));
 
 /** Serve with the listener `listen` starts until a signal drains the runtime; the process exits when the drain is done. */
 export const runSocketServer = async <E>(options: RuntimeOptions<E>, listen: (runtime: RpcRuntime) => Promise<SocketListener<unknown>>): Promise<void> => {
-  reserveStdout();
+  const stdout = reserveStdout();
   const runtime = await RpcRuntime.start(options);
   let listener: SocketListener<unknown>;
   try {
@@ -27,5 +28,5 @@ export const runSocketServer = async <E>(options: RuntimeOptions<E>, listen: (ru
     process.exit(1);
   }
   drainOnSignals(runtime);
-  await writeStdout(`${listener.discovery}\n`);
+  await writeTo(stdout, `${listener.discovery}\n`);
 };
