@@ -1,12 +1,13 @@
 /**
  * A server process's command line, shared by every worker CLI: where it
  * listens (`--stdio`, `--unix PATH`, `--tcp [HOST:]PORT`), how many worker
- * threads serve the connections (`--workers N`) and how long a drain waits
- * (`--grace SECONDS`). `parseServerArgs` reads those flags (plus any flags of
+ * threads serve the connections (`--workers N`), how long a drain waits
+ * (`--grace SECONDS`) and what the server logs on stderr (`--log-level`). `parseServerArgs` reads those flags (plus any flags of
  * the application's own), `SERVER_FLAGS_USAGE` describes them, and
  * `runServer` serves on the chosen transport until the process is drained.
  */
 import type { AcceptMode, RuntimeOptions } from '../runtime/rpc-runtime.js';
+import { SERVER_LOG_LEVELS, type ServerLogLevel, isServerLogLevel } from '../src/protocol/call-log.js';
 import { runStdioServer } from './pipe/stdio-main.js';
 import { runSocketServer } from './socket/socket-main.js';
 import { DEFAULT_TCP_HOST, serveTcp } from './tcp/tcp-server.js';
@@ -30,10 +31,12 @@ export interface ServerArgs {
   readonly graceMs: number | undefined;
   /** `--accept workers|relay`; undefined leaves the runtime's default. */
   readonly accept: AcceptMode | undefined;
+  /** `--log-level LEVEL`; undefined leaves the runtime's default (info). */
+  readonly logLevel: ServerLogLevel | undefined;
 }
 
 /** The synopsis of the server flags, for a usage line. */
-export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT] [--workers N] [--accept workers|relay] [--grace SECONDS]';
+export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT] [--workers N] [--accept workers|relay] [--grace SECONDS] [--log-level LEVEL]';
 
 /** The description of the server flags, for a usage text (each line indented by two spaces). */
 export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (default)
@@ -52,6 +55,11 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
                       slower, but a client of a worker that dies of a heap
                       overflow still gets a typed error)
   --grace SECONDS     how long a drain lets running calls finish (default 30)
+  --log-level LEVEL   the server log on stderr (logfmt lines): trace, debug,
+                      info (default), warning, error, fatal or none. A handler
+                      defect logs at error; expected (typed) failures and
+                      interrupted calls at debug; handlers' Effect.log* calls
+                      at their own level
 `;
 
 /**
@@ -83,6 +91,7 @@ export const parseServerArgs = (
   let workers: number | undefined;
   let graceMs: number | undefined;
   let accept: AcceptMode | undefined;
+  let logLevel: ServerLogLevel | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = (): string | undefined => argv[++i];
@@ -121,6 +130,12 @@ export const parseServerArgs = (
         graceMs = Number(v) * 1000;
         break;
       }
+      case '--log-level': {
+        const v = next();
+        if (v === undefined || !isServerLogLevel(v)) return { error: `--log-level expects one of ${SERVER_LOG_LEVELS.join(', ')}, got ${v ?? 'nothing'}` };
+        logLevel = v;
+        break;
+      }
       default: {
         const handler = Object.hasOwn(appFlags, arg) ? appFlags[arg] : undefined;
         if (handler === undefined) return { error: `unknown flag: ${arg}` };
@@ -129,12 +144,13 @@ export const parseServerArgs = (
       }
     }
   }
-  return { listen, workers, graceMs, accept };
+  return { listen, workers, graceMs, accept, logLevel };
 };
 
 /**
  * Serve `options` (services, layer, worker module) on `args.listen`, with the
- * pool size and grace period of the command line when given. Resolves once
+ * pool size, grace period, accept mode and log level of the command line
+ * when given. Resolves once
  * a socket server is listening (the process then lives until a signal
  * drains it); a stdio server exits the process when stdin ends.
  */
@@ -145,6 +161,7 @@ export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E>)
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.graceMs === undefined ? {} : { graceMs: args.graceMs }),
     ...(args.accept === undefined ? {} : { accept: args.accept }),
+    ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }),
   };
   switch (listen.kind) {
     case 'stdio':
