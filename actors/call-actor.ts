@@ -5,7 +5,7 @@
  * without a Promise hop; asynchronous ones keep running on their fiber,
  * tracked so they can be interrupted.
  */
-import { Cause, Context, type Effect, Exit, type Fiber, FiberId, Runtime } from 'effect';
+import { Cause, Context, type Effect, Exit, type Fiber, FiberId, FiberRef, FiberRefs, LogLevel, Runtime } from 'effect';
 import { CallContext } from '../src/service/call-context.js';
 import type { CallRunner, ConnectionCalls } from '../src/protocol/call-scope.js';
 import type { CallTracker } from './supervisor.js';
@@ -13,6 +13,7 @@ import type { CallTracker } from './supervisor.js';
 /** A runner placing call fibers on `rt`, tracked by their connection. */
 export const fiberRunner = <R = never>(rt: Runtime.Runtime<R>): CallRunner<R> => {
   const runSync = Runtime.runSyncExit(rt);
+  const minimumLogLevel = FiberRefs.getOrDefault(rt.fiberRefs, FiberRef.currentMinimumLogLevel);
   return {
     run: <A, E>(effect: Effect.Effect<A, E, R>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>> => {
       const tracker = calls as CallTracker | undefined;
@@ -32,6 +33,7 @@ export const fiberRunner = <R = never>(rt: Runtime.Runtime<R>): CallRunner<R> =>
       return Promise.resolve(exit);
     },
     // The call's context goes into a runtime of its own, derived once, rather than being provided to each effect.
+    logs: (level) => LogLevel.greaterThanEqual(level, minimumLogLevel),
     withContext: (context) =>
       fiberRunner(Runtime.make({ context: Context.add(rt.context, CallContext, context), runtimeFlags: rt.runtimeFlags, fiberRefs: rt.fiberRefs })),
   };

@@ -27,7 +27,7 @@ import type { DecodedBatch } from '../src/wire/stream-reader.js';
 import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from '../src/protocol/responses.js';
 import { type AnyStream, type StreamMethod, type StreamOutput, drainInput, encodeHeaderStream, handlerMetadata, outputOf } from '../src/protocol/stream-protocol.js';
 import { causeError } from '../src/protocol/unary-call.js';
-import { logCallFailure } from '../src/protocol/call-log.js';
+import { logFailure } from '../src/protocol/call-log.js';
 import type { WireErrorInfo } from '../src/service/errors.js';
 import type { CallTracker, Interruptible } from './supervisor.js';
 
@@ -100,7 +100,7 @@ export class StreamActor implements Interruptible {
   /** Log the stream's failure on the server (its record names `cause`'s kind: failure, defect or interruption). */
   private logFailure(cause: Cause.Cause<unknown>, error: WireErrorInfo): void {
     const { protocol, method } = this.scope.context;
-    void this.runner.run(logCallFailure({ protocol, method }, { cause, error, requestId: this.stamp.requestId }));
+    logFailure(this.runner, { protocol, method }, { cause, error, requestId: this.stamp.requestId });
   }
 
   /** The error stream of a failed init; `cause` is how it failed, for the server log. */

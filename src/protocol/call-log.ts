@@ -7,6 +7,7 @@
  */
 import { Cause, Effect, LogLevel } from 'effect';
 import type { WireErrorInfo } from '../service/errors.js';
+import type { CallRunner } from './call-scope.js';
 
 /** A server log level, as the `--log-level` flag and the `logLevel` option spell it. */
 export type ServerLogLevel = 'trace' | 'debug' | 'info' | 'warning' | 'error' | 'fatal' | 'none';
@@ -47,21 +48,27 @@ export interface CallFailure {
 }
 
 /**
- * The log record of a call that ended in an EXCEPTION batch. Levels:
- * a defect (a throw, Effect.die, or a handler breaking its contract, such as
- * returning a value its result type cannot encode) is an Error; an expected
- * failure (Effect.fail with a typed error, or a bad input batch from the
- * client) and an interruption (disconnect, shutdown) are Debug, since the
- * client is told and nothing on the server needs attention. The record
- * carries protocol, method, request_id, error_type, error_kind (when there
- * is one) and error_code, with the Cause attached (the logger prints its
- * pretty form: message and stack).
+ * How a failed call is classified in the log. A defect (a throw, Effect.die,
+ * or a handler breaking its contract, such as returning a value its result
+ * type cannot encode) is an Error; an expected failure (Effect.fail with a
+ * typed error, or input from the client that does not fit) and an
+ * interruption (disconnect, shutdown) are Debug, since the client is told
+ * and nothing on the server needs attention.
+ */
+export const failureClass = (cause: Cause.Cause<unknown>): readonly [LogLevel.LogLevel, 'defect' | 'interrupted' | 'failure'] =>
+  Cause.isDie(cause) ? [LogLevel.Error, 'defect']
+    : Cause.isInterruptedOnly(cause) ? [LogLevel.Debug, 'interrupted']
+    : [LogLevel.Debug, 'failure'];
+
+/**
+ * The log record of a call that ended in an EXCEPTION batch, at its
+ * `failureClass` level. It carries outcome, protocol, method, request_id,
+ * error_type, error_kind (when there is one) and error_code, with the Cause
+ * attached (the logger prints its pretty form: message and stack).
  */
 export const logCallFailure = (call: CallName, failure: CallFailure): Effect.Effect<void> => {
   const { cause, error } = failure;
-  const [level, outcome] = Cause.isDie(cause) ? [LogLevel.Error, 'defect'] as const
-    : Cause.isInterruptedOnly(cause) ? [LogLevel.Debug, 'interrupted'] as const
-    : [LogLevel.Debug, 'failure'] as const;
+  const [level, outcome] = failureClass(cause);
   const annotations: Record<string, string> = {
     outcome,
     protocol: call.protocol,
@@ -72,4 +79,13 @@ export const logCallFailure = (call: CallName, failure: CallFailure): Effect.Eff
   if (error.errorKind !== undefined) annotations.error_kind = error.errorKind;
   annotations.error_code = error.errorCode;
   return Effect.annotateLogs(Effect.logWithLevel(level, `${call.protocol}.${call.method}: ${error.errorType}: ${error.message}`, cause), annotations);
+};
+
+/**
+ * Log a failed call through `runner`'s Effect runtime (its logger), at once
+ * (the record is synchronous); nothing is built when the runtime's level
+ * drops the record.
+ */
+export const logFailure = (runner: CallRunner<any>, call: CallName, failure: CallFailure): void => {
+  if (runner.logs(failureClass(failure.cause)[0])) void runner.run(logCallFailure(call, failure));
 };

@@ -12,7 +12,7 @@ import type { ValueType } from '../types/value-type.js';
 import type { CallRunner, CallScope, ConnectionCalls, InterruptReason } from './call-scope.js';
 import type { CallContext, ClientLogRecord } from '../service/call-context.js';
 import { errorMetadata, type Stamp, writeLogs } from './responses.js';
-import { type CallFailure, type CallName, logCallFailure } from './call-log.js';
+import { type CallFailure, type CallName, logFailure } from './call-log.js';
 
 /** Turn a failed Exit into the error to report (failures first, then defects, then interruption with its reason). */
 export const causeError = (cause: Cause.Cause<unknown>, reason?: InterruptReason): unknown => {
@@ -26,11 +26,6 @@ export const causeError = (cause: Cause.Cause<unknown>, reason?: InterruptReason
 };
 
 const NO_LOGS = (): ClientLogRecord[] => [];
-
-/** Log a failed call through the runner's Effect runtime (its logger and level); synchronous. */
-const logFailure = (runner: CallRunner, call: CallName, failure: CallFailure): void => {
-  void runner.run(logCallFailure(call, failure));
-};
 
 /**
  * Run a unary handler and encode its complete response stream into `out`.
