@@ -235,7 +235,7 @@ export class StreamActor implements Interruptible {
  * An exchange turn on `batch`. Input that does not fit the declared input
  * schema fails the turn (the client's error, not a defect of the handler).
  */
-const exchangeTurn = (stream: AnyStream, method: ExchangeMethod, batch: DecodedBatch): Effect.Effect<unknown, unknown, unknown> => {
+const exchangeTurn = (stream: AnyStream, method: ExchangeMethod, batch: DecodedBatch): Effect.Effect<unknown, unknown, CallContext> => {
   let input: DecodedBatch;
   try {
     input = coerceInput(method.input, method.inputSchema, batch);

@@ -86,6 +86,6 @@ export const logCallFailure = (call: CallName, failure: CallFailure): Effect.Eff
  * (the record is synchronous); nothing is built when the runtime's level
  * drops the record.
  */
-export const logFailure = (runner: CallRunner<any>, call: CallName, failure: CallFailure): void => {
+export const logFailure = <R>(runner: CallRunner<R>, call: CallName, failure: CallFailure): void => {
   if (runner.logs(failureClass(failure.cause)[0])) void runner.run(logCallFailure(call, failure));
 };
