@@ -11,6 +11,9 @@ import type * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
 import type * as Fiber from 'effect/Fiber';
 import * as FiberId from 'effect/FiberId';
+import * as FiberRef from 'effect/FiberRef';
+import * as FiberRefs from 'effect/FiberRefs';
+import * as LogLevel from 'effect/LogLevel';
 import * as Runtime from 'effect/Runtime';
 import { CallContext } from '../src/service/call-context.js';
 import type { CallRunner, ConnectionCalls } from '../src/protocol/call-scope.js';
@@ -19,6 +22,7 @@ import type { CallTracker } from './supervisor.js';
 /** A runner placing call fibers on `rt`, tracked by their connection. */
 export const fiberRunner = <R = never>(rt: Runtime.Runtime<R>): CallRunner<R> => {
   const runSync = Runtime.runSyncExit(rt);
+  const minimumLogLevel = FiberRefs.getOrDefault(rt.fiberRefs, FiberRef.currentMinimumLogLevel);
   return {
     run: <A, E>(effect: Effect.Effect<A, E, R>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>> => {
       const tracker = calls as CallTracker | undefined;
@@ -38,6 +42,7 @@ export const fiberRunner = <R = never>(rt: Runtime.Runtime<R>): CallRunner<R> =>
       return Promise.resolve(exit);
     },
     // The call's context goes into a runtime of its own, derived once, rather than being provided to each effect.
+    logs: (level) => LogLevel.greaterThanEqual(level, minimumLogLevel),
     withContext: (context) =>
       fiberRunner(Runtime.make({ context: Context.add(rt.context, CallContext, context), runtimeFlags: rt.runtimeFlags, fiberRefs: rt.fiberRefs })),
   };

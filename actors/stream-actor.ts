@@ -10,7 +10,8 @@
  * wait is woken). A client cancel runs the stream's onCancel. However the
  * stream ends, its Scope is closed with the exit before the last bytes go
  * out, so a client that sees the end of the stream knows the handler's
- * resources are released.
+ * resources are released. A stream that ends with an EXCEPTION batch is
+ * logged on the server too (call-log).
  */
 import * as Cause from 'effect/Cause';
 import * as Effect from 'effect/Effect';
@@ -19,16 +20,19 @@ import * as FiberId from 'effect/FiberId';
 import * as Scope from 'effect/Scope';
 import { StreamEncoder } from '../src/wire/batch-encoder.js';
 import { Keys } from '../src/wire/metadata-keys.js';
-import { emptySchema } from '../src/service/method.js';
+import { type ExchangeMethod, emptySchema } from '../src/service/method.js';
 import { Errors, toWireError } from '../src/service/errors.js';
 import { type Done, type Emission, BatchView, emissionColumns, metadataMap } from '../src/service/stream-output.js';
 import type { ByteConnection } from '../src/protocol/byte-connection.js';
 import type { CallRunner, CallScope, ConnectionCalls, StreamRunner } from '../src/protocol/call-scope.js';
 import type { CallContext } from '../src/service/call-context.js';
 import { coerceInput } from '../src/protocol/input-coercion.js';
+import type { DecodedBatch } from '../src/wire/stream-reader.js';
 import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from '../src/protocol/responses.js';
 import { type AnyStream, type StreamMethod, type StreamOutput, drainInput, encodeHeaderStream, handlerMetadata, outputOf } from '../src/protocol/stream-protocol.js';
 import { causeError } from '../src/protocol/unary-call.js';
+import { logFailure } from '../src/protocol/call-log.js';
+import type { WireErrorInfo } from '../src/service/errors.js';
 import type { CallTracker, Interruptible } from './supervisor.js';
 
 /**
@@ -97,9 +101,18 @@ export class StreamActor implements Interruptible {
     return causeError(Cause.interrupt(FiberId.none), this.calls.reason);
   }
 
-  private initError(e: unknown, exit: Exit.Exit<unknown, unknown>): Ending {
+  /** Log the stream's failure on the server (its record names `cause`'s kind: failure, defect or interruption). */
+  private logFailure(cause: Cause.Cause<unknown>, error: WireErrorInfo): void {
+    const { protocol, method } = this.scope.context;
+    logFailure(this.runner, { protocol, method }, { cause, error, requestId: this.stamp.requestId });
+  }
+
+  /** The error stream of a failed init; `cause` is how it failed, for the server log. */
+  private initError(e: unknown, exit: Exit.Exit<unknown, unknown>, cause: Cause.Cause<unknown>): Ending {
     const out: Uint8Array[] = [];
-    writeErrorStream(out, emptySchema(), toWireError(e), this.stamp, this.scope.takeLogs());
+    const error = toWireError(e);
+    writeErrorStream(out, emptySchema(), error, this.stamp, this.scope.takeLogs());
+    this.logFailure(cause, error);
     return ending(exit, out, 'unopened');
   }
 
@@ -107,14 +120,14 @@ export class StreamActor implements Interruptible {
   private async open(handler: (params: never) => Effect.Effect<unknown, unknown, never>, params: Record<string, unknown>): Promise<Ending> {
     const { runner, scope, method } = this;
     const init = await runner.run(Scope.extend(Effect.suspend(() => handler(params as never)), this.streamScope) as Effect.Effect<unknown, unknown, CallContext>, this.calls);
-    if (Exit.isFailure(init)) return this.initError(causeError(init.cause, this.calls.reason), init);
+    if (Exit.isFailure(init)) return this.initError(causeError(init.cause, this.calls.reason), init, init.cause);
     const stream = init.value as AnyStream;
     if (method.headerSchema !== undefined) {
       let header: Uint8Array[];
       try {
         header = encodeHeaderStream(method, stream.header, scope.takeLogs(), this.stamp);
       } catch (e) {
-        return this.initError(e, Exit.fail(e));
+        return this.initError(e, Exit.fail(e), Cause.die(e));
       }
       await this.conn.write(header);
     }
@@ -122,7 +135,7 @@ export class StreamActor implements Interruptible {
     try {
       output = outputOf(method, stream.columns);
     } catch (e) {
-      return this.initError(e, Exit.fail(e));
+      return this.initError(e, Exit.fail(e), Cause.die(e));
     }
     return this.lockstep(stream, output);
   }
@@ -134,7 +147,9 @@ export class StreamActor implements Interruptible {
     const first = conn.frames.tryNext() ?? (await conn.frames.nextUnless(this.stopped));
     if (first === undefined) {
       const out: Uint8Array[] = [];
-      writeErrorStream(out, output.schema, toWireError(this.interruptedError()), stamp, scope.takeLogs());
+      const error = toWireError(this.interruptedError());
+      writeErrorStream(out, output.schema, error, stamp, scope.takeLogs());
+      this.logFailure(Cause.interrupt(FiberId.none), error);
       return ending(interrupted, out, 'unopened');
     }
     if (first === null) return ending(interrupted, [], 'none');
@@ -149,18 +164,24 @@ export class StreamActor implements Interruptible {
       // undefined: interrupted while waiting for input
       const f = conn.frames.tryNext() ?? (await conn.frames.nextUnless(this.stopped));
       const out: Uint8Array[] = [];
-      const failWith = (e: unknown, ended: Exit.Exit<unknown, unknown>): Ending => {
-        enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
+      // `cause`: how the stream failed, for the server log (a handler breaking its contract is a defect).
+      const failWith = (e: unknown, ended: Exit.Exit<unknown, unknown>, cause: Cause.Cause<unknown>): Ending => {
+        const error = toWireError(e);
+        enc.writeEmpty(out, errorMetadata(error, stamp));
         enc.writeEos(out);
+        this.logFailure(cause, error);
         return ending(ended, out, 'open');
       };
-      if (f === undefined) return failWith(this.interruptedError(), interrupted);
+      if (f === undefined) return failWith(this.interruptedError(), interrupted, Cause.interrupt(FiberId.none));
       if (f === null) return ending(interrupted, [], 'none');
       if (f.kind === 'eos') {
         enc.writeEos(out);
         return ending(Exit.void, out, 'none');
       }
-      if (f.kind === 'badBatch') return failWith(Errors.protocol(f.error.message), Exit.fail(f.error));
+      if (f.kind === 'badBatch') {
+        const bad = Errors.protocol(f.error.message);
+        return failWith(bad, Exit.fail(f.error), Cause.fail(bad));
+      }
       if (f.kind !== 'batch') continue;
       const batch = f.batch;
       if (batch.meta(Keys.cancel) !== undefined) {
@@ -173,7 +194,7 @@ export class StreamActor implements Interruptible {
       try {
         turn = (method.kind === 'producer'
           ? stream.produce({ metadata: handlerMetadata(batch.metadata) })
-          : stream.exchange(new BatchView(method.input, coerceInput(method.input, method.inputSchema, batch), handlerMetadata(batch.metadata)))) as typeof turn;
+          : exchangeTurn(stream, method, batch)) as typeof turn;
       } catch (e) {
         turn = Effect.die(e);
       }
@@ -181,17 +202,23 @@ export class StreamActor implements Interruptible {
       type TurnExit = Exit.Exit<Emission<unknown> | Done<unknown>, unknown>;
       const exit: TurnExit = calls.reason !== undefined ? interrupted : Exit.isExit(turn) ? (turn as TurnExit) : await runner.run(turn, calls);
       writeLogs(out, enc, scope.takeLogs(), stamp);
-      if (Exit.isFailure(exit)) return failWith(causeError(exit.cause, calls.reason), exit);
+      if (Exit.isFailure(exit)) return failWith(causeError(exit.cause, calls.reason), exit, exit.cause);
       const result = exit.value;
-      if (result === undefined || result === null) return failWith(Errors.runtime('No data batch was emitted'), Exit.void);
+      if (result === undefined || result === null) {
+        const none = Errors.runtime('No data batch was emitted');
+        return failWith(none, Exit.void, Cause.die(none));
+      }
       if (result._tag === 'done') {
-        if (method.kind === 'exchange') return failWith(Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input'), Exit.void);
+        if (method.kind === 'exchange') {
+          const finished = Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input');
+          return failWith(finished, Exit.void, Cause.die(finished));
+        }
         if (result.last !== undefined) {
           try {
             const { length, columns } = emissionColumns(outFields, outSchema, result.last);
             enc.writeColumns(out, length, columns, metadataMap(result.last.metadata));
           } catch (e) {
-            return failWith(e, Exit.fail(e));
+            return failWith(e, Exit.fail(e), Cause.die(e));
           }
         }
         enc.writeEos(out);
@@ -201,12 +228,26 @@ export class StreamActor implements Interruptible {
         const { length, columns } = emissionColumns(outFields, outSchema, result);
         enc.writeColumns(out, length, columns, metadataMap(result.metadata));
       } catch (e) {
-        return failWith(e, Exit.fail(e));
+        return failWith(e, Exit.fail(e), Cause.die(e));
       }
       await conn.write(out);
     }
   }
 }
+
+/**
+ * An exchange turn on `batch`. Input that does not fit the declared input
+ * schema fails the turn (the client's error, not a defect of the handler).
+ */
+const exchangeTurn = (stream: AnyStream, method: ExchangeMethod, batch: DecodedBatch): Effect.Effect<unknown, unknown, CallContext> => {
+  let input: DecodedBatch;
+  try {
+    input = coerceInput(method.input, method.inputSchema, batch);
+  } catch (e) {
+    return Effect.fail(e);
+  }
+  return stream.exchange(new BatchView(method.input, input, handlerMetadata(batch.metadata)));
+};
 
 /** The actor layer's StreamRunner: every stream call becomes a StreamActor. */
 export const streamRunner = (runner: CallRunner): StreamRunner => ({

@@ -1,3 +1,5 @@
+import type { ServerLogLevel } from '../src/protocol/call-log.js';
+
 /**
  * The main <-> worker message contract for one connection, carried on a
  * MessagePort of its own. Byte chunks travel as Uint8Arrays whose buffers
@@ -26,6 +28,14 @@ export interface ConnectionTask {
   readonly transportKind: 'pipe' | 'unix' | 'tcp' | 'http';
   /** Names the connection in log lines. */
   readonly label: string;
+}
+
+/** What the pool hands every worker when it starts (piscina's `workerData`). */
+export interface WorkerData {
+  /** The server id every worker stamps (one server, many threads). */
+  readonly serverId: string;
+  /** The server log's level (the runtime's `logLevel`), when one was given. */
+  readonly logLevel?: ServerLogLevel;
 }
 
 /** What a worker reports when asked for its state. */

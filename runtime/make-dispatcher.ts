@@ -1,10 +1,11 @@
 /**
  * Building a dispatcher for one thread: the service Layer becomes an Effect
- * runtime (disposed with the dispatcher), the hosted protocols are collected
- * from its context, and calls and streams run as supervised actors (actors/).
+ * runtime (disposed with the dispatcher) with the server's logger on stderr,
+ * the hosted protocols are collected from its context, and calls and
+ * streams run as supervised actors (actors/).
  */
 import * as Context from 'effect/Context';
-import type * as Layer from 'effect/Layer';
+import * as Layer from 'effect/Layer';
 import * as ManagedRuntime from 'effect/ManagedRuntime';
 import * as Option from 'effect/Option';
 import { Dispatcher, type DispatcherOptions, type Hostable } from '../src/protocol/dispatcher.js';
@@ -12,6 +13,7 @@ import { Hosting } from '../src/protocol/hosting.js';
 import type { ServiceImpl } from '../src/service/service.js';
 import { workerActors } from '../actors/index.js';
 import { Supervisor } from '../actors/supervisor.js';
+import { serverLogging } from './server-logger.js';
 
 /**
  * Build a dispatcher for `services` from a Layer that provides their
@@ -22,7 +24,8 @@ export const makeDispatcher = async <E>(
   layer: Layer.Layer<ServiceImpl<any>, E, never>,
   options: DispatcherOptions = {},
 ): Promise<{ dispatcher: Dispatcher; dispose: () => Promise<void> }> => {
-  const runtime = ManagedRuntime.make(layer as Layer.Layer<never, E, never>);
+  // The logger comes first, so what the service Layer logs while it is built goes through it too.
+  const runtime = ManagedRuntime.make((layer as Layer.Layer<never, E, never>).pipe(Layer.provideMerge(serverLogging(options.logLevel))));
   const rt = await runtime.runtime();
   const impls = services.map((s) => Option.getOrUndefined(Context.getOption(rt.context as Context.Context<unknown>, s.tag as never)) as ServiceImpl | undefined);
   impls.forEach((impl, i) => {

@@ -83,6 +83,7 @@ export class RpcRuntime {
       workerModule: options.workerModule,
       workers,
       serverId,
+      ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
     const accept = options.accept ?? (options.resourceLimits === undefined ? 'workers' : 'relay');

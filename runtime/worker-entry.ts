@@ -14,7 +14,7 @@ import { FrameSource } from '../src/wire/frame-source.js';
 import { concatBytes } from '../src/wire/batch-encoder.js';
 import { serveConnection } from './serve-connection.js';
 import { acceptInWorker } from './worker-accept.js';
-import { type ConnectionTask, type ToMain, type ToWorker, type WorkerStats, postBytes } from './channel.js';
+import { type ConnectionTask, type ToMain, type ToWorker, type WorkerData, type WorkerStats, postBytes } from './channel.js';
 
 /** Serve one connection whose bytes arrive on `task.port`; resolves when it is finished. */
 export const serveConnectionTask = async (dispatcher: Dispatcher, task: ConnectionTask): Promise<WorkerStats> => {
@@ -69,8 +69,14 @@ export const workerEntry = async <E>(
   layer: Layer.Layer<ServiceImpl<any>, E, never>,
   options: DispatcherOptions = {},
 ): Promise<(task: ConnectionTask | { readonly ping: true }) => Promise<WorkerStats>> => {
-  const fromPool = (Piscina.workerData as { serverId?: string } | undefined)?.serverId;
-  const { dispatcher } = await makeDispatcher(services, layer, fromPool === undefined ? options : { ...options, serverId: fromPool });
+  // A pool's settings (server id, log level) override the module's own.
+  const pool = Piscina.workerData as WorkerData | undefined;
+  const fromPool = pool?.serverId;
+  const { dispatcher } = await makeDispatcher(services, layer, fromPool === undefined ? options : {
+    ...options,
+    serverId: fromPool,
+    ...(pool?.logLevel === undefined ? {} : { logLevel: pool.logLevel }),
+  });
   // A pool's worker also accepts socket connections itself when the main thread shares a listener.
   if (fromPool !== undefined) acceptInWorker(dispatcher, fromPool);
   return async (task) => {

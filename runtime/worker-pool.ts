@@ -8,7 +8,8 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { ConnectionTask, WorkerStats } from './channel.js';
+import type { ConnectionTask, WorkerData, WorkerStats } from './channel.js';
+import type { ServerLogLevel } from '../src/protocol/call-log.js';
 
 /** How to size and build the pool. */
 export interface PoolOptions {
@@ -22,6 +23,8 @@ export interface PoolOptions {
   readonly onError?: (e: Error) => void;
   /** The server id every worker stamps (one server, many threads). */
   readonly serverId: string;
+  /** The server log's level every worker logs at (each worker's default otherwise). */
+  readonly logLevel?: ServerLogLevel;
 }
 
 /** The default pool size: one worker per core. */
@@ -40,6 +43,7 @@ export class WorkerPool {
   constructor(options: PoolOptions) {
     this.size = options.workers ?? defaultWorkers();
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`a worker pool needs at least one worker (got ${this.size})`);
+    const workerData: WorkerData = { serverId: options.serverId, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) };
     this.piscina = new Piscina({
       filename: options.workerModule instanceof URL ? options.workerModule.href : options.workerModule,
       minThreads: this.size,
@@ -49,7 +53,7 @@ export class WorkerPool {
       concurrentTasksPerWorker: CONNECTIONS_PER_WORKER,
       // Atomics mode would block an idle worker's event loop, starving long-lived fibers.
       atomics: 'disabled',
-      workerData: { serverId: options.serverId },
+      workerData,
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
     this.piscina.on('error', (e: Error) => (options.onError ?? ((x: Error) => process.stderr.write(`vgi-rpc: worker pool: ${x.message}\n`)))(e));

@@ -12,6 +12,7 @@ import * as Layer from 'effect/Layer';
 import type * as Scope from 'effect/Scope';
 import { RpcRuntime, type RuntimeOptions } from '../runtime/rpc-runtime.js';
 import type { ConnectionOutcome } from '../runtime/serve-connection.js';
+import { reserveStdout } from '../runtime/stdout-reservation.js';
 import type { ReaderLimits } from '../src/wire/stream-reader.js';
 import type { Endpoint } from './connect.js';
 import { serveStdio } from './pipe/stdio-main.js';
@@ -60,6 +61,8 @@ export interface RunningServer {
 /** Start serving; resolves once the server listens (every worker is READY and accepting). */
 export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningServer> => {
   const { listen } = options;
+  // A stdio server's worker threads must print to stderr: their stdout follows process.stdout as it is when they start.
+  if (listen.kind === 'stdio') reserveStdout();
   const runtime = await RpcRuntime.start(listen.kind === 'stdio' ? { ...options, workers: options.workers ?? 0 } : options);
   let stopped: Promise<ConnectionOutcome>;
   const finish = (outcome: ConnectionOutcome): Promise<ConnectionOutcome> => runtime.drain().then(() => outcome);

@@ -1,14 +1,15 @@
 /**
  * A server process's command line, shared by every worker CLI: where it
  * listens (`--stdio`, `--unix PATH`, `--tcp [HOST:]PORT`), how many worker
- * threads serve the connections (`--workers N`) and how long a drain waits
- * (`--grace SECONDS`). `parseServerArgs` reads those flags (plus any flags of
+ * threads serve the connections (`--workers N`), how long a drain waits
+ * (`--grace SECONDS`) and what the server logs on stderr (`--log-level`). `parseServerArgs` reads those flags (plus any flags of
  * the application's own), `SERVER_FLAGS_USAGE` describes them, and
  * `runServer` serves on the chosen transport until the process is drained.
  */
 import type { AcceptMode, RuntimeOptions } from '../runtime/rpc-runtime.js';
 import { drainOnSignals } from '../runtime/signals.js';
-import { reserveStdout } from './pipe/stdio-main.js';
+import { reserveStdout } from '../runtime/stdout-reservation.js';
+import { SERVER_LOG_LEVELS, type ServerLogLevel, isServerLogLevel } from '../src/protocol/call-log.js';
 import { type Listen, type ServeOptions, startServer } from './serve.js';
 import { DEFAULT_TCP_HOST } from './tcp/tcp-server.js';
 
@@ -26,10 +27,12 @@ export interface ServerArgs {
   readonly graceMs: number | undefined;
   /** `--accept workers|relay`; undefined leaves the runtime's default. */
   readonly accept: AcceptMode | undefined;
+  /** `--log-level LEVEL`; undefined leaves the runtime's default (info). */
+  readonly logLevel: ServerLogLevel | undefined;
 }
 
 /** The synopsis of the server flags, for a usage line. */
-export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT] [--workers N] [--accept workers|relay] [--grace SECONDS]';
+export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT] [--workers N] [--accept workers|relay] [--grace SECONDS] [--log-level LEVEL]';
 
 /** The description of the server flags, for a usage text (each line indented by two spaces). */
 export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (default)
@@ -48,6 +51,11 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
                       slower, but a client of a worker that dies of a heap
                       overflow still gets a typed error)
   --grace SECONDS     how long a drain lets running calls finish (default 30)
+  --log-level LEVEL   the server log on stderr (logfmt lines): trace, debug,
+                      info (default), warning, error, fatal or none. A handler
+                      defect logs at error; expected (typed) failures and
+                      interrupted calls at debug; handlers' Effect.log* calls
+                      at their own level
 `;
 
 /**
@@ -79,6 +87,7 @@ export const parseServerArgs = (
   let workers: number | undefined;
   let graceMs: number | undefined;
   let accept: AcceptMode | undefined;
+  let logLevel: ServerLogLevel | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = (): string | undefined => argv[++i];
@@ -117,6 +126,12 @@ export const parseServerArgs = (
         graceMs = Number(v) * 1000;
         break;
       }
+      case '--log-level': {
+        const v = next();
+        if (v === undefined || !isServerLogLevel(v)) return { error: `--log-level expects one of ${SERVER_LOG_LEVELS.join(', ')}, got ${v ?? 'nothing'}` };
+        logLevel = v;
+        break;
+      }
       default: {
         const handler = Object.hasOwn(appFlags, arg) ? appFlags[arg] : undefined;
         if (handler === undefined) return { error: `unknown flag: ${arg}` };
@@ -125,15 +140,16 @@ export const parseServerArgs = (
       }
     }
   }
-  return { listen, workers, graceMs, accept };
+  return { listen, workers, graceMs, accept, logLevel };
 };
 
-const writeStdout = (text: string): Promise<void> =>
-  new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+const writeTo = (stdout: NodeJS.WriteStream, text: string): Promise<void> =>
+  new Promise((resolve, reject) => stdout.write(text, (e) => (e ? reject(e) : resolve())));
 
 /**
  * Serve `options` (services, layer, worker module) on `args.listen`, with the
- * pool size, accept mode and grace period of the command line when given,
+ * pool size, accept mode, grace period and log level of the command line
+ * when given,
  * as a server process: stdout carries only the discovery line (socket
  * servers) or Arrow IPC (stdio), console output goes to stderr, and
  * SIGTERM/SIGINT drain the server and exit 0 (a second signal exits at
@@ -143,7 +159,7 @@ const writeStdout = (text: string): Promise<void> =>
  * or after a framing error it cannot resynchronise from (2).
  */
 export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E> & Partial<Pick<ServeOptions<E>, 'limits' | 'maxConnections'>>): Promise<void> => {
-  reserveStdout();
+  const stdout = reserveStdout();
   let server;
   try {
     server = await startServer({
@@ -152,13 +168,14 @@ export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E> 
       ...(args.workers === undefined ? {} : { workers: args.workers }),
       ...(args.graceMs === undefined ? {} : { graceMs: args.graceMs }),
       ...(args.accept === undefined ? {} : { accept: args.accept }),
+      ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }),
     });
   } catch (e) {
     process.stderr.write(`vgi-rpc: cannot start the server: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   }
   drainOnSignals(server.runtime);
-  if (args.listen.kind !== 'stdio') return writeStdout(`${server.discovery}\n`);
+  if (args.listen.kind !== 'stdio') return writeTo(stdout, `${server.discovery}\n`);
   const outcome = await server.stopped;
   process.exit(outcome.error === undefined ? 0 : 2);
 };
@@ -174,7 +191,7 @@ export interface MainOptions<E> extends RuntimeOptions<E> {
 /**
  * The whole main module of a server program: parse the server flags
  * (`--stdio | --unix PATH | --tcp [HOST:]PORT`, `--workers N`,
- * `--accept workers|relay`, `--grace S`), print the usage and exit 64 on a
+ * `--accept workers|relay`, `--grace S`, `--log-level L`), print the usage and exit 64 on a
  * usage error, else `runServer`.
  */
 export const runMain = async <E>(options: MainOptions<E>): Promise<void> => {

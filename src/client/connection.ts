@@ -38,6 +38,16 @@ const receive = (f: Exclude<Frame, { kind: 'eos' }>, onLog: LogHandler | undefin
   }
 };
 
+/**
+ * The message of a failed read. When the bytes were text, the server printed
+ * to the stream carrying its responses: name that cause.
+ */
+const readFailure = (e: unknown): string => {
+  const message = e instanceof Error ? e.message : String(e);
+  if (typeof (e as { strayText?: unknown } | null)?.strayText !== 'string') return message;
+  return `${message}: the server wrote text to its stdout; a stdio server must write only Arrow IPC there (console output and logs belong on stderr)`;
+};
+
 /** What a client needs from a transport. */
 export interface ClientTransport {
   readonly frames: FrameSource;
@@ -145,7 +155,7 @@ export class RpcConnection {
       if (f === null) throw RpcClientError.local('TransportError', 'the server closed the connection');
       return f;
     } catch (e) {
-      this.broken ??= e instanceof RpcClientError ? e : RpcClientError.local('TransportError', (e as Error).message);
+      this.broken ??= e instanceof RpcClientError ? e : RpcClientError.local('TransportError', readFailure(e));
       throw this.broken;
     }
   }

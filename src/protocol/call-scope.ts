@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as Effect from 'effect/Effect';
 import type * as Exit from 'effect/Exit';
+import type * as LogLevel from 'effect/LogLevel';
 import type { CallContext, CallContextService, ClientLogRecord, TransportKind } from '../service/call-context.js';
 import type { ByteConnection } from './byte-connection.js';
 import type { StreamMethod } from './stream-protocol.js';
@@ -38,6 +39,8 @@ export interface CallRunner<R = never> {
   run<A, E>(effect: Effect.Effect<A, E, R>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>>;
   /** A runner whose effects get `context` as their CallContext (made once per call or stream: cheaper than providing it to every effect). */
   withContext(context: CallContextService): CallRunner<CallContext>;
+  /** True when the runtime's minimum log level lets records at `level` through (so a record it would drop is never built). */
+  logs(level: LogLevel.LogLevel): boolean;
 }
 
 /** Runs one stream call as an actor owned by a connection (the actor layer implements it). */

@@ -24,6 +24,7 @@ import { Hosting } from './hosting.js';
 import { resolveRequest } from './request.js';
 import { type Stamp, writeErrorStream } from './responses.js';
 import { runUnary } from './unary-call.js';
+import type { ServerLogLevel } from './call-log.js';
 
 /** Server options shared by every transport. */
 export interface DispatcherOptions {
@@ -39,6 +40,13 @@ export interface DispatcherOptions {
    * connection is refused and the hook runs again for the next one.
    */
   readonly onServeStart?: (kind: TransportKind) => Effect.Effect<void, unknown>;
+  /**
+   * The server log's level (default `info`). The runtime installs a logger
+   * writing one logfmt line per record to stderr, used by the handlers'
+   * Effect.log* calls and by the server's records of failed calls (see
+   * call-log for their levels).
+   */
+  readonly logLevel?: ServerLogLevel;
 }
 
 /** A failed onServeStart hook; the connection that triggered it is refused. */
@@ -173,7 +181,7 @@ export class Dispatcher {
     if (resolved.method.kind === 'unary') {
       const out: Uint8Array[] = [];
       const stampOf = (): Stamp => ({ serverId: this.serverId, requestId: resolved.requestId ?? newRequestId() });
-      await runUnary(out, this.runner, openScope, resolved.method, handler, resolved.params, stampOf, tracker);
+      await runUnary(out, this.runner, { protocol: resolved.binding.name, method: resolved.methodName }, openScope, resolved.method, handler, resolved.params, stampOf, tracker);
       await conn.write(out);
       return;
     }

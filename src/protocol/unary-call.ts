@@ -1,7 +1,8 @@
 /**
  * A unary call: run the handler Effect, then write one response stream on
  * the result schema: the call's client logs, then the result row (a zero-row
- * batch for void methods) or an EXCEPTION batch, then EOS.
+ * batch for void methods) or an EXCEPTION batch, then EOS. A call answered
+ * with an EXCEPTION batch is also logged on the server (call-log).
  */
 import * as Cause from 'effect/Cause';
 import * as Effect from 'effect/Effect';
@@ -13,6 +14,7 @@ import type { ValueType } from '../types/value-type.js';
 import type { CallRunner, CallScope, ConnectionCalls, InterruptReason } from './call-scope.js';
 import type { CallContext, ClientLogRecord } from '../service/call-context.js';
 import { errorMetadata, type Stamp, writeLogs } from './responses.js';
+import { type CallFailure, type CallName, logFailure } from './call-log.js';
 
 /** Turn a failed Exit into the error to report (failures first, then defects, then interruption with its reason). */
 export const causeError = (cause: Cause.Cause<unknown>, reason?: InterruptReason): unknown => {
@@ -35,6 +37,7 @@ const NO_LOGS = (): ClientLogRecord[] => [];
 export const runUnary = async (
   out: Uint8Array[],
   runner: CallRunner,
+  call: CallName,
   openScope: () => CallScope,
   method: UnaryMethod,
   handler: (params: never) => Effect.Effect<unknown, unknown, never>,
@@ -49,15 +52,21 @@ export const runUnary = async (
     effect = Effect.die(e);
   }
   if (Exit.isExit(effect)) {
-    encodeUnaryResponse(out, method, effect, NO_LOGS, stampOf, calls?.reason);
+    const failed = encodeUnaryResponse(out, method, effect, NO_LOGS, stampOf, calls?.reason);
+    if (failed !== undefined) logFailure(runner, call, failed);
     return;
   }
   const scope = openScope();
   const exit = await runner.withContext(scope.context).run(effect as Effect.Effect<unknown, unknown, CallContext>, calls);
-  encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), calls?.reason);
+  const failed = encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), calls?.reason);
+  if (failed !== undefined) logFailure(runner, call, failed);
 };
 
-/** Encode the response stream of a finished unary call. */
+/**
+ * Encode the response stream of a finished unary call. Returns how it
+ * failed when it was answered with an EXCEPTION batch (a result the method
+ * cannot encode counts as a defect of the handler).
+ */
 export const encodeUnaryResponse = (
   out: Uint8Array[],
   method: UnaryMethod,
@@ -65,7 +74,7 @@ export const encodeUnaryResponse = (
   takeLogs: CallScope['takeLogs'],
   stampOf: () => Stamp,
   reason?: InterruptReason,
-): void => {
+): CallFailure | undefined => {
   const enc = new StreamEncoder(method.resultSchema);
   enc.writeSchema(out);
   const start = out.length;
@@ -81,16 +90,20 @@ export const encodeUnaryResponse = (
         enc.writeColumns(out, 1, [result.encode([v])]);
       }
       enc.writeEos(out);
-      return;
+      return undefined;
     } catch (e) {
       out.length = start;
       const stamp = stampOf();
+      const error = toWireError(e);
       writeLogs(out, enc, logs, stamp);
-      enc.writeEmpty(out, errorMetadata(toWireError(e), stamp));
+      enc.writeEmpty(out, errorMetadata(error, stamp));
       enc.writeEos(out);
-      return;
+      return { cause: Cause.die(e), error, requestId: stamp.requestId };
     }
   }
-  enc.writeEmpty(out, errorMetadata(toWireError(causeError(exit.cause, reason)), stampOf()));
+  const stamp = stampOf();
+  const error = toWireError(causeError(exit.cause, reason));
+  enc.writeEmpty(out, errorMetadata(error, stamp));
   enc.writeEos(out);
+  return { cause: exit.cause, error, requestId: stamp.requestId };
 };

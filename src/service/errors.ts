@@ -2,7 +2,9 @@
  * Errors that travel on the wire. A handler fails with an `RpcError` (or any
  * error with `errorType`/`errorKind` fields, or a tagged error whose `_tag`
  * names the type); the dispatcher turns it into an EXCEPTION batch carrying
- * `exception_type`, the message and the `vgi_rpc.error_kind`.
+ * `exception_type`, the message, the `vgi_rpc.error_kind` when the error
+ * has one, and the canonical `vgi_rpc.error_code` (its own, else the one of
+ * its kind, else UNKNOWN: an unclassified error).
  */
 import * as Data from 'effect/Data';
 
@@ -33,25 +35,29 @@ export class RpcError extends Data.TaggedError('RpcError')<{
   }
 }
 
-/** Shorthands for the error types the reference uses. */
+/**
+ * Shorthands for the error types the reference uses. The first five are
+ * unclassified, as in the reference (no kind, code UNKNOWN); the framework
+ * ones carry their kind and its code (protocol-delta §4.4).
+ */
 export const Errors = {
-  /** `ValueError`: a parameter value is unacceptable. */
+  /** `ValueError`: a parameter value is unacceptable (no kind, UNKNOWN). */
   value: (message: string): RpcError => RpcError.of('ValueError', message),
-  /** `TypeError`: a value has the wrong type or shape. */
+  /** `TypeError`: a value has the wrong type or shape (no kind, UNKNOWN). */
   type: (message: string): RpcError => RpcError.of('TypeError', message),
-  /** `RuntimeError`: the operation failed. */
+  /** `RuntimeError`: the operation failed (no kind, UNKNOWN). */
   runtime: (message: string): RpcError => RpcError.of('RuntimeError', message),
-  /** `ProtocolError`: the request is malformed. */
+  /** `ProtocolError`: the request is malformed (no kind, UNKNOWN). */
   protocol: (message: string): RpcError => RpcError.of('ProtocolError', message),
-  /** `VersionError`: wrong or missing request_version. */
+  /** `VersionError`: wrong or missing request_version (no kind, UNKNOWN). */
   version: (message: string): RpcError => RpcError.of('VersionError', message),
-  /** `MethodNotImplementedError` (kind method_not_implemented). */
+  /** `MethodNotImplementedError` (kind method_not_implemented, UNIMPLEMENTED). */
   methodNotImplemented: (message: string): RpcError => RpcError.of('MethodNotImplementedError', message, ErrorKind.methodNotImplemented),
-  /** `ProtocolNotSpecifiedError` (kind protocol_not_specified). */
+  /** `ProtocolNotSpecifiedError` (kind protocol_not_specified, INVALID_ARGUMENT). */
   protocolNotSpecified: (message: string): RpcError => RpcError.of('ProtocolNotSpecifiedError', message, ErrorKind.protocolNotSpecified),
-  /** `ProtocolNotSupportedError` (kind protocol_not_supported). */
+  /** `ProtocolNotSupportedError` (kind protocol_not_supported, UNIMPLEMENTED). */
   protocolNotSupported: (message: string): RpcError => RpcError.of('ProtocolNotSupportedError', message, ErrorKind.protocolNotSupported),
-  /** `ProtocolVersionError` (kind protocol_version_mismatch, with a PreconditionFailure detail naming the protocol). */
+  /** `ProtocolVersionError` (kind protocol_version_mismatch, FAILED_PRECONDITION, with a PreconditionFailure detail naming the protocol). */
   protocolVersion: (message: string, protocol: string, serverVersion: string): RpcError =>
     new RpcError({
       errorType: 'ProtocolVersionError',

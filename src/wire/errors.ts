@@ -2,12 +2,18 @@
  * Typed errors raised by the wire layer. Each carries the reference's error
  * type name so the dispatcher can answer with an EXCEPTION batch directly.
  */
+import { strayTextNote } from './stray-text.js';
 
 /** The byte stream is not valid Arrow IPC (bad framing, corrupt header, bad buffers). */
 export class IpcFormatError extends Error {
   override readonly name = 'IpcFormatError';
   /** Error type written on the wire when this error is reported to a peer. */
   readonly errorType = 'ProtocolError';
+
+  /** `strayText`: the bytes that failed to parse were this text (the message quotes it). */
+  constructor(message: string, readonly strayText?: string) {
+    super(strayText === undefined ? message : message + strayTextNote(strayText));
+  }
 }
 
 /** A length prefix announced more bytes than the configured cap allows. */
@@ -15,6 +21,11 @@ export class IpcLimitError extends Error {
   override readonly name = 'IpcLimitError';
   /** Error type written on the wire when this error is reported to a peer. */
   readonly errorType = 'ProtocolError';
+
+  /** `strayText`: the length prefix was this text (the message quotes it). */
+  constructor(message: string, readonly strayText?: string) {
+    super(strayText === undefined ? message : message + strayTextNote(strayText));
+  }
 }
 
 /** The byte stream ended in the middle of an IPC message or stream. */

@@ -10,6 +10,7 @@ import { loadData, type LoadContext } from './body-layout.js';
 import { IpcFormatError, IpcLimitError, IpcTruncatedError } from './errors.js';
 import { CONTINUATION } from './format.js';
 import { type BatchMetadata, type DecodedMessage, type RecordBatchHeader, decodeMessageHeader, decodeSchema } from './message-codec.js';
+import { strayText, strayTextOf } from './stray-text.js';
 
 /** Byte caps applied before allocation. */
 export interface ReaderLimits {
@@ -237,7 +238,13 @@ export class StreamReader {
   private headerOf(bytes: Uint8Array): DecodedMessage {
     const last = this.lastHeader;
     if (last !== undefined && sameBytes(last.bytes, bytes)) return last.msg;
-    const msg = decodeMessageHeader(bytes);
+    let msg: DecodedMessage;
+    try {
+      msg = decodeMessageHeader(bytes);
+    } catch (e) {
+      const text = e instanceof IpcFormatError && e.strayText === undefined ? strayTextOf(bytes) : undefined;
+      throw text === undefined ? e : new IpcFormatError((e as IpcFormatError).message, text);
+    }
     if (msg.type === 'recordBatch' && bytes.byteLength <= MAX_REUSED_HEADER) this.lastHeader = { bytes: bytes.slice(), msg };
     return msg;
   }
@@ -275,7 +282,9 @@ export class StreamReader {
         }
         if (metadataLength < 0) throw new IpcFormatError(`negative IPC message length ${metadataLength}`);
         if (metadataLength > this.limits.maxMetadataBytes) {
-          throw new IpcLimitError(`IPC message header of ${metadataLength} bytes exceeds the ${this.limits.maxMetadataBytes}-byte limit`);
+          // Text read as a length prefix (a process printing to this stream) is the usual cause: say so.
+          const text = strayText((i) => this.byteAt(prefix - 4 + i), this.buffered - (prefix - 4));
+          throw new IpcLimitError(`IPC message header of ${metadataLength} bytes exceeds the ${this.limits.maxMetadataBytes}-byte limit`, text);
         }
         if (metadataLength === 0) {
           this.take(prefix);

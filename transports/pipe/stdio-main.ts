@@ -1,32 +1,26 @@
 /**
- * A stdio server: stdout carries only Arrow IPC (console output is
- * redirected to stderr); the one connection (stdin/stdout) is served on the
- * runtime until stdin ends or a drain stops it.
+ * A stdio server: stdout carries only Arrow IPC (console output, and
+ * everything worker threads write to their stdout, goes to stderr: see
+ * runtime/stdout-reservation); the one connection (stdin/stdout) is served
+ * on the runtime until stdin ends or a drain stops it.
  */
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
 import type { ConnectionOutcome } from '../../runtime/serve-connection.js';
+import { reserveStdout } from '../../runtime/stdout-reservation.js';
 import type { ReaderLimits } from '../../src/wire/stream-reader.js';
-
-/** Keep stdout for Arrow bytes only: route console printing to stderr. */
-export const reserveStdout = (): void => {
-  const toErr = (...args: unknown[]): void => { process.stderr.write(`${args.map(String).join(' ')}\n`); };
-  console.log = toErr;
-  console.info = toErr;
-  console.debug = toErr;
-  console.warn = toErr;
-};
 
 /**
  * Serve this process's stdin/stdout as one connection on `runtime`. Settles
  * when the connection is finished: stdin ended (or a drain stopped reading)
  * and every answer is written; `error` names a framing error it could not
- * resynchronise from.
+ * resynchronise from. Reserve stdout (`reserveStdout`) before the runtime
+ * starts its worker threads, so that what they print goes to stderr.
  */
 export const serveStdio = async (runtime: RpcRuntime, limits?: ReaderLimits): Promise<ConnectionOutcome> => {
-  reserveStdout();
+  const stdout = reserveStdout();
   const served = runtime.serve({
     readable: process.stdin,
-    writable: process.stdout,
+    writable: stdout,
     transportKind: 'pipe',
     label: 'stdio',
     finish: () => undefined,
