@@ -17,6 +17,8 @@ export type ToWorker =
 export type ToMain =
   | { readonly t: 'pause' }
   | { readonly t: 'resume' }
+  /** The input ended while a handler runs: check whether the peer can still read (see PeerProbe). */
+  | { readonly t: 'probe' }
   /** The worker is done with the connection; `error` explains an abnormal end. */
   | { readonly t: 'done'; readonly error?: string };
 

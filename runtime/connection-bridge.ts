@@ -18,6 +18,7 @@ import { type ToMain, type ToWorker, postBytes } from './channel.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { ConnectionOutcome } from './serve-connection.js';
 import type { ReaderLimits } from '../src/wire/stream-reader.js';
+import { PeerProbe } from './peer-probe.js';
 
 /** The two ends of a byte-stream connection on the main thread. */
 export interface ConnectionEnds {
@@ -72,9 +73,17 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
   let finished = false;
   let resolveDone: (o: ConnectionOutcome) => void = () => {};
   const done = new Promise<ConnectionOutcome>((r) => { resolveDone = r; });
+  const probe = PeerProbe.of(writable, ends.transportKind);
+  const send = (bytes: Uint8Array): boolean => {
+    if (probe === undefined) return writable.write(bytes);
+    let ok = true;
+    for (const c of probe.settle([bytes])) ok = writable.write(c);
+    return ok;
+  };
   const finish = (outcome: ConnectionOutcome): void => {
     if (finished) return;
     finished = true;
+    probe?.stop();
     readable.off('data', onData);
     port1.close();
     if (ends.finish !== undefined) ends.finish(outcome);
@@ -95,7 +104,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
     if (m instanceof Uint8Array) {
       if (counters !== undefined) counters.gathered += m.byteLength;
       if (writable.destroyed) return;
-      if (!writable.write(m) && !congested) {
+      if (!send(m) && !congested) {
         congested = true;
         control({ t: 'congested' });
         writable.once('drain', () => {
@@ -108,6 +117,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
     switch (m.t) {
       case 'pause': readable.pause(); return;
       case 'resume': readable.resume(); return;
+      case 'probe': probe?.check(); return;
       case 'done':
         // The worker already logged an abnormal end.
         finish(m.error === undefined ? {} : { error: m.error });
@@ -124,7 +134,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
       const cause = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       const error = `the worker thread serving this connection died: ${cause}`;
       process.stderr.write(`vgi-rpc: ${ends.label}: ${error}; closing the connection\n`);
-      if (!writable.destroyed) writable.write(workerCrashedStream(serverId, error));
+      if (!writable.destroyed) send(workerCrashedStream(serverId, error));
       readable.destroy();
       finish({ error });
     },

@@ -11,8 +11,8 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
 import { type HubToWorker, type WorkerToHub, CHANGES, SEQUENCE, acceptChannelName, announceChange, mayAccept } from './accept-channel.js';
-import { type ForwardedConnection, workerCrashedStream } from './connection-bridge.js';
-import { serveInThread } from './in-thread.js';
+import { workerCrashedStream } from './connection-bridge.js';
+import { type InThreadConnection, serveInThread } from './in-thread.js';
 import { stderrLog } from './serve-connection.js';
 import { connectionLabel, socketEnds } from './socket-ends.js';
 
@@ -44,7 +44,7 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
   const channel = new BroadcastChannel(acceptChannelName(serverId));
   const post = (m: WorkerToHub): void => channel.postMessage(m);
   /** This worker's connections, by socket. */
-  const live = new Map<Socket, ForwardedConnection>();
+  const live = new Map<Socket, InThreadConnection>();
   let server: Server | undefined;
   let draining = false;
   let farewellSaid = false;
@@ -58,7 +58,7 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
     const error = `the worker thread serving this connection died: ${cause}`;
     stderrLog(`vgi-rpc: worker ${threadId}: ${error}; closing its ${live.size} connection(s)`);
     const bytes = workerCrashedStream(serverId, error);
-    for (const socket of live.keys()) if (!socket.destroyed && !socket.writableEnded) socket.end(bytes);
+    for (const c of live.values()) c.farewell(bytes);
   };
   process.on('uncaughtExceptionMonitor', (e: Error) => farewell(`${e.name}: ${e.message}`));
   process.on('exit', (code) => farewell(`the thread exited with code ${code}`));

@@ -105,6 +105,12 @@ export class Dispatcher {
       tracker.interruptAll({ _tag: 'disconnect', detail });
       conn.frames.fail(new ConnectionClosedError(detail));
     });
+    // A handler still running when the input ends may be serving a peer that is gone: let the transport look.
+    const checkPeer = conn.checkPeer;
+    const peerMayBeGone = (): void => {
+      if (checkPeer !== undefined && tracker.size > 0 && tracker.reason === undefined) checkPeer();
+    };
+    if (checkPeer !== undefined) conn.frames.onEnd(peerMayBeGone);
     let draining = false;
     let idle = true;
     const startDrain = (): void => {
@@ -125,7 +131,10 @@ export class Dispatcher {
         const req = await readRequestStream(conn);
         idle = false;
         if (req === null) return;
-        await this.handle(conn, tracker, req.schema, req.batch, req.error);
+        const handled = this.handle(conn, tracker, req.schema, req.batch, req.error);
+        // A request that arrived before the input ended: its handler (running now, if asynchronous) may outlive the peer.
+        if (conn.frames.inputEnded) peerMayBeGone();
+        await handled;
       }
     } catch (e) {
       if (e instanceof ConnectionClosedError || tracker.reason !== undefined) return;
