@@ -107,7 +107,13 @@ for (const kind of ['unix', 'tcp'] as const) {
         await waitFor(() => linesOf(marker).includes('call acquired'));
         expect(runtime.connections).toBe(1);
         await vanish(transport, marker, ['call released interrupted']);
-        expect(await call).toBeInstanceOf(RpcClientError);
+        // The client closed it, not the server: the pending call and a later one say so.
+        const err = (await call) as RpcClientError;
+        expect(err).toBeInstanceOf(RpcClientError);
+        expect(err.errorType).toBe('TransportError');
+        expect(err.message).toBe('the client closed the connection');
+        const late = (await hang.echo({ text: 'late' }).catch((e: unknown) => e)) as RpcClientError;
+        expect(late.message).toBe('the client closed the connection');
         await stillServing();
       });
 
@@ -118,7 +124,7 @@ for (const kind of ['unix', 'tcp'] as const) {
         const tick = stream.tick().catch((e: unknown) => e);
         await waitFor(() => linesOf(marker).includes('turn acquired'));
         await vanish(transport, marker, ['turn released interrupted', 'stream released interrupted']);
-        expect(await tick).toBeInstanceOf(RpcClientError);
+        expect(((await tick) as RpcClientError).message).toBe('the client closed the connection');
         await stillServing();
       });
 
@@ -141,6 +147,29 @@ for (const kind of ['unix', 'tcp'] as const) {
         expect(await Promise.all(naps)).toEqual([300n, 50n, 100n]);
         await waitFor(() => runtime.connections === 0);
         await stillServing();
+      });
+
+      it('a call made after the client closed the connection says the client closed it', async () => {
+        const { conn, hang } = open();
+        expect(await hang.echo({ text: 'before' })).toBe('before');
+        await conn.close();
+        const err = (await hang.echo({ text: 'after' }).catch((e: unknown) => e)) as RpcClientError;
+        expect(err).toBeInstanceOf(RpcClientError);
+        expect(err.errorType).toBe('TransportError');
+        expect(err.message).toBe('the client closed the connection');
+      });
+
+      it('a call on a connection the server ended says the server closed it', async () => {
+        const { transport, conn, hang } = open();
+        // Garbage ends the connection from the server's side, after a ProtocolError stream.
+        await transport.write([Buffer.from('this is not arrow at all\n'.repeat(4))]);
+        const first = (await hang.echo({ text: 'x' }).catch((e: unknown) => e)) as RpcClientError;
+        expect(first.errorType).toBe('ProtocolError');
+        const second = (await hang.echo({ text: 'y' }).catch((e: unknown) => e)) as RpcClientError;
+        expect(second.errorType).toBe('TransportError');
+        expect(second.message).toBe('the server closed the connection');
+        await conn.close();
+        await waitFor(() => runtime.connections === 0);
       });
     });
   }
