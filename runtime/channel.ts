@@ -28,6 +28,8 @@ export interface ConnectionTask {
   readonly transportKind: 'pipe' | 'unix' | 'tcp' | 'http';
   /** Names the connection in log lines. */
   readonly label: string;
+  /** Set when the connection reached a draining server (see ByteConnection.refuse). */
+  readonly refuse?: string;
 }
 
 /** What a worker reports when asked for its state. */

@@ -8,6 +8,7 @@ import { concatBytes } from '../src/wire/batch-encoder.js';
 import type { ConnectionEnds, ForwardedConnection } from './connection-bridge.js';
 import { framesFrom, peerGone, writerTo } from './node-stream-io.js';
 import { PeerProbe } from './peer-probe.js';
+import { afterNextPoll } from './quiet-close.js';
 import { serveConnection } from './serve-connection.js';
 
 /** A connection served on this thread. */
@@ -16,8 +17,8 @@ export interface InThreadConnection extends ForwardedConnection {
   farewell(bytes: Uint8Array): void;
 }
 
-/** Serve `ends` with `dispatcher` on this thread. */
-export const serveInThread = (dispatcher: Dispatcher, ends: ConnectionEnds): InThreadConnection => {
+/** Serve `ends` with `dispatcher` on this thread; `refuse`: it reached a draining server (see ByteConnection.refuse). */
+export const serveInThread = (dispatcher: Dispatcher, ends: ConnectionEnds, refuse?: string): InThreadConnection => {
   let startDrain: () => void = () => {};
   let startShutdown: (d: string) => void = () => {};
   const drain = new Promise<void>((r) => { startDrain = r; });
@@ -33,15 +34,19 @@ export const serveInThread = (dispatcher: Dispatcher, ends: ConnectionEnds): InT
     drain,
     shutdown,
     ...(probe === undefined ? {} : { checkPeer: () => probe.check() }),
+    ...(refuse === undefined ? {} : { refuse }),
   };
-  const done = serveConnection(dispatcher, conn, ends.label).then((outcome) => {
+  const done = serveConnection(dispatcher, conn, ends.label).then(async (outcome) => {
     probe?.stop();
-    if (ends.finish !== undefined) ends.finish(outcome);
+    if (ends.finish !== undefined) await Promise.resolve(ends.finish(outcome)).catch(() => undefined);
     else if (!writable.writableEnded) writable.end();
     return outcome;
   });
+  // Requests the kernel already holds for this connection were sent before the drain: read them first.
+  const drainAfterPoll = (): void => void afterNextPoll().then(startDrain);
+  if (refuse !== undefined) drainAfterPoll();
   return {
-    drain: () => startDrain(),
+    drain: drainAfterPoll,
     shutdown: (d) => startShutdown(d),
     done,
     farewell: (bytes) => {

@@ -55,7 +55,11 @@ export const serveConnectionTask = async (dispatcher: Dispatcher, task: Connecti
   };
   // The main thread holds the socket, so it probes the peer (sockets only: see PeerProbe).
   const probes = task.transportKind === 'unix' || task.transportKind === 'tcp';
-  const conn = { frames, write, transportKind: task.transportKind, closed, drain, shutdown, ...(probes ? { checkPeer: () => send({ t: 'probe' }) } : {}) };
+  const conn = {
+    frames, write, transportKind: task.transportKind, closed, drain, shutdown,
+    ...(probes ? { checkPeer: () => send({ t: 'probe' }) } : {}),
+    ...(task.refuse === undefined ? {} : { refuse: task.refuse }),
+  };
   const { error } = await serveConnection(dispatcher, conn, task.label);
   send(error === undefined ? { t: 'done' } : { t: 'done', error });
   port.close();

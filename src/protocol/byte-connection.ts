@@ -35,6 +35,12 @@ export interface ByteConnection {
    * a message boundary. Transports that cannot tell leave it out.
    */
   readonly checkPeer?: () => void;
+  /**
+   * Set for a connection that reached a server already draining: none of
+   * its requests is served, each is answered with ServerShutdownError
+   * carrying this detail, and `drain` then closes it.
+   */
+  readonly refuse?: string;
 }
 
 /** The connection went away while the server was reading from it; not a protocol error. */

@@ -111,6 +111,7 @@ export class Dispatcher {
       if (checkPeer !== undefined && tracker.size > 0 && tracker.reason === undefined) checkPeer();
     };
     if (checkPeer !== undefined) conn.frames.onEnd(peerMayBeGone);
+    if (conn.refuse !== undefined) tracker.interruptAll({ _tag: 'shutdown', detail: conn.refuse });
     let draining = false;
     let idle = true;
     const startDrain = (): void => {
@@ -126,8 +127,9 @@ export class Dispatcher {
     try {
       for (;;) {
         idle = true;
-        // Draining, or its calls were interrupted: answer only requests already received.
-        if ((draining || tracker.reason !== undefined) && conn.frames.bufferedBytes === 0) return;
+        // Draining, or its calls were interrupted: answer only requests already received. A refused
+        // connection's calls are interrupted from the start: it is read until its `drain`.
+        if ((draining || (tracker.reason !== undefined && conn.refuse === undefined)) && conn.frames.bufferedBytes === 0) return;
         const req = await readRequestStream(conn);
         idle = false;
         if (req === null) return;

@@ -3,7 +3,7 @@
  * the result schema: the call's client logs, then the result row (a zero-row
  * batch for void methods) or an EXCEPTION batch, then EOS.
  */
-import { Cause, Effect, Exit } from 'effect';
+import { Cause, Effect, Exit, FiberId } from 'effect';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import type { UnaryMethod } from '../service/method.js';
 import { ErrorKind, RpcError, toWireError } from '../service/errors.js';
@@ -40,6 +40,11 @@ export const runUnary = async (
   stampOf: () => Stamp,
   calls?: ConnectionCalls,
 ): Promise<void> => {
+  // The connection's calls are being interrupted (shutdown, or the client is gone): start no new one.
+  if (calls?.reason !== undefined) {
+    encodeUnaryResponse(out, method, Exit.interrupt(FiberId.none), NO_LOGS, stampOf, calls.reason);
+    return;
+  }
   let effect: Effect.Effect<unknown, unknown, never>;
   try {
     effect = handler(params as never);

@@ -23,7 +23,7 @@ export const runStdioServer = async <E>(options: RuntimeOptions<E>): Promise<voi
   const runtime = await RpcRuntime.start({ ...options, workers: options.workers ?? 0 });
   drainOnSignals(runtime);
   const served = runtime.serve({ readable: process.stdin, writable: process.stdout, transportKind: 'pipe', label: 'stdio', finish: () => undefined });
-  runtime.onDrain(() => process.stdin.pause());
+  runtime.onDrain(() => { process.stdin.pause(); });
   const outcome = await served.done;
   process.stdin.destroy();
   await runtime.drain();
