@@ -83,12 +83,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
   let resolveDone: (o: ConnectionOutcome) => void = () => {};
   const done = new Promise<ConnectionOutcome>((r) => { resolveDone = r; });
   const probe = PeerProbe.of(writable, ends.transportKind);
-  const send = (bytes: Uint8Array): boolean => {
-    if (probe === undefined) return writable.write(bytes);
-    let ok = true;
-    for (const c of probe.settle([bytes])) ok = writable.write(c);
-    return ok;
-  };
+  const send = (bytes: Uint8Array): boolean => writable.write(probe === undefined ? bytes : probe.settleOne(bytes));
   const finish = (outcome: ConnectionOutcome): void => {
     if (finished) return;
     finished = true;

@@ -4,7 +4,6 @@
  * control surface as a connection forwarded to a worker.
  */
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
-import { concatBytes } from '../src/wire/batch-encoder.js';
 import type { ConnectionEnds, ForwardedConnection } from './connection-bridge.js';
 import { framesFrom, peerGone, writerTo } from './node-stream-io.js';
 import { PeerProbe } from './peer-probe.js';
@@ -51,7 +50,7 @@ export const serveInThread = (dispatcher: Dispatcher, ends: ConnectionEnds, refu
     done,
     farewell: (bytes) => {
       if (writable.destroyed || writable.writableEnded) return;
-      writable.end(probe === undefined ? bytes : concatBytes(probe.settle([bytes])));
+      writable.end(probe === undefined ? bytes : probe.settleOne(bytes));
     },
   };
 };

@@ -94,6 +94,14 @@ export class PeerProbe {
     return out;
   }
 
+  /** `bytes` (one whole write) minus the bytes already sent ahead. */
+  settleOne(bytes: Uint8Array): Uint8Array {
+    if (this.borrowed === 0) return bytes;
+    const skip = Math.min(this.borrowed, bytes.byteLength);
+    this.borrowed = 0;
+    return bytes.subarray(skip);
+  }
+
   /** Stop probing (the connection is over). */
   stop(): void {
     this.stopped = true;
