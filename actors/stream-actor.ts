@@ -19,6 +19,7 @@ import * as Exit from 'effect/Exit';
 import * as FiberId from 'effect/FiberId';
 import * as Scope from 'effect/Scope';
 import { StreamEncoder } from '../src/wire/batch-encoder.js';
+import type { Frame } from '../src/wire/stream-reader.js';
 import { Keys } from '../src/wire/metadata-keys.js';
 import { type ExchangeMethod, emptySchema } from '../src/service/method.js';
 import { Errors, toWireError } from '../src/service/errors.js';
@@ -29,7 +30,7 @@ import type { CallContext } from '../src/service/call-context.js';
 import { coerceInput } from '../src/protocol/input-coercion.js';
 import type { DecodedBatch } from '../src/wire/stream-reader.js';
 import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from '../src/protocol/responses.js';
-import { type AnyStream, type StreamMethod, type StreamOutput, drainInput, encodeHeaderStream, handlerMetadata, outputOf } from '../src/protocol/stream-protocol.js';
+import { type AnyStream, type StreamMethod, type StreamOutput, INPUT_ABANDONED, drainInput, encodeHeaderStream, handlerMetadata, inputAbandoned, outputOf } from '../src/protocol/stream-protocol.js';
 import { causeError } from '../src/protocol/unary-call.js';
 import { logFailure } from '../src/protocol/call-log.js';
 import type { WireErrorInfo } from '../src/service/errors.js';
@@ -85,7 +86,41 @@ export class StreamActor implements Interruptible {
     // A vanished client gets nothing more; after a shutdown only input already received is read.
     if (calls.reason?._tag === 'disconnect') return;
     if (end.final.length > 0) await conn.write(end.final);
-    if (end.drain !== 'none') await drainInput(conn.frames, end.drain === 'open', actor.stopped);
+    if (end.drain !== 'none') await drainInput(conn.frames, end.drain === 'open', actor.stopped, actor.abandoned);
+  }
+
+  /**
+   * The client ended its input inside the stream: it hung up on it, like a
+   * client that went away. Interrupting the connection's calls with that
+   * reason stops the dispatcher reading further (there is nothing to read).
+   */
+  private readonly abandoned = (): void => {
+    this.calls.interruptAll({ _tag: 'disconnect', detail: INPUT_ABANDONED });
+  };
+
+  /** An input frame already received (undefined: wait with `nextInput`); null when the input ended. */
+  private readyInput(): Frame | null | undefined {
+    try {
+      return this.conn.frames.tryNext();
+    } catch (e) {
+      return this.cutShort(e);
+    }
+  }
+
+  /** The next input frame, waiting for it: undefined when interrupted meanwhile, null when the input ended. */
+  private async nextInput(): Promise<Frame | null | undefined> {
+    try {
+      return await this.conn.frames.nextUnless(this.stopped);
+    } catch (e) {
+      return this.cutShort(e);
+    }
+  }
+
+  /** Reading the input failed: null if the client abandoned the stream, otherwise rethrow. */
+  private cutShort(e: unknown): null {
+    if (!inputAbandoned(e)) throw e;
+    this.abandoned();
+    return null;
   }
 
   /**
@@ -144,7 +179,8 @@ export class StreamActor implements Interruptible {
   private async lockstep(stream: AnyStream, output: StreamOutput): Promise<Ending> {
     const { conn, runner, scope, method, stamp, calls } = this;
     // Wait for the client's input stream to open before writing the output schema.
-    const first = conn.frames.tryNext() ?? (await conn.frames.nextUnless(this.stopped));
+    let first = this.readyInput();
+    if (first === undefined) first = await this.nextInput();
     if (first === undefined) {
       const out: Uint8Array[] = [];
       const error = toWireError(this.interruptedError());
@@ -162,7 +198,8 @@ export class StreamActor implements Interruptible {
     await conn.write(head);
     for (;;) {
       // undefined: interrupted while waiting for input
-      const f = conn.frames.tryNext() ?? (await conn.frames.nextUnless(this.stopped));
+      let f = this.readyInput();
+      if (f === undefined) f = await this.nextInput();
       const out: Uint8Array[] = [];
       // `cause`: how the stream failed, for the server log (a handler breaking its contract is a defect).
       const failWith = (e: unknown, ended: Exit.Exit<unknown, unknown>, cause: Cause.Cause<unknown>): Ending => {

@@ -19,6 +19,8 @@ export type ToWorker =
 export type ToMain =
   | { readonly t: 'pause' }
   | { readonly t: 'resume' }
+  /** The input ended while a handler runs: check whether the peer can still read (see PeerProbe). */
+  | { readonly t: 'probe' }
   /** The worker is done with the connection; `error` explains an abnormal end. */
   | { readonly t: 'done'; readonly error?: string };
 
@@ -28,6 +30,8 @@ export interface ConnectionTask {
   readonly transportKind: 'pipe' | 'unix' | 'tcp' | 'http';
   /** Names the connection in log lines. */
   readonly label: string;
+  /** Set when the connection reached a draining server (see ByteConnection.refuse). */
+  readonly refuse?: string;
 }
 
 /** What the pool hands every worker when it starts (piscina's `workerData`). */

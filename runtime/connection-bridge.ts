@@ -18,6 +18,8 @@ import { type ToMain, type ToWorker, postBytes } from './channel.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { ConnectionOutcome } from './serve-connection.js';
 import type { ReaderLimits } from '../src/wire/stream-reader.js';
+import { PeerProbe } from './peer-probe.js';
+import { afterNextPoll } from './quiet-close.js';
 
 /** The two ends of a byte-stream connection on the main thread. */
 export interface ConnectionEnds {
@@ -28,8 +30,12 @@ export interface ConnectionEnds {
   readonly label: string;
   /** Byte caps for incoming messages (default: the reader's defaults). */
   readonly limits?: ReaderLimits;
-  /** Called once everything for the connection has been written (default: end the writable). */
-  readonly finish?: (outcome: ConnectionOutcome) => void;
+  /**
+   * Called once everything for the connection has been written (default:
+   * end the writable); the connection counts as finished when its promise
+   * settles (a socket: once it has closed).
+   */
+  readonly finish?: (outcome: ConnectionOutcome) => void | Promise<void>;
 }
 
 /** Byte accounting of the forwarding between the main thread and the workers (what a benchmark reports as copies). */
@@ -64,22 +70,32 @@ export const workerCrashedStream = (serverId: string, error: string): Uint8Array
   return concatBytes(out);
 };
 
-/** Forward one connection to a worker of `pool`. `serverId` stamps the error sent if the worker dies. */
-export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId: string, counters?: ForwardingCounters): ForwardedConnection => {
+/**
+ * Forward one connection to a worker of `pool`. `serverId` stamps the error
+ * sent if the worker dies; `refuse`: it reached a draining server (see
+ * ByteConnection.refuse).
+ */
+export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId: string, counters?: ForwardingCounters, refuse?: string): ForwardedConnection => {
   const { port1, port2 } = new MessageChannel();
   const { readable, writable } = ends;
   const control = (m: ToWorker): void => { try { port1.postMessage(m); } catch { /* port closed */ } };
   let finished = false;
   let resolveDone: (o: ConnectionOutcome) => void = () => {};
   const done = new Promise<ConnectionOutcome>((r) => { resolveDone = r; });
+  const probe = PeerProbe.of(writable, ends.transportKind);
+  const send = (bytes: Uint8Array): boolean => writable.write(probe === undefined ? bytes : probe.settleOne(bytes));
   const finish = (outcome: ConnectionOutcome): void => {
     if (finished) return;
     finished = true;
+    probe?.stop();
     readable.off('data', onData);
     port1.close();
-    if (ends.finish !== undefined) ends.finish(outcome);
-    else if (!writable.writableEnded) writable.end();
-    resolveDone(outcome);
+    if (ends.finish === undefined) {
+      if (!writable.writableEnded) writable.end();
+      resolveDone(outcome);
+    } else {
+      void Promise.resolve(ends.finish(outcome)).then(() => resolveDone(outcome), () => resolveDone(outcome));
+    }
   };
   // Socket reads are allocated per read and referenced by nothing else: their buffers can be transferred.
   const ownsChunks = readable instanceof Socket;
@@ -95,7 +111,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
     if (m instanceof Uint8Array) {
       if (counters !== undefined) counters.gathered += m.byteLength;
       if (writable.destroyed) return;
-      if (!writable.write(m) && !congested) {
+      if (!send(m) && !congested) {
         congested = true;
         control({ t: 'congested' });
         writable.once('drain', () => {
@@ -108,13 +124,14 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
     switch (m.t) {
       case 'pause': readable.pause(); return;
       case 'resume': readable.resume(); return;
+      case 'probe': probe?.check(); return;
       case 'done':
         // The worker already logged an abnormal end.
         finish(m.error === undefined ? {} : { error: m.error });
         return;
     }
   });
-  pool.run({ port: port2 as never, transportKind: ends.transportKind, label: ends.label }).then(
+  pool.run({ port: port2 as never, transportKind: ends.transportKind, label: ends.label, ...(refuse === undefined ? {} : { refuse }) }).then(
     () => {
       // The worker resolved its task; its final 'done' message may still be in flight on the port.
       setTimeout(() => finish({}), 1_000).unref();
@@ -124,13 +141,16 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
       const cause = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       const error = `the worker thread serving this connection died: ${cause}`;
       process.stderr.write(`vgi-rpc: ${ends.label}: ${error}; closing the connection\n`);
-      if (!writable.destroyed) writable.write(workerCrashedStream(serverId, error));
+      if (!writable.destroyed) send(workerCrashedStream(serverId, error));
       readable.destroy();
       finish({ error });
     },
   );
+  // Requests the kernel already holds for this connection were sent before the drain: forward them first.
+  const drainAfterPoll = (): void => void afterNextPoll().then(() => control({ t: 'drain' }));
+  if (refuse !== undefined) drainAfterPoll();
   return {
-    drain: () => control({ t: 'drain' }),
+    drain: drainAfterPoll,
     shutdown: (detail) => control({ t: 'shutdown', detail }),
     done,
   };

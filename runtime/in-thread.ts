@@ -1,31 +1,56 @@
 /**
- * Serving a connection on the main thread (a pool of size 0): the same
- * control surface as a connection forwarded to a worker, for the smallest
- * deployments and for measuring what the pool buys.
+ * Serving a connection on the thread that holds its ends (the main thread
+ * with a pool of size 0, or the worker that accepted the socket): the same
+ * control surface as a connection forwarded to a worker.
  */
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
 import type { ConnectionEnds, ForwardedConnection } from './connection-bridge.js';
 import { framesFrom, peerGone, writerTo } from './node-stream-io.js';
+import { PeerProbe } from './peer-probe.js';
+import { afterNextPoll } from './quiet-close.js';
 import { serveConnection } from './serve-connection.js';
 
-/** Serve `ends` with `dispatcher` on this thread. */
-export const serveInThread = (dispatcher: Dispatcher, ends: ConnectionEnds): ForwardedConnection => {
+/** A connection served on this thread. */
+export interface InThreadConnection extends ForwardedConnection {
+  /** Write `bytes` as the last thing the peer gets and end our side (a dying thread's last words). */
+  farewell(bytes: Uint8Array): void;
+}
+
+/** Serve `ends` with `dispatcher` on this thread; `refuse`: it reached a draining server (see ByteConnection.refuse). */
+export const serveInThread = (dispatcher: Dispatcher, ends: ConnectionEnds, refuse?: string): InThreadConnection => {
   let startDrain: () => void = () => {};
   let startShutdown: (d: string) => void = () => {};
   const drain = new Promise<void>((r) => { startDrain = r; });
   const shutdown = new Promise<string>((r) => { startShutdown = r; });
+  const { writable } = ends;
+  const probe = PeerProbe.of(writable, ends.transportKind);
+  const write = writerTo(writable);
   const conn = {
     frames: framesFrom(ends.readable, ends.limits),
-    write: writerTo(ends.writable),
+    write: probe === undefined ? write : (chunks: readonly Uint8Array[]) => write(probe.settle(chunks)),
     transportKind: ends.transportKind,
-    closed: peerGone(ends.writable),
+    closed: peerGone(writable),
     drain,
     shutdown,
+    ...(probe === undefined ? {} : { checkPeer: () => probe.check() }),
+    ...(refuse === undefined ? {} : { refuse }),
   };
-  const done = serveConnection(dispatcher, conn, ends.label).then((outcome) => {
-    if (ends.finish !== undefined) ends.finish(outcome);
-    else if (!ends.writable.writableEnded) ends.writable.end();
+  const done = serveConnection(dispatcher, conn, ends.label).then(async (outcome) => {
+    probe?.stop();
+    if (ends.finish !== undefined) await Promise.resolve(ends.finish(outcome)).catch(() => undefined);
+    else if (!writable.writableEnded) writable.end();
     return outcome;
   });
-  return { drain: () => startDrain(), shutdown: (d) => startShutdown(d), done };
+  // Requests the kernel already holds for this connection were sent before the drain: read them first.
+  const drainAfterPoll = (): void => void afterNextPoll().then(startDrain);
+  if (refuse !== undefined) drainAfterPoll();
+  return {
+    drain: drainAfterPoll,
+    shutdown: (d) => startShutdown(d),
+    done,
+    farewell: (bytes) => {
+      if (writable.destroyed || writable.writableEnded) return;
+      writable.end(probe === undefined ? bytes : probe.settleOne(bytes));
+    },
+  };
 };

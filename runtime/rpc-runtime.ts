@@ -15,6 +15,7 @@ import { serveInThread } from './in-thread.js';
 import type { WorkerPool } from './worker-pool.js';
 import { availableParallelism } from 'node:os';
 import { AcceptHub, type SharedListener } from './accept-hub.js';
+import { DRAINING_REFUSAL } from './drain-refusal.js';
 import type { ResourceLimits } from 'node:worker_threads';
 
 /**
@@ -54,7 +55,10 @@ export interface RuntimeOptions<E> extends DispatcherOptions {
 export class RpcRuntime {
   private readonly live = new Set<ForwardedConnection>();
   private draining: Promise<void> | undefined;
-  private readonly drainListeners: (() => void)[] = [];
+  private closed = false;
+  /** Set once running calls are being interrupted (grace elapsed, or shutdown): later connections get it too. */
+  private interrupting: string | undefined;
+  private readonly drainListeners: (() => void | Promise<void>)[] = [];
   /** Forwarding byte counts (worker pools only). */
   readonly counters: ForwardingCounters = { copied: 0, transferred: 0, gathered: 0 };
 
@@ -131,42 +135,61 @@ export class RpcRuntime {
     return this.draining !== undefined;
   }
 
-  /** Register a listener that stops accepting when the drain starts (listeners, stdin). */
-  onDrain(stopAccepting: () => void): void {
-    if (this.draining !== undefined) stopAccepting();
+  /**
+   * Register what stops accepting when the drain starts (listeners, stdin).
+   * The drain waits for its promise: once it settles, no new connection
+   * reaches the runtime.
+   */
+  onDrain(stopAccepting: () => void | Promise<void>): void {
+    if (this.draining !== undefined) void Promise.resolve(stopAccepting()).catch(() => undefined);
     else this.drainListeners.push(stopAccepting);
   }
 
-  /** Serve one connection. A draining runtime refuses it (the connection is closed at once). */
+  /**
+   * Serve one connection. One that arrives during a drain (the kernel had
+   * completed it before the listener stopped) starts no work: every request
+   * it sent is answered with ServerShutdownError, then it is closed in order
+   * (see drain-refusal).
+   */
   serve(ends: ConnectionEnds): ForwardedConnection {
-    if (this.draining !== undefined) {
-      ends.readable.destroy();
-      if (!ends.writable.writableEnded) ends.writable.end();
-      return { drain: () => {}, shutdown: () => {}, done: Promise.resolve({ error: 'the server is draining' }) };
+    if (this.closed) {
+      // Nothing serves any more (the listeners stopped before this): end it without a reset.
+      const ended = ends.finish?.({ error: 'the server has stopped' });
+      if (ended === undefined && !ends.writable.writableEnded) ends.writable.end();
+      return { drain: () => {}, shutdown: () => {}, done: Promise.resolve(ended).then(() => ({ error: 'the server has stopped' })) };
     }
+    const refuse = this.draining === undefined ? undefined : this.interrupting ?? DRAINING_REFUSAL;
     const c = this.pool !== undefined
-      ? forwardToWorker(this.pool, ends, this.serverId, this.counters)
-      : serveInThread(this.local!.dispatcher, ends);
+      ? forwardToWorker(this.pool, ends, this.serverId, this.counters, refuse)
+      : serveInThread(this.local!.dispatcher, ends, refuse);
     this.live.add(c);
     void c.done.then(() => this.live.delete(c));
     return c;
   }
 
+  /** Resolves once every connection served here (including any that arrive meanwhile) is finished. */
+  private async liveDone(): Promise<void> {
+    while (this.live.size > 0) await Promise.all([...this.live].map((c) => c.done));
+  }
+
   /** Graceful stop: refuse new connections, finish running calls within the grace period, interrupt the rest, release everything. */
   drain(): Promise<void> {
     this.draining ??= (async () => {
-      for (const stop of this.drainListeners.splice(0)) stop();
+      // The listeners stop first (a unix socket file is removed, then the connections the kernel
+      // already queued are accepted): only then may the workers close their descriptors.
+      const stopped = Promise.all(this.drainListeners.splice(0).map((stop) => Promise.resolve(stop()).catch(() => undefined)));
       for (const c of this.live) c.drain();
-      const all = (): Promise<unknown> => Promise.all([...[...this.live].map((c) => c.done), this.hub?.drain()]);
+      const settled = (async () => {
+        await stopped;
+        await Promise.all([this.hub?.drain(), this.liveDone()]);
+      })();
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), this.graceMs); });
-      const outcome = await Promise.race([all().then(() => 'done' as const), graceOver]);
+      const outcome = await Promise.race([settled.then(() => 'done' as const), graceOver]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
-        const detail = `the ${this.graceMs / 1000} s grace period of the drain elapsed`;
-        for (const c of this.live) c.shutdown(detail);
-        this.hub?.shutdown(detail);
-        await Promise.race([all(), new Promise((r) => setTimeout(r, 5_000).unref())]);
+        this.interruptAll(`the ${this.graceMs / 1000} s grace period of the drain elapsed`);
+        await Promise.race([settled, new Promise((r) => setTimeout(r, 5_000).unref())]);
       }
       await this.close();
     })();
@@ -176,12 +199,19 @@ export class RpcRuntime {
   /** Immediate stop: interrupt every running call now, then release everything. */
   async shutdown(): Promise<void> {
     const drained = this.drain();
-    for (const c of this.live) c.shutdown('the server is shutting down');
-    this.hub?.shutdown('the server is shutting down');
+    this.interruptAll('the server is shutting down');
     await drained;
   }
 
+  /** Interrupt what every connection (and any that arrives later) is running, with ServerShutdownError. */
+  private interruptAll(detail: string): void {
+    this.interrupting ??= detail;
+    for (const c of this.live) c.shutdown(detail);
+    this.hub?.shutdown(detail);
+  }
+
   private async close(): Promise<void> {
+    this.closed = true;
     if (this.pool !== undefined) await this.pool.close();
     if (this.local !== undefined) await this.local.dispose();
   }

@@ -11,10 +11,12 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
 import { type HubToWorker, type WorkerToHub, CHANGES, SEQUENCE, acceptChannelName, announceChange, mayAccept } from './accept-channel.js';
-import { type ForwardedConnection, workerCrashedStream } from './connection-bridge.js';
-import { serveInThread } from './in-thread.js';
+import { workerCrashedStream } from './connection-bridge.js';
+import { type InThreadConnection, serveInThread } from './in-thread.js';
 import { stderrLog } from './serve-connection.js';
 import { connectionLabel, socketEnds } from './socket-ends.js';
+import { closeWhenQuiet } from './quiet-close.js';
+import { DRAINING_REFUSAL } from './drain-refusal.js';
 
 type ListenOrder = Extract<HubToWorker, { t: 'listen' }>;
 
@@ -44,7 +46,7 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
   const channel = new BroadcastChannel(acceptChannelName(serverId));
   const post = (m: WorkerToHub): void => channel.postMessage(m);
   /** This worker's connections, by socket. */
-  const live = new Map<Socket, ForwardedConnection>();
+  const live = new Map<Socket, InThreadConnection>();
   let server: Server | undefined;
   let draining = false;
   let farewellSaid = false;
@@ -58,27 +60,55 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
     const error = `the worker thread serving this connection died: ${cause}`;
     stderrLog(`vgi-rpc: worker ${threadId}: ${error}; closing its ${live.size} connection(s)`);
     const bytes = workerCrashedStream(serverId, error);
-    for (const socket of live.keys()) if (!socket.destroyed && !socket.writableEnded) socket.end(bytes);
+    for (const c of live.values()) c.farewell(bytes);
   };
   process.on('uncaughtExceptionMonitor', (e: Error) => farewell(`${e.name}: ${e.message}`));
   process.on('exit', (code) => farewell(`the thread exited with code ${code}`));
 
-  /** True once this worker accepts no more (it never had a listener, or the drain closed it). */
+  /** True once this worker accepts no more (it never had a listener, or it was closed). */
   let listenerGone = true;
+  let listenerClosing = false;
+  /** Set once calls are being interrupted: connections accepted later are interrupted too. */
+  let interrupting: string | undefined;
   const reportIdleWhenDone = (): void => {
     if (draining && listenerGone && live.size === 0) post({ t: 'idle', tid: threadId });
   };
 
+  /**
+   * Stop accepting without resetting anyone (see closeWhenQuiet): accepting
+   * is re-armed whatever the balance says, queued connections are accepted
+   * (served like any other; drained if the server drains), and this worker's
+   * descriptor closes once no worker has accepted one for a moment.
+   */
+  const stopListening = (): void => {
+    const net = server;
+    if (net === undefined || listenerClosing) return;
+    listenerClosing = true;
+    if (!net.listening || accepted === undefined) {
+      listenerGone = true;
+      reportIdleWhenDone();
+      return;
+    }
+    setAccepting(net, true);
+    void closeWhenQuiet(() => net.close(), accepted).then(() => {
+      listenerGone = true;
+      reportIdleWhenDone();
+    });
+  };
+  /** Connections accepted by all the workers so far (the shared sequence). */
+  let accepted: (() => number) | undefined;
+
   const listen = (order: ListenOrder): void => {
     if (server !== undefined || draining) return;
     const cells = new Int32Array(order.table);
+    accepted = () => Atomics.load(cells, SEQUENCE);
     const net = createServer({ allowHalfOpen: true });
     server = net;
     listenerGone = false;
     let accepting = true;
     let waiting = false;
     const rebalance = (): void => {
-      if (draining) return;
+      if (draining || listenerClosing) return;
       const ok = mayAccept(cells, order.slot);
       if (ok !== accepting) {
         accepting = ok;
@@ -98,10 +128,10 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
       Atomics.add(cells, order.slot, 1);
       announceChange(cells);
       const label = connectionLabel(order.transportKind, Atomics.add(cells, SEQUENCE, 1) + 1, socket);
-      const c = serveInThread(dispatcher, socketEnds(socket, order.transportKind, label, order.limits));
+      // Accepted while draining (the kernel queued it before the listener closed): refused, see drain-refusal.
+      const refuse = draining || interrupting !== undefined ? interrupting ?? DRAINING_REFUSAL : undefined;
+      const c = serveInThread(dispatcher, socketEnds(socket, order.transportKind, label, order.limits), refuse);
       live.set(socket, c);
-      // Accepted while draining (it was queued before the drain): answer what it sent, then close.
-      if (draining) c.drain();
       void c.done.then(() => {
         live.delete(socket);
         Atomics.sub(cells, order.slot, 1);
@@ -136,30 +166,17 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
         if (m.tid === threadId) listen(m);
         return;
       case 'stop':
-        server?.close();
+        stopListening();
         return;
-      case 'drain': {
+      case 'drain':
         if (draining) return;
         draining = true;
         for (const c of live.values()) c.drain();
-        const net = server;
-        if (net === undefined || !net.listening) {
-          listenerGone = true;
-          reportIdleWhenDone();
-          return;
-        }
-        // Clients the kernel already queued for us have sent requests and expect answers: accept
-        // them before closing. Accepting is re-armed now, the next loop turn's poll accepts every
-        // queued connection, and the check phase after it closes the listener.
-        setAccepting(net, true);
-        setImmediate(() => setImmediate(() => {
-          net.close();
-          listenerGone = true;
-          reportIdleWhenDone();
-        }));
+        stopListening();
+        reportIdleWhenDone();
         return;
-      }
       case 'shutdown':
+        interrupting ??= m.detail;
         for (const c of live.values()) c.shutdown(m.detail);
         return;
     }

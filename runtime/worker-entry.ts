@@ -53,7 +53,14 @@ export const serveConnectionTask = async (dispatcher: Dispatcher, task: Connecti
     postBytes(port, chunks.length === 1 ? Uint8Array.prototype.slice.call(chunks[0]!) : concatBytes(chunks), true);
     return congested?.promise;
   };
-  const { error } = await serveConnection(dispatcher, { frames, write, transportKind: task.transportKind, closed, drain, shutdown }, task.label);
+  // The main thread holds the socket, so it probes the peer (sockets only: see PeerProbe).
+  const probes = task.transportKind === 'unix' || task.transportKind === 'tcp';
+  const conn = {
+    frames, write, transportKind: task.transportKind, closed, drain, shutdown,
+    ...(probes ? { checkPeer: () => send({ t: 'probe' }) } : {}),
+    ...(task.refuse === undefined ? {} : { refuse: task.refuse }),
+  };
+  const { error } = await serveConnection(dispatcher, conn, task.label);
   send(error === undefined ? { t: 'done' } : { t: 'done', error });
   port.close();
   return { threadId, connections: dispatcher.connections, runningCalls: dispatcher.runningCalls };

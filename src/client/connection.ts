@@ -54,7 +54,15 @@ export interface ClientTransport {
   write(chunks: readonly Uint8Array[]): void | Promise<void>;
   /** Close the outgoing direction (and release the transport). */
   close(): void | Promise<void>;
+  /**
+   * True when this side closed the connection itself (its socket destroyed
+   * here, not by the server): errors then say the client closed it.
+   */
+  closedHere?(): boolean;
 }
+
+/** What a call made on, or pending when, a connection this side closed reports. */
+const CLIENT_CLOSED = 'the client closed the connection';
 
 /** Per-call options. */
 export interface CallOptions {
@@ -129,14 +137,21 @@ export class RpcConnection {
   private gate: Promise<void> = Promise.resolve();
   private releaseGate: () => void = () => {};
   private broken: Error | undefined;
+  private closing = false;
 
   /** Wrap a transport. */
   constructor(readonly transport: ClientTransport) {}
+
+  /** The transport error a call gets when the connection broke: a connection this side closed says so. */
+  private transportError(message: string): RpcClientError {
+    return RpcClientError.local('TransportError', this.transport.closedHere?.() === true ? CLIENT_CLOSED : message);
+  }
 
   /** Call a unary method; resolves with its decoded result (undefined for void). */
   async call<A>(target: Target, name: string, method: UnaryMethod, params: Record<string, unknown>, options: CallOptions = {}): Promise<A> {
     while (this.streamActive) await this.gate;
     if (this.broken !== undefined) throw this.broken;
+    if (this.closing) throw RpcClientError.local('TransportError', CLIENT_CLOSED);
     const out: Uint8Array[] = [];
     encodeRequest(out, target, name, method, params, options.metadata);
     const wrote = this.send(out);
@@ -152,10 +167,10 @@ export class RpcConnection {
   private async nextFrame() {
     try {
       const f = this.transport.frames.tryNext() ?? (await this.transport.frames.next());
-      if (f === null) throw RpcClientError.local('TransportError', 'the server closed the connection');
+      if (f === null) throw this.transportError('the server closed the connection');
       return f;
     } catch (e) {
-      this.broken ??= e instanceof RpcClientError ? e : RpcClientError.local('TransportError', readFailure(e));
+      this.broken ??= e instanceof RpcClientError ? e : this.transportError(readFailure(e));
       throw this.broken;
     }
   }
@@ -204,6 +219,7 @@ export class RpcConnection {
     try {
       await this.pendingReads;
       if (this.broken !== undefined) throw this.broken;
+      if (this.closing) throw RpcClientError.local('TransportError', CLIENT_CLOSED);
       const out: Uint8Array[] = [];
       encodeRequest(out, target, name, method, params, options.metadata);
       await this.send(out);
@@ -224,7 +240,7 @@ export class RpcConnection {
   /** @internal Write request bytes; transport failures become TransportError client errors. */
   send(out: readonly Uint8Array[]): Promise<void> {
     const asClientError = (e: unknown): RpcClientError => {
-      this.broken ??= e instanceof RpcClientError ? e : RpcClientError.local('TransportError', e instanceof Error ? e.message : String(e));
+      this.broken ??= e instanceof RpcClientError ? e : this.transportError(e instanceof Error ? e.message : String(e));
       return this.broken as RpcClientError;
     };
     try {
@@ -239,8 +255,9 @@ export class RpcConnection {
     return this.nextFrame();
   }
 
-  /** Close the connection. */
+  /** Close the connection once the calls already made are answered; calls made after it fail with TransportError. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.pendingReads;
     await this.transport.close();
   }

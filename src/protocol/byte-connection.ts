@@ -25,6 +25,22 @@ export interface ByteConnection {
   readonly drain?: Promise<void>;
   /** Resolves when the server gives up waiting: running calls are interrupted with a typed error. */
   readonly shutdown?: Promise<string>;
+  /**
+   * The input ended while a handler is running (it owes the peer an
+   * answer): find out whether the peer can still read, and resolve `closed`
+   * if it cannot. A peer that only ended its side (half-close) still gets
+   * its answers; one that closed its socket or died looks the same from the
+   * input side, so the transport probes its output. Called again for each
+   * call started after the input ended. Every write that follows starts at
+   * a message boundary. Transports that cannot tell leave it out.
+   */
+  readonly checkPeer?: () => void;
+  /**
+   * Set for a connection that reached a server already draining: none of
+   * its requests is served, each is answered with ServerShutdownError
+   * carrying this detail, and `drain` then closes it.
+   */
+  readonly refuse?: string;
 }
 
 /** The connection went away while the server was reading from it; not a protocol error. */

@@ -115,6 +115,13 @@ export class Dispatcher {
       tracker.interruptAll({ _tag: 'disconnect', detail });
       conn.frames.fail(new ConnectionClosedError(detail));
     });
+    // A handler still running when the input ends may be serving a peer that is gone: let the transport look.
+    const checkPeer = conn.checkPeer;
+    const peerMayBeGone = (): void => {
+      if (checkPeer !== undefined && tracker.size > 0 && tracker.reason === undefined) checkPeer();
+    };
+    if (checkPeer !== undefined) conn.frames.onEnd(peerMayBeGone);
+    if (conn.refuse !== undefined) tracker.interruptAll({ _tag: 'shutdown', detail: conn.refuse });
     let draining = false;
     let idle = true;
     const startDrain = (): void => {
@@ -130,12 +137,16 @@ export class Dispatcher {
     try {
       for (;;) {
         idle = true;
-        // Draining, or its calls were interrupted: answer only requests already received.
-        if ((draining || tracker.reason !== undefined) && conn.frames.bufferedBytes === 0) return;
+        // Draining, or its calls were interrupted: answer only requests already received. A refused
+        // connection's calls are interrupted from the start: it is read until its `drain`.
+        if ((draining || (tracker.reason !== undefined && conn.refuse === undefined)) && conn.frames.bufferedBytes === 0) return;
         const req = await readRequestStream(conn);
         idle = false;
         if (req === null) return;
-        await this.handle(conn, tracker, req.schema, req.batch, req.error);
+        const handled = this.handle(conn, tracker, req.schema, req.batch, req.error);
+        // A request that arrived before the input ended: its handler (running now, if asynchronous) may outlive the peer.
+        if (conn.frames.inputEnded) peerMayBeGone();
+        await handled;
       }
     } catch (e) {
       if (e instanceof ConnectionClosedError || tracker.reason !== undefined) return;

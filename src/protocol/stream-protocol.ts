@@ -9,6 +9,8 @@ import type { Schema } from 'apache-arrow';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import { Keys } from '../wire/metadata-keys.js';
 import type { FrameSource } from '../wire/frame-source.js';
+import type { Frame } from '../wire/stream-reader.js';
+import { IpcTruncatedError } from '../wire/errors.js';
 import type { ExchangeMethod, ProducerMethod } from '../service/method.js';
 import { Errors } from '../service/errors.js';
 import type { ExchangeStream, ProducerStream } from '../service/service.js';
@@ -23,14 +25,33 @@ export type AnyStream = ProducerStream<Fields, Fields | undefined, unknown> & Ex
 /** A stream method of either kind. */
 export type StreamMethod = ProducerMethod | ExchangeMethod;
 
+/** The interruption detail of a stream whose client ended its input before the stream's end-of-stream marker. */
+export const INPUT_ABANDONED = 'the client ended its input in the middle of the stream';
+
+/**
+ * True when reading a stream's input failed because the input ended between
+ * two whole messages of the open stream: the client hung up on it (closed
+ * its socket, died, or ended its side without the stream's EOS). A message
+ * cut short is a framing error instead.
+ */
+export const inputAbandoned = (e: unknown): boolean => e instanceof IpcTruncatedError && e.betweenMessages;
+
 /**
  * Read and discard the client's input stream up to its EOS (or end of
- * input); `open` when its schema was already read. Gives up once `stop()`.
+ * input, see `inputAbandoned`, which calls `abandoned`); `open` when its schema was already read. Gives
+ * up once `stop()`.
  */
-export const drainInput = async (frames: FrameSource, open: boolean, stop: () => boolean): Promise<void> => {
+export const drainInput = async (frames: FrameSource, open: boolean, stop: () => boolean, abandoned: () => void): Promise<void> => {
   let inStream = open;
   for (;;) {
-    const f = await frames.nextUnless(stop);
+    let f: Frame | null | undefined;
+    try {
+      f = await frames.nextUnless(stop);
+    } catch (e) {
+      if (!inputAbandoned(e)) throw e;
+      abandoned();
+      return;
+    }
     if (f === null || f === undefined) return;
     if (f.kind === 'schema') inStream = true;
     else if (f.kind === 'eos' && inStream) return;

@@ -7,6 +7,7 @@
 import * as Cause from 'effect/Cause';
 import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
+import * as FiberId from 'effect/FiberId';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import type { UnaryMethod } from '../service/method.js';
 import { ErrorKind, RpcError, toWireError } from '../service/errors.js';
@@ -45,6 +46,11 @@ export const runUnary = async (
   stampOf: () => Stamp,
   calls?: ConnectionCalls,
 ): Promise<void> => {
+  // The connection's calls are being interrupted (shutdown, or the client is gone): start no new one.
+  if (calls?.reason !== undefined) {
+    encodeUnaryResponse(out, method, Exit.interrupt(FiberId.none), NO_LOGS, stampOf, calls.reason);
+    return;
+  }
   let effect: Effect.Effect<unknown, unknown, never>;
   try {
     effect = handler(params as never);

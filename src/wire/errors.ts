@@ -33,6 +33,11 @@ export class IpcTruncatedError extends Error {
   override readonly name = 'IpcTruncatedError';
   /** Error type written on the wire when this error is reported to a peer. */
   readonly errorType = 'ProtocolError';
+
+  /** `betweenMessages`: every message arrived whole, only the stream's end-of-stream marker is missing. */
+  constructor(message: string, readonly betweenMessages = false) {
+    super(message);
+  }
 }
 
 /** Any error of the wire layer. */

@@ -24,6 +24,7 @@ export class FrameSource {
   private error: Error | undefined;
   private paused = false;
   private readonly highWater: number;
+  private endListeners: (() => void)[] | undefined = [];
 
   /** Create a source; `flow` pauses and resumes the underlying stream. */
   constructor(private readonly flow?: FlowControl, limits: ReaderLimits = defaultReaderLimits, highWaterBytes = 4 * 1024 * 1024) {
@@ -67,6 +68,7 @@ export class FrameSource {
   end(): void {
     this.reader.end();
     this.wake();
+    this.ended();
   }
 
   /** The transport failed; pending and future reads reject with `err`. */
@@ -74,6 +76,27 @@ export class FrameSource {
     this.error ??= err;
     this.reader.end();
     this.wake();
+    this.ended();
+  }
+
+  /** True once the input has ended or failed (bytes may still be buffered). */
+  get inputEnded(): boolean {
+    return this.endListeners === undefined;
+  }
+
+  /**
+   * Call `f` once when the input ends or fails, at once if it already has
+   * (the protocol watches for a peer that ends its input while a call runs).
+   */
+  onEnd(f: () => void): void {
+    if (this.endListeners === undefined) f();
+    else this.endListeners.push(f);
+  }
+
+  private ended(): void {
+    const listeners = this.endListeners;
+    this.endListeners = undefined;
+    if (listeners !== undefined) for (const f of listeners) f();
   }
 
   /** True while inside a stream (after its schema, before its EOS). */

@@ -251,10 +251,12 @@ export class StreamReader {
 
   private needMore(): undefined {
     if (this.ended) {
+      const betweenMessages = this.buffered === 0 && this.pending === undefined && this.schema !== undefined;
       throw new IpcTruncatedError(
-        this.buffered === 0 && this.schema !== undefined
+        betweenMessages
           ? 'input ended inside an Arrow IPC stream (no end-of-stream marker)'
           : `input ended in the middle of an Arrow IPC message (${this.buffered} bytes left over)`,
+        betweenMessages,
       );
     }
     return undefined;

@@ -16,8 +16,13 @@ for (const workers of [0, 2]) {
       const drained = runtime.drain();
       expect(runtime.isDraining()).toBe(true);
       const late = connectTo(runtime);
-      const refused = await Client.promises(Chaos, late.conn).thread().catch((e: unknown) => e);
+      const lateChaos = Client.promises(Chaos, late.conn);
+      const refused = (await lateChaos.thread().catch((e: unknown) => e)) as RpcClientError;
       expect(refused).toBeInstanceOf(RpcClientError);
+      // A connection that reaches a draining server starts no work: its requests get the typed error.
+      expect(refused.errorType).toBe('ServerShutdownError');
+      expect(refused.errorKind).toBe('server_draining');
+      expect(refused.message).toContain('takes no new connections');
       expect(await Promise.all(calls)).toEqual(clients.flatMap(() => [200n, 250n, 1n]));
       await drained;
       expect(runtime.connections).toBe(0);

@@ -18,16 +18,19 @@ interface Worker extends FirstLine {
   readonly stderr: () => string;
 }
 
-/** `w`'s stderr once `pattern` has appeared in it (the worker thread that logs it may write after the client saw the connection end), or after 5 s. */
-const stderrWith = async (w: Worker, pattern: RegExp): Promise<string> => {
-  for (let waited = 0; !pattern.test(w.stderr()) && waited < 5_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
-  return w.stderr();
-};
-
 const startWorker = async (args: readonly string[]): Promise<Worker> => {
   let err = '';
   const started = await spawnFirstLine(WORKER, args, (stderr) => stderr.on('data', (d: Buffer) => { err += d.toString(); }));
   return { ...started, stderr: () => err };
+};
+
+/**
+ * The matches of `pattern` in the worker's stderr once there is one: a worker thread's log line
+ * reaches stderr through the main thread, possibly after the error stream reached the client.
+ */
+const loggedLines = async (w: Worker, pattern: RegExp): Promise<string[]> => {
+  for (let i = 0; i < 200 && !pattern.test(w.stderr()); i++) await new Promise((r) => setTimeout(r, 10));
+  return w.stderr().match(new RegExp(pattern.source, 'g')) ?? [];
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'vgi-sock-'));
@@ -86,8 +89,7 @@ describe('unix socket server', () => {
     await bad.close();
     expect(await Promise.all([bench.add({ a: 2, b: 3 }), bench.add({ a: 4, b: 5 })])).toEqual([5, 9]);
     await good.close();
-    const logged = (await stderrWith(w, /cannot read the request stream/)).match(/unix connection #\d+: cannot read the request stream/g) ?? [];
-    expect(logged).toHaveLength(1);
+    expect(await loggedLines(w, /unix connection #\d+: cannot read the request stream/)).toHaveLength(1);
     expect(w.stderr()).not.toMatch(/\n\s+at /);
   });
 
@@ -193,7 +195,7 @@ describe('tcp server', () => {
     await bad.close();
     expect(await bench.add({ a: 2, b: 3 })).toBe(5);
     await good.close();
-    expect((await stderrWith(w, /cannot read the request stream/)).match(/tcp connection #\d+ \(127\.0\.0\.1:\d+\): cannot read the request stream/g)).toHaveLength(1);
+    expect(await loggedLines(w, /tcp connection #\d+ \(127\.0\.0\.1:\d+\): cannot read the request stream/)).toHaveLength(1);
   });
 
   it('exits 0 on SIGTERM', async () => {

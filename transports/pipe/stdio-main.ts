@@ -26,7 +26,7 @@ export const serveStdio = async (runtime: RpcRuntime, limits?: ReaderLimits): Pr
     finish: () => undefined,
     ...(limits === undefined ? {} : { limits }),
   });
-  runtime.onDrain(() => process.stdin.pause());
+  runtime.onDrain(() => { process.stdin.pause(); });
   const outcome = await served.done;
   process.stdin.destroy();
   return outcome;

@@ -13,6 +13,7 @@ import { stderrLog } from '../../runtime/serve-connection.js';
 import { type SocketServeOptions, serveSocket } from './serve-socket.js';
 import { duplicateListener, handleOf } from '../../runtime/listener-dup.js';
 import { connectionLabel } from '../../runtime/socket-ends.js';
+import { closeWhenQuiet } from '../../runtime/quiet-close.js';
 
 /** Options of a socket server. */
 export interface ListenOptions extends SocketServeOptions {
@@ -45,7 +46,11 @@ export interface Binding<A> {
   bind(server: Server, staged: boolean): Promise<A>;
   /** Make a staged socket reachable at `address` (unix: move the socket file into place). */
   publish?(address: A): Promise<void>;
-  /** After a shared socket stops listening: remove what `publish` made (unix: the socket file, if still ours). */
+  /**
+   * Before the listener stops: make `address` unreachable for new clients
+   * (unix: remove the socket file, if still ours), so that none queues
+   * behind the last accepts.
+   */
   unpublish?(address: A): Promise<void>;
   /** The discovery line for the bound address. */
   discovery(address: A): string;
@@ -86,19 +91,23 @@ export const listenSockets = async <A>(runtime: RpcRuntime, binding: Binding<A>,
     // The workers accept now; the main thread stops (the socket stays open through their descriptors).
     net.close();
   }
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      net.close();
-      if (shared) {
-        runtime.stopSharing();
-        await binding.unpublish?.(address);
-      }
-      await listenerClosed;
+  // Stopping must not reset anyone (see closeWhenQuiet): new clients are turned away first
+  // (unix: the socket file goes), then what is queued is accepted, then the listener closes
+  // (the workers' descriptors, when shared: see worker-accept).
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await binding.unpublish?.(address).catch((e: unknown) => log(`vgi-rpc: ${binding.transportKind} listener: ${e instanceof Error ? e.message : String(e)}`));
+      if (shared) runtime.stopSharing();
+      else await closeWhenQuiet(() => net.close(), () => seq);
     })();
-    return closing;
+    return stopping;
   };
-  runtime.onDrain(() => void close());
+  const close = async (): Promise<void> => {
+    await stop();
+    await listenerClosed;
+  };
+  runtime.onDrain(stop);
   return {
     address,
     discovery: binding.discovery(address),

@@ -30,14 +30,20 @@ export const socketTransport = (open: (onread: OnRead) => Socket): SocketTranspo
   });
   connected.catch(() => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  let closing = false;
+  let failed = false;
+  socket.once('error', () => { failed = true; });
   return {
     socket,
     connected,
     frames,
     write: writerTo(socket),
     close: async () => {
+      closing = true;
       if (!socket.destroyed) socket.end();
       await closed;
     },
+    // Destroyed here: not ended by the server ('end'), not broken by an error.
+    closedHere: () => closing || (socket.destroyed && !socket.readableEnded && !failed),
   };
 };

@@ -5,6 +5,7 @@
  * error. The socket file is removed when the listener closes.
  */
 import { type Server, connect } from 'node:net';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { lstat, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
@@ -66,10 +67,15 @@ const bindUnix = async (server: Server, path: string, staged: boolean): Promise<
 
 /** Serve `server` on the unix socket at `path`; each connection is served concurrently with transport kind 'unix'. */
 export const serveUnix = (runtime: RpcRuntime, path: string, options: ListenOptions = {}): Promise<SocketListener<string>> => {
+  /** The inode of our socket file at `path`, once it is there. */
   let published: number | undefined;
   return listenSockets(runtime, {
     transportKind: 'unix',
-    bind: (net, staged) => bindUnix(net, path, staged),
+    bind: async (net, staged) => {
+      const bound = await bindUnix(net, path, staged);
+      if (!staged) published = (await lstat(path)).ino;
+      return bound;
+    },
     publish: async (p) => {
       // A live server that took the path meanwhile keeps it.
       if ((await probe(p)) === 'live') throw liveError(p);
@@ -77,9 +83,14 @@ export const serveUnix = (runtime: RpcRuntime, path: string, options: ListenOpti
       published = (await lstat(p)).ino;
     },
     unpublish: async (p) => {
-      // Only our own socket file: a newer server may have replaced it after we stopped.
-      const st = await lstat(p).catch(() => undefined);
-      if (st !== undefined && st.ino === published) await unlink(p).catch(() => undefined);
+      // Only our own socket file: a newer server may have replaced it after we stopped. Synchronous,
+      // so the file is gone as soon as the drain starts (a client dialling after it is refused).
+      try {
+        if (lstatSync(p).ino === published) unlinkSync(p);
+      } catch {
+        // Already gone.
+      }
+      published = undefined;
     },
     discovery: (p) => `UNIX:${p}`,
   }, options);
