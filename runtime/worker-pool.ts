@@ -1,9 +1,10 @@
 /**
- * The pool of worker threads (piscina) that owns connections. Each worker
- * boots one Effect runtime hosting the service Layer (its module's top-level
- * await is the READY handshake) and serves many connections at once. A
- * connection is placed on the least busy worker and stays there; a worker
- * that dies fails only the connections it owned and is replaced.
+ * The pool of worker threads (piscina) that owns connections and calls.
+ * Each worker boots one Effect runtime hosting the service Layer (its
+ * module's top-level await) and reports READY by answering a ping addressed
+ * to it. A task goes to the least busy worker, or to the one it names by
+ * thread id (`runOn`): the worker that holds the live state a continuation
+ * needs. A worker that dies fails only what it owned and is replaced.
  */
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
@@ -33,9 +34,39 @@ export const defaultWorkers = (): number => availableParallelism();
 /** Connections served by one worker at most; high, because a connection is a long-lived task. */
 const CONNECTIONS_PER_WORKER = 4096;
 
+/** Where a task is addressed: set under piscina's queue-options symbol, read by the pool's balancer. */
+interface Address {
+  readonly threadId: number;
+}
+
+type Task = ConnectionTask | { readonly ping: true };
+
+/** The least busy worker that can take one more task, or null when all are full. */
+const leastBusy = (workers: readonly PiscinaWorkerView[]): PiscinaWorkerView | null => {
+  let best: PiscinaWorkerView | null = null;
+  for (const w of workers) {
+    if (w.terminating || w.destroyed || w.currentUsage >= CONNECTIONS_PER_WORKER) continue;
+    if (best === null || w.currentUsage < best.currentUsage) best = w;
+  }
+  return best;
+};
+
+/** What the balancer sees of a worker (piscina's PiscinaWorker: `id` is its thread id). */
+interface PiscinaWorkerView {
+  readonly id: number;
+  readonly currentUsage: number;
+  readonly terminating: boolean;
+  readonly destroyed: boolean;
+}
+
+/** `task` addressed to the worker `threadId` (the symbol-keyed address is not cloned to the worker). */
+const addressed = <T extends Task>(task: T, threadId: number): T => ({ ...task, [Piscina.queueOptionsSymbol]: { threadId } satisfies Address });
+
 /** A pool of worker threads serving connection tasks. */
 export class WorkerPool {
-  private readonly piscina: Piscina<ConnectionTask | { readonly ping: true }, WorkerStats>;
+  private readonly piscina: Piscina<Task, WorkerStats>;
+  /** Thread ids of the workers that have started and not exited. */
+  private readonly live = new Set<number>();
   /** Number of worker threads. */
   readonly size: number;
 
@@ -54,14 +85,30 @@ export class WorkerPool {
       // Atomics mode would block an idle worker's event loop, starving long-lived fibers.
       atomics: 'disabled',
       workerData,
+      loadBalancer: (task, workers) => {
+        const address = (task as unknown as Record<symbol, Address | null | undefined>)[Piscina.queueOptionsSymbol] ?? null;
+        const views = workers as unknown as readonly PiscinaWorkerView[];
+        if (address !== null) {
+          const owner = views.find((w) => w.id === address.threadId && !w.terminating && !w.destroyed);
+          if (owner !== undefined) return owner as never;
+          // Alive but not ready yet: wait for it. Gone: any worker takes it, and the task names its
+          // owner, so that worker answers it as lost rather than leaving it queued forever.
+          if (this.live.has(address.threadId)) return null;
+        }
+        return leastBusy(views) as never;
+      },
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
     this.piscina.on('error', (e: Error) => (options.onError ?? ((x: Error) => process.stderr.write(`vgi-rpc: worker pool: ${x.message}\n`)))(e));
     this.piscina.on('workerCreate', (w: { readonly id: number }) => {
       // The thread id is read now: a thread that has exited reports -1.
       const tid = w.id;
+      this.live.add(tid);
       const thread = this.piscina.threads.find((t) => t.threadId === tid);
-      thread?.once('exit', () => { for (const f of this.exitListeners) f(tid); });
+      thread?.once('exit', () => {
+        this.live.delete(tid);
+        for (const f of this.exitListeners) f(tid);
+      });
     });
   }
 
@@ -72,14 +119,36 @@ export class WorkerPool {
     this.exitListeners.push(f);
   }
 
-  /** Resolves once every worker has booted its runtime. */
-  async ready(): Promise<void> {
-    await Promise.all(Array.from({ length: this.size }, () => this.piscina.run({ ping: true })));
+  /**
+   * Resolves once every worker has booted its runtime, each READY in its own
+   * answer to a ping addressed to it, with their thread ids.
+   */
+  async ready(): Promise<readonly number[]> {
+    const answers = await Promise.all(this.piscina.threads.map((t) => this.ping(t.threadId)));
+    return answers.map((a) => a.threadId);
+  }
+
+  /** Ask the worker `threadId` for its state (another worker answers if that one has exited). */
+  ping(threadId: number): Promise<WorkerStats> {
+    return this.piscina.run(addressed({ ping: true }, threadId));
+  }
+
+  /** Thread ids of the workers that have started and not exited. */
+  get liveWorkers(): readonly number[] {
+    return [...this.live];
   }
 
   /** Hand a connection to the least busy worker; settles when the worker is done with it (rejects if the worker died). */
   run(task: ConnectionTask): Promise<WorkerStats> {
     return this.piscina.run(task, { transferList: [task.port as unknown as TransferListItem] });
+  }
+
+  /**
+   * Hand a connection to the worker `threadId` (waiting for it if it is
+   * still starting). If that worker has exited, another one gets it.
+   */
+  runOn(threadId: number, task: ConnectionTask): Promise<WorkerStats> {
+    return this.piscina.run(addressed(task, threadId), { transferList: [task.port as unknown as TransferListItem] });
   }
 
   /** The worker threads (for diagnostics and tests). */
