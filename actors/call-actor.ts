@@ -10,13 +10,12 @@ import * as Context from 'effect/Context';
 import type * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
 import type * as Fiber from 'effect/Fiber';
-import * as FiberId from 'effect/FiberId';
 import * as FiberRef from 'effect/FiberRef';
 import * as FiberRefs from 'effect/FiberRefs';
 import * as LogLevel from 'effect/LogLevel';
 import * as Runtime from 'effect/Runtime';
 import { CallContext } from '../src/service/call-context.js';
-import type { CallRunner, ConnectionCalls } from '../src/protocol/call-scope.js';
+import { type CallRunner, type ConnectionCalls, interruptFiberId } from '../src/protocol/call-scope.js';
 import type { CallTracker } from './supervisor.js';
 
 /** A runner placing call fibers on `rt`, tracked by their connection. */
@@ -26,7 +25,7 @@ export const fiberRunner = <R = never>(rt: Runtime.Runtime<R>): CallRunner<R> =>
   return {
     run: <A, E>(effect: Effect.Effect<A, E, R>, calls?: ConnectionCalls): Promise<Exit.Exit<A, E>> => {
       const tracker = calls as CallTracker | undefined;
-      if (tracker?.reason !== undefined) return Promise.resolve(Exit.interrupt(FiberId.none));
+      if (tracker?.reason !== undefined) return Promise.resolve(Exit.interrupt(interruptFiberId(tracker.reason)));
       const exit = runSync(effect);
       if (Exit.isFailure(exit)) {
         const defect = Cause.dieOption(exit.cause);

@@ -16,7 +16,6 @@
 import * as Cause from 'effect/Cause';
 import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
-import * as FiberId from 'effect/FiberId';
 import * as Scope from 'effect/Scope';
 import { StreamEncoder } from '../src/wire/batch-encoder.js';
 import type { Frame } from '../src/wire/stream-reader.js';
@@ -25,7 +24,7 @@ import { type ExchangeMethod, emptySchema } from '../src/service/method.js';
 import { Errors, toWireError } from '../src/service/errors.js';
 import { type Done, type Emission, BatchView, emissionColumns, metadataMap } from '../src/service/stream-output.js';
 import type { ByteConnection } from '../src/protocol/byte-connection.js';
-import type { CallRunner, CallScope, ConnectionCalls, StreamRunner } from '../src/protocol/call-scope.js';
+import { type CallRunner, type CallScope, type ConnectionCalls, type StreamRunner, interruptFiberId } from '../src/protocol/call-scope.js';
 import type { CallContext } from '../src/service/call-context.js';
 import { coerceInput } from '../src/protocol/input-coercion.js';
 import type { DecodedBatch } from '../src/wire/stream-reader.js';
@@ -35,6 +34,7 @@ import { causeError } from '../src/protocol/unary-call.js';
 import { logFailure } from '../src/protocol/call-log.js';
 import type { WireErrorInfo } from '../src/service/errors.js';
 import type { CallTracker, Interruptible } from './supervisor.js';
+import { Interruption } from '../src/service/interruption.js';
 
 /**
  * How a stream ends: the exit its Scope is closed with, the last bytes to
@@ -49,7 +49,8 @@ interface Ending {
 
 const ending = (exit: Exit.Exit<unknown, unknown>, final: Uint8Array[], drain: Ending['drain']): Ending => ({ exit, final, drain });
 
-const interrupted = Exit.interrupt(FiberId.none);
+/** How a cancelled stream's Scope is closed: interrupted, with the cancel reason (see Interruption). */
+const cancelled = Exit.interrupt(Interruption.fiberId('cancel'));
 
 /** One producer or exchange stream, from its init to its last batch. */
 export class StreamActor implements Interruptible {
@@ -73,11 +74,12 @@ export class StreamActor implements Interruptible {
     const tracker = calls as CallTracker;
     const actor = new StreamActor(conn, runner.withContext(scope.context), scope, method, calls, Effect.runSync(Scope.make()));
     tracker.adopt(actor);
-    let end = ending(interrupted, [], 'none');
+    let end = ending(actor.interrupted, [], 'none');
     try {
       end = await actor.open(handler, params);
     } catch (e) {
-      end = ending(Exit.die(e), [], 'none');
+      // A connection that went away fails the wait for input: that is an interruption with its reason, not a defect.
+      end = ending(calls.reason !== undefined ? actor.interrupted : Exit.die(e), [], 'none');
       throw e;
     } finally {
       tracker.release(actor);
@@ -131,9 +133,14 @@ export class StreamActor implements Interruptible {
     this.conn.frames.wakeWaiter();
   }
 
+  /** How the stream's Scope is closed when it is interrupted from outside: with the reason's fiber id (see Interruption). */
+  private get interrupted(): Exit.Exit<never, never> {
+    return Exit.interrupt(interruptFiberId(this.calls.reason));
+  }
+
   /** The error a stream interrupted by its supervisor reports. */
   private interruptedError(): unknown {
-    return causeError(Cause.interrupt(FiberId.none), this.calls.reason);
+    return causeError(Cause.interrupt(interruptFiberId(this.calls.reason)), this.calls.reason);
   }
 
   /** Log the stream's failure on the server (its record names `cause`'s kind: failure, defect or interruption). */
@@ -185,10 +192,10 @@ export class StreamActor implements Interruptible {
       const out: Uint8Array[] = [];
       const error = toWireError(this.interruptedError());
       writeErrorStream(out, output.schema, error, stamp, scope.takeLogs());
-      this.logFailure(Cause.interrupt(FiberId.none), error);
-      return ending(interrupted, out, 'unopened');
+      this.logFailure(Cause.interrupt(interruptFiberId(this.calls.reason)), error);
+      return ending(this.interrupted, out, 'unopened');
     }
-    if (first === null) return ending(interrupted, [], 'none');
+    if (first === null) return ending(this.interrupted, [], 'none');
     if (first.kind !== 'schema') throw new Error('stream input did not start with a schema');
     const { fields: outFields, schema: outSchema } = output;
     const enc = new StreamEncoder(outSchema);
@@ -209,8 +216,8 @@ export class StreamActor implements Interruptible {
         this.logFailure(cause, error);
         return ending(ended, out, 'open');
       };
-      if (f === undefined) return failWith(this.interruptedError(), interrupted, Cause.interrupt(FiberId.none));
-      if (f === null) return ending(interrupted, [], 'none');
+      if (f === undefined) return failWith(this.interruptedError(), this.interrupted, Cause.interrupt(interruptFiberId(this.calls.reason)));
+      if (f === null) return ending(this.interrupted, [], 'none');
       if (f.kind === 'eos') {
         enc.writeEos(out);
         return ending(Exit.void, out, 'none');
@@ -225,7 +232,7 @@ export class StreamActor implements Interruptible {
         if (stream.onCancel !== undefined) await runner.run(Effect.catchAllCause(stream.onCancel, () => Effect.void) as Effect.Effect<void, never, CallContext>, calls);
         scope.takeLogs();
         enc.writeEos(out);
-        return ending(interrupted, out, 'open');
+        return ending(cancelled, out, 'open');
       }
       let turn: Effect.Effect<Emission<unknown> | Done<unknown>, unknown, CallContext>;
       try {
@@ -237,7 +244,7 @@ export class StreamActor implements Interruptible {
       }
       // A turn that is already a value (Effect.succeed / fail) needs no fiber.
       type TurnExit = Exit.Exit<Emission<unknown> | Done<unknown>, unknown>;
-      const exit: TurnExit = calls.reason !== undefined ? interrupted : Exit.isExit(turn) ? (turn as TurnExit) : await runner.run(turn, calls);
+      const exit: TurnExit = calls.reason !== undefined ? this.interrupted : Exit.isExit(turn) ? (turn as TurnExit) : await runner.run(turn, calls);
       writeLogs(out, enc, scope.takeLogs(), stamp);
       if (Exit.isFailure(exit)) return failWith(causeError(exit.cause, calls.reason), exit, exit.cause);
       const result = exit.value;

@@ -4,7 +4,7 @@
  * owns, with a reason, and their Scopes release what the handlers acquired.
  */
 import type * as Fiber from 'effect/Fiber';
-import type { ConnectionCalls, InterruptReason, Supervision } from '../src/protocol/call-scope.js';
+import { type ConnectionCalls, type InterruptReason, type Supervision, interruptFiberId } from '../src/protocol/call-scope.js';
 
 /** An actor its connection's tracker interrupts (a stream actor); the reason is the tracker's, set before. */
 export interface Interruptible {
@@ -25,7 +25,7 @@ export class CallTracker implements ConnectionCalls {
 
   /** Track a running call fiber (interrupted at once if the connection is already going away). */
   add(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
-    if (this.reason !== undefined) fiber.unsafeInterruptAsFork(fiber.id());
+    if (this.reason !== undefined) fiber.unsafeInterruptAsFork(interruptFiberId(this.reason));
     else this.fibers.add(fiber);
   }
 
@@ -53,7 +53,7 @@ export class CallTracker implements ConnectionCalls {
   /** Interrupt every running call and open stream (and any started later) with `reason`. */
   interruptAll(reason: InterruptReason): void {
     this.reason ??= reason;
-    for (const f of this.fibers) f.unsafeInterruptAsFork(f.id());
+    for (const f of this.fibers) f.unsafeInterruptAsFork(interruptFiberId(this.reason));
     for (const a of this.actors) a.interrupt();
   }
 }

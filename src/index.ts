@@ -22,3 +22,4 @@ export { Keys } from './wire/metadata-keys.js';
 export { IpcFormatError, IpcLimitError, IpcTruncatedError } from './wire/errors.js';
 export { type ReaderLimits, defaultReaderLimits } from './wire/stream-reader.js';
 export { FrameSource, type FlowControl } from './wire/frame-source.js';
+export { Interruption, type InterruptionReason } from './service/interruption.js';

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import * as Effect from 'effect/Effect';
 import type * as Exit from 'effect/Exit';
 import type * as LogLevel from 'effect/LogLevel';
+import type * as FiberId from 'effect/FiberId';
+import { Interruption } from '../service/interruption.js';
 import type { CallContext, CallContextService, ClientLogRecord, TransportKind } from '../service/call-context.js';
 import type { ByteConnection } from './byte-connection.js';
 import type { StreamMethod } from './stream-protocol.js';
@@ -15,6 +17,10 @@ import type { StreamMethod } from './stream-protocol.js';
 export type InterruptReason =
   | { readonly _tag: 'disconnect'; readonly detail: string }
   | { readonly _tag: 'shutdown'; readonly detail: string };
+
+/** The fiber id a call interrupted for `reason` is interrupted with, so its finalizers can tell why (see Interruption). */
+export const interruptFiberId = (reason: InterruptReason | undefined): FiberId.FiberId =>
+  Interruption.fiberId(reason?._tag === 'shutdown' ? 'shutdown' : 'client-gone');
 
 /**
  * A connection's calls as the protocol sees them: interrupted together (with

@@ -7,12 +7,11 @@
 import * as Cause from 'effect/Cause';
 import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
-import * as FiberId from 'effect/FiberId';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import type { UnaryMethod } from '../service/method.js';
 import { ErrorKind, RpcError, toWireError } from '../service/errors.js';
 import type { ValueType } from '../types/value-type.js';
-import type { CallRunner, CallScope, ConnectionCalls, InterruptReason } from './call-scope.js';
+import { type CallRunner, type CallScope, type ConnectionCalls, type InterruptReason, interruptFiberId } from './call-scope.js';
 import type { CallContext, ClientLogRecord } from '../service/call-context.js';
 import { errorMetadata, type Stamp, writeLogs } from './responses.js';
 import { type CallFailure, type CallName, logFailure } from './call-log.js';
@@ -48,7 +47,7 @@ export const runUnary = async (
 ): Promise<void> => {
   // The connection's calls are being interrupted (shutdown, or the client is gone): start no new one.
   if (calls?.reason !== undefined) {
-    encodeUnaryResponse(out, method, Exit.interrupt(FiberId.none), NO_LOGS, stampOf, calls.reason);
+    encodeUnaryResponse(out, method, Exit.interrupt(interruptFiberId(calls.reason)), NO_LOGS, stampOf, calls.reason);
     return;
   }
   let effect: Effect.Effect<unknown, unknown, never>;
