@@ -14,7 +14,6 @@ import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters,
 import { serveInThread } from './in-thread.js';
 import type { WorkerPool } from './worker-pool.js';
 import { availableParallelism } from 'node:os';
-import { AcceptHub, type SharedListener } from './accept-hub.js';
 import { DRAINING_REFUSAL } from './drain-refusal.js';
 import type { ResourceLimits } from 'node:worker_threads';
 
@@ -51,9 +50,20 @@ export interface RuntimeOptions<E> extends DispatcherOptions {
   readonly accept?: AcceptMode;
 }
 
+/** Something serving connections outside the runtime's own (the workers' accepted sockets) that a drain waits for. */
+export interface DrainParticipant {
+  /** Connections it serves right now. */
+  readonly connections: number;
+  /** Stop taking connections, let them finish; resolves when they have. */
+  drain(): Promise<void>;
+  /** Interrupt what its connections are running, with ServerShutdownError carrying `detail`. */
+  shutdown(detail: string): void;
+}
+
 /** Where connections are served and how the server is stopped: the drain handle. */
 export class RpcRuntime {
   private readonly live = new Set<ForwardedConnection>();
+  private readonly participants = new Set<DrainParticipant>();
   private draining: Promise<void> | undefined;
   private closed = false;
   /** Set once running calls are being interrupted (grace elapsed, or shutdown): later connections get it too. */
@@ -68,7 +78,8 @@ export class RpcRuntime {
     private readonly pool: WorkerPool | undefined,
     private readonly local: { dispatcher: Dispatcher; dispose: () => Promise<void> } | undefined,
     private readonly graceMs: number,
-    private readonly hub: AcceptHub | undefined,
+    /** Who accepts socket connections (undefined without a pool: the main thread serves them). */
+    readonly acceptMode: AcceptMode | undefined,
   ) {}
 
   /** Start the runtime; resolves once every worker is READY. */
@@ -91,9 +102,8 @@ export class RpcRuntime {
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
     const accept = options.accept ?? (options.resourceLimits === undefined ? 'workers' : 'relay');
-    const hub = accept === 'workers' ? new AcceptHub(serverId, pool) : undefined;
     await pool.ready();
-    return new RpcRuntime(serverId, pool, undefined, graceMs, hub);
+    return new RpcRuntime(serverId, pool, undefined, graceMs, accept);
   }
 
   /** Number of worker threads (0 when calls run on the main thread). */
@@ -108,27 +118,30 @@ export class RpcRuntime {
 
   /** Connections being served (by the main thread's relay and by the workers themselves). */
   get connections(): number {
-    return this.live.size + (this.hub?.connections ?? 0);
+    let n = this.live.size;
+    for (const p of this.participants) n += p.connections;
+    return n;
   }
 
   /** True when socket listeners should be shared with the workers (`accept: 'workers'` and a pool). */
   get acceptsInWorkers(): boolean {
-    return this.hub !== undefined && this.draining === undefined;
+    return this.pool !== undefined && this.acceptMode === 'workers' && this.draining === undefined;
+  }
+
+  /** The worker pool (undefined when calls run on the main thread), for transports that hand work to its workers. */
+  get workerPool(): WorkerPool | undefined {
+    return this.pool;
   }
 
   /**
-   * Let every worker accept on `listener` (see AcceptMode); resolves once
-   * all of them do. Only when `acceptsInWorkers`.
+   * Count `participant`'s connections as this runtime's, and make the drain
+   * wait for it (`drain`) and interrupt it when the grace period ends
+   * (`shutdown`): e.g. the workers' own socket accepting.
    */
-  async shareListener(listener: SharedListener): Promise<void> {
-    if (this.hub === undefined) throw new Error('this runtime has no workers accepting connections');
-    await this.hub.share(listener);
+  participate(participant: DrainParticipant): void {
+    this.participants.add(participant);
   }
 
-  /** Stop the workers accepting on the shared listener (their connections go on). */
-  stopSharing(): void {
-    this.hub?.stop();
-  }
 
   /** True once a drain has started. */
   isDraining(): boolean {
@@ -181,7 +194,7 @@ export class RpcRuntime {
       for (const c of this.live) c.drain();
       const settled = (async () => {
         await stopped;
-        await Promise.all([this.hub?.drain(), this.liveDone()]);
+        await Promise.all([...[...this.participants].map((p) => p.drain()), this.liveDone()]);
       })();
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), this.graceMs); });
@@ -207,7 +220,7 @@ export class RpcRuntime {
   private interruptAll(detail: string): void {
     this.interrupting ??= detail;
     for (const c of this.live) c.shutdown(detail);
-    this.hub?.shutdown(detail);
+    for (const p of this.participants) p.shutdown(detail);
   }
 
   private async close(): Promise<void> {

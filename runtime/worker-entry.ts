@@ -2,7 +2,7 @@
  * The worker thread side: boot one Effect runtime hosting the services (at
  * module load, so the pool's READY handshake waits for it), serve each
  * connection task handed over on its MessagePort, and accept connections on
- * a listener the main thread shares (worker-accept).
+ * a listener the main thread shares (through a transport's WorkerHook).
  */
 import type * as Layer from 'effect/Layer';
 import { threadId } from 'node:worker_threads';
@@ -13,7 +13,6 @@ import type { ServiceImpl } from '../src/service/service.js';
 import { FrameSource } from '../src/wire/frame-source.js';
 import { concatBytes } from '../src/wire/batch-encoder.js';
 import { serveConnection } from './serve-connection.js';
-import { acceptInWorker } from './worker-accept.js';
 import { type ConnectionTask, type ToMain, type ToWorker, type WorkerData, type WorkerStats, postBytes } from './channel.js';
 
 /** Serve one connection whose bytes arrive on `task.port`; resolves when it is finished. */
@@ -67,14 +66,23 @@ export const serveConnectionTask = async (dispatcher: Dispatcher, task: Connecti
 };
 
 /**
- * Build the default export of an application's worker module:
- *
- *   export default await workerEntry([Bench], BenchLive);
+ * What a transport does in every worker of a pool once its runtime is up
+ * (e.g. socket accepting: the worker takes its own descriptor of a shared
+ * listener), given the worker's dispatcher and the server id.
  */
-export const workerEntry = async <E>(
+export type WorkerHook = (dispatcher: Dispatcher, serverId: string) => void;
+
+/**
+ * Boot this worker's runtime hosting `services` and build its task handler
+ * (the worker module's default export); `hooks` run once it is up, in a
+ * pool's worker only. Applications use the `workerEntry` of the package's
+ * `./server` entry, which adds the transports' hooks.
+ */
+export const workerRuntime = async <E>(
   services: readonly Hostable[],
   layer: Layer.Layer<ServiceImpl<any>, E, never>,
   options: DispatcherOptions = {},
+  hooks: readonly WorkerHook[] = [],
 ): Promise<(task: ConnectionTask | { readonly ping: true }) => Promise<WorkerStats>> => {
   // A pool's settings (server id, log level) override the module's own.
   const pool = Piscina.workerData as WorkerData | undefined;
@@ -84,8 +92,7 @@ export const workerEntry = async <E>(
     serverId: fromPool,
     ...(pool?.logLevel === undefined ? {} : { logLevel: pool.logLevel }),
   });
-  // A pool's worker also accepts socket connections itself when the main thread shares a listener.
-  if (fromPool !== undefined) acceptInWorker(dispatcher, fromPool);
+  if (fromPool !== undefined) for (const hook of hooks) hook(dispatcher, fromPool);
   return async (task) => {
     if ('ping' in task) return { threadId, connections: dispatcher.connections, runningCalls: dispatcher.runningCalls };
     return serveConnectionTask(dispatcher, task);

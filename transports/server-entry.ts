@@ -16,8 +16,9 @@ export {
   type ServerArgs,
   type FlagHandler,
 } from './server-command.js';
-export { workerEntry } from '../runtime/worker-entry.js';
-export { RpcRuntime, type RuntimeOptions, type AcceptMode } from '../runtime/rpc-runtime.js';
+export { workerEntry } from './worker-module.js';
+export { workerRuntime, type WorkerHook } from '../runtime/worker-entry.js';
+export { RpcRuntime, type RuntimeOptions, type AcceptMode, type DrainParticipant } from '../runtime/rpc-runtime.js';
 export { makeDispatcher } from '../runtime/make-dispatcher.js';
 export { drainOnSignals } from '../runtime/signals.js';
 export { serveUnix, SocketPathError } from './unix/unix-server.js';

@@ -4,7 +4,7 @@
  * `VGI_CONFORMANCE_GENERATION`, set by the worker CLI; default 90) and
  * conformance.Secondary.v1.
  */
-import { workerEntry } from '../../runtime/worker-entry.js';
+import { workerEntry } from '../../transports/worker-module.js';
 import { conformanceHosting, generationFromEnv } from './hosting.js';
 
 const { services, layer } = conformanceHosting(generationFromEnv());

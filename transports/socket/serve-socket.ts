@@ -4,7 +4,7 @@ import type { TransportKind } from '../../src/service/call-context.js';
 import type { ReaderLimits } from '../../src/wire/stream-reader.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
 import type { ForwardedConnection } from '../../runtime/connection-bridge.js';
-import { socketEnds } from '../../runtime/socket-ends.js';
+import { socketEnds } from './socket-ends.js';
 
 /** Options shared by every connection of a socket server. */
 export interface SocketServeOptions {

@@ -11,8 +11,9 @@ import type { TransportKind } from '../../src/service/call-context.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
 import { stderrLog } from '../../runtime/serve-connection.js';
 import { type SocketServeOptions, serveSocket } from './serve-socket.js';
-import { duplicateListener, handleOf } from '../../runtime/listener-dup.js';
-import { connectionLabel } from '../../runtime/socket-ends.js';
+import { duplicateListener, handleOf } from './listener-dup.js';
+import { AcceptHub } from './accept-hub.js';
+import { connectionLabel } from './socket-ends.js';
 import { closeWhenQuiet } from '../../runtime/quiet-close.js';
 
 /** Options of a socket server. */
@@ -75,10 +76,13 @@ export const listenSockets = async <A>(runtime: RpcRuntime, binding: Binding<A>,
   const log = options.log ?? stderrLog;
   net.on('error', (e: Error) => log(`vgi-rpc: ${binding.transportKind} listener: ${e.message}`));
   const listenerClosed = new Promise<void>((resolve) => net.once('close', () => resolve()));
+  let hub: AcceptHub | undefined;
   if (shared) {
     try {
       const [template] = await duplicateListener(handleOf(net), 1);
-      await runtime.shareListener({
+      hub = new AcceptHub(runtime.serverId, runtime.workerPool!);
+      runtime.participate(hub);
+      await hub.share({
         template: template!,
         transportKind: binding.transportKind,
         ...(options.limits === undefined ? {} : { limits: options.limits }),
@@ -98,7 +102,7 @@ export const listenSockets = async <A>(runtime: RpcRuntime, binding: Binding<A>,
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await binding.unpublish?.(address).catch((e: unknown) => log(`vgi-rpc: ${binding.transportKind} listener: ${e instanceof Error ? e.message : String(e)}`));
-      if (shared) runtime.stopSharing();
+      if (hub !== undefined) hub.stop();
       else await closeWhenQuiet(() => net.close(), () => seq);
     })();
     return stopping;

@@ -9,14 +9,14 @@
  */
 import { type Server, type Socket, createServer } from 'node:net';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import type { Dispatcher } from '../src/protocol/dispatcher.js';
+import type { Dispatcher } from '../../src/protocol/dispatcher.js';
 import { type HubToWorker, type WorkerToHub, CHANGES, SEQUENCE, acceptChannelName, announceChange, mayAccept } from './accept-channel.js';
-import { workerCrashedStream } from './connection-bridge.js';
-import { type InThreadConnection, serveInThread } from './in-thread.js';
-import { stderrLog } from './serve-connection.js';
+import { workerCrashedStream } from '../../runtime/connection-bridge.js';
+import { type InThreadConnection, serveInThread } from '../../runtime/in-thread.js';
+import { stderrLog } from '../../runtime/serve-connection.js';
 import { connectionLabel, socketEnds } from './socket-ends.js';
-import { closeWhenQuiet } from './quiet-close.js';
-import { DRAINING_REFUSAL } from './drain-refusal.js';
+import { closeWhenQuiet } from '../../runtime/quiet-close.js';
+import { DRAINING_REFUSAL } from '../../runtime/drain-refusal.js';
 
 type ListenOrder = Extract<HubToWorker, { t: 'listen' }>;
 

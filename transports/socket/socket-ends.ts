@@ -8,9 +8,9 @@
  * (the peer would see ECONNRESET instead of our answers and our end).
  */
 import type { Socket } from 'node:net';
-import type { TransportKind } from '../src/service/call-context.js';
-import type { ReaderLimits } from '../src/wire/stream-reader.js';
-import type { ConnectionEnds } from './connection-bridge.js';
+import type { TransportKind } from '../../src/service/call-context.js';
+import type { ReaderLimits } from '../../src/wire/stream-reader.js';
+import type { ConnectionEnds } from '../../runtime/connection-bridge.js';
 
 /**
  * How long an ended socket may wait for the peer to close its side before it

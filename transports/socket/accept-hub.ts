@@ -6,13 +6,13 @@
  * accepting and waits until each has finished its connections (or died).
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import type { TransportKind } from '../src/service/call-context.js';
-import type { ReaderLimits } from '../src/wire/stream-reader.js';
+import type { TransportKind } from '../../src/service/call-context.js';
+import type { ReaderLimits } from '../../src/wire/stream-reader.js';
 import {
   type HubToWorker, type WorkerToHub, DEAD_SLOT, MAX_ACCEPT_SLOTS, acceptChannelName, announceChange, newBalanceTable,
 } from './accept-channel.js';
 import { type RawHandle, duplicateListener, handOver } from './listener-dup.js';
-import type { WorkerPool } from './worker-pool.js';
+import type { WorkerPool } from '../../runtime/worker-pool.js';
 
 /** What the workers accept on. */
 export interface SharedListener {

@@ -10,8 +10,8 @@
  * owns no more open connections than the least loaded live worker, so
  * connections spread evenly without any per-connection message.
  */
-import type { TransportKind } from '../src/service/call-context.js';
-import type { ReaderLimits } from '../src/wire/stream-reader.js';
+import type { TransportKind } from '../../src/service/call-context.js';
+import type { ReaderLimits } from '../../src/wire/stream-reader.js';
 
 /** The channel name for one server. */
 export const acceptChannelName = (serverId: string): string => `vgi-rpc:accept:${serverId}`;

@@ -1,0 +1,16 @@
+/**
+ * The worker module's default export: the worker thread's runtime with
+ * every transport's worker-side part (a pool's workers accept socket
+ * connections themselves on a listener the main thread shares).
+ *
+ *   export default await workerEntry([Inventory], InventoryLive);
+ */
+import type * as Layer from 'effect/Layer';
+import type { DispatcherOptions, Hostable } from '../src/protocol/dispatcher.js';
+import type { ServiceImpl } from '../src/service/service.js';
+import { workerRuntime } from '../runtime/worker-entry.js';
+import { acceptInWorker } from './socket/worker-accept.js';
+
+/** Build the default export of an application's worker module, hosting `services` with `layer`. */
+export const workerEntry = <E>(services: readonly Hostable[], layer: Layer.Layer<ServiceImpl<any>, E, never>, options: DispatcherOptions = {}) =>
+  workerRuntime(services, layer, options, [acceptInWorker]);
