@@ -41,11 +41,24 @@ import { Interruption } from '../src/service/interruption.js';
  * write once it is closed, and whether the client's input must still be
  * read to its end (`open` when its schema was already read).
  */
-interface Ending {
+export interface Ending {
   readonly exit: Exit.Exit<unknown, unknown>;
   readonly final: Uint8Array[];
   readonly drain: 'none' | 'unopened' | 'open';
 }
+
+/** An open stream's live state between turns: the handler's stream object, its output columns and the output encoder. */
+export interface LiveStream {
+  readonly stream: AnyStream;
+  readonly output: StreamOutput;
+  readonly enc: StreamEncoder;
+}
+
+/** What one turn gives: output batches to send (the stream goes on), the stream's end, or nothing (a frame with no turn). */
+export type Turn =
+  | { readonly _tag: 'output'; readonly out: Uint8Array[] }
+  | { readonly _tag: 'end'; readonly ending: Ending }
+  | { readonly _tag: 'nothing' };
 
 const ending = (exit: Exit.Exit<unknown, unknown>, final: Uint8Array[], drain: Ending['drain']): Ending => ({ exit, final, drain });
 
@@ -182,9 +195,9 @@ export class StreamActor implements Interruptible {
     return this.lockstep(stream, output);
   }
 
-  /** One output batch per client tick or input batch, until the stream ends. */
+  /** The byte-stream driver of `turn`: one output batch per client tick or input batch read from the connection, until the stream ends. */
   private async lockstep(stream: AnyStream, output: StreamOutput): Promise<Ending> {
-    const { conn, runner, scope, method, stamp, calls } = this;
+    const { conn, scope, stamp, calls } = this;
     // Wait for the client's input stream to open before writing the output schema.
     let first = this.readyInput();
     if (first === undefined) first = await this.nextInput();
@@ -197,85 +210,100 @@ export class StreamActor implements Interruptible {
     }
     if (first === null) return ending(this.interrupted, [], 'none');
     if (first.kind !== 'schema') throw new Error('stream input did not start with a schema');
-    const { fields: outFields, schema: outSchema } = output;
-    const enc = new StreamEncoder(outSchema);
+    const enc = new StreamEncoder(output.schema);
     const head: Uint8Array[] = [];
     enc.writeSchema(head);
     writeLogs(head, enc, scope.takeLogs(), stamp);
     await conn.write(head);
+    const live: LiveStream = { stream, output, enc };
     for (;;) {
-      // undefined: interrupted while waiting for input
+      // undefined: interrupted while waiting for input; null: the input ended
       let f = this.readyInput();
       if (f === undefined) f = await this.nextInput();
-      const out: Uint8Array[] = [];
-      // `cause`: how the stream failed, for the server log (a handler breaking its contract is a defect).
-      const failWith = (e: unknown, ended: Exit.Exit<unknown, unknown>, cause: Cause.Cause<unknown>): Ending => {
-        const error = toWireError(e);
-        enc.writeEmpty(out, errorMetadata(error, stamp));
-        enc.writeEos(out);
-        this.logFailure(cause, error);
-        return ending(ended, out, 'open');
-      };
-      if (f === undefined) return failWith(this.interruptedError(), this.interrupted, Cause.interrupt(interruptFiberId(this.calls.reason)));
+      if (f === undefined) return this.failTurn(live, [], this.interruptedError(), this.interrupted, Cause.interrupt(interruptFiberId(calls.reason)));
       if (f === null) return ending(this.interrupted, [], 'none');
-      if (f.kind === 'eos') {
-        enc.writeEos(out);
-        return ending(Exit.void, out, 'none');
-      }
-      if (f.kind === 'badBatch') {
-        const bad = Errors.protocol(f.error.message);
-        return failWith(bad, Exit.fail(f.error), Cause.fail(bad));
-      }
-      if (f.kind !== 'batch') continue;
-      const batch = f.batch;
-      if (batch.meta(Keys.cancel) !== undefined) {
-        if (stream.onCancel !== undefined) await runner.run(Effect.catchAllCause(stream.onCancel, () => Effect.void) as Effect.Effect<void, never, CallContext>, calls);
-        scope.takeLogs();
-        enc.writeEos(out);
-        return ending(cancelled, out, 'open');
-      }
-      let turn: Effect.Effect<Emission<unknown> | Done<unknown>, unknown, CallContext>;
-      try {
-        turn = (method.kind === 'producer'
-          ? stream.produce({ metadata: handlerMetadata(batch.metadata) })
-          : exchangeTurn(stream, method, batch)) as typeof turn;
-      } catch (e) {
-        turn = Effect.die(e);
-      }
-      // A turn that is already a value (Effect.succeed / fail) needs no fiber.
-      type TurnExit = Exit.Exit<Emission<unknown> | Done<unknown>, unknown>;
-      const exit: TurnExit = calls.reason !== undefined ? this.interrupted : Exit.isExit(turn) ? (turn as TurnExit) : await runner.run(turn, calls);
-      writeLogs(out, enc, scope.takeLogs(), stamp);
-      if (Exit.isFailure(exit)) return failWith(causeError(exit.cause, calls.reason), exit, exit.cause);
-      const result = exit.value;
-      if (result === undefined || result === null) {
-        const none = Errors.runtime('No data batch was emitted');
-        return failWith(none, Exit.void, Cause.die(none));
-      }
-      if (result._tag === 'done') {
-        if (method.kind === 'exchange') {
-          const finished = Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input');
-          return failWith(finished, Exit.void, Cause.die(finished));
-        }
-        if (result.last !== undefined) {
-          try {
-            const { length, columns } = emissionColumns(outFields, outSchema, result.last);
-            enc.writeColumns(out, length, columns, metadataMap(result.last.metadata));
-          } catch (e) {
-            return failWith(e, Exit.fail(e), Cause.die(e));
-          }
-        }
-        enc.writeEos(out);
-        return ending(Exit.void, out, 'open');
-      }
-      try {
-        const { length, columns } = emissionColumns(outFields, outSchema, result);
-        enc.writeColumns(out, length, columns, metadataMap(result.metadata));
-      } catch (e) {
-        return failWith(e, Exit.fail(e), Cause.die(e));
-      }
-      await conn.write(out);
+      const next = await this.turn(live, f);
+      if (next._tag === 'end') return next.ending;
+      if (next._tag === 'output') await conn.write(next.out);
     }
+  }
+
+  /** The turn that ends the stream with `e`, as an EXCEPTION batch and EOS after `out`; `cause` is how it failed, for the server log. */
+  private failTurn(live: LiveStream, out: Uint8Array[], e: unknown, ended: Exit.Exit<unknown, unknown>, cause: Cause.Cause<unknown>): Ending {
+    const error = toWireError(e);
+    live.enc.writeEmpty(out, errorMetadata(error, this.stamp));
+    live.enc.writeEos(out);
+    this.logFailure(cause, error);
+    return ending(ended, out, 'open');
+  }
+
+  /**
+   * One turn of an open stream, driven from outside: an input frame in (a
+   * tick, an input batch, a cancel, the end of the client's input), that
+   * turn's output batches out, or the stream's end.
+   */
+  async turn(live: LiveStream, f: Frame): Promise<Turn> {
+    const { runner, scope, method, stamp, calls } = this;
+    const { stream, enc, output } = live;
+    const out: Uint8Array[] = [];
+    if (f.kind === 'eos') {
+      enc.writeEos(out);
+      return { _tag: 'end', ending: ending(Exit.void, out, 'none') };
+    }
+    if (f.kind === 'badBatch') {
+      const bad = Errors.protocol(f.error.message);
+      return { _tag: 'end', ending: this.failTurn(live, out, bad, Exit.fail(f.error), Cause.fail(bad)) };
+    }
+    if (f.kind !== 'batch') return { _tag: 'nothing' };
+    const batch = f.batch;
+    if (batch.meta(Keys.cancel) !== undefined) {
+      if (stream.onCancel !== undefined) await runner.run(Effect.catchAllCause(stream.onCancel, () => Effect.void) as Effect.Effect<void, never, CallContext>, calls);
+      scope.takeLogs();
+      enc.writeEos(out);
+      return { _tag: 'end', ending: ending(cancelled, out, 'open') };
+    }
+    let turn: Effect.Effect<Emission<unknown> | Done<unknown>, unknown, CallContext>;
+    try {
+      turn = (method.kind === 'producer'
+        ? stream.produce({ metadata: handlerMetadata(batch.metadata) })
+        : exchangeTurn(stream, method, batch)) as typeof turn;
+    } catch (e) {
+      turn = Effect.die(e);
+    }
+    // A turn that is already a value (Effect.succeed / fail) needs no fiber.
+    type TurnExit = Exit.Exit<Emission<unknown> | Done<unknown>, unknown>;
+    const exit: TurnExit = calls.reason !== undefined ? this.interrupted : Exit.isExit(turn) ? (turn as TurnExit) : await runner.run(turn, calls);
+    writeLogs(out, enc, scope.takeLogs(), stamp);
+    const fail = (e: unknown, ended: Exit.Exit<unknown, unknown>, cause: Cause.Cause<unknown>): Turn =>
+      ({ _tag: 'end', ending: this.failTurn(live, out, e, ended, cause) });
+    if (Exit.isFailure(exit)) return fail(causeError(exit.cause, calls.reason), exit, exit.cause);
+    const result = exit.value;
+    if (result === undefined || result === null) {
+      const none = Errors.runtime('No data batch was emitted');
+      return fail(none, Exit.void, Cause.die(none));
+    }
+    const emit = (emission: Emission<unknown>): Turn | undefined => {
+      try {
+        const { length, columns } = emissionColumns(output.fields, output.schema, emission);
+        enc.writeColumns(out, length, columns, metadataMap(emission.metadata));
+        return undefined;
+      } catch (e) {
+        return fail(e, Exit.fail(e), Cause.die(e));
+      }
+    };
+    if (result._tag === 'done') {
+      if (method.kind === 'exchange') {
+        const finished = Errors.runtime('an exchange stream cannot finish; the client ends it by closing its input');
+        return fail(finished, Exit.void, Cause.die(finished));
+      }
+      if (result.last !== undefined) {
+        const failed = emit(result.last);
+        if (failed !== undefined) return failed;
+      }
+      enc.writeEos(out);
+      return { _tag: 'end', ending: ending(Exit.void, out, 'open') };
+    }
+    return emit(result) ?? { _tag: 'output', out };
   }
 }
 

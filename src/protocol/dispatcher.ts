@@ -21,6 +21,7 @@ import type { AnyService } from '../service/service.js';
 import { type ByteConnection, ConnectionClosedError } from './byte-connection.js';
 import { type Actors, type CallScope, type ConnectionCalls, type InterruptReason, type Supervision, makeCallScope, newRequestId } from './call-scope.js';
 import { Hosting } from './hosting.js';
+import type { StreamMethod } from './stream-protocol.js';
 import { resolveRequest } from './request.js';
 import { type Stamp, writeErrorStream } from './responses.js';
 import { runUnary } from './unary-call.js';
@@ -157,19 +158,42 @@ export class Dispatcher {
   }
 
   private async handle(conn: ByteConnection, tracker: ConnectionCalls, schema: Schema, batch: DecodedBatch | undefined, bodyError: Error | undefined): Promise<void> {
+    const routed = this.route({ schema, batch, error: bodyError }, conn.transportKind);
+    if (routed._tag === 'response') return conn.write(routed.out);
+    if (routed._tag === 'stream') return this.runner.runStream(conn, routed.scope, routed.method, routed.handler, routed.params, tracker);
+    const out: Uint8Array[] = [];
+    await routed.run(out, tracker);
+    await conn.write(out);
+  }
+
+  /**
+   * The message-level entry every transport uses: one decoded request in;
+   * out comes its whole response stream (a unary call, run as a supervised
+   * fiber of `calls`, or a request refused before any handler runs), or, for
+   * a producer or exchange call, the stream to open, for the transport's
+   * driver to run turn by turn.
+   */
+  async respond(request: RequestStream, transportKind: TransportKind, calls: ConnectionCalls): Promise<Answer> {
+    const routed = this.route(request, transportKind);
+    if (routed._tag !== 'unary') return routed;
+    const out: Uint8Array[] = [];
+    await routed.run(out, calls);
+    return { _tag: 'response', out };
+  }
+
+  /** Route one request: a response it gets at once, a unary call to run, or a stream call to drive. */
+  private route(request: RequestStream, transportKind: TransportKind): Answer | { readonly _tag: 'unary'; run(out: Uint8Array[], calls: ConnectionCalls): Promise<void> } {
     const stamp = { serverId: this.serverId, requestId: undefined };
-    if (bodyError !== undefined) {
+    if (request.error !== undefined) {
       const out: Uint8Array[] = [];
-      writeErrorStream(out, emptySchema(), toWireError(Errors.protocol(bodyError.message)), stamp);
-      await conn.write(out);
-      return;
+      writeErrorStream(out, emptySchema(), toWireError(Errors.protocol(request.error.message)), stamp);
+      return { _tag: 'response', out };
     }
-    const resolved = resolveRequest(this.hosting, schema, batch);
+    const resolved = resolveRequest(this.hosting, request.schema, request.batch);
     if (resolved._tag === 'rejected') {
       const out: Uint8Array[] = [];
       writeErrorStream(out, resolved.schema, toWireError(resolved.error), { serverId: this.serverId, requestId: resolved.requestId });
-      await conn.write(out);
-      return;
+      return { _tag: 'response', out };
     }
     if (resolved._tag === 'transportOptions') {
       const out: Uint8Array[] = [];
@@ -177,32 +201,42 @@ export class Dispatcher {
       enc.writeSchema(out);
       enc.writeEmpty(out, new Map([[Keys.transportShm, this.options.shm === true ? 'true' : 'false'], [Keys.requestVersion, REQUEST_VERSION], [Keys.serverId, this.serverId]]));
       enc.writeEos(out);
-      await conn.write(out);
-      return;
+      return { _tag: 'response', out };
     }
     const openScope = (): CallScope => makeCallScope({
       requestId: resolved.requestId,
       serverId: this.serverId,
       protocol: resolved.binding.name,
       method: resolved.methodName,
-      transportKind: conn.transportKind,
+      transportKind,
       requestMetadata: resolved.metadata,
     });
     const handler = resolved.binding.handlers[resolved.methodName] as unknown as (p: never) => Effect.Effect<unknown, unknown, never>;
-    if (resolved.method.kind === 'unary') {
-      const out: Uint8Array[] = [];
+    const method = resolved.method;
+    if (method.kind === 'unary') {
       const stampOf = (): Stamp => ({ serverId: this.serverId, requestId: resolved.requestId ?? newRequestId() });
-      await runUnary(out, this.runner, { protocol: resolved.binding.name, method: resolved.methodName }, openScope, resolved.method, handler, resolved.params, stampOf, tracker);
-      await conn.write(out);
-      return;
+      return {
+        _tag: 'unary',
+        run: (out, calls) => runUnary(out, this.runner, { protocol: resolved.binding.name, method: resolved.methodName }, openScope, method, handler, resolved.params, stampOf, calls),
+      };
     }
-    const scope = openScope();
-    await this.runner.runStream(conn, scope, resolved.method, handler, resolved.params, tracker);
+    return { _tag: 'stream', scope: openScope(), method, handler, params: resolved.params };
   }
 }
 
+/** What the message-level entry gives for one request: its response stream, or a stream call to drive. */
+export type Answer =
+  | { readonly _tag: 'response'; readonly out: Uint8Array[] }
+  | {
+    readonly _tag: 'stream';
+    readonly scope: CallScope;
+    readonly method: StreamMethod;
+    readonly handler: (params: never) => Effect.Effect<unknown, unknown, never>;
+    readonly params: Record<string, unknown>;
+  };
+
 /** One request stream: its schema, first batch, and a recoverable body error if its batch was corrupt. */
-interface RequestStream {
+export interface RequestStream {
   readonly schema: Schema;
   readonly batch: DecodedBatch | undefined;
   readonly error: Error | undefined;
