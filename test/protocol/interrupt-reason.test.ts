@@ -8,10 +8,9 @@ import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
 import * as Cause from 'effect/Cause';
 import * as FiberId from 'effect/FiberId';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDispatcher } from '../../runtime/make-dispatcher.js';
-import { Client, Interruption, Method, Output, RpcConnection, Service, T, type Dispatcher } from '../../src/index.js';
-import { memoryConnect } from '../../transports/memory/memory-transport.js';
+import { describe, expect, it } from 'vitest';
+import { Interruption, Method, Output, Service, T } from '../../src/index.js';
+import { inProcess, waitFor } from '../support/in-process.js';
 
 const released: string[] = [];
 const interruptedBy: string[] = [];
@@ -36,30 +35,21 @@ const ProbeLive = Probe.toLayer({
   }),
 });
 
-let dispatcher: Dispatcher;
-let dispose: () => Promise<void>;
-beforeAll(async () => {
-  ({ dispatcher, dispose } = await makeDispatcher([Probe], ProbeLive));
-});
-afterAll(() => dispose());
+const server = inProcess([Probe], ProbeLive);
 
-const waitFor = async (cond: () => boolean): Promise<void> => {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(cond()).toBe(true);
-};
-
+/** A fresh client connection to the Probe service, with the event logs cleared. */
 const connect = () => {
   released.length = 0;
   interruptedBy.length = 0;
-  const t = memoryConnect(dispatcher);
-  return { t, probe: Client.promises(Probe, new RpcConnection(t)) };
+  const { t, client } = server.connect(Probe);
+  return { t, probe: client };
 };
 
 describe('interrupt reasons inside Effect', () => {
   it('a client that goes away: its unary call is interrupted with client-gone', async () => {
     const { t, probe } = connect();
     const call = probe.hang({ name: 'unary' }).catch(() => undefined);
-    await waitFor(() => dispatcher.runningCalls === 1);
+    await waitFor(() => server.dispatcher.runningCalls === 1);
     t.disconnect();
     await t.served;
     await call;
@@ -70,8 +60,8 @@ describe('interrupt reasons inside Effect', () => {
   it('a server shutting down: the call is interrupted with shutdown', async () => {
     const { t, probe } = connect();
     const call = probe.hang({ name: 'unary' }).catch(() => undefined);
-    await waitFor(() => dispatcher.runningCalls === 1);
-    dispatcher.interruptAll({ _tag: 'shutdown', detail: 'test' });
+    await waitFor(() => server.dispatcher.runningCalls === 1);
+    server.dispatcher.interruptAll({ _tag: 'shutdown', detail: 'test' });
     await call;
     await waitFor(() => released.length === 1);
     expect(interruptedBy).toEqual(['unary:shutdown']);

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDispatcher } from '../../runtime/make-dispatcher.js';
+import { describe, expect, it } from 'vitest';
 import * as Effect from 'effect/Effect';
-import { Client, Method, Output, RpcClientError, RpcConnection, Service, T, type Dispatcher } from '../../src/index.js';
-import { memoryConnect } from '../../transports/memory/memory-transport.js';
+import { Method, Output, RpcClientError, Service, T } from '../../src/index.js';
+import { inProcess, waitFor } from '../support/in-process.js';
 
 const events: string[] = [];
 
@@ -35,23 +34,13 @@ const SlowLive = Slow.toLayer({
   }),
 });
 
-let dispatcher: Dispatcher;
-let dispose: () => Promise<void>;
-beforeAll(async () => {
-  ({ dispatcher, dispose } = await makeDispatcher([Slow], SlowLive));
-});
-afterAll(() => dispose());
+const server = inProcess([Slow], SlowLive);
 
-const waitFor = async (cond: () => boolean): Promise<void> => {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(cond()).toBe(true);
-};
-
-/** A fresh client connection to the Slow service, with the event log cleared. */
+/** A fresh client connection to the Slow service, with the event logs cleared. */
 const connectSlow = () => {
   events.length = 0;
-  const t = memoryConnect(dispatcher);
-  return { t, slow: Client.promises(Slow, new RpcConnection(t)) };
+  const { t, client } = server.connect(Slow);
+  return { t, slow: client };
 };
 
 describe('interrupting calls', () => {
@@ -59,11 +48,11 @@ describe('interrupting calls', () => {
     const { t, slow } = connectSlow();
     const call = slow.hang({ name: 'unary' }).catch((e: unknown) => e);
     await waitFor(() => events.includes('unary:acquired'));
-    expect(dispatcher.runningCalls).toBe(1);
+    expect(server.dispatcher.runningCalls).toBe(1);
     t.disconnect();
     await waitFor(() => events.includes('unary:released'));
     await t.served;
-    expect(dispatcher.runningCalls).toBe(0);
+    expect(server.dispatcher.runningCalls).toBe(0);
     expect(await call).toBeInstanceOf(RpcClientError);
   });
 
@@ -71,38 +60,38 @@ describe('interrupting calls', () => {
     const { t, slow } = connectSlow();
     const stream = await slow.hang_stream({ name: 'stream' });
     const tick = stream.tick().catch((e: unknown) => e);
-    await waitFor(() => dispatcher.runningCalls === 1);
-    expect(dispatcher.openStreams).toBe(1);
+    await waitFor(() => server.dispatcher.runningCalls === 1);
+    expect(server.dispatcher.openStreams).toBe(1);
     t.disconnect();
     await t.served;
     expect(events).toEqual(['stream:acquired', 'stream:released']);
     expect(await tick).toBeInstanceOf(RpcClientError);
-    expect(dispatcher.openStreams).toBe(0);
+    expect(server.dispatcher.openStreams).toBe(0);
   });
 
   it('a disconnect while a stream waits for its next tick releases the stream scope', async () => {
     const { t, slow } = connectSlow();
     const stream = await slow.quick_stream({ name: 'idle' });
     expect((await stream.tick())!.values('n')).toEqual([1n]);
-    expect(dispatcher.openStreams).toBe(1);
-    expect(dispatcher.runningCalls).toBe(0);
+    expect(server.dispatcher.openStreams).toBe(1);
+    expect(server.dispatcher.runningCalls).toBe(0);
     t.disconnect();
     await t.served;
     expect(events).toEqual(['idle:acquired', 'idle:released']);
-    expect(dispatcher.openStreams).toBe(0);
+    expect(server.dispatcher.openStreams).toBe(0);
   });
 
   it('shutdown in the middle of a stream turn answers ServerShutdownError and releases the stream scope', async () => {
     const { t, slow } = connectSlow();
     const stream = await slow.hang_stream({ name: 'turn' });
     const tick = stream.tick().catch((e: unknown) => e);
-    await waitFor(() => dispatcher.runningCalls === 1);
-    dispatcher.interruptAll({ _tag: 'shutdown', detail: 'grace period of 0 s elapsed' });
+    await waitFor(() => server.dispatcher.runningCalls === 1);
+    server.dispatcher.interruptAll({ _tag: 'shutdown', detail: 'grace period of 0 s elapsed' });
     const err = (await tick) as RpcClientError;
     expect(err.errorType).toBe('ServerShutdownError');
     expect(err.errorKind).toBe('server_draining');
     expect(events).toEqual(['turn:acquired', 'turn:released']);
-    await waitFor(() => dispatcher.openStreams === 0);
+    await waitFor(() => server.dispatcher.openStreams === 0);
     t.disconnect();
   });
 
@@ -110,10 +99,10 @@ describe('interrupting calls', () => {
     const { t, slow } = connectSlow();
     const stream = await slow.scale({ name: 'waiting' });
     expect((await stream.exchange(Output.columns({ x: [1.5] }))).values('x')).toEqual([3]);
-    expect(dispatcher.openStreams).toBe(1);
-    dispatcher.interruptAll({ _tag: 'shutdown', detail: 'grace period of 0 s elapsed' });
+    expect(server.dispatcher.openStreams).toBe(1);
+    server.dispatcher.interruptAll({ _tag: 'shutdown', detail: 'grace period of 0 s elapsed' });
     await waitFor(() => events.includes('waiting:released'));
-    expect(dispatcher.openStreams).toBe(0);
+    expect(server.dispatcher.openStreams).toBe(0);
     const err = (await stream.exchange(Output.columns({ x: [2] })).catch((e: unknown) => e)) as RpcClientError;
     expect(err).toBeInstanceOf(RpcClientError);
     expect(err.errorType).toBe('ServerShutdownError');
@@ -125,7 +114,7 @@ describe('interrupting calls', () => {
     const { t, slow } = connectSlow();
     const call = slow.hang({ name: 'shutdown' }).catch((e: unknown) => e);
     await waitFor(() => events.includes('shutdown:acquired'));
-    dispatcher.interruptAll({ _tag: 'shutdown', detail: 'grace period of 0 s elapsed' });
+    server.dispatcher.interruptAll({ _tag: 'shutdown', detail: 'grace period of 0 s elapsed' });
     const err = (await call) as RpcClientError;
     expect(err.errorType).toBe('ServerShutdownError');
     expect(err.errorKind).toBe('server_draining');
