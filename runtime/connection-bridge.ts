@@ -18,6 +18,7 @@ import { type ToMain, type ToWorker, postBytes } from './channel.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { ConnectionOutcome } from './serve-connection.js';
 import type { ReaderLimits } from '../src/wire/stream-reader.js';
+import { diagnostic } from './diagnostics.js';
 import { PeerProbe } from './peer-probe.js';
 import { afterNextPoll } from './quiet-close.js';
 
@@ -140,7 +141,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
       if (finished) return;
       const cause = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       const error = `the worker thread serving this connection died: ${cause}`;
-      process.stderr.write(`vgi-rpc: ${ends.label}: ${error}; closing the connection\n`);
+      diagnostic('error')(`vgi-rpc: ${ends.label}: ${error}; closing the connection`);
       if (!writable.destroyed) send(workerCrashedStream(serverId, error));
       readable.destroy();
       finish({ error });

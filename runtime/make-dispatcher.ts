@@ -8,6 +8,7 @@ import * as Context from 'effect/Context';
 import * as Layer from 'effect/Layer';
 import * as ManagedRuntime from 'effect/ManagedRuntime';
 import * as Option from 'effect/Option';
+import { setDiagnosticLevel } from './diagnostics.js';
 import { Dispatcher, type DispatcherOptions, type Hostable } from '../src/protocol/dispatcher.js';
 import { Hosting } from '../src/protocol/hosting.js';
 import type { ServiceImpl } from '../src/service/service.js';
@@ -25,6 +26,7 @@ export const makeDispatcher = async <E>(
   options: DispatcherOptions = {},
 ): Promise<{ dispatcher: Dispatcher; dispose: () => Promise<void> }> => {
   // The logger comes first, so what the service Layer logs while it is built goes through it too.
+  if (options.logLevel !== undefined) setDiagnosticLevel(options.logLevel);
   const runtime = ManagedRuntime.make((layer as Layer.Layer<never, E, never>).pipe(Layer.provideMerge(serverLogging(options.logLevel))));
   const rt = await runtime.runtime();
   const impls = services.map((s) => Option.getOrUndefined(Context.getOption(rt.context as Context.Context<unknown>, s.tag as never)) as ServiceImpl | undefined);

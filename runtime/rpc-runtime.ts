@@ -9,6 +9,7 @@ import type * as Layer from 'effect/Layer';
 import { newServerId } from '../src/protocol/hosting.js';
 import type { DispatcherOptions, Hostable, Dispatcher } from '../src/protocol/dispatcher.js';
 import { makeDispatcher } from './make-dispatcher.js';
+import { setDiagnosticLevel } from './diagnostics.js';
 import type { ServiceImpl } from '../src/service/service.js';
 import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, forwardToWorker } from './connection-bridge.js';
 import { serveInThread } from './in-thread.js';
@@ -87,6 +88,8 @@ export class RpcRuntime {
     const serverId = options.serverId ?? newServerId();
     const workers = options.workers ?? availableParallelism();
     const graceMs = options.graceMs ?? 30_000;
+    // The main thread's own diagnostic lines (drain notices, relayed connections) follow the server's level.
+    if (options.logLevel !== undefined) setDiagnosticLevel(options.logLevel);
     if (workers === 0) {
       const local = await makeDispatcher(options.services, options.layer, { ...options, serverId });
       return new RpcRuntime(serverId, undefined, local, graceMs, undefined);

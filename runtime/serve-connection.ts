@@ -4,6 +4,7 @@
  * is reported once (a log line, and a ProtocolError stream to the peer) and
  * ends only this connection; a peer that vanished ends it silently.
  */
+import { diagnostic } from './diagnostics.js';
 import type { ByteConnection } from '../src/protocol/byte-connection.js';
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
 import { writeErrorStream } from '../src/protocol/responses.js';
@@ -16,8 +17,8 @@ export interface ConnectionOutcome {
   readonly error?: string;
 }
 
-/** The default diagnostic sink: one line on stderr. */
-export const stderrLog = (line: string): void => { process.stderr.write(`${line}\n`); };
+/** The default sink for a connection's diagnostic lines (warnings: a framing error, a failed connection). */
+export const stderrLog = diagnostic('warning');
 
 /** Serve `conn` until it ends; never rejects. `label` names it in the log line. */
 export const serveConnection = async (dispatcher: Dispatcher, conn: ByteConnection, label: string, log: (line: string) => void = stderrLog): Promise<ConnectionOutcome> => {

@@ -3,9 +3,10 @@
  * graceful drain and exits 0 when it is done; a second one exits at once.
  */
 import type { RpcRuntime } from './rpc-runtime.js';
+import { diagnostic } from './diagnostics.js';
 
 /** Install the handlers; returns a function that removes them. */
-export const drainOnSignals = (runtime: RpcRuntime, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): (() => void) => {
+export const drainOnSignals = (runtime: RpcRuntime, log: (line: string) => void = diagnostic('info')): (() => void) => {
   let count = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     count++;

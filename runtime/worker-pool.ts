@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { diagnostic } from './diagnostics.js';
 import type { ConnectionTask, WorkerData, WorkerStats } from './channel.js';
 import type { ServerLogLevel } from '../src/protocol/call-log.js';
 
@@ -99,7 +100,7 @@ export class WorkerPool {
       },
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
-    this.piscina.on('error', (e: Error) => (options.onError ?? ((x: Error) => process.stderr.write(`vgi-rpc: worker pool: ${x.message}\n`)))(e));
+    this.piscina.on('error', (e: Error) => (options.onError ?? ((x: Error) => diagnostic('error')(`vgi-rpc: worker pool: ${x.message}`)))(e));
     this.piscina.on('workerCreate', (w: { readonly id: number }) => {
       // The thread id is read now: a thread that has exited reports -1.
       const tid = w.id;

@@ -9,7 +9,7 @@
 import { type Server, createServer } from 'node:net';
 import type { TransportKind } from '../../src/service/call-context.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
-import { stderrLog } from '../../runtime/serve-connection.js';
+import { diagnostic } from '../../runtime/diagnostics.js';
 import { type SocketServeOptions, serveSocket } from './serve-socket.js';
 import { duplicateListener, handleOf } from './listener-dup.js';
 import { AcceptHub } from './accept-hub.js';
@@ -73,7 +73,7 @@ export const listenSockets = async <A>(runtime: RpcRuntime, binding: Binding<A>,
   const shared = runtime.acceptsInWorkers;
   const address = await binding.bind(net, shared);
   // Accept failures (e.g. EMFILE) after listening are reported, not fatal.
-  const log = options.log ?? stderrLog;
+  const log = options.log ?? diagnostic('error');
   net.on('error', (e: Error) => log(`vgi-rpc: ${binding.transportKind} listener: ${e.message}`));
   const listenerClosed = new Promise<void>((resolve) => net.once('close', () => resolve()));
   let hub: AcceptHub | undefined;

@@ -13,7 +13,7 @@ import type { Dispatcher } from '../../src/protocol/dispatcher.js';
 import { type HubToWorker, type WorkerToHub, CHANGES, SEQUENCE, acceptChannelName, announceChange, mayAccept } from './accept-channel.js';
 import { workerCrashedStream } from '../../runtime/connection-bridge.js';
 import { type InThreadConnection, serveInThread } from '../../runtime/in-thread.js';
-import { stderrLog } from '../../runtime/serve-connection.js';
+import { diagnostic } from '../../runtime/diagnostics.js';
 import { connectionLabel, socketEnds } from './socket-ends.js';
 import { closeWhenQuiet } from '../../runtime/quiet-close.js';
 import { DRAINING_REFUSAL } from '../../runtime/drain-refusal.js';
@@ -58,7 +58,7 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
     if (farewellSaid || live.size === 0) return;
     farewellSaid = true;
     const error = `the worker thread serving this connection died: ${cause}`;
-    stderrLog(`vgi-rpc: worker ${threadId}: ${error}; closing its ${live.size} connection(s)`);
+    diagnostic('error')(`vgi-rpc: worker ${threadId}: ${error}; closing its ${live.size} connection(s)`);
     const bytes = workerCrashedStream(serverId, error);
     for (const c of live.values()) c.farewell(bytes);
   };
@@ -148,7 +148,7 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
         post({ t: 'failed', tid: threadId, error: e.message });
         return;
       }
-      stderrLog(`vgi-rpc: worker ${threadId} listener: ${e.message}`);
+      diagnostic('error')(`vgi-rpc: worker ${threadId} listener: ${e.message}`);
     });
     net.listen({ fd: order.fd }, () => {
       post({ t: 'listening', tid: threadId });
