@@ -39,6 +39,12 @@ export interface ConnectionEnds {
   readonly finish?: (outcome: ConnectionOutcome) => void | Promise<void>;
 }
 
+/** End a finished connection: its `finish` (awaited, never rejecting), else end the writable. */
+export const finishEnds = async (ends: ConnectionEnds, outcome: ConnectionOutcome): Promise<void> => {
+  if (ends.finish !== undefined) await Promise.resolve(ends.finish(outcome)).catch(() => undefined);
+  else if (!ends.writable.writableEnded) ends.writable.end();
+};
+
 /** Byte accounting of the forwarding between the main thread and the workers (what a benchmark reports as copies). */
 export interface ForwardingCounters {
   /** Request bytes (main -> worker) copied once into a fresh buffer before transfer (chunks sharing a pooled buffer). */
@@ -91,12 +97,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
     probe?.stop();
     readable.off('data', onData);
     port1.close();
-    if (ends.finish === undefined) {
-      if (!writable.writableEnded) writable.end();
-      resolveDone(outcome);
-    } else {
-      void Promise.resolve(ends.finish(outcome)).then(() => resolveDone(outcome), () => resolveDone(outcome));
-    }
+    void finishEnds(ends, outcome).then(() => resolveDone(outcome));
   };
   // Socket reads are allocated per read and referenced by nothing else: their buffers can be transferred.
   const ownsChunks = readable instanceof Socket;

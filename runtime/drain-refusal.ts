@@ -10,3 +10,11 @@
 
 /** Why the calls of a connection that arrives during a drain are refused. */
 export const DRAINING_REFUSAL = 'the server is draining and takes no new connections';
+
+/**
+ * The refusal a connection arriving now gets: none while the server serves;
+ * while it drains, DRAINING_REFUSAL, or the detail calls are being
+ * interrupted with once the grace period is over (or on shutdown).
+ */
+export const refusalOf = (draining: boolean, interrupting: string | undefined): string | undefined =>
+  draining || interrupting !== undefined ? interrupting ?? DRAINING_REFUSAL : undefined;

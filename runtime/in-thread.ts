@@ -4,7 +4,7 @@
  * control surface as a connection forwarded to a worker.
  */
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
-import type { ConnectionEnds, ForwardedConnection } from './connection-bridge.js';
+import { type ConnectionEnds, type ForwardedConnection, finishEnds } from './connection-bridge.js';
 import { framesFrom, peerGone, writerTo } from './node-stream-io.js';
 import { PeerProbe } from './peer-probe.js';
 import { afterNextPoll } from './quiet-close.js';
@@ -37,8 +37,7 @@ export const serveInThread = (dispatcher: Dispatcher, ends: ConnectionEnds, refu
   };
   const done = serveConnection(dispatcher, conn, ends.label).then(async (outcome) => {
     probe?.stop();
-    if (ends.finish !== undefined) await Promise.resolve(ends.finish(outcome)).catch(() => undefined);
-    else if (!writable.writableEnded) writable.end();
+    await finishEnds(ends, outcome);
     return outcome;
   });
   // Requests the kernel already holds for this connection were sent before the drain: read them first.

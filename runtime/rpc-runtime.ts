@@ -11,11 +11,11 @@ import type { DispatcherOptions, Hostable, Dispatcher } from '../src/protocol/di
 import { makeDispatcher } from './make-dispatcher.js';
 import { setDiagnosticLevel } from './diagnostics.js';
 import type { ServiceImpl } from '../src/service/service.js';
-import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, forwardToWorker } from './connection-bridge.js';
+import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, finishEnds, forwardToWorker } from './connection-bridge.js';
 import { serveInThread } from './in-thread.js';
 import type { WorkerPool } from './worker-pool.js';
 import { availableParallelism } from 'node:os';
-import { DRAINING_REFUSAL } from './drain-refusal.js';
+import { refusalOf } from './drain-refusal.js';
 import type { ResourceLimits } from 'node:worker_threads';
 
 /**
@@ -170,11 +170,10 @@ export class RpcRuntime {
   serve(ends: ConnectionEnds): ForwardedConnection {
     if (this.closed) {
       // Nothing serves any more (the listeners stopped before this): end it without a reset.
-      const ended = ends.finish?.({ error: 'the server has stopped' });
-      if (ended === undefined && !ends.writable.writableEnded) ends.writable.end();
-      return { drain: () => {}, shutdown: () => {}, done: Promise.resolve(ended).then(() => ({ error: 'the server has stopped' })) };
+      const outcome = { error: 'the server has stopped' };
+      return { drain: () => {}, shutdown: () => {}, done: finishEnds(ends, outcome).then(() => outcome) };
     }
-    const refuse = this.draining === undefined ? undefined : this.interrupting ?? DRAINING_REFUSAL;
+    const refuse = refusalOf(this.draining !== undefined, this.interrupting);
     const c = this.pool !== undefined
       ? forwardToWorker(this.pool, ends, this.serverId, this.counters, refuse)
       : serveInThread(this.local!.dispatcher, ends, refuse);

@@ -64,20 +64,15 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
   // A stdio server's worker threads must print to stderr: their stdout follows process.stdout as it is when they start.
   if (listen.kind === 'stdio') reserveStdout();
   const runtime = await RpcRuntime.start(listen.kind === 'stdio' ? { ...options, workers: options.workers ?? 0 } : options);
-  let stopped: Promise<ConnectionOutcome>;
-  const finish = (outcome: ConnectionOutcome): Promise<ConnectionOutcome> => runtime.drain().then(() => outcome);
+  const control = {
+    runtime,
+    drain: async () => { await runtime.drain(); },
+    shutdown: async () => { await runtime.shutdown(); },
+  };
   if (listen.kind === 'stdio') {
-    const served = serveStdio(runtime, options.limits);
-    stopped = served.then(finish);
-    return {
-      runtime,
-      address: { kind: 'stdio' },
-      endpoint: undefined,
-      discovery: '',
-      stopped,
-      drain: async () => { await runtime.drain(); },
-      shutdown: async () => { await runtime.shutdown(); },
-    };
+    // The server stops once its one connection is over (stdin ended, or a drain stopped it).
+    const stopped = serveStdio(runtime, options.limits).then(async (outcome) => { await runtime.drain(); return outcome; });
+    return { ...control, address: { kind: 'stdio' }, endpoint: undefined, discovery: '', stopped };
   }
   const socketOptions = {
     ...(options.limits === undefined ? {} : { limits: options.limits }),
@@ -92,21 +87,13 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
     await runtime.shutdown();
     throw e;
   }
-  let signalStopped: () => void = () => {};
-  stopped = new Promise<void>((r) => { signalStopped = r; }).then(() => ({}));
-  runtime.onDrain(() => void runtime.drain().then(() => signalStopped()));
+  // A socket server stops when its drain (started by drain(), shutdown() or a signal) is done.
+  const stopped = new Promise<ConnectionOutcome>((resolve) => runtime.onDrain(() => void runtime.drain().then(() => resolve({}))));
   const address = listen.kind === 'unix'
     ? { kind: 'unix' as const, path: listen.path }
     : { kind: 'tcp' as const, ...(listener.address as TcpAddress) };
-  return {
-    runtime,
-    address,
-    endpoint: address.kind === 'unix' ? { unix: address.path } : { tcp: { host: address.host, port: address.port } },
-    discovery: listener.discovery,
-    stopped,
-    drain: async () => { await runtime.drain(); },
-    shutdown: async () => { await runtime.shutdown(); },
-  };
+  const endpoint = address.kind === 'unix' ? { unix: address.path } : { tcp: { host: address.host, port: address.port } };
+  return { ...control, address, endpoint, discovery: listener.discovery, stopped };
 };
 
 /** A server failed to start (a worker module that does not load, a unix path owned by a live server, a TCP port in use). */

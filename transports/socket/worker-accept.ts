@@ -16,7 +16,7 @@ import { type InThreadConnection, serveInThread } from '../../runtime/in-thread.
 import { diagnostic } from '../../runtime/diagnostics.js';
 import { connectionLabel, socketEnds } from './socket-ends.js';
 import { closeWhenQuiet } from '../../runtime/quiet-close.js';
-import { DRAINING_REFUSAL } from '../../runtime/drain-refusal.js';
+import { refusalOf } from '../../runtime/drain-refusal.js';
 
 type ListenOrder = Extract<HubToWorker, { t: 'listen' }>;
 
@@ -129,7 +129,7 @@ export const acceptInWorker = (dispatcher: Dispatcher, serverId: string): void =
       announceChange(cells);
       const label = connectionLabel(order.transportKind, Atomics.add(cells, SEQUENCE, 1) + 1, socket);
       // Accepted while draining (the kernel queued it before the listener closed): refused, see drain-refusal.
-      const refuse = draining || interrupting !== undefined ? interrupting ?? DRAINING_REFUSAL : undefined;
+      const refuse = refusalOf(draining, interrupting);
       const c = serveInThread(dispatcher, socketEnds(socket, order.transportKind, label, order.limits), refuse);
       live.set(socket, c);
       void c.done.then(() => {
