@@ -31,7 +31,12 @@ export const producerMethods = {
   produce_error_mid_stream: Method.producer({ params: { emit_before_error: T.int64 }, output: CounterFields }),
   produce_error_on_init: Method.producer({ output: CounterFields }),
   produce_oversized_batch: Method.producer({ params: { rows_per_batch: T.int64 }, output: CounterFields }),
-  produce_with_header: Method.producer({ params: { count: T.int64 }, header: ConformanceHeaderFields, output: CounterFields }),
+  produce_with_header: Method.producer({
+    params: { count: T.int64 },
+    header: ConformanceHeaderFields,
+    output: CounterFields,
+    doc: 'Send a header announcing the count, then count batches.',
+  }),
   produce_with_header_and_logs: Method.producer({ params: { count: T.int64 }, header: ConformanceHeaderFields, output: CounterFields }),
   produce_with_rich_header: Method.producer({ params: { seed: T.int64, count: T.int64 }, header: RichHeaderFields, output: CounterFields }),
   /**

@@ -59,7 +59,7 @@ export const SECONDARY_PROTOCOL = 'conformance.Secondary.v1';
 
 /** Methods of the secondary protocol (hash 58557cf1…). */
 export const secondaryMethods = {
-  echo_string: Method.unary({ params: { value: T.utf8 }, result: T.utf8 }),
+  echo_string: Method.unary({ params: { value: T.utf8 }, result: T.utf8, doc: 'Return the value prefixed with "secondary:".' }),
   fail: Method.unary({ params: { code: T.utf8, kind: T.utf8, retry_delay_seconds: T.float64 } }),
   fail_oversized: Method.unary({}),
 };

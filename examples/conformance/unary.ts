@@ -57,11 +57,17 @@ export const unaryMethods = {
 
   // §4.4 multi-param, defaults, errors, logging
   add_floats: Method.unary({ params: { a: T.float64, b: T.float64 }, result: T.float64 }),
-  concatenate: Method.unary({ params: { prefix: T.utf8, suffix: T.utf8, separator: T.utf8 }, defaults: { separator: '-' }, result: T.utf8 }),
+  concatenate: Method.unary({
+    params: { prefix: T.utf8, suffix: T.utf8, separator: T.utf8 },
+    defaults: { separator: '-' },
+    result: T.utf8,
+    doc: 'Join prefix and suffix with the separator.',
+  }),
   with_defaults: Method.unary({
     params: { required: T.int64, optional_str: T.utf8, optional_int: T.int64 },
     defaults: { optional_str: 'default', optional_int: 42n },
     result: T.utf8,
+    doc: 'Describe the three arguments; the optional ones fall back to their defaults.',
   }),
   raise_value_error: Method.unary({ params: { message: T.utf8 }, result: T.utf8 }),
   raise_runtime_error: Method.unary({ params: { message: T.utf8 }, result: T.utf8 }),
