@@ -67,6 +67,7 @@ const DESCRIBE_STYLE = `
   th { text-align: left; padding: 8px 10px; background: #f0ece0; font-weight: 600; border-bottom: 2px solid #e0dcd0; }
   td { padding: 8px 10px; border-bottom: 1px solid #f0ece0; }
   td code { font-size: 0.85em; }
+  th:first-child, td:first-child { width: 30%; }
   .none { color: #6b6b5a; }
   .no-params { color: #6b6b5a; font-style: italic; font-size: 0.9em; }
   .section-label { font-size: 0.8em; font-weight: 600; text-transform: uppercase; letter-spacing: 0.05em;
