@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 import {
   BodyTooLargeError,
   CorruptBodyError,
+  UnsupportedEncodingError,
   availableCodecs,
   compressBody,
+  decodeRequestBody,
   decompressBody,
   zstdAvailable,
   zstdTokenCompressor,
@@ -152,5 +154,32 @@ describe('zstd token compressor', () => {
   it('refuses to decompress past its cap', () => {
     const packed = tc.compress(new Uint8Array(4096));
     expect(() => tc.decompress(packed, 4095)).toThrow(BodyTooLargeError);
+  });
+});
+
+describe('decodeRequestBody', () => {
+  const payload = text('request body '.repeat(100));
+
+  it('undoes the declared codec within the cap', () => {
+    for (const codec of ['zstd', 'gzip'] as const) {
+      const body = concat(compressBody(codec, [payload]));
+      expect(decodeRequestBody(` ${codec.toUpperCase()} `, body, payload.length)).toEqual(new Uint8Array(payload));
+      expect(() => decodeRequestBody(codec, body, payload.length - 1)).toThrow(BodyTooLargeError);
+    }
+  });
+
+  it('passes a body without Content-Encoding through unchanged', () => {
+    expect(decodeRequestBody(undefined, payload, 1)).toBe(payload);
+    expect(decodeRequestBody('', payload, 1)).toBe(payload);
+  });
+
+  it('refuses unknown, listed, identity and disabled codings with 415', () => {
+    const gz = concat(compressBody('gzip', [payload]));
+    for (const [value, decodable] of [['br', undefined], ['gzip, zstd', undefined], ['identity', undefined], ['zstd', ['gzip']]] as const) {
+      const e = errorOf(() => decodeRequestBody(value, gz, 1 << 20, decodable));
+      expect(e, value).toBeInstanceOf(UnsupportedEncodingError);
+      expect((e as UnsupportedEncodingError).status).toBe(415);
+    }
+    expect(decodeRequestBody('gzip', gz, 1 << 20, ['gzip'])).toEqual(new Uint8Array(payload));
   });
 });

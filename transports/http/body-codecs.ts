@@ -10,7 +10,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { CompressionCodec } from '../../src/http/encoding-negotiation.js';
+import { type CompressionCodec, requestEncodingOf } from '../../src/http/encoding-negotiation.js';
 import type { TokenCompressor } from '../../src/http/state-tokens.js';
 
 type ZstdBinding = typeof import('zstd-napi/binding.js');
@@ -156,6 +156,33 @@ const decodeGzip = (body: Uint8Array, maxBytes: number): Uint8Array => {
 export const decompressBody = (codec: CompressionCodec, body: Uint8Array, maxBytes: number): Uint8Array => {
   if (!(maxBytes >= 0)) throw new RangeError(`maxBytes must be >= 0, got ${maxBytes}`);
   return codec === 'zstd' ? decodeZstd(body, maxBytes) : decodeGzip(body, maxBytes);
+};
+
+/**
+ * A request body as the handler reads it: undone per its `Content-Encoding`
+ * value, at most `maxBytes` once decoded. No header: the body as received
+ * (its wire size is the engine's cap). A codec not in `decodable` (default:
+ * every codec this process has), `identity` (as the reference and the peer
+ * answer it) or any other value: {@link UnsupportedEncodingError}.
+ */
+export const decodeRequestBody = (
+  contentEncoding: string | undefined,
+  body: Uint8Array,
+  maxBytes: number,
+  decodable: readonly CompressionCodec[] = availableCodecs(),
+): Uint8Array => {
+  const encoding = requestEncodingOf(contentEncoding);
+  switch (encoding.kind) {
+    case 'none':
+      return body;
+    case 'codec':
+      if (decodable.includes(encoding.codec)) return decompressBody(encoding.codec, body, maxBytes);
+      throw new UnsupportedEncodingError(encoding.codec);
+    case 'identity':
+      throw new UnsupportedEncodingError('identity');
+    case 'unknown':
+      throw new UnsupportedEncodingError(encoding.token);
+  }
 };
 
 const encodeZstd = (chunks: readonly Uint8Array[], level: number): Uint8Array[] => {
