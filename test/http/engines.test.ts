@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpHandler, HttpListener, HttpReply, HttpRequest } from '../../transports/http/engine.js';
+import { EngineRequest } from '../../transports/http/engine-request.js';
 import { listenHttp } from '../../transports/http/listen-http.js';
 import { OVERSIZE_DRAIN_BYTES } from '../../transports/http/request-body.js';
 import { uwsAvailable } from '../../transports/http/uws-engine.js';
@@ -409,5 +410,27 @@ describe('listenHttp engine choice', () => {
     expect(result.auto).toBe('node');
     expect(result.isTyped).toBe(true);
     expect(result.message).toMatch(/UWS_USE_FALLBACK/);
+  });
+});
+
+describe('EngineRequest.aborted', () => {
+  const make = (): EngineRequest => new EngineRequest('GET', '/', '', new Map(), new Uint8Array(0), HOST);
+
+  it('fires for a handler that asked for the signal before the abort', () => {
+    const r = make();
+    const signal = r.aborted;
+    let fired = 0;
+    signal.addEventListener('abort', () => { fired++; });
+    expect(signal.aborted).toBe(false);
+    EngineRequest.abort(r);
+    EngineRequest.abort(r);
+    expect(fired).toBe(1);
+    expect(r.aborted).toBe(signal);
+  });
+
+  it('is already aborted when first asked for after the abort', () => {
+    const r = make();
+    EngineRequest.abort(r);
+    expect(r.aborted.aborted).toBe(true);
   });
 });

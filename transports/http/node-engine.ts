@@ -9,7 +9,8 @@
  */
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HttpEngineOptions, HttpListener, HttpReply, HttpRequest } from './engine.js';
+import type { HttpEngineOptions, HttpListener, HttpReply } from './engine.js';
+import { EngineRequest } from './engine-request.js';
 import { BodyCollector, OVERSIZE_DRAIN_BYTES, announcedLength } from './request-body.js';
 import { type FramedReply, frameReply, handlerFailed, isPromise } from './reply-framing.js';
 
@@ -52,7 +53,8 @@ const drained = (res: ServerResponse): Promise<void> =>
 /** One request and its reply. */
 const serve = (req: IncomingMessage, res: ServerResponse, server: ServerState): void => {
   server.inFlight++;
-  const controller = new AbortController();
+  /** The request the handler got (undefined until the body has been read). */
+  let request: EngineRequest | undefined;
   let aborted = false;
   let ended = false;
   let settled = false;
@@ -66,7 +68,7 @@ const serve = (req: IncomingMessage, res: ServerResponse, server: ServerState): 
   res.once('close', () => {
     if (!res.writableFinished) {
       aborted = true;
-      controller.abort();
+      if (request !== undefined) EngineRequest.abort(request);
     }
     settle();
   });
@@ -139,7 +141,7 @@ const serve = (req: IncomingMessage, res: ServerResponse, server: ServerState): 
   };
 
   const dispatch = (body: Uint8Array | undefined): void => {
-    const request: HttpRequest = { method, path, query, headers, body, aborted: controller.signal, remoteAddress: req.socket.remoteAddress ?? '' };
+    request = new EngineRequest(method, path, query, headers, body, req.socket.remoteAddress ?? '');
     let result: HttpReply | Promise<HttpReply>;
     try {
       result = server.options.handler(request);

@@ -69,10 +69,13 @@ export class BodyCollector {
   }
 }
 
-/** A buffer of its own (no shared pool slab, so byteOffset is 0) and not zero-filled: every byte handed out is written first. */
+/** Below this a body goes into Node's shared 8 KiB allocation pool (offsets 8-aligned) rather than a buffer of its own, which costs a malloc and GC bookkeeping per request. */
+const POOLED_BELOW = 4096;
+
+/** A buffer that is not zero-filled (every byte handed out is written first), as a plain Uint8Array: Buffer's `slice` is a view, which a handler expecting a copy should not meet. */
 const allocate = (size: number): Uint8Array => {
-  const b = Buffer.allocUnsafeSlow(size);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const b = size < POOLED_BELOW ? Buffer.allocUnsafe(size) : Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
 };
 
 /**

@@ -39,7 +39,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Uws from 'uWebSockets.js';
-import type { HttpEngineOptions, HttpListener, HttpReply, HttpRequest } from './engine.js';
+import type { HttpEngineOptions, HttpListener, HttpReply } from './engine.js';
+import { EngineRequest } from './engine-request.js';
 import { BodyCollector, OVERSIZE_DRAIN_BYTES, announcedLength } from './request-body.js';
 import { type FramedReply, frameReply, handlerFailed, isPromise, statusLine } from './reply-framing.js';
 
@@ -126,7 +127,8 @@ class Exchange {
   private aborted = false;
   private ended = false;
   private settled = false;
-  private readonly controller = new AbortController();
+  /** The request the handler got (undefined until the body has been read). */
+  private request: EngineRequest | undefined;
   private collector: BodyCollector | undefined;
   /** The body passed the cap: the rest is read and thrown away. */
   private oversize = false;
@@ -155,7 +157,7 @@ class Exchange {
   /** uWS says the connection went away: the response is dead from here on. */
   onAborted(): void {
     this.aborted = true;
-    this.controller.abort();
+    if (this.request !== undefined) EngineRequest.abort(this.request);
     this.settle();
   }
 
@@ -210,15 +212,8 @@ class Exchange {
   }
 
   private dispatch(body: Uint8Array | undefined): void {
-    const request: HttpRequest = {
-      method: this.method,
-      path: this.path,
-      query: this.query,
-      headers: this.headers,
-      body,
-      aborted: this.controller.signal,
-      remoteAddress: this.remoteAddress,
-    };
+    const request = new EngineRequest(this.method, this.path, this.query, this.headers, body, this.remoteAddress);
+    this.request = request;
     let result: HttpReply | Promise<HttpReply>;
     try {
       result = this.server.options.handler(request);
@@ -302,18 +297,22 @@ class Exchange {
       // Large replies on a closing connection say so; the client closes after reading (tryEnd cannot close).
       if (close) res.writeHeader('Connection', 'close');
       this.framed = framed;
-      this.pump();
+      this.pump(0);
     });
   }
 
-  /** Write body chunks until done or until the socket pushes back (then `onWritable` resumes here). */
-  private pump(): boolean {
+  /**
+   * Write body chunks from body offset `offset` until done or until the
+   * socket pushes back; `onWritable` resumes here with uWS's offset (tryEnd
+   * writes only what the socket takes, so the rest of a chunk is offered again).
+   */
+  private pump(offset: number): boolean {
     const framed = this.framed!;
     const res = this.res;
+    let from = offset - this.chunkBase;
     while (this.chunkIndex < framed.chunks.length) {
       if (this.aborted) return true;
       const chunk = framed.chunks[this.chunkIndex]!;
-      const from = res.getWriteOffset() - this.chunkBase;
       const [ok, done] = res.tryEnd(from === 0 ? chunk : chunk.subarray(from), framed.bodyBytes);
       if (done) {
         this.ended = true;
@@ -324,12 +323,13 @@ class Exchange {
       if (!ok) {
         if (!this.writableHooked) {
           this.writableHooked = true;
-          res.onWritable(() => this.pump());
+          res.onWritable((offset) => this.pump(offset));
         }
         return false;
       }
       this.chunkBase += chunk.byteLength;
       this.chunkIndex++;
+      from = 0;
     }
     return true;
   }
