@@ -152,6 +152,15 @@ const echoHandler: HttpHandler = async (request): Promise<HttpReply> => {
   return { status: 200, headers: [['x-method', request.method]], body: [text('hello world'), body] };
 };
 
+/** The same answers without a promise: the engine then writes while still inside its own callback. */
+const syncHandler: HttpHandler = (request) => {
+  seen.push(request);
+  const { body } = request;
+  if (body === undefined) return { status: 413, headers: [['content-type', 'text/plain']], body: [text('too large\n')] };
+  if (request.path === '/sum') return { status: 200, headers: [['x-length', String(body.byteLength)]], body: [text(sha256([body]))] };
+  return { status: 200, headers: [['x-method', request.method]], body: [text('hello world'), body] };
+};
+
 const BIG_REPLY = randomBytes(20 * MB);
 
 const engines = ['uws', 'node'] as const;
@@ -300,12 +309,12 @@ describe.each(engines)('HTTP engine %s', (engine) => {
     expect((await send(port, { path: '/after-throw' })).status).toBe(200);
   });
 
-  describe('over the body cap', () => {
+  describe.each(['async', 'sync'] as const)('over the body cap, %s handler', (kind) => {
     let capped: HttpListener;
     const CAP = MB;
     beforeAll(async () => {
       if (skip) return;
-      capped = await listenHttp({ engine, host: HOST, port: 0, maxBodyBytes: CAP, handler: echoHandler });
+      capped = await listenHttp({ engine, host: HOST, port: 0, maxBodyBytes: CAP, handler: kind === 'sync' ? syncHandler : echoHandler });
     });
     afterAll(async () => { if (!skip) await capped.close(); });
 

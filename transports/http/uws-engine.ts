@@ -168,6 +168,8 @@ class Exchange {
       this.dispatch(EMPTY);
       return;
     }
+    // Registered before a dispatch: a synchronous handler may end the response, after which it must not be touched.
+    this.res.onData((chunk, isLast) => this.onData(chunk, isLast));
     const max = this.server.options.maxBodyBytes;
     if (announced !== undefined && announced > max) {
       this.oversize = true;
@@ -177,7 +179,6 @@ class Exchange {
     } else {
       this.collector = new BodyCollector(max, announced);
     }
-    this.res.onData((chunk, isLast) => this.onData(chunk, isLast));
   }
 
   private onData(chunk: ArrayBuffer, isLast: boolean): void {
