@@ -9,7 +9,9 @@
  *    unix server, with each server's CPU use (bench/unix.ts);
  * 3. bytes copied and transferred per call through a worker (bench/copies.ts);
  * 4. start-up: spawn to first answer, ours with 0/1/2 workers beside the
- *    peer, and to the discovery line with 2 workers (bench/startup.ts).
+ *    peer, and to the discovery line with 2 workers (bench/startup.ts);
+ * 5. the HTTP floor: bare POST echo requests/s of the uWebSockets.js and
+ *    node:http engines under wrk, with server and wrk CPU (bench/http-echo.ts).
  *
  * Progress goes to stderr; the tables go to stdout, and everything as JSON
  * on the last line.
@@ -21,6 +23,7 @@ import { measureOurs, measureProducerAfterUnary, type StdioResult, workloadParts
 import { measureUnix } from './unix.js';
 import { measureCopies } from './copies.js';
 import { measureStartup } from './startup.js';
+import { measureHttpEcho } from './http-echo.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
@@ -63,8 +66,8 @@ const PEER_BASELINE: StdioResult = {
 /** Rounds of the stdio part: this shared machine's speed drifts, so floor, ours and the peer are interleaved; each side gets its best round, and our sequential rate is compared with the floor of the same round. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup (the default; `BENCH_PARTS=` runs the stdio part alone). */
-const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies,startup').split(',');
+/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup,http (the default; `BENCH_PARTS=` runs the stdio part alone). */
+const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies,startup,http').split(',');
 
 const main = async (): Promise<void> => {
   const floors: number[] = [];
@@ -119,7 +122,9 @@ const main = async (): Promise<void> => {
   if (copies !== undefined) process.stdout.write(`${copies.table}\n`);
   const startup = PARTS.includes('startup') ? await measureStartup(log) : undefined;
   if (startup !== undefined) process.stdout.write(`\n${startup.table}\n`);
-  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results, startup: startup?.results })}\n`);
+  const http = PARTS.includes('http') ? await measureHttpEcho(log) : undefined;
+  if (http !== undefined) process.stdout.write(`\n${http.table}\n`);
+  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results, startup: startup?.results, http_echo: http?.results })}\n`);
 };
 
 await main();

@@ -35,6 +35,7 @@ import { Client, RpcConnection } from '../src/index.js';
 import { encodeRequest } from '../src/client/connection.js';
 import { connectUnix } from '../transports/unix/unix-client.js';
 import { Bench } from '../examples/bench/bench-service.js';
+import { CLK_TCK, machineBusyTicks, parseStat } from './proc-cpu.js';
 
 /** How the load is shaped. */
 export interface UnixLoadOptions {
@@ -133,18 +134,7 @@ const checkAnswer = async (path: string): Promise<void> => {
   }
 };
 
-const CLK_TCK = 100; // USER_HZ on Linux
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** utime+stime (clock ticks) of a /proc stat line; the command name may contain spaces and parentheses. */
-const parseStat = (text: string): { name: string; ticks: number } => {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  const fields = text.slice(close + 2).split(' ');
-  // fields[0] is field 3 (state): utime is field 14, stime field 15.
-  return { name: text.slice(open + 1, close), ticks: Number(fields[11]) + Number(fields[12]) };
-};
 
 interface CpuSnapshot {
   readonly t: number;
@@ -165,11 +155,7 @@ const snapshot = (pid: number): CpuSnapshot => {
       // the thread exited
     }
   }
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is already in user)
-  const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
-  const machineBusy = total - cpu[3]! - cpu[4]!;
-  return { t, process: proc, threads, machineBusy };
+  return { t, process: proc, threads, machineBusy: machineBusyTicks() };
 };
 
 /** Resolves with the first stdout line of `child` matching `test`. */

@@ -19,8 +19,9 @@ export interface HttpRequest {
   readonly headers: ReadonlyMap<string, string>;
   /**
    * The body as received (still content-coded), or `undefined` when it was
-   * larger than the engine's `maxBodyBytes`: the engine stopped reading it
-   * and the handler answers 413.
+   * larger than the engine's `maxBodyBytes`: the engine stopped collecting
+   * it and the handler answers 413 (see `HttpEngineOptions.maxBodyBytes`
+   * for when that answer is written).
    */
   readonly body: Uint8Array | undefined;
   /** Fires once if the client goes away before the reply is written (never after). */
@@ -32,13 +33,24 @@ export interface HttpRequest {
 /** What the handler answers; the engine writes it, or drops it if the request was aborted. */
 export interface HttpReply {
   readonly status: number;
-  /** Response headers, in order; names as they should appear. */
+  /**
+   * Response headers, in order; names as they should appear. Framing is the
+   * engine's: it drops `content-length`, `transfer-encoding`, `connection`,
+   * `keep-alive` and `date` from here and writes its own (Content-Length
+   * from the body, Date); a `connection: close` here makes it close the
+   * connection after the reply. On HEAD, a `content-length` given here is
+   * the one announced (the size a GET would have). A name that is not an
+   * HTTP token or a value with CR, LF or NUL makes the reply a 500.
+   */
   readonly headers: ReadonlyArray<readonly [string, string]>;
-  /** Body chunks, written in order (may be empty). */
+  /** Body chunks, written in order (may be empty); never written for HEAD, 1xx, 204 and 304. */
   readonly body: readonly Uint8Array[];
 }
 
-/** The server side of one HTTP request. */
+/**
+ * The server side of one HTTP request. When it throws or rejects, the
+ * engine logs the error and answers 500 with a plain-text body.
+ */
 export type HttpHandler = (request: HttpRequest) => HttpReply | Promise<HttpReply>;
 
 /** Which engine serves: uWebSockets.js, node:http, or the first that works (`auto`, the default). */
@@ -49,7 +61,17 @@ export interface HttpEngineOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  /** Bodies larger than this are not read (the request reaches the handler with `body` undefined). */
+  /**
+   * Bodies larger than this are not kept: the request reaches the handler
+   * with `body` undefined as soon as the body passes the cap (at once when
+   * its Content-Length says so). The engine goes on reading and discarding
+   * the rest, up to OVERSIZE_DRAIN_BYTES (transports/http/request-body),
+   * writes the handler's answer once the body has ended, and closes the
+   * connection after it (`Connection: close`). Clients that send their whole
+   * body before reading would otherwise see a reset instead of the 413.
+   * Past that amount (or when the Content-Length is more than that over the
+   * cap) the answer is written at once and the connection closed.
+   */
   readonly maxBodyBytes: number;
   readonly handler: HttpHandler;
 }
@@ -59,8 +81,12 @@ export interface HttpListener {
   /** `uws` or `node`: which engine `auto` chose. */
   readonly engine: 'uws' | 'node';
   readonly port: number;
-  /** Stop accepting; requests in flight still get their replies. */
+  /**
+   * Stop accepting; requests in flight still get their replies (with
+   * `Connection: close`); then idle keep-alive connections are closed.
+   * Resolves when all that is done. Calling it again returns the same promise.
+   */
   close(): Promise<void>;
-  /** Requests read but not yet answered. */
+  /** Requests begun and not yet done: being read, awaiting the handler's reply, or being written. */
   readonly inFlight: number;
 }
