@@ -21,14 +21,14 @@ import { type PeerHttp, startPeerHttp } from '../support/http-stub.js';
 let peer: PeerHttp;
 /** Requests capped at 4 KiB (encoded and decoded). */
 let requestCapped: PeerHttp;
-/** Responses capped at 64 KiB. */
+/** Responses capped at 64 KiB; served under the prefix /vgi. */
 let responseCapped: PeerHttp;
 
 beforeAll(async () => {
   [peer, requestCapped, responseCapped] = await Promise.all([
     startPeerHttp(),
     startPeerHttp(['--max-request-bytes', '4096']),
-    startPeerHttp(['--max-response-bytes', '65536']),
+    startPeerHttp(['--max-response-bytes', '65536', '--prefix', '/vgi']),
   ]);
 });
 
@@ -99,9 +99,13 @@ describe('our HTTP client -> peer HTTP server: connecting', () => {
     expect(conn.capabilities.supportedEncodings).toEqual(['gzip']);
     expect(conn.capabilities.maxRequestBytes).toBeUndefined();
     expect((await connectTo(requestCapped, [])).capabilities.maxRequestBytes).toBe(4096);
-    const cappedConn = await connectTo(responseCapped, []);
+    const prefixed: Seen[] = [];
+    const cappedConn = await connectTo(responseCapped, prefixed);
     expect(cappedConn.capabilities.maxResponseBytes).toBe(65536);
     expect(cappedConn.responseLimit).toBe(65536);
+    // The URL's path is the server's prefix.
+    expect(await Client.promises(Interop, cappedConn).echo_string({ value: 'prefixed' })).toBe('prefixed');
+    expect(prefixed.map((s) => `${s.method} ${s.path}`)).toEqual(['HEAD /vgi/health', 'POST /vgi/Interop/echo_string']);
   });
 
   it('open() and connect() take http:// URLs and { url } endpoints', async () => {

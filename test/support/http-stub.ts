@@ -14,6 +14,7 @@ const PEER_HTTP_SERVER = fileURLToPath(new URL('../interop/peer-http-server.mjs'
 
 /** A running peer HTTP server. */
 export interface PeerHttp {
+  /** The base URL, with the server's prefix when it was started with one. */
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
@@ -26,8 +27,9 @@ export const startPeerHttp = async (flags: readonly string[] = []): Promise<Peer
   const { child, line, exited } = await spawnFirstLine(PEER_HTTP_SERVER, flags, (s) => s.on('data', (d: Buffer) => stderr.push(d.toString())));
   const port = Number(/^PORT:(\d+)$/.exec(line ?? '')?.[1]);
   if (!Number.isInteger(port)) throw new Error(`the peer HTTP server did not start: ${line} ${stderr.join('')}`);
+  const prefix = flags.includes('--prefix') ? flags[flags.indexOf('--prefix') + 1]! : '';
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}${prefix}`,
     port,
     stderr,
     stop: async () => {
