@@ -88,6 +88,14 @@ export const readAll = async (stream: ReadableStream<Uint8Array> | null, limit: 
   return joined(chunks, total);
 };
 
+/** How much of a dropped answer is read (beyond it the connection is given up rather than drained). */
+const DISCARD_LIMIT = 64 * 1024;
+
+/** Read (a bounded part of) an answer being dropped (a retried 503), so its connection can be reused. */
+export const discardBody = async (response: Response): Promise<void> => {
+  await readAll(response.body, DISCARD_LIMIT).catch(() => undefined);
+};
+
 /** Decode a gzip body with `DecompressionStream`, producing at most `limit` bytes. */
 const gunzip = async (body: Uint8Array, limit: number): Promise<Uint8Array> => {
   try {

@@ -32,11 +32,11 @@ import type { CallOptions, ClientConnection, StreamSession, Target } from '../ca
 import { encodeRequest } from '../request-encoding.js';
 import { decodeResult } from '../response-frames.js';
 import { type ServerCapabilities, checkResponseBudget, hasCapabilities, parseCapabilities } from './capabilities.js';
-import { BodyTooLarge, DECODABLE_ENCODINGS, decodeBody, gzip, readAll, responseCoding } from './content-coding.js';
+import { BodyTooLarge, DECODABLE_ENCODINGS, type ResponseCoding, decodeBody, discardBody, gzip, readAll, responseCoding } from './content-coding.js';
 import { HttpError, httpStatusError } from './http-error.js';
 import { BodyFrames, type HttpReply, isOk, logsOf, readHeaderStream, readTurn, readUnary, throwIfNotOk, withRequestId } from './http-response.js';
 import { HttpStreamSession } from './http-stream-session.js';
-import { type RetryPolicy, TRANSIENT_STATUSES, backoffDelay, parseRetryAfter, retryPolicy, sleep } from './retry.js';
+import { NO_RETRY, type RetryPolicy, fetchRetrying, retryPolicy } from './retry.js';
 import { ARROW_CONTENT_TYPE, HttpHeader } from './wire-headers.js';
 
 /** Options of `httpConnect`. */
@@ -64,9 +64,6 @@ export interface HttpConnectOptions {
 
 /** What a call made on (or pending when) a closed connection reports. */
 const CLIENT_CLOSED = 'the client closed the connection';
-
-/** How much of a discarded answer (a retried 503) is read to keep its connection reusable. */
-const DISCARD_LIMIT = 64 * 1024;
 
 /** Slack over the decoded limit allowed for a still-encoded body (compression can expand incompressible bytes a little). */
 const encodedSlack = (limit: number): number => limit + Math.ceil(limit / 64) + 1024;
@@ -219,7 +216,7 @@ export class HttpConnection implements ClientConnection {
     let response = await this.send(req, body, headers);
     if (compressed && response.status === 415) {
       // The server no longer takes gzip (its codec list changed): once more, uncompressed.
-      await discard(response);
+      await discardBody(response);
       delete headers[HttpHeader.contentEncoding];
       response = await this.send(req, concatBytes(req.body), headers);
     }
@@ -227,30 +224,14 @@ export class HttpConnection implements ClientConnection {
     return this.read(response, req.method);
   }
 
-  /** fetch with the retry loop. */
+  /** fetch with the retry loop (none for requests that are not safe to repeat). */
   private async send(req: Post, body: Uint8Array, headers: Record<string, string>): Promise<Response> {
     const url = this.url + req.path;
-    const retries = req.retry ? this.policy.maxRetries : 0;
-    for (let attempt = 0; ; attempt++) {
-      const init: RequestInit = { method: 'POST', headers: this.withRequestId(headers), body: body as Uint8Array<ArrayBuffer> };
-      let response: Response;
-      try {
-        response = await this.fetch(url, init);
-      } catch (e) {
-        // Rejected before any answer: nothing was answered, so nothing the caller saw can repeat.
-        if (attempt < retries) {
-          await sleep(backoffDelay(this.policy, attempt, undefined));
-          continue;
-        }
-        throw RpcClientError.local('TransportError', `POST ${url} failed: ${describeFetchError(e)}`);
-      }
-      if (attempt < retries && TRANSIENT_STATUSES.has(response.status)) {
-        const wait = backoffDelay(this.policy, attempt, parseRetryAfter(response.headers.get(HttpHeader.retryAfter)));
-        await discard(response);
-        await sleep(wait);
-        continue;
-      }
-      return response;
+    const init = (): RequestInit => ({ method: 'POST', headers: this.withRequestId(headers), body: body as Uint8Array<ArrayBuffer> });
+    try {
+      return await fetchRetrying(this.fetch, url, init, req.retry ? this.policy : NO_RETRY);
+    } catch (e) {
+      throw RpcClientError.local('TransportError', `POST ${url} failed: ${describeFetchError(e)}`);
     }
   }
 
@@ -262,16 +243,16 @@ export class HttpConnection implements ClientConnection {
   /** Read and decode an answer's body within the response limit (ResponseTooLargeError past it). */
   private async read(response: Response, method: string): Promise<HttpReply> {
     const limit = this.responseLimit;
-    const tooLarge = (size: string): RpcClientError =>
+    const tooLarge = (detail: string): RpcClientError =>
       withRequestId(
-        RpcClientError.local('ResponseTooLargeError', `HTTP body exceeds the accepted response size (${size} > ${limit}) for method '${method}'`),
+        RpcClientError.local('ResponseTooLargeError', `HTTP body exceeds the accepted response size (${detail}) for method '${method}'`),
         response.headers.get(HttpHeader.requestId),
       );
-    let coding;
+    let coding: ResponseCoding;
     try {
       coding = responseCoding(response.headers);
     } catch (e) {
-      await discard(response);
+      await discardBody(response);
       throw e;
     }
     const standardCoded = (response.headers.get(HttpHeader.contentEncoding) ?? 'identity').trim().toLowerCase() !== 'identity';
@@ -279,14 +260,14 @@ export class HttpConnection implements ClientConnection {
     // A Content-Length counts encoded bytes; fetch may already have decoded a standard coding, so only a plain body is judged by it.
     if (coding === undefined && !standardCoded && declared > limit) {
       await response.body?.cancel().catch(() => undefined);
-      throw tooLarge(String(declared));
+      throw tooLarge(`${declared} > ${limit} bytes`);
     }
     try {
       const raw = await readAll(response.body, coding === undefined ? limit : encodedSlack(limit));
       const body = await decodeBody(coding, raw, limit);
       return { status: response.status, headers: response.headers, body };
     } catch (e) {
-      if (e instanceof BodyTooLarge) throw tooLarge(`more than ${limit}`);
+      if (e instanceof BodyTooLarge) throw tooLarge(`more than ${limit} bytes`);
       throw e instanceof RpcClientError ? e : RpcClientError.local('TransportError', `reading the response failed: ${describeFetchError(e)}`);
     }
   }
@@ -297,11 +278,6 @@ export class HttpConnection implements ClientConnection {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 }
-
-/** Read (a bounded part of) an answer being dropped, so its connection can be reused. */
-const discard = async (response: Response): Promise<void> => {
-  await readAll(response.body, DISCARD_LIMIT).catch(() => undefined);
-};
 
 /** A fetch failure's message with its cause (undici puts the socket error there). */
 const describeFetchError = (e: unknown): string => {
@@ -329,36 +305,25 @@ const baseUrlOf = (url: string | URL): string => {
  * request. The server must support response budgets.
  */
 const probe = async (base: string, options: HttpConnectOptions): Promise<ServerCapabilities> => {
-  const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const policy = retryPolicy(options.retry);
   const headers: Record<string, string> = { [HttpHeader.acceptMaxResponseBytes]: String(checkResponseBudget(options.maxResponseBytes)), ...options.headers };
+  const init = (): RequestInit => ({ method: 'HEAD', headers: options.requestId === undefined ? headers : { ...headers, [HttpHeader.requestId]: options.requestId() } });
   const url = `${base}/health`;
-  for (let attempt = 0; ; attempt++) {
-    let response: Response;
-    try {
-      response = await fetchFn(url, { method: 'HEAD', headers: options.requestId === undefined ? headers : { ...headers, [HttpHeader.requestId]: options.requestId() } });
-    } catch (e) {
-      if (attempt < policy.maxRetries) {
-        await sleep(backoffDelay(policy, attempt, undefined));
-        continue;
-      }
-      throw RpcClientError.local('TransportError', `cannot connect to ${base}: ${describeFetchError(e)}`);
-    }
-    await discard(response);
-    if (attempt < policy.maxRetries && TRANSIENT_STATUSES.has(response.status)) {
-      await sleep(backoffDelay(policy, attempt, parseRetryAfter(response.headers.get(HttpHeader.retryAfter))));
-      continue;
-    }
-    if (!isOk(response.status)) {
-      const e = httpStatusError(response.status, response.headers, undefined, '');
-      throw new HttpError({ ...errorFields(e), message: `the capability probe HEAD ${url} failed: ${e.message}` }, e);
-    }
-    const caps = parseCapabilities(response.headers);
-    if (!caps.responseBudgetSupport) {
-      throw RpcClientError.local('ProtocolError', `${base} is not a vgi-rpc HTTP server this client can use: HEAD ${url} did not answer ${HttpHeader.acceptMaxResponseBytesSupport}: true`);
-    }
-    return caps;
+  let response: Response;
+  try {
+    response = await fetchRetrying(options.fetch ?? globalThis.fetch.bind(globalThis), url, init, retryPolicy(options.retry));
+  } catch (e) {
+    throw RpcClientError.local('TransportError', `cannot connect to ${base}: ${describeFetchError(e)}`);
   }
+  await discardBody(response);
+  if (!isOk(response.status)) {
+    const e = httpStatusError(response.status, response.headers, undefined, '');
+    throw new HttpError({ ...errorFields(e), message: `the capability probe HEAD ${url} failed: ${e.message}` }, e);
+  }
+  const caps = parseCapabilities(response.headers);
+  if (!caps.responseBudgetSupport) {
+    throw RpcClientError.local('ProtocolError', `${base} is not a vgi-rpc HTTP server this client can use: HEAD ${url} did not answer ${HttpHeader.acceptMaxResponseBytesSupport}: true`);
+  }
+  return caps;
 };
 
 /**

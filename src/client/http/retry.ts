@@ -12,6 +12,8 @@
  * turns and cancels are never retried: the server may have processed the
  * input before a proxy failed.
  */
+import { discardBody } from './content-coding.js';
+import { HttpHeader } from './wire-headers.js';
 
 /** How transient failures are retried. */
 export interface RetryPolicy {
@@ -57,3 +59,30 @@ export const backoffDelay = (policy: RetryPolicy, attempt: number, retryAfterMs:
 
 /** Resolve after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A policy that never retries. */
+export const NO_RETRY: RetryPolicy = { maxRetries: 0, baseDelayMs: 0, maxDelayMs: 0 };
+
+/**
+ * fetch `url`, retrying under `policy`: a rejected fetch (nothing was
+ * answered, so nothing the caller saw can repeat) and a transient status are
+ * tried again after the backoff; the last attempt's answer is returned, its
+ * rejection thrown. `init` is called per attempt (a fresh request id each).
+ */
+export const fetchRetrying = async (fetchFn: typeof globalThis.fetch, url: string, init: () => RequestInit, policy: RetryPolicy): Promise<Response> => {
+  for (let attempt = 0; ; attempt++) {
+    const last = attempt >= policy.maxRetries;
+    let response: Response;
+    try {
+      response = await fetchFn(url, init());
+    } catch (e) {
+      if (last) throw e;
+      await sleep(backoffDelay(policy, attempt, undefined));
+      continue;
+    }
+    if (last || !TRANSIENT_STATUSES.has(response.status)) return response;
+    const wait = backoffDelay(policy, attempt, parseRetryAfter(response.headers.get(HttpHeader.retryAfter)));
+    await discardBody(response);
+    await sleep(wait);
+  }
+};
