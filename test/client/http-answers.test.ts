@@ -193,7 +193,7 @@ describe('bodies the client refuses', () => {
     expect(messages[3]).toMatch(/not a valid Arrow IPC stream/);
   });
 
-  it('calls on a closed connection fail with TransportError; calls already made complete', async () => {
+  it('calls and stream turns on a closed connection fail with TransportError; calls already made complete', async () => {
     const conn = await httpConnect(peer.url, { retry: false });
     const interop = Client.promises(Interop, conn);
     const pending = interop.echo_string({ value: 'in flight' });
@@ -201,6 +201,12 @@ describe('bodies the client refuses', () => {
     expect(await pending).toBe('in flight');
     const e = await failure(interop.echo_string({ value: 'late' }));
     expect([e.errorType, e.message]).toEqual(['TransportError', 'the client closed the connection']);
+    // An open stream's next turn too.
+    const again = await httpConnect(peer.url, { retry: false });
+    const session = await Client.promises(Interop, again).produce_n({ count: 5n });
+    expect((await session.tick())!.rows()).toHaveLength(1);
+    await again.close();
+    expect((await failure(session.tick())).errorType).toBe('TransportError');
   });
 });
 

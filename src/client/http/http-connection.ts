@@ -203,8 +203,19 @@ export class HttpConnection implements ClientConnection {
   /**
    * @internal Send one request (retried when `retry` and the failure is
    * transient) and read its answer, decoded and within the response limit.
+   * Stream sessions send through here too, so after `close()` their turns
+   * fail like new calls.
    */
-  async post(req: Post): Promise<HttpReply> {
+  post(req: Post): Promise<HttpReply> {
+    try {
+      this.checkOpen();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.track(this.postNow(req));
+  }
+
+  private async postNow(req: Post): Promise<HttpReply> {
     let body = concatBytes(req.body);
     const headers: Record<string, string> = { ...this.baseHeaders };
     const threshold = this.options.compressRequestsFrom;
@@ -272,7 +283,10 @@ export class HttpConnection implements ClientConnection {
     }
   }
 
-  /** Close: calls already made finish; calls made afterwards fail with TransportError. Nothing server-side to release. */
+  /**
+   * Close: calls and stream turns already sent finish; later ones fail with
+   * TransportError. The server holds nothing for this client, so nothing is sent.
+   */
   async close(): Promise<void> {
     this.closing = true;
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
