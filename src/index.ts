@@ -15,7 +15,11 @@ export { Dispatcher, type DispatcherOptions } from './protocol/dispatcher.js';
 export { Hosting } from './protocol/hosting.js';
 export { protocolHash, hashPreimage } from './protocol/protocol-hash.js';
 export { Reflection, REFLECTION_PROTOCOL } from './protocol/reflection.js';
-export { RpcConnection, StreamSession, type ClientTransport, type CallOptions } from './client/connection.js';
+export { RpcConnection, ByteStreamSession, StreamSession, type ClientTransport, type ClientConnection, type CallOptions } from './client/connection.js';
+export {
+  HttpConnection, HttpStreamSession, HttpError, httpConnect, httpConnectScoped, DEFAULT_RETRY,
+  type HttpConnectOptions, type RetryPolicy, type ServerCapabilities,
+} from './client/http/index.js';
 export { RpcClientError } from './client/client-error.js';
 export type { ReceivedLog, LogHandler } from './client/client-log.js';
 export { Keys } from './wire/metadata-keys.js';

@@ -1,9 +1,10 @@
 /**
  * The package's `./connect` entry: connect a client to a server over a unix
- * socket, TCP or a spawned server process, as a Promise (`open`) or as an
- * Effect held by a Scope (`connect`), plus the transports themselves.
+ * socket, TCP, a spawned server process or HTTP, as a Promise (`open`) or as
+ * an Effect held by a Scope (`connect`), plus the transports themselves.
  */
-export { open, connect, openTransport, parseEndpoint, type Endpoint } from './connect.js';
+export { open, connect, openTransport, parseEndpoint, type Endpoint, type ByteStreamEndpoint, type HttpEndpoint } from './connect.js';
+export { HttpConnection, httpConnect, httpConnectScoped, type HttpConnectOptions } from '../src/client/http/http-connection.js';
 export { connectUnix } from './unix/unix-client.js';
 export { connectTcp } from './tcp/tcp-client.js';
 export { spawnServer, type SpawnOptions, type SubprocessTransport } from './pipe/subprocess-client.js';

@@ -1,31 +1,42 @@
 /**
  * Connecting to a server, the public way: name an endpoint (a unix socket, a
- * TCP address, or a server command to spawn and talk to over its
- * stdin/stdout) and get an `RpcConnection`, either as a Promise (`open`,
- * closed by `conn.close()`) or as an Effect that closes it with its Scope
- * (`connect`). Wrap the connection with `Client.promises` or `Client.make`
- * for a typed client.
+ * TCP address, a server command to spawn and talk to over its
+ * stdin/stdout, or an HTTP server's URL) and get a connection (an
+ * `RpcConnection`, or an `HttpConnection` for a URL), either as a Promise
+ * (`open`, closed by `conn.close()`) or as an Effect that closes it with its
+ * Scope (`connect`). Wrap the connection with `Client.promises` or
+ * `Client.make` for a typed client.
  */
 import * as Effect from 'effect/Effect';
 import type * as Scope from 'effect/Scope';
 import { RpcClientError } from '../src/client/client-error.js';
 import { type ClientTransport, RpcConnection } from '../src/client/connection.js';
+import { type HttpConnectOptions, HttpConnection, httpConnect } from '../src/client/http/http-connection.js';
 import { type SpawnOptions, spawnServer } from './pipe/subprocess-client.js';
 import { connectTcp } from './tcp/tcp-client.js';
 import { connectUnix } from './unix/unix-client.js';
 
 /**
- * Where a client connects. A string is `unix:PATH` or `tcp:HOST:PORT`
- * (the prefix in any case, so a server's discovery line `UNIX:<path>` or
- * `TCP:<host>:<port>` works as it is).
+ * An HTTP server: its URL (the path is the server's prefix), as an
+ * `http://` / `https://` string or `{ url, http }` with connect options.
  */
-export type Endpoint =
+export type HttpEndpoint = `http://${string}` | `https://${string}` | { readonly url: string | URL; readonly http?: HttpConnectOptions };
+
+/** A server reached over a byte stream (see `Endpoint`). */
+export type ByteStreamEndpoint =
   | string
   | { readonly unix: string }
   /** `"host:port"` or `{ host, port }`. */
   | { readonly tcp: string | { readonly host: string; readonly port: number } }
   /** A server program speaking vgi-rpc on its stdin/stdout: `[command, ...args]`. */
   | { readonly command: readonly [string, ...string[]]; readonly spawn?: SpawnOptions };
+
+/**
+ * Where a client connects. A string is `unix:PATH`, `tcp:HOST:PORT` (the
+ * prefix in any case, so a server's discovery line `UNIX:<path>` or
+ * `TCP:<host>:<port>` works as it is) or an `http://` / `https://` URL.
+ */
+export type Endpoint = ByteStreamEndpoint | HttpEndpoint;
 
 const tcpAddress = (tcp: string | { readonly host: string; readonly port: number }): { host: string; port: number } => {
   if (typeof tcp !== 'string') return { host: tcp.host, port: tcp.port };
@@ -36,13 +47,14 @@ const tcpAddress = (tcp: string | { readonly host: string; readonly port: number
 };
 
 /** Read a string endpoint (see `Endpoint`); a malformed one is a TransportError. */
-export const parseEndpoint = (text: string): { readonly unix: string } | { readonly tcp: string } => {
+export const parseEndpoint = (text: string): { readonly unix: string } | { readonly tcp: string } | { readonly url: string } => {
   const colon = text.indexOf(':');
   const scheme = text.slice(0, colon).toLowerCase();
   const rest = text.slice(colon + 1);
   if (colon > 0 && rest !== '' && scheme === 'unix') return { unix: rest };
   if (colon > 0 && rest !== '' && scheme === 'tcp') return { tcp: rest };
-  throw RpcClientError.local('TransportError', `an endpoint is "unix:PATH" or "tcp:HOST:PORT", got ${JSON.stringify(text)}`);
+  if (colon > 0 && rest.startsWith('//') && rest.length > 2 && (scheme === 'http' || scheme === 'https')) return { url: text };
+  throw RpcClientError.local('TransportError', `an endpoint is "unix:PATH", "tcp:HOST:PORT" or an http(s):// URL, got ${JSON.stringify(text)}`);
 };
 
 /** What a failure to reach `endpoint` says. */
@@ -50,12 +62,14 @@ const unreachable = (endpoint: string, e: unknown): RpcClientError =>
   RpcClientError.local('TransportError', `cannot connect to ${endpoint}: ${e instanceof Error ? e.message : String(e)}`);
 
 /**
- * Open the transport to `endpoint`; resolves once it is connected (a socket
- * connected, a process spawned) or rejects with an RpcClientError of type
- * TransportError.
+ * Open the byte transport to `endpoint`; resolves once it is connected (a
+ * socket connected, a process spawned) or rejects with an RpcClientError of
+ * type TransportError (also for an HTTP endpoint, which has no byte
+ * transport: `open` it).
  */
-export const openTransport = async (given: Endpoint): Promise<ClientTransport> => {
+export const openTransport = async (given: ByteStreamEndpoint): Promise<ClientTransport> => {
   const endpoint = typeof given === 'string' ? parseEndpoint(given) : given;
+  if ('url' in endpoint) throw RpcClientError.local('TransportError', `${endpoint.url} is an HTTP endpoint, which has no byte transport: open it with open() or httpConnect()`);
   if ('unix' in endpoint) {
     const t = connectUnix(endpoint.unix);
     await t.connected.catch((e: unknown) => { throw unreachable(`unix socket ${endpoint.unix}`, e); });
@@ -73,15 +87,39 @@ export const openTransport = async (given: Endpoint): Promise<ClientTransport> =
   return t;
 };
 
-/** Open a connection to `endpoint` (see `openTransport`); close it with `conn.close()`. */
-export const open = async (endpoint: Endpoint): Promise<RpcConnection> => new RpcConnection(await openTransport(endpoint));
+/** The HTTP endpoint `endpoint` names, if it names one. */
+const httpTarget = (endpoint: Endpoint): { readonly url: string | URL; readonly http?: HttpConnectOptions } | undefined => {
+  if (typeof endpoint === 'string') {
+    const parsed = parseEndpoint(endpoint);
+    return 'url' in parsed ? parsed : undefined;
+  }
+  return 'url' in endpoint ? endpoint : undefined;
+};
+
+/**
+ * Open a connection to `endpoint`; close it with `conn.close()`. A byte
+ * stream endpoint gives an `RpcConnection` (see `openTransport`), an HTTP
+ * one an `HttpConnection` (see `httpConnect`).
+ */
+export function open(endpoint: HttpEndpoint): Promise<HttpConnection>;
+export function open(endpoint: Exclude<ByteStreamEndpoint, string>): Promise<RpcConnection>;
+export function open(endpoint: Endpoint): Promise<RpcConnection | HttpConnection>;
+export async function open(endpoint: Endpoint): Promise<RpcConnection | HttpConnection> {
+  const http = httpTarget(endpoint);
+  if (http !== undefined) return httpConnect(http.url, http.http);
+  return new RpcConnection(await openTransport(endpoint as ByteStreamEndpoint));
+}
 
 /** A connection to `endpoint` held by the current Scope: closed when the Scope closes. */
-export const connect = (endpoint: Endpoint): Effect.Effect<RpcConnection, RpcClientError, Scope.Scope> =>
-  Effect.acquireRelease(
+export function connect(endpoint: HttpEndpoint): Effect.Effect<HttpConnection, RpcClientError, Scope.Scope>;
+export function connect(endpoint: Exclude<ByteStreamEndpoint, string>): Effect.Effect<RpcConnection, RpcClientError, Scope.Scope>;
+export function connect(endpoint: Endpoint): Effect.Effect<RpcConnection | HttpConnection, RpcClientError, Scope.Scope>;
+export function connect(endpoint: Endpoint): Effect.Effect<RpcConnection | HttpConnection, RpcClientError, Scope.Scope> {
+  return Effect.acquireRelease(
     Effect.tryPromise({
       try: () => open(endpoint),
       catch: (e) => (e instanceof RpcClientError ? e : unreachable(JSON.stringify(endpoint), e)),
     }),
     (conn) => Effect.promise(() => conn.close().catch(() => undefined)),
   );
+}

@@ -72,3 +72,19 @@ export const errorFromMetadata = (md: ReadonlyMap<string, string>): RpcClientErr
     local: false,
   });
 };
+
+/** What an RpcClientError is built from. */
+export type RpcClientErrorFields = ConstructorParameters<typeof RpcClientError>[0];
+
+/** The fields of `e`, to build a variant of it (another class, a filled-in request id). */
+export const errorFields = (e: RpcClientError): RpcClientErrorFields => ({
+  errorType: e.errorType,
+  message: e.message,
+  errorKind: e.errorKind,
+  traceback: e.traceback,
+  requestId: e.requestId,
+  serverId: e.serverId,
+  errorCode: e.errorCode,
+  errorDetails: e.errorDetails,
+  local: e.local,
+});

@@ -5,38 +5,19 @@
  * connection exclusively (lockstep) until it ends.
  */
 import { StreamEncoder } from '../wire/batch-encoder.js';
-import { classifyBatch } from '../wire/classify.js';
 import type { FrameSource } from '../wire/frame-source.js';
-import { Keys, REQUEST_VERSION } from '../wire/metadata-keys.js';
-import type { DecodedBatch, Frame } from '../wire/stream-reader.js';
-import { type ExchangeMethod, type MethodDef, type ProducerMethod, type UnaryMethod, emptySchema, fieldEntries } from '../service/method.js';
+import { Keys } from '../wire/metadata-keys.js';
+import { type ExchangeMethod, type ProducerMethod, type UnaryMethod, emptySchema } from '../service/method.js';
 import { type Emission, BatchView, emissionColumns, metadataMap, type EmitMetadata } from '../service/stream-output.js';
 import type { Fields, RecordOf } from '../types/record.js';
-import { type ValueType, isValid } from '../types/value-type.js';
-import { RpcClientError, errorFromMetadata } from './client-error.js';
-import { type LogHandler, logFromMetadata } from './client-log.js';
+import { RpcClientError } from './client-error.js';
+import type { LogHandler } from './client-log.js';
+import { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
+import { encodeRequest } from './request-encoding.js';
+import { decodeResult, receive } from './response-frames.js';
 
-/**
- * What one non-EOS response frame means to the caller: a data batch, an
- * error (EXCEPTION batch or corrupt body), or nothing. Log batches are
- * delivered to `onLog` here.
- */
-const receive = (f: Exclude<Frame, { kind: 'eos' }>, onLog: LogHandler | undefined): { readonly data?: DecodedBatch; readonly error?: RpcClientError } => {
-  if (f.kind === 'badBatch') return { error: RpcClientError.local('ProtocolError', f.error.message) };
-  if (f.kind !== 'batch') return {};
-  const b = f.batch;
-  switch (classifyBatch(b.numRows, b.metadata)) {
-    case 'log':
-      onLog?.(logFromMetadata(b.metadata!));
-      return {};
-    case 'error':
-      return { error: errorFromMetadata(b.metadata!) };
-    case 'data':
-      return { data: b };
-    default:
-      return {};
-  }
-};
+export { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
+export { encodeRequest } from './request-encoding.js';
 
 /**
  * The message of a failed read. When the bytes were text, the server printed
@@ -64,74 +45,8 @@ export interface ClientTransport {
 /** What a call made on, or pending when, a connection this side closed reports. */
 const CLIENT_CLOSED = 'the client closed the connection';
 
-/** Per-call options. */
-export interface CallOptions {
-  /** Receives the call's server logs. */
-  readonly onLog?: LogHandler;
-  /** Extra request metadata (e.g. traceparent). */
-  readonly metadata?: ReadonlyMap<string, string>;
-}
-
-/** Where a call is addressed. */
-export interface Target {
-  readonly protocol: string;
-  /** Sent as `vgi_rpc.protocol_version` when defined. */
-  readonly protocolVersion: string | undefined;
-}
-
-const metadataCache = new WeakMap<Target, Map<string, Map<string, string>>>();
-
-/**
- * The routing metadata of a request. Without extra keys the same Map object
- * is reused per (target, method), which lets the encoder reuse the request's
- * encoded batch header call after call.
- */
-const requestMetadata = (target: Target, method: string, extra: ReadonlyMap<string, string> | undefined): Map<string, string> => {
-  if (extra === undefined || extra.size === 0) {
-    let perTarget = metadataCache.get(target);
-    if (perTarget === undefined) {
-      perTarget = new Map();
-      metadataCache.set(target, perTarget);
-    }
-    let md = perTarget.get(method);
-    if (md === undefined) {
-      md = buildRequestMetadata(target, method, undefined);
-      perTarget.set(method, md);
-    }
-    return md;
-  }
-  return buildRequestMetadata(target, method, extra);
-};
-
-const buildRequestMetadata = (target: Target, method: string, extra: ReadonlyMap<string, string> | undefined): Map<string, string> => {
-  const md = new Map<string, string>([
-    [Keys.method, method],
-    [Keys.protocol, target.protocol],
-    [Keys.requestVersion, REQUEST_VERSION],
-  ]);
-  if (target.protocolVersion !== undefined) md.set(Keys.protocolVersion, target.protocolVersion);
-  if (extra !== undefined) for (const [k, v] of extra) md.set(k, v);
-  return md;
-};
-
-/** Encode a request stream for `method` with `params` (defaults merged, absent optionals sent as null). */
-export const encodeRequest = (out: Uint8Array[], target: Target, name: string, method: MethodDef, params: Record<string, unknown>, extra?: ReadonlyMap<string, string>): void => {
-  const enc = new StreamEncoder(method.paramsSchema);
-  enc.writeSchema(out);
-  const entries = fieldEntries(method.params);
-  const defaults = method.defaults as Record<string, unknown>;
-  const columns = entries.map(([k, t]) => {
-    let v = params[k];
-    if (v === undefined) v = k in defaults ? defaults[k] : null;
-    if (v === null && !t.nullable) throw RpcClientError.local('TypeError', `${name}() parameter '${k}' is required (${t.label})`);
-    return t.encode([v]);
-  });
-  enc.writeColumns(out, entries.length === 0 ? 0 : 1, columns, requestMetadata(target, name, extra));
-  enc.writeEos(out);
-};
-
 /** A connection to one server over a byte stream. */
-export class RpcConnection {
+export class RpcConnection implements ClientConnection {
   private pendingReads: Promise<unknown> = Promise.resolve();
   private streamActive = false;
   private gate: Promise<void> = Promise.resolve();
@@ -223,7 +138,7 @@ export class RpcConnection {
       const out: Uint8Array[] = [];
       encodeRequest(out, target, name, method, params, options.metadata);
       await this.send(out);
-      const session = new StreamSession<O, I, H>(this, method, options.onLog, () => this.endStream());
+      const session = new ByteStreamSession<O, I, H>(this, method, options.onLog, () => this.endStream());
       if (method.headerSchema !== undefined) await session.readHeader();
       return session;
     } catch (e) {
@@ -263,22 +178,11 @@ export class RpcConnection {
   }
 }
 
-const decodeResult = (method: UnaryMethod, b: DecodedBatch): unknown => {
-  const t = method.result as ValueType<unknown> | undefined;
-  if (t === undefined) return undefined;
-  if (b.numRows < 1 || b.columns.length < 1) throw new TypeError('result batch has no row');
-  const col = b.columns[0]!;
-  if (!isValid(col, 0)) return null;
-  return t.decode(col, 0);
-};
-
 /** Producer ticks kept in flight by the iterator (the batch being read plus one ahead). */
 const TICKS_AHEAD = 2;
 
-/** A client-side producer or exchange stream in lockstep with the server. */
-export class StreamSession<O extends Fields, I extends Fields = Fields, H extends Fields = Fields> {
-  /** The header row, when the method declares one. */
-  header: RecordOf<H> | undefined;
+/** A producer or exchange stream on a byte-stream connection, in lockstep with the server. */
+export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H extends Fields = Fields> extends StreamSession<O, I, H> {
   private input: StreamEncoder | undefined;
   private outputOpen = false;
   private done = false;
@@ -290,7 +194,9 @@ export class StreamSession<O extends Fields, I extends Fields = Fields, H extend
     private readonly method: ProducerMethod | ExchangeMethod,
     private readonly onLog: LogHandler | undefined,
     private readonly release: () => void,
-  ) {}
+  ) {
+    super();
+  }
 
   /** True once the server has ended its output. */
   get finished(): boolean {

@@ -1,7 +1,7 @@
 /**
  * Calling a server's methods by name, knowing them only from
  * `vgi_rpc.Reflection.v1`: the Reflection answer's schemas (parameters,
- * result, header) become method definitions RpcConnection can call, so a
+ * result, header) become method definitions a connection (byte stream or HTTP) can call, so a
  * generic client (the `vgi-rpc` command line) needs no service definition.
  *
  * What Reflection does not carry, and how these definitions cope:
@@ -22,7 +22,7 @@ import { optional } from '../types/containers.js';
 import type { ValueType } from '../types/value-type.js';
 import { Reflection } from '../protocol/reflection.js';
 import { decodeOneStream } from '../wire/stream-reader.js';
-import type { CallOptions, RpcConnection, StreamSession, Target } from './connection.js';
+import type { CallOptions, ClientConnection, StreamSession, Target } from './call-surface.js';
 import { promises } from './typed-client.js';
 
 /** How a method is called; `stream` is a stream whose server could not say which kind (the reference's `unknown`). */
@@ -42,7 +42,7 @@ export interface ReflectedMethod {
   readonly deprecated: boolean;
   readonly deprecationMessage: string;
   /**
-   * A definition for RpcConnection: unary, or producer for every stream
+   * A definition to call it by: unary, or producer for every stream
    * (an exchange needs its input fields first: `exchangeWithInput`).
    */
   readonly def: UnaryMethod | ProducerMethod;
@@ -112,13 +112,13 @@ const summaryOf = (s: Summary): Omit<ReflectedProtocol, 'methods'> => ({
 });
 
 /** Ask the server what it hosts (`list_protocols`). */
-export const listProtocols = async (conn: RpcConnection, options?: CallOptions): Promise<ReflectedServer> => {
+export const listProtocols = async (conn: ClientConnection, options?: CallOptions): Promise<ReflectedServer> => {
   const r = await promises(Reflection, conn).list_protocols({}, options);
   return { serverId: r.server_id, serverVersion: r.server_version, requestVersion: r.request_version, protocols: r.protocols.map(summaryOf) };
 };
 
 /** Describe one hosted protocol (`describe`), with a callable definition per method. */
-export const describeProtocol = async (conn: RpcConnection, protocol: string, options?: CallOptions): Promise<ReflectedProtocol> => {
+export const describeProtocol = async (conn: ClientConnection, protocol: string, options?: CallOptions): Promise<ReflectedProtocol> => {
   const d = await promises(Reflection, conn).describe({ protocol }, options);
   const methods = d.methods.map((m): ReflectedMethod => {
     const kind = kindOf(m.method_type, m.stream_kind);
@@ -150,7 +150,7 @@ export const exchangeWithInput = (m: ReflectedMethod, input: Fields): ExchangeMe
 };
 
 /** Call a reflected unary method by name; resolves with the decoded result (undefined for a void method). */
-export const callReflected = (conn: RpcConnection, p: ReflectedProtocol, m: ReflectedMethod, params: Record<string, unknown>, options?: CallOptions): Promise<unknown> => {
+export const callReflected = (conn: ClientConnection, p: ReflectedProtocol, m: ReflectedMethod, params: Record<string, unknown>, options?: CallOptions): Promise<unknown> => {
   if (m.def.kind !== 'unary') return Promise.reject(new TypeError(`${m.name} is a ${m.kind} method, not unary`));
   return conn.call(targetOf(p), m.name, m.def, params, options);
 };
@@ -160,7 +160,7 @@ export const callReflected = (conn: RpcConnection, p: ReflectedProtocol, m: Refl
  * given. Read its batches with `rowsAsSent()`.
  */
 export const openReflected = (
-  conn: RpcConnection,
+  conn: ClientConnection,
   p: ReflectedProtocol,
   m: ReflectedMethod,
   params: Record<string, unknown>,

@@ -10,7 +10,7 @@ import type { AnyService, Methods, ServiceDef, UnaryResult } from '../service/se
 import type { ExchangeMethod, MethodDef, ProducerMethod, UnaryMethod } from '../service/method.js';
 import type { Fields } from '../types/record.js';
 import type { TypeOf } from '../types/value-type.js';
-import { type CallOptions, type RpcConnection, StreamSession, type Target } from './connection.js';
+import type { CallOptions, ClientConnection, StreamSession, Target } from './call-surface.js';
 import { RpcClientError } from './client-error.js';
 
 type DefaultsOf<M> = M extends { readonly _defaults?: infer D } ? (D extends object ? D : {}) : {};
@@ -52,8 +52,8 @@ const targetOf = (service: AnyService): Target => ({ protocol: service.name, pro
 const toClientError = (e: unknown): RpcClientError =>
   e instanceof RpcClientError ? e : RpcClientError.local('TransportError', e instanceof Error ? e.message : String(e));
 
-/** Build a Promise-returning client for `service` over `conn`. */
-export const promises = <N extends string, M extends Methods>(service: ServiceDef<N, M>, conn: RpcConnection): PromiseClient<M> => {
+/** Build a Promise-returning client for `service` over `conn` (a byte-stream `RpcConnection` or an `HttpConnection`). */
+export const promises = <N extends string, M extends Methods>(service: ServiceDef<N, M>, conn: ClientConnection): PromiseClient<M> => {
   const target = targetOf(service as AnyService);
   const out: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(service.methods) as [string, MethodDef][]) {
@@ -64,8 +64,8 @@ export const promises = <N extends string, M extends Methods>(service: ServiceDe
   return out as PromiseClient<M>;
 };
 
-/** Build an Effect-returning client for `service` over `conn`. */
-export const make = <N extends string, M extends Methods>(service: ServiceDef<N, M>, conn: RpcConnection): EffectClient<M> => {
+/** Build an Effect-returning client for `service` over `conn` (a byte-stream `RpcConnection` or an `HttpConnection`). */
+export const make = <N extends string, M extends Methods>(service: ServiceDef<N, M>, conn: ClientConnection): EffectClient<M> => {
   const p = promises(service, conn) as Record<string, (params?: Record<string, unknown>, options?: CallOptions) => Promise<unknown>>;
   const out: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(service.methods) as [string, MethodDef][]) {

@@ -89,8 +89,11 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const SEMVER_RE = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 const METHOD_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** True when `name` is a well-formed protocol name (grammar and 255-byte limit). */
-export const isProtocolName = (name: string): boolean => NAME_RE.test(name) && Buffer.byteLength(name, 'utf8') <= 255;
+/**
+ * True when `name` is a well-formed protocol name (grammar and 255-byte
+ * limit; the grammar admits ASCII only, so its length is its byte length).
+ */
+export const isProtocolName = (name: string): boolean => NAME_RE.test(name) && name.length <= 255;
 
 /** True when `v` is a strict semver `MAJOR.MINOR.PATCH`. */
 export const isSemver = (v: string): boolean => SEMVER_RE.test(v);

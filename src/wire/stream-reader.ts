@@ -55,6 +55,12 @@ export type Frame =
   | { readonly kind: 'badBatch'; readonly error: IpcFormatError }
   | { readonly kind: 'eos' };
 
+/**
+ * Node's Buffer when there is one (faster small copies from its pool, unzeroed
+ * allocation); elsewhere (a browser) plain Uint8Arrays do the same jobs.
+ */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
 /** Record batch headers up to this size are remembered for reuse (per reader, the last one only). */
 const MAX_REUSED_HEADER = 2048;
 
@@ -150,7 +156,7 @@ export class StreamReader {
       p.filled += k;
       rest = rest.subarray(k);
     }
-    if (rest.byteLength > 0) this.push(Buffer.from(rest));
+    if (rest.byteLength > 0) this.push(NodeBuffer !== undefined ? NodeBuffer.from(rest) : rest.slice());
   }
 
   /**
@@ -315,7 +321,7 @@ export class StreamReader {
         }
         // Large body still arriving: copy chunks into its buffer as they come, holding nothing else.
         // Unzeroed: every byte is overwritten by the copy below before anyone reads it.
-        this.partial = { msg, header, body: Buffer.allocUnsafeSlow(msg.bodyLength), filled: 0 };
+        this.partial = { msg, header, body: NodeBuffer !== undefined ? NodeBuffer.allocUnsafeSlow(msg.bodyLength) : new Uint8Array(msg.bodyLength), filled: 0 };
       }
       const p = this.partial;
       while (p.filled < p.body.byteLength && this.buffered > 0) {
@@ -341,7 +347,7 @@ export class StreamReader {
   /** Turn a complete message into a frame (undefined for dictionary batches, which are absorbed). */
   private complete(msg: DecodedMessage, header: Uint8Array, rawBody: Uint8Array): Frame | undefined {
     // Hand out plain Uint8Array views even when the input chunks are Buffers.
-    const body = rawBody instanceof Buffer ? new Uint8Array(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength) : rawBody;
+    const body = NodeBuffer !== undefined && rawBody instanceof NodeBuffer ? new Uint8Array(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength) : rawBody;
     switch (msg.type) {
       case 'schema': {
         if (this.schema !== undefined) throw new IpcFormatError('schema message inside a stream that already has a schema');

@@ -101,10 +101,13 @@ describe('connect errors', () => {
     expect(Exit.isFailure(exit) && exit.cause._tag === 'Fail' && exit.cause.error.errorType).toBe('TransportError');
   });
 
-  it('string endpoints: unix:/tcp: in any case (discovery lines), anything else refused', () => {
+  it('string endpoints: unix:/tcp: in any case (discovery lines), http(s) URLs, anything else refused', () => {
     expect(parseEndpoint('UNIX:/tmp/a.sock')).toEqual({ unix: '/tmp/a.sock' });
     expect(parseEndpoint('tcp:[::1]:7000')).toEqual({ tcp: '[::1]:7000' });
-    expect(() => parseEndpoint('http://x')).toThrow(RpcClientError);
+    expect(parseEndpoint('http://x:8000/vgi')).toEqual({ url: 'http://x:8000/vgi' });
+    expect(parseEndpoint('HTTPS://x')).toEqual({ url: 'HTTPS://x' });
+    expect(() => parseEndpoint('ftp://x')).toThrow(RpcClientError);
+    expect(() => parseEndpoint('http:x')).toThrow(RpcClientError);
     expect(() => parseEndpoint('unix:')).toThrow(/unix:PATH/);
   });
 });
