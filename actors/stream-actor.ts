@@ -24,13 +24,14 @@ import { type ExchangeMethod, emptySchema } from '../src/service/method.js';
 import { Errors, toWireError } from '../src/service/errors.js';
 import { type Done, type Emission, BatchView, emissionColumns, metadataMap } from '../src/service/stream-output.js';
 import type { ByteConnection } from '../src/protocol/byte-connection.js';
-import { type CallRunner, type CallScope, type ConnectionCalls, type StreamRunner, interruptFiberId } from '../src/protocol/call-scope.js';
+import { type CallRunner, type CallScope, type ConnectionCalls, type InterruptReason, type StreamRunner, interruptFiberId } from '../src/protocol/call-scope.js';
 import type { CallContext } from '../src/service/call-context.js';
 import { coerceInput } from '../src/protocol/input-coercion.js';
-import type { DecodedBatch } from '../src/wire/stream-reader.js';
+import { DecodedBatch } from '../src/wire/stream-reader.js';
 import { errorMetadata, type Stamp, writeErrorStream, writeLogs } from '../src/protocol/responses.js';
-import { type AnyStream, type StreamMethod, type StreamOutput, INPUT_ABANDONED, drainInput, encodeHeaderStream, handlerMetadata, inputAbandoned, outputOf } from '../src/protocol/stream-protocol.js';
+import { type AnyStream, type DetachedStream, type DetachedTurn, type OpenedStream, type StreamMethod, type StreamOutput, type TurnFraming, INPUT_ABANDONED, drainInput, encodeHeaderStream, handlerMetadata, inputAbandoned, outputOf } from '../src/protocol/stream-protocol.js';
 import { causeError } from '../src/protocol/unary-call.js';
+import { encodeStreamState } from '../src/protocol/stream-state.js';
 import { logFailure } from '../src/protocol/call-log.js';
 import type { WireErrorInfo } from '../src/service/errors.js';
 import type { CallTracker, Interruptible } from './supervisor.js';
@@ -45,6 +46,8 @@ export interface Ending {
   readonly exit: Exit.Exit<unknown, unknown>;
   readonly final: Uint8Array[];
   readonly drain: 'none' | 'unopened' | 'open';
+  /** True when `final` carries an EXCEPTION batch. */
+  readonly failed?: true;
 }
 
 /** An open stream's live state between turns: the handler's stream object, its output columns and the output encoder. */
@@ -65,6 +68,11 @@ const ending = (exit: Exit.Exit<unknown, unknown>, final: Uint8Array[], drain: E
 /** How a cancelled stream's Scope is closed: interrupted, with the cancel reason (see Interruption). */
 const cancelled = Exit.interrupt(Interruption.fiberId('cancel'));
 
+/** What init gives: the header stream and live state, or the ending of a failed init. */
+type Opened =
+  | { readonly _tag: 'failed'; readonly ending: Ending }
+  | { readonly _tag: 'open'; readonly header: Uint8Array[] | undefined; readonly stream: AnyStream; readonly output: StreamOutput };
+
 /** One producer or exchange stream, from its init to its last batch. */
 export class StreamActor implements Interruptible {
   private readonly stamp: Stamp;
@@ -72,11 +80,13 @@ export class StreamActor implements Interruptible {
   private readonly stopped = (): boolean => this.calls.reason !== undefined;
 
   private constructor(
-    private readonly conn: ByteConnection,
+    /** The byte-stream connection it is served on; undefined for a stream driven turn by turn from outside (HTTP). */
+    private readonly conn: ByteConnection | undefined,
     private readonly runner: CallRunner<CallContext>,
     private readonly scope: CallScope,
     private readonly method: StreamMethod,
-    private readonly calls: ConnectionCalls,
+    /** Who supervises it: the connection's calls, or (driven from outside) the current request's. */
+    private calls: ConnectionCalls,
     private readonly streamScope: Scope.CloseableScope,
   ) {
     this.stamp = { serverId: scope.context.serverId, requestId: scope.context.requestId };
@@ -89,7 +99,12 @@ export class StreamActor implements Interruptible {
     tracker.adopt(actor);
     let end = ending(actor.interrupted, [], 'none');
     try {
-      end = await actor.open(handler, params);
+      const opened = await actor.init(handler, params);
+      if (opened._tag === 'failed') end = opened.ending;
+      else {
+        if (opened.header !== undefined) await conn.write(opened.header);
+        end = await actor.lockstep(opened.stream, opened.output);
+      }
     } catch (e) {
       // A connection that went away fails the wait for input: that is an interruption with its reason, not a defect.
       end = ending(calls.reason !== undefined ? actor.interrupted : Exit.die(e), [], 'none');
@@ -105,6 +120,59 @@ export class StreamActor implements Interruptible {
   }
 
   /**
+   * Open a stream that is driven turn by turn from outside (HTTP): its init
+   * runs under `calls`; the live stream keeps its Scope open until a turn
+   * ends it or it is closed.
+   */
+  static async openDetached(runner: CallRunner, ...[scope, method, handler, params, calls, resumed]: Parameters<StreamRunner['openStream']>): Promise<OpenedStream> {
+    const actor = new StreamActor(undefined, runner.withContext(scope.context), scope, method, calls, Effect.runSync(Scope.make()));
+    let opened: Opened;
+    try {
+      opened = await actor.init(handler, params, resumed === true);
+    } catch (e) {
+      await Effect.runPromise(Scope.close(actor.streamScope, Exit.die(e)));
+      throw e;
+    }
+    if (opened._tag === 'failed') {
+      await Effect.runPromise(Scope.close(actor.streamScope, opened.ending.exit));
+      return { _tag: 'failed', out: opened.ending.final };
+    }
+    return { _tag: 'open', header: opened.header, stream: new Detached(actor, opened.stream, opened.output) };
+  }
+
+  /** Run `f` with `calls` supervising this actor (a detached stream's turn belongs to the request that carries it). */
+  async supervisedBy<A>(calls: ConnectionCalls, f: () => Promise<A>): Promise<A> {
+    const tracker = calls as CallTracker;
+    this.calls = calls;
+    tracker.adopt(this);
+    try {
+      return await f();
+    } finally {
+      tracker.release(this);
+    }
+  }
+
+  /** Close the stream's Scope with `exit` (once). */
+  async closeScope(exit: Exit.Exit<unknown, unknown>): Promise<void> {
+    await Effect.runPromise(Scope.close(this.streamScope, exit));
+  }
+
+  /** The stream's method. */
+  get streamMethod(): StreamMethod {
+    return this.method;
+  }
+
+  /** The server id and request id stamped on the stream's log and error batches. */
+  get stamped(): Stamp {
+    return this.stamp;
+  }
+
+  /** Logs the handler emitted since the last take. */
+  takeLogs(): ReturnType<CallScope['takeLogs']> {
+    return this.scope.takeLogs();
+  }
+
+  /**
    * The client ended its input inside the stream: it hung up on it, like a
    * client that went away. Interrupting the connection's calls with that
    * reason stops the dispatcher reading further (there is nothing to read).
@@ -116,7 +184,7 @@ export class StreamActor implements Interruptible {
   /** An input frame already received (undefined: wait with `nextInput`); null when the input ended. */
   private readyInput(): Frame | null | undefined {
     try {
-      return this.conn.frames.tryNext();
+      return this.conn!.frames.tryNext();
     } catch (e) {
       return this.cutShort(e);
     }
@@ -125,7 +193,7 @@ export class StreamActor implements Interruptible {
   /** The next input frame, waiting for it: undefined when interrupted meanwhile, null when the input ended. */
   private async nextInput(): Promise<Frame | null | undefined> {
     try {
-      return await this.conn.frames.nextUnless(this.stopped);
+      return await this.conn!.frames.nextUnless(this.stopped);
     } catch (e) {
       return this.cutShort(e);
     }
@@ -143,7 +211,7 @@ export class StreamActor implements Interruptible {
    * interrupts a turn in progress itself; a wait for input ends now.
    */
   interrupt(): void {
-    this.conn.frames.wakeWaiter();
+    this.conn?.frames.wakeWaiter();
   }
 
   /** How the stream's Scope is closed when it is interrupted from outside: with the reason's fiber id (see Interruption). */
@@ -171,33 +239,37 @@ export class StreamActor implements Interruptible {
     return ending(exit, out, 'unopened');
   }
 
-  /** Init: the handler builds the stream state inside the stream's Scope; then the header and the lockstep. */
-  private async open(handler: (params: never) => Effect.Effect<unknown, unknown, never>, params: Record<string, unknown>): Promise<Ending> {
+  /**
+   * Init: the handler builds the stream state inside the stream's Scope; out
+   * come the header stream (when the method declares one) and the live
+   * state, or the ending of a failed init.
+   */
+  private async init(handler: (params: never) => Effect.Effect<unknown, unknown, never>, params: Record<string, unknown>, resumed = false): Promise<Opened> {
     const { runner, scope, method } = this;
     const init = await runner.run(Scope.extend(Effect.suspend(() => handler(params as never)), this.streamScope) as Effect.Effect<unknown, unknown, CallContext>, this.calls);
-    if (Exit.isFailure(init)) return this.initError(causeError(init.cause, this.calls.reason), init, init.cause);
+    if (Exit.isFailure(init)) return { _tag: 'failed', ending: this.initError(causeError(init.cause, this.calls.reason), init, init.cause) };
     const stream = init.value as AnyStream;
-    if (method.headerSchema !== undefined) {
-      let header: Uint8Array[];
+    let header: Uint8Array[] | undefined;
+    if (method.headerSchema !== undefined && !resumed) {
       try {
         header = encodeHeaderStream(method, stream.header, scope.takeLogs(), this.stamp);
       } catch (e) {
-        return this.initError(e, Exit.fail(e), Cause.die(e));
+        return { _tag: 'failed', ending: this.initError(e, Exit.fail(e), Cause.die(e)) };
       }
-      await this.conn.write(header);
     }
     let output: StreamOutput;
     try {
       output = outputOf(method, stream.columns);
     } catch (e) {
-      return this.initError(e, Exit.fail(e), Cause.die(e));
+      return { _tag: 'failed', ending: this.initError(e, Exit.fail(e), Cause.die(e)) };
     }
-    return this.lockstep(stream, output);
+    return { _tag: 'open', header, stream, output };
   }
 
   /** The byte-stream driver of `turn`: one output batch per client tick or input batch read from the connection, until the stream ends. */
   private async lockstep(stream: AnyStream, output: StreamOutput): Promise<Ending> {
-    const { conn, scope, stamp, calls } = this;
+    const { scope, stamp, calls } = this;
+    const conn = this.conn!;
     // Wait for the client's input stream to open before writing the output schema.
     let first = this.readyInput();
     if (first === undefined) first = await this.nextInput();
@@ -234,7 +306,7 @@ export class StreamActor implements Interruptible {
     live.enc.writeEmpty(out, errorMetadata(error, this.stamp));
     live.enc.writeEos(out);
     this.logFailure(cause, error);
-    return ending(ended, out, 'open');
+    return { ...ending(ended, out, 'open'), failed: true };
   }
 
   /**
@@ -242,7 +314,7 @@ export class StreamActor implements Interruptible {
    * tick, an input batch, a cancel, the end of the client's input), that
    * turn's output batches out, or the stream's end.
    */
-  async turn(live: LiveStream, f: Frame): Promise<Turn> {
+  async turn(live: LiveStream, f: Frame, dataMetadata?: () => ReadonlyMap<string, string>): Promise<Turn> {
     const { runner, scope, method, stamp, calls } = this;
     const { stream, enc, output } = live;
     const out: Uint8Array[] = [];
@@ -285,7 +357,9 @@ export class StreamActor implements Interruptible {
     const emit = (emission: Emission<unknown>): Turn | undefined => {
       try {
         const { length, columns } = emissionColumns(output.fields, output.schema, emission);
-        enc.writeColumns(out, length, columns, metadataMap(emission.metadata));
+        const own = metadataMap(emission.metadata);
+        const extra = dataMetadata?.();
+        enc.writeColumns(out, length, columns, extra === undefined ? own : own === undefined ? extra : new Map([...own, ...extra]));
         return undefined;
       } catch (e) {
         return fail(e, Exit.fail(e), Cause.die(e));
@@ -307,6 +381,74 @@ export class StreamActor implements Interruptible {
   }
 }
 
+/** The synthetic tick of a producer's first turn on `/init`. */
+const INIT_TICK: Frame = { kind: 'batch', batch: new DecodedBatch(emptySchema(), 0, [], undefined, []) };
+
+/**
+ * A StreamActor driven from outside: every turn writes one complete output
+ * stream (schema, logs, the turn's batches, the trailer while the stream
+ * goes on, EOS), so each can be the body of its own HTTP response.
+ */
+class Detached implements DetachedStream {
+  busy = false;
+  ended = false;
+  readonly kind: 'producer' | 'exchange';
+
+  constructor(
+    private readonly actor: StreamActor,
+    private readonly stream: AnyStream,
+    private readonly output: StreamOutput,
+  ) {
+    this.kind = actor.streamMethod.kind;
+  }
+
+  async turn(frame: Frame | undefined, framing: TurnFraming, calls: ConnectionCalls): Promise<DetachedTurn> {
+    if (this.busy || this.ended) throw new Error(this.ended ? 'the stream has ended' : 'a turn of this stream is already running');
+    this.busy = true;
+    try {
+      return await this.actor.supervisedBy(calls, () => this.run(frame, framing));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async run(frame: Frame | undefined, framing: TurnFraming): Promise<DetachedTurn> {
+    const enc = new StreamEncoder(this.output.schema);
+    const out: Uint8Array[] = [];
+    enc.writeSchema(out);
+    writeLogs(out, enc, this.actor.takeLogs(), this.actor.stamped);
+    if (frame === undefined && this.kind === 'producer') frame = INIT_TICK;
+    if (frame !== undefined) {
+      const t = await this.actor.turn({ stream: this.stream, output: this.output, enc }, frame, framing.data);
+      if (t._tag === 'end') {
+        this.ended = true;
+        await this.actor.closeScope(t.ending.exit);
+        out.push(...t.ending.final);
+        return { out, state: t.ending.failed === true ? 'failed' : t.ending.exit === cancelled ? 'cancelled' : 'done' };
+      }
+      if (t._tag === 'output') out.push(...t.out);
+    }
+    const trailer = framing.trailer?.();
+    if (trailer !== undefined) enc.writeEmpty(out, trailer);
+    enc.writeEos(out);
+    return { out, state: 'open' };
+  }
+
+  async close(reason: InterruptReason): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.actor.closeScope(Exit.interrupt(interruptFiberId(reason)));
+  }
+
+  snapshot(): Uint8Array {
+    const method = this.actor.streamMethod;
+    if (method.state === undefined || this.stream.snapshot === undefined) return NO_STATE;
+    return encodeStreamState(method, this.stream.snapshot());
+  }
+}
+
+const NO_STATE = new Uint8Array(0);
+
 /**
  * An exchange turn on `batch`. Input that does not fit the declared input
  * schema fails the turn (the client's error, not a defect of the handler).
@@ -324,4 +466,5 @@ const exchangeTurn = (stream: AnyStream, method: ExchangeMethod, batch: DecodedB
 /** The actor layer's StreamRunner: every stream call becomes a StreamActor. */
 export const streamRunner = (runner: CallRunner): StreamRunner => ({
   runStream: (...args) => StreamActor.serve(runner, ...args),
+  openStream: (...args) => StreamActor.openDetached(runner, ...args),
 });

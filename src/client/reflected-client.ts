@@ -98,6 +98,8 @@ const defOf = (kind: ReflectedKind, params: Schema, result: Schema | undefined, 
     header: header === undefined ? undefined : fieldsOfSchema(header),
     outputSchema: emptySchema(),
     headerSchema: header,
+    state: undefined,
+    stateSchema: undefined,
   };
 };
 

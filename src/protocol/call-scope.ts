@@ -11,7 +11,7 @@ import type * as FiberId from 'effect/FiberId';
 import { Interruption } from '../service/interruption.js';
 import type { CallContext, CallContextService, ClientLogRecord, TransportKind } from '../service/call-context.js';
 import type { ByteConnection } from './byte-connection.js';
-import type { StreamMethod } from './stream-protocol.js';
+import type { OpenedStream, StreamMethod } from './stream-protocol.js';
 
 /** Why a call was interrupted from outside its handler. */
 export type InterruptReason =
@@ -60,6 +60,20 @@ export interface StreamRunner {
     params: Record<string, unknown>,
     calls: ConnectionCalls,
   ): Promise<void>;
+  /**
+   * Open a stream driven turn by turn from outside (HTTP): run its init
+   * under `calls` and give its header and live state, kept until it ends or
+   * is closed.
+   */
+  openStream(
+    scope: CallScope,
+    method: StreamMethod,
+    handler: (params: never) => Effect.Effect<unknown, unknown, never>,
+    params: Record<string, unknown>,
+    calls: ConnectionCalls,
+    /** The handler rebuilds a stream from its state (a resumable stream's `resume`): no header is sent again. */
+    resumed?: boolean,
+  ): Promise<OpenedStream>;
 }
 
 /** Everything a dispatcher needs from the actor layer to run calls. */

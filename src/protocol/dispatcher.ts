@@ -90,10 +90,16 @@ export class Dispatcher {
     this.supervision.interruptAll(reason);
   }
 
+  /** A fresh set of supervised calls (one request's, for request/response transports), released with `done`. */
+  openCalls(): { readonly calls: ConnectionCalls; done(): void } {
+    const calls = this.supervision.open();
+    return { calls, done: () => this.supervision.close(calls) };
+  }
+
   private serveStarted: Promise<void> | undefined;
 
-  /** Run the onServeStart hook once (again after a failure). */
-  private startServing(kind: TransportKind): Promise<void> {
+  /** Run the onServeStart hook once (again after a failure); rejects with ServeStartError when it fails. */
+  startServing(kind: TransportKind): Promise<void> {
     const hook = this.options.onServeStart;
     if (hook === undefined) return Promise.resolve();
     this.serveStarted ??= this.runner.run(Effect.suspend(() => hook(kind))).then((exit) => {
@@ -177,23 +183,23 @@ export class Dispatcher {
     const routed = this.route(request, transportKind);
     if (routed._tag !== 'unary') return routed;
     const out: Uint8Array[] = [];
-    await routed.run(out, calls);
-    return { _tag: 'response', out };
+    const failed = await routed.run(out, calls);
+    return { _tag: 'response', out, outcome: failed ? 'failed' : 'ok' };
   }
 
   /** Route one request: a response it gets at once, a unary call to run, or a stream call to drive. */
-  private route(request: RequestStream, transportKind: TransportKind): Answer | { readonly _tag: 'unary'; run(out: Uint8Array[], calls: ConnectionCalls): Promise<void> } {
+  private route(request: RequestStream, transportKind: TransportKind): Answer | { readonly _tag: 'unary'; run(out: Uint8Array[], calls: ConnectionCalls): Promise<boolean> } {
     const stamp = { serverId: this.serverId, requestId: undefined };
     if (request.error !== undefined) {
       const out: Uint8Array[] = [];
       writeErrorStream(out, emptySchema(), toWireError(Errors.protocol(request.error.message)), stamp);
-      return { _tag: 'response', out };
+      return { _tag: 'response', out, outcome: 'rejected' };
     }
     const resolved = resolveRequest(this.hosting, request.schema, request.batch);
     if (resolved._tag === 'rejected') {
       const out: Uint8Array[] = [];
       writeErrorStream(out, resolved.schema, toWireError(resolved.error), { serverId: this.serverId, requestId: resolved.requestId });
-      return { _tag: 'response', out };
+      return { _tag: 'response', out, outcome: 'rejected' };
     }
     if (resolved._tag === 'transportOptions') {
       const out: Uint8Array[] = [];
@@ -201,7 +207,7 @@ export class Dispatcher {
       enc.writeSchema(out);
       enc.writeEmpty(out, new Map([[Keys.transportShm, this.options.shm === true ? 'true' : 'false'], [Keys.requestVersion, REQUEST_VERSION], [Keys.serverId, this.serverId]]));
       enc.writeEos(out);
-      return { _tag: 'response', out };
+      return { _tag: 'response', out, outcome: 'ok' };
     }
     const openScope = (): CallScope => makeCallScope({
       requestId: resolved.requestId,
@@ -226,7 +232,8 @@ export class Dispatcher {
 
 /** What the message-level entry gives for one request: its response stream, or a stream call to drive. */
 export type Answer =
-  | { readonly _tag: 'response'; readonly out: Uint8Array[] }
+  /** `outcome`: answered normally, a handler that failed (EXCEPTION batch), or a request refused before any handler ran. */
+  | { readonly _tag: 'response'; readonly out: Uint8Array[]; readonly outcome: 'ok' | 'failed' | 'rejected' }
   | {
     readonly _tag: 'stream';
     readonly scope: CallScope;

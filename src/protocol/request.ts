@@ -131,6 +131,37 @@ export const decodeParams = (methodName: string, method: MethodDef, batch: Decod
   return params;
 };
 
+/** The binding and method `(protocol, method)` name, or the error saying why they name none. */
+const lookUp = (hosting: Hosting, protocol: string, method: string): { binding: Binding; def: MethodDef } | RpcError => {
+  if (!isProtocolName(protocol)) {
+    const why = new TextEncoder().encode(protocol).byteLength > 255
+      ? `Protocol name exceeds 255 bytes: ${protocol.slice(0, 64)}...`
+      : `Protocol name ${pyRepr(protocol)} is not an identifier, optionally dot-qualified. Expected something like 'vgi.Identity.v1'.`;
+    return Errors.protocolNotSupported(`'vgi_rpc.protocol' is not a protocol name: ${why}`);
+  }
+  const binding = hosting.bindings.get(protocol);
+  if (binding === undefined) return Errors.protocolNotSupported(notHostedMessage(protocol, hosting.names()));
+  const def = binding.methods.get(method);
+  if (def === undefined) return Errors.methodNotImplemented(`Protocol ${pyRepr(protocol)} has no method ${pyRepr(method)}. Available: ${pyList(binding.methods.keys())}.`);
+  return { binding, def };
+};
+
+/**
+ * Resolve the `(protocol, method)` an HTTP path names (its segments raw,
+ * still percent-encoded): the binding and method, or the error a 404
+ * carries. A `%` in the protocol segment is refused rather than decoded.
+ */
+export const resolvePath = (hosting: Hosting, protocol: string, method: string): { binding: Binding; def: MethodDef } | RpcError => {
+  if (protocol.includes('%')) {
+    return Errors.protocolNotSpecified('The protocol path segment contains a percent sign. The protocol name charset never requires percent-encoding, so this is rejected rather than decoded.');
+  }
+  if (method === RETIRED_DESCRIBE_METHOD) return Errors.methodNotImplemented(RETIRED_DESCRIBE_TEXT);
+  return lookUp(hosting, protocol, method);
+};
+
+/** The error a request for the retired `__describe__` gets. */
+export const retiredDescribeError = (): RpcError => Errors.methodNotImplemented(RETIRED_DESCRIBE_TEXT);
+
 /** Route and validate one request (its schema and first batch). */
 export const resolveRequest = (hosting: Hosting, schema: Schema, batch: DecodedBatch | undefined): Rejection | TransportOptionsProbe | ResolvedCall => {
   const empty = emptySchema();
@@ -159,18 +190,9 @@ export const resolveRequest = (hosting: Hosting, schema: Schema, batch: DecodedB
   if (protocol === undefined || protocol === '') {
     return reject(empty, Errors.protocolNotSpecified(`Request carries no 'vgi_rpc.protocol' routing key. Every request must name the protocol it addresses. This server hosts: ${pyList(hosting.names())}.`), requestId);
   }
-  if (!isProtocolName(protocol)) {
-    const why = Buffer.byteLength(protocol, 'utf8') > 255
-      ? `Protocol name exceeds 255 bytes: ${protocol.slice(0, 64)}...`
-      : `Protocol name ${pyRepr(protocol)} is not an identifier, optionally dot-qualified. Expected something like 'vgi.Identity.v1'.`;
-    return reject(empty, Errors.protocolNotSupported(`'vgi_rpc.protocol' is not a protocol name: ${why}`), requestId);
-  }
-  const binding = hosting.bindings.get(protocol);
-  if (binding === undefined) return reject(empty, Errors.protocolNotSupported(notHostedMessage(protocol, hosting.names())), requestId);
-  const def = binding.methods.get(method);
-  if (def === undefined) {
-    return reject(empty, Errors.methodNotImplemented(`Protocol ${pyRepr(protocol)} has no method ${pyRepr(method)}. Available: ${pyList(binding.methods.keys())}.`), requestId);
-  }
+  const found = lookUp(hosting, protocol, method);
+  if (found instanceof RpcError) return reject(empty, found, requestId);
+  const { binding, def } = found;
   const replySchema = def.kind === 'unary' ? def.resultSchema : empty;
   if (schema.fields.length > 0 && batch.numRows !== 1) {
     return reject(replySchema, Errors.protocol(`Expected 1 row in request batch, got ${batch.numRows}. Each parameter is a column (not a row). The batch should have exactly 1 row with schema ${fmtSchema(def.paramsSchema)}.`), requestId);

@@ -18,6 +18,7 @@ import { emissionColumns } from '../service/stream-output.js';
 import type { ClientLogRecord } from '../service/call-context.js';
 import { type Fields, schemaOf } from '../types/record.js';
 import { type Stamp, writeLogs } from './responses.js';
+import type { ConnectionCalls, InterruptReason } from './call-scope.js';
 
 /** The stream object a producer or exchange handler returns (its state between turns). */
 export type AnyStream = ProducerStream<Fields, Fields | undefined, unknown> & ExchangeStream<Fields, Fields, Fields | undefined, unknown>;
@@ -117,3 +118,50 @@ export const outputOf = (method: StreamMethod, columns: readonly string[] | unde
   }
   return hit;
 };
+
+/**
+ * How one turn of a stream driven from outside (HTTP) is framed: each turn's
+ * output is a complete IPC stream on the output schema, and these add the
+ * stream's tokens to it.
+ */
+export interface TurnFraming {
+  /** Metadata merged into the turn's data batch (an exchange's new cursor), computed after the handler ran. */
+  readonly data?: () => ReadonlyMap<string, string>;
+  /** Metadata of a zero-row batch written after the turn's output when the stream goes on (a producer's cursor; both tokens on an exchange's init). */
+  readonly trailer?: () => ReadonlyMap<string, string>;
+}
+
+/** One turn of a detached stream: its complete output stream, and whether the stream ended with it (and how). */
+export interface DetachedTurn {
+  readonly out: Uint8Array[];
+  /** `open`: the stream goes on; `done`: it finished; `failed`: it ended with an EXCEPTION batch; `cancelled`: the client cancelled it. */
+  readonly state: 'open' | 'done' | 'failed' | 'cancelled';
+}
+
+/**
+ * A producer or exchange stream that lives between requests, driven one turn
+ * at a time from outside (the actor layer implements it). Turns must not
+ * overlap; `busy` tells whether one is running.
+ */
+export interface DetachedStream {
+  readonly kind: 'producer' | 'exchange';
+  /** True while a turn runs. */
+  readonly busy: boolean;
+  /** True once the stream has ended (finished, failed, cancelled or closed). */
+  readonly ended: boolean;
+  /**
+   * Run one turn on `frame` (a tick, an input batch or a cancel), or none
+   * (`undefined`: only the output schema, pending logs and the trailer), with
+   * `calls` supervising it (the request's: an aborted request interrupts it).
+   */
+  turn(frame: Frame | undefined, framing: TurnFraming, calls: ConnectionCalls): Promise<DetachedTurn>;
+  /** End the stream from outside with `reason` (TTL expiry, drain): its Scope is closed, interrupted. */
+  close(reason: InterruptReason): Promise<void>;
+  /** The stream's declared state now, encoded (empty when the method declares none). */
+  snapshot(): Uint8Array;
+}
+
+/** A stream opened without a connection: its init failed (the error stream to send), or it is live, with its header stream. */
+export type OpenedStream =
+  | { readonly _tag: 'failed'; readonly out: Uint8Array[] }
+  | { readonly _tag: 'open'; readonly header: Uint8Array[] | undefined; readonly stream: DetachedStream };

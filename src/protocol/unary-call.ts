@@ -33,6 +33,7 @@ const NO_LOGS = (): ClientLogRecord[] => [];
  * Run a unary handler and encode its complete response stream into `out`.
  * A handler that returns a plain value (Effect.succeed / Effect.fail) needs
  * neither a fiber nor a call context; `openScope` is only called otherwise.
+ * Resolves true when the call was answered with an EXCEPTION batch.
  */
 export const runUnary = async (
   out: Uint8Array[],
@@ -44,11 +45,11 @@ export const runUnary = async (
   params: Record<string, unknown>,
   stampOf: () => Stamp,
   calls?: ConnectionCalls,
-): Promise<void> => {
+): Promise<boolean> => {
   // The connection's calls are being interrupted (shutdown, or the client is gone): start no new one.
   if (calls?.reason !== undefined) {
     encodeUnaryResponse(out, method, Exit.interrupt(interruptFiberId(calls.reason)), NO_LOGS, stampOf, calls.reason);
-    return;
+    return true;
   }
   let effect: Effect.Effect<unknown, unknown, never>;
   try {
@@ -59,12 +60,13 @@ export const runUnary = async (
   if (Exit.isExit(effect)) {
     const failed = encodeUnaryResponse(out, method, effect, NO_LOGS, stampOf, calls?.reason);
     if (failed !== undefined) logFailure(runner, call, failed);
-    return;
+    return failed !== undefined;
   }
   const scope = openScope();
   const exit = await runner.withContext(scope.context).run(effect as Effect.Effect<unknown, unknown, CallContext>, calls);
   const failed = encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), calls?.reason);
   if (failed !== undefined) logFailure(runner, call, failed);
+  return failed !== undefined;
 };
 
 /**

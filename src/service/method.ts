@@ -36,6 +36,9 @@ export interface ProducerMethod<P extends Fields = Fields, O extends Fields = Fi
   readonly header: H;
   readonly outputSchema: Schema;
   readonly headerSchema: Schema | undefined;
+  /** The stream's state as data, when declared: a continuation can then resume the stream from its cursor token alone. */
+  readonly state: Fields | undefined;
+  readonly stateSchema: Schema | undefined;
 }
 
 /** An exchange stream: each client input batch is answered with one output batch. */
@@ -47,6 +50,9 @@ export interface ExchangeMethod<P extends Fields = Fields, I extends Fields = Fi
   readonly inputSchema: Schema;
   readonly outputSchema: Schema;
   readonly headerSchema: Schema | undefined;
+  /** The stream's state as data, when declared (see ProducerMethod.state). */
+  readonly state: Fields | undefined;
+  readonly stateSchema: Schema | undefined;
 }
 
 /** Any method definition. */
@@ -75,6 +81,9 @@ export const emptySchema = (): Schema => EMPTY_SCHEMA;
 const resultSchemaOf = (result: ValueType<any> | undefined): Schema =>
   result === undefined ? EMPTY_SCHEMA : new Schema([new Field('result', result.arrowType, result.nullable)]);
 
+const stateOf = (state: Fields | undefined): { state: Fields | undefined; stateSchema: Schema | undefined } =>
+  ({ state, stateSchema: state === undefined ? undefined : schemaOf(state) });
+
 interface CommonOptions<P extends Fields, D extends Defaults<P>> {
   readonly params?: P;
   readonly defaults?: D;
@@ -98,7 +107,7 @@ export const unary = <const P extends Fields = {}, R extends ValueType<any> | un
 
 /** Declare a producer stream method. */
 export const producer = <const P extends Fields = {}, const O extends Fields = Fields, const H extends Fields | undefined = undefined, const D extends Defaults<P> = {}>(
-  o: CommonOptions<P, D> & { readonly output: O; readonly header?: H },
+  o: CommonOptions<P, D> & { readonly output: O; readonly header?: H; readonly state?: Fields },
 ): ProducerMethod<NoInfer<P>, NoInfer<O>, NoInfer<H>> & { readonly _defaults?: NoInfer<D> } => ({
   ...base(o),
   kind: 'producer',
@@ -106,11 +115,12 @@ export const producer = <const P extends Fields = {}, const O extends Fields = F
   header: o.header as H,
   outputSchema: schemaOf(o.output),
   headerSchema: o.header === undefined ? undefined : schemaOf(o.header),
+  ...stateOf(o.state),
 });
 
 /** Declare an exchange stream method. */
 export const exchange = <const P extends Fields = {}, const I extends Fields = Fields, const O extends Fields = Fields, const H extends Fields | undefined = undefined, const D extends Defaults<P> = {}>(
-  o: CommonOptions<P, D> & { readonly input: I; readonly output: O; readonly header?: H },
+  o: CommonOptions<P, D> & { readonly input: I; readonly output: O; readonly header?: H; readonly state?: Fields },
 ): ExchangeMethod<NoInfer<P>, NoInfer<I>, NoInfer<O>, NoInfer<H>> & { readonly _defaults?: NoInfer<D> } => ({
   ...base(o),
   kind: 'exchange',
@@ -120,4 +130,5 @@ export const exchange = <const P extends Fields = {}, const I extends Fields = F
   inputSchema: schemaOf(o.input),
   outputSchema: schemaOf(o.output),
   headerSchema: o.header === undefined ? undefined : schemaOf(o.header),
+  ...stateOf(o.state),
 });

@@ -33,6 +33,8 @@ export interface ProducerStream<O extends Fields, H extends Fields | undefined, 
   readonly produce: (tick: Tick) => Effect.Effect<Emission<RecordOf<O>> | Done<RecordOf<O>>, E, CallContext>;
   /** Runs when the client cancels the stream. */
   readonly onCancel?: Effect.Effect<void, never, CallContext>;
+  /** The stream's state now, as a record of the method's declared `state` fields (see `resumable`). */
+  readonly snapshot?: () => Record<string, unknown>;
 }
 
 /** The live state of an exchange stream, returned by its handler. */
@@ -45,7 +47,27 @@ export interface ExchangeStream<I extends Fields, O extends Fields, H extends Fi
   readonly exchange: (input: BatchView<I>) => Effect.Effect<Emission<RecordOf<O>>, E, CallContext>;
   /** Runs when the client cancels the stream. */
   readonly onCancel?: Effect.Effect<void, never, CallContext>;
+  /** The stream's state now, as a record of the method's declared `state` fields (see `resumable`). */
+  readonly snapshot?: () => Record<string, unknown>;
 }
+
+/** A stream handler that can also rebuild its stream from a state snapshot. */
+export type Resumable<F> = F & {
+  /** Rebuild the stream from a snapshot (no header is sent again): how a continuation that reaches a server without the live stream goes on. */
+  readonly resume: (state: Record<string, any>) => F extends (...args: any[]) => any ? ReturnType<F> : never;
+};
+
+/**
+ * Make a stream handler resumable: `open` starts the stream from its
+ * parameters, `resume` rebuilds it from a snapshot of its state (its
+ * `snapshot()`, a record of the method's declared `state` fields). Over
+ * HTTP the snapshot travels in the cursor token, so a continuation that
+ * reaches a worker or process without the live stream resumes it there.
+ */
+export const resumable = <F extends (params: any) => Effect.Effect<any, any, any>>(
+  open: F,
+  resume: (state: Record<string, any>) => ReturnType<F>,
+): Resumable<F> => Object.assign(((params: never) => open(params)) as unknown as F, { resume }) as Resumable<F>;
 
 type ResultOf<R> = R extends ValueType<infer A> ? A : void;
 
