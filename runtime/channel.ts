@@ -40,7 +40,23 @@ export interface WorkerData {
   readonly serverId: string;
   /** The server log's level (the runtime's `logLevel`), when one was given. */
   readonly logLevel?: ServerLogLevel;
+  /** Per-transport settings for the transports' worker-side parts (e.g. the HTTP routes' options), by transport name. */
+  readonly transports?: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * A request/response task for a transport's worker-side part (one HTTP
+ * request, an abort), addressed to the worker that owns it. Its result
+ * comes back as the task's answer.
+ */
+export interface TransportTask {
+  /** The transport whose worker-side handler takes it (see WorkerHook). */
+  readonly transport: string;
+  readonly payload: unknown;
+}
+
+/** Every task a worker takes: a readiness ping, a connection, or a transport's request. */
+export type WorkerTask = ConnectionTask | TransportTask | { readonly ping: true };
 
 /** What a worker reports when asked for its state. */
 export interface WorkerStats {

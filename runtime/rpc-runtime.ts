@@ -49,6 +49,8 @@ export interface RuntimeOptions<E> extends DispatcherOptions {
    * thread holds can still be answered with WorkerCrashedError.
    */
   readonly accept?: AcceptMode;
+  /** Settings for the transports' worker-side parts, by transport name (handed to every worker). */
+  readonly transports?: Readonly<Record<string, unknown>>;
 }
 
 /** Something serving connections outside the runtime's own (the workers' accepted sockets) that a drain waits for. */
@@ -103,6 +105,7 @@ export class RpcRuntime {
       serverId,
       ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+      ...(options.transports === undefined ? {} : { transports: options.transports }),
     });
     const accept = options.accept ?? (options.resourceLimits === undefined ? 'workers' : 'relay');
     await pool.ready();
@@ -129,6 +132,11 @@ export class RpcRuntime {
   /** True when socket listeners should be shared with the workers (`accept: 'workers'` and a pool). */
   get acceptsInWorkers(): boolean {
     return this.pool !== undefined && this.acceptMode === 'workers' && this.draining === undefined;
+  }
+
+  /** The main thread's dispatcher when calls run on the main thread (no pool). */
+  get localDispatcher(): Dispatcher | undefined {
+    return this.local?.dispatcher;
   }
 
   /** The worker pool (undefined when calls run on the main thread), for transports that hand work to its workers. */

@@ -13,7 +13,7 @@ import type { ServiceImpl } from '../src/service/service.js';
 import { FrameSource } from '../src/wire/frame-source.js';
 import { concatBytes } from '../src/wire/batch-encoder.js';
 import { serveConnection } from './serve-connection.js';
-import { type ConnectionTask, type ToMain, type ToWorker, type WorkerData, type WorkerStats, postBytes } from './channel.js';
+import { type ConnectionTask, type ToMain, type ToWorker, type WorkerData, type WorkerStats, type WorkerTask, postBytes } from './channel.js';
 
 /** Serve one connection whose bytes arrive on `task.port`; resolves when it is finished. */
 export const serveConnectionTask = async (dispatcher: Dispatcher, task: ConnectionTask): Promise<WorkerStats> => {
@@ -65,12 +65,20 @@ export const serveConnectionTask = async (dispatcher: Dispatcher, task: Connecti
   return { threadId, connections: dispatcher.connections, runningCalls: dispatcher.runningCalls };
 };
 
+/** A transport's handler of its own tasks in a worker (see TransportTask). */
+export interface TransportTaskHandler {
+  readonly transport: string;
+  handle(payload: unknown): Promise<unknown>;
+}
+
 /**
  * What a transport does in every worker of a pool once its runtime is up
  * (e.g. socket accepting: the worker takes its own descriptor of a shared
- * listener), given the worker's dispatcher and the server id.
+ * listener), given the worker's dispatcher, the server id and the pool's
+ * workerData (its `transports` settings). It may return the handler of
+ * that transport's tasks.
  */
-export type WorkerHook = (dispatcher: Dispatcher, serverId: string) => void;
+export type WorkerHook = (dispatcher: Dispatcher, serverId: string, data: WorkerData) => TransportTaskHandler | void;
 
 /**
  * Boot this worker's runtime hosting `services` and build its task handler
@@ -83,7 +91,7 @@ export const workerRuntime = async <E>(
   layer: Layer.Layer<ServiceImpl<any>, E, never>,
   options: DispatcherOptions = {},
   hooks: readonly WorkerHook[] = [],
-): Promise<(task: ConnectionTask | { readonly ping: true }) => Promise<WorkerStats>> => {
+): Promise<(task: WorkerTask) => Promise<unknown>> => {
   // A pool's settings (server id, log level) override the module's own.
   const pool = Piscina.workerData as WorkerData | undefined;
   const fromPool = pool?.serverId;
@@ -92,9 +100,20 @@ export const workerRuntime = async <E>(
     serverId: fromPool,
     ...(pool?.logLevel === undefined ? {} : { logLevel: pool.logLevel }),
   });
-  if (fromPool !== undefined) for (const hook of hooks) hook(dispatcher, fromPool);
+  const handlers = new Map<string, TransportTaskHandler>();
+  if (fromPool !== undefined) {
+    for (const hook of hooks) {
+      const handler = hook(dispatcher, fromPool, pool!);
+      if (handler !== undefined) handlers.set(handler.transport, handler);
+    }
+  }
   return async (task) => {
     if ('ping' in task) return { threadId, connections: dispatcher.connections, runningCalls: dispatcher.runningCalls };
+    if ('transport' in task) {
+      const handler = handlers.get(task.transport);
+      if (handler === undefined) throw new Error(`this worker has no handler for ${task.transport} tasks`);
+      return handler.handle(task.payload);
+    }
     return serveConnectionTask(dispatcher, task);
   };
 };

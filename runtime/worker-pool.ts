@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { diagnostic } from './diagnostics.js';
-import type { ConnectionTask, WorkerData, WorkerStats } from './channel.js';
+import type { ConnectionTask, TransportTask, WorkerData, WorkerStats, WorkerTask } from './channel.js';
 import type { ServerLogLevel } from '../src/protocol/call-log.js';
 
 /** How to size and build the pool. */
@@ -27,6 +27,8 @@ export interface PoolOptions {
   readonly serverId: string;
   /** The server log's level every worker logs at (each worker's default otherwise). */
   readonly logLevel?: ServerLogLevel;
+  /** Per-transport settings for the transports' worker-side parts (WorkerData.transports). */
+  readonly transports?: Readonly<Record<string, unknown>>;
 }
 
 /** The default pool size: one worker per core. */
@@ -40,7 +42,7 @@ interface Address {
   readonly threadId: number;
 }
 
-type Task = ConnectionTask | { readonly ping: true };
+type Task = WorkerTask;
 
 /** The least busy worker that can take one more task, or null when all are full. */
 const leastBusy = (workers: readonly PiscinaWorkerView[]): PiscinaWorkerView | null => {
@@ -65,7 +67,7 @@ const addressed = <T extends Task>(task: T, threadId: number): T => ({ ...task, 
 
 /** A pool of worker threads serving connection tasks. */
 export class WorkerPool {
-  private readonly piscina: Piscina<Task, WorkerStats>;
+  private readonly piscina: Piscina<Task, unknown>;
   /** Thread ids of the workers that have started and not exited. */
   private readonly live = new Set<number>();
   /** Number of worker threads. */
@@ -75,8 +77,12 @@ export class WorkerPool {
   constructor(options: PoolOptions) {
     this.size = options.workers ?? defaultWorkers();
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`a worker pool needs at least one worker (got ${this.size})`);
-    const workerData: WorkerData = { serverId: options.serverId, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) };
-    this.piscina = new Piscina({
+    const workerData: WorkerData = {
+      serverId: options.serverId,
+      ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
+      ...(options.transports === undefined ? {} : { transports: options.transports }),
+    };
+    this.piscina = new Piscina<Task, unknown>({
       filename: options.workerModule instanceof URL ? options.workerModule.href : options.workerModule,
       minThreads: this.size,
       maxThreads: this.size,
@@ -131,7 +137,16 @@ export class WorkerPool {
 
   /** Ask the worker `threadId` for its state (another worker answers if that one has exited). */
   ping(threadId: number): Promise<WorkerStats> {
-    return this.piscina.run(addressed({ ping: true }, threadId));
+    return this.piscina.run(addressed({ ping: true }, threadId)) as Promise<WorkerStats>;
+  }
+
+  /**
+   * Hand a transport's task to the worker `threadId` (waiting for it if it
+   * is still starting; if it has exited, another worker gets it and answers
+   * as its transport decides). `transfer`: buffers moved, not cloned.
+   */
+  runTask(threadId: number, task: TransportTask, transfer: readonly ArrayBuffer[] = []): Promise<unknown> {
+    return this.piscina.run(addressed(task, threadId), { transferList: transfer as TransferListItem[] });
   }
 
   /** Thread ids of the workers that have started and not exited. */
@@ -141,7 +156,7 @@ export class WorkerPool {
 
   /** Hand a connection to the least busy worker; settles when the worker is done with it (rejects if the worker died). */
   run(task: ConnectionTask): Promise<WorkerStats> {
-    return this.piscina.run(task, { transferList: [task.port as unknown as TransferListItem] });
+    return this.piscina.run(task, { transferList: [task.port as unknown as TransferListItem] }) as Promise<WorkerStats>;
   }
 
   /**
@@ -149,7 +164,7 @@ export class WorkerPool {
    * still starting). If that worker has exited, another one gets it.
    */
   runOn(threadId: number, task: ConnectionTask): Promise<WorkerStats> {
-    return this.piscina.run(addressed(task, threadId), { transferList: [task.port as unknown as TransferListItem] });
+    return this.piscina.run(addressed(task, threadId), { transferList: [task.port as unknown as TransferListItem] }) as Promise<WorkerStats>;
   }
 
   /** The worker threads (for diagnostics and tests). */
