@@ -19,12 +19,16 @@ import { serveStdio } from './pipe/stdio-main.js';
 import type { SocketListener } from './socket/socket-listener.js';
 import { DEFAULT_TCP_HOST, type TcpAddress, serveTcp } from './tcp/tcp-server.js';
 import { serveUnix } from './unix/unix-server.js';
+import { type HttpOptions, settingsOf } from './http/http-config.js';
+import { type HttpServing, serveHttp } from './http/serve-http.js';
+import { HTTP_TASKS } from './http/http-worker.js';
 
 /** Where a server listens. */
 export type Listen =
   | { readonly kind: 'stdio' }
   | { readonly kind: 'unix'; readonly path: string }
-  | { readonly kind: 'tcp'; readonly host?: string; readonly port?: number };
+  | { readonly kind: 'tcp'; readonly host?: string; readonly port?: number }
+  | { readonly kind: 'http'; readonly host?: string; readonly port?: number };
 
 /** What `startServer`, `serve` and `serverLayer` take. */
 export interface ServeOptions<E> extends RuntimeOptions<E> {
@@ -34,6 +38,8 @@ export interface ServeOptions<E> extends RuntimeOptions<E> {
   readonly limits?: ReaderLimits;
   /** Socket servers: refuse connections beyond this many open ones (default: unlimited). */
   readonly maxConnections?: number;
+  /** HTTP servers: routes, tokens, caps, compression, CORS, authentication, engine. */
+  readonly http?: HttpOptions;
 }
 
 /** A server that is serving. */
@@ -41,10 +47,10 @@ export interface RunningServer {
   /** The runtime: worker threads, drain handle, connection count. */
   readonly runtime: RpcRuntime;
   /** Where it listens, with the port a TCP server bound. */
-  readonly address: { readonly kind: 'stdio' } | { readonly kind: 'unix'; readonly path: string } | ({ readonly kind: 'tcp' } & TcpAddress);
+  readonly address: { readonly kind: 'stdio' } | { readonly kind: 'unix'; readonly path: string } | ({ readonly kind: 'tcp' } & TcpAddress) | { readonly kind: 'http'; readonly url: string; readonly port: number };
   /** What a client passes to `open`/`connect` to reach it (undefined for stdio: spawn the program instead). */
   readonly endpoint: Endpoint | undefined;
-  /** The discovery line a server process prints: `UNIX:<path>`, `TCP:<host>:<port>`, or empty for stdio. */
+  /** The discovery line a server process prints: `UNIX:<path>`, `TCP:<host>:<port>`, `PORT:<port>` for HTTP, or empty for stdio. */
   readonly discovery: string;
   /**
    * Settles once the server has stopped: after `drain()`/`shutdown()` (or a
@@ -63,7 +69,10 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
   const { listen } = options;
   // A stdio server's worker threads must print to stderr: their stdout follows process.stdout as it is when they start.
   if (listen.kind === 'stdio') reserveStdout();
-  const runtime = await RpcRuntime.start(listen.kind === 'stdio' ? { ...options, workers: options.workers ?? 0 } : options);
+  const http = listen.kind === 'http' ? settingsOf(options.http ?? {}) : undefined;
+  const runtime = await RpcRuntime.start(listen.kind === 'stdio'
+    ? { ...options, workers: options.workers ?? 0 }
+    : http === undefined ? options : { ...options, transports: { ...options.transports, [HTTP_TASKS]: http } });
   const control = {
     runtime,
     drain: async () => { await runtime.drain(); },
@@ -73,6 +82,19 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
     // The server stops once its one connection is over (stdin ended, or a drain stopped it).
     const stopped = serveStdio(runtime, options.limits).then(async (outcome) => { await runtime.drain(); return outcome; });
     return { ...control, address: { kind: 'stdio' }, endpoint: undefined, discovery: '', stopped };
+  }
+  if (listen.kind === 'http') {
+    let serving: HttpServing;
+    try {
+      const primary = options.services.find((s) => !s.name.startsWith('vgi_rpc.'))?.name ?? options.services[0]?.name ?? '';
+      serving = await serveHttp(runtime, listen.host ?? DEFAULT_TCP_HOST, listen.port ?? 0, options.http ?? {}, http!, primary);
+    } catch (e) {
+      await runtime.shutdown();
+      throw e;
+    }
+    const stopped = new Promise<ConnectionOutcome>((resolve) => runtime.onDrain(() => void runtime.drain().then(() => resolve({}))));
+    const port = serving.listener.port;
+    return { ...control, address: { kind: 'http', url: serving.url, port }, endpoint: { url: serving.url }, discovery: `PORT:${port}`, stopped };
   }
   const socketOptions = {
     ...(options.limits === undefined ? {} : { limits: options.limits }),

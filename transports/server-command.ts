@@ -12,6 +12,7 @@ import { reserveStdout } from '../runtime/stdout-reservation.js';
 import { SERVER_LOG_LEVELS, type ServerLogLevel, isServerLogLevel } from '../src/protocol/call-log.js';
 import { type Listen, type ServeOptions, startServer } from './serve.js';
 import { DEFAULT_TCP_HOST } from './tcp/tcp-server.js';
+import type { HttpOptions } from './http/http-config.js';
 
 export type { Listen };
 
@@ -29,10 +30,14 @@ export interface ServerArgs {
   readonly accept: AcceptMode | undefined;
   /** `--log-level LEVEL`; undefined leaves the runtime's default (info). */
   readonly logLevel: ServerLogLevel | undefined;
+  /** `--server-id ID`; undefined: a random one. */
+  readonly serverId?: string;
+  /** The HTTP flags (`--prefix`, caps, compression, token key and TTL, CORS, call-state cache). */
+  readonly http?: HttpOptions;
 }
 
 /** The synopsis of the server flags, for a usage line. */
-export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT] [--workers N] [--accept workers|relay] [--grace SECONDS] [--log-level LEVEL]';
+export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT | --http [--host HOST] [--port PORT] [HTTP flags]] [--workers N] [--accept workers|relay] [--grace SECONDS] [--log-level LEVEL] [--server-id ID]';
 
 /** The description of the server flags, for a usage text (each line indented by two spaces). */
 export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (default)
@@ -41,6 +46,21 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
                       by a live server is refused)
   --tcp [HOST:]PORT   listen on HOST (default ${DEFAULT_TCP_HOST}) and PORT (0 = any free
                       port); prints "TCP:<host>:<port>" with the bound port
+  --http              serve HTTP on --host (default ${DEFAULT_TCP_HOST}) and --port (default 0
+                      = any free port); prints "PORT:<port>" once listening
+  --prefix PATH       HTTP: mount the routes under PATH (default: the root)
+  --max-request-bytes N   HTTP: cap request bodies, encoded and decoded (413)
+  --max-response-bytes N  HTTP: cap response bodies (ResponseTooLargeError)
+  --max-externalized-response-bytes N  HTTP: cap externalised response bytes
+                      (advertised; nothing is externalised without storage)
+  --response-compression on|off  HTTP: compress responses as clients accept
+                      (default on; --no-compression = off)
+  --token-key KEY     HTTP: the stream-token key (64 hex digits = 32 bytes, any
+                      other text is hashed); default random per process
+  --token-ttl SECONDS HTTP: stream token lifetime (default 3600, 0 = none)
+  --no-call-state-cache  HTTP: keep no live stream state between requests
+  --cors-origin ORIGIN   HTTP: answer CORS for ORIGIN
+  --server-id ID      the server id stamped on log and error batches
   --workers N         worker threads serving the connections (0 = the main
                       thread). Default: one per core for --unix/--tcp, 0 for
                       --stdio (a single connection gains nothing from a pool)
@@ -88,6 +108,11 @@ export const parseServerArgs = (
   let graceMs: number | undefined;
   let accept: AcceptMode | undefined;
   let logLevel: ServerLogLevel | undefined;
+  let serverId: string | undefined;
+  let httpHost: string | undefined;
+  let httpPort: number | undefined;
+  const http: { -readonly [K in keyof HttpOptions]: HttpOptions[K] } = {};
+  const count = (flag: string, v: string | undefined): number | string => (v !== undefined && /^\d+$/.test(v) ? Number(v) : `${flag} expects a number, got ${v ?? 'nothing'}`);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = (): string | undefined => argv[++i];
@@ -132,6 +157,69 @@ export const parseServerArgs = (
         logLevel = v;
         break;
       }
+      case '--http':
+        listen = { kind: 'http' };
+        break;
+      case '--host': {
+        const v = next();
+        if (v === undefined || v === '') return { error: '--host expects a host' };
+        httpHost = v;
+        break;
+      }
+      case '--port': {
+        const v = count(arg, next());
+        if (typeof v === 'string' || v > 65535) return { error: typeof v === 'string' ? v : `--port expects 0..65535, got ${v}` };
+        httpPort = v;
+        break;
+      }
+      case '--prefix': {
+        const v = next();
+        if (v === undefined) return { error: '--prefix expects a path' };
+        http.prefix = v;
+        break;
+      }
+      case '--max-request-bytes':
+      case '--max-response-bytes':
+      case '--max-externalized-response-bytes':
+      case '--token-ttl': {
+        const v = count(arg, next());
+        if (typeof v === 'string') return { error: v };
+        if (arg === '--max-request-bytes') http.maxRequestBytes = v;
+        else if (arg === '--max-response-bytes') http.maxResponseBytes = v;
+        else if (arg === '--max-externalized-response-bytes') http.maxExternalizedResponseBytes = v;
+        else http.tokenTtlSeconds = v;
+        break;
+      }
+      case '--response-compression': {
+        const v = next();
+        if (v !== 'on' && v !== 'off') return { error: `--response-compression expects on or off, got ${v ?? 'nothing'}` };
+        http.compression = v === 'on';
+        break;
+      }
+      case '--no-compression':
+        http.compression = false;
+        break;
+      case '--no-call-state-cache':
+        http.callStateCache = false;
+        break;
+      case '--token-key': {
+        const v = next();
+        if (v === undefined || v === '') return { error: '--token-key expects a key' };
+        http.tokenKey = /^[0-9a-fA-F]{64}$/.test(v) ? new Uint8Array(Buffer.from(v, 'hex')) : v;
+        break;
+      }
+      case '--cors-origin': {
+        const v = next();
+        if (v === undefined || v === '') return { error: '--cors-origin expects an origin' };
+        http.cors = { origins: v };
+        break;
+      }
+      case '--server-id': {
+        const v = next();
+        if (v === undefined || v === '') return { error: '--server-id expects an id' };
+        serverId = v;
+        break;
+      }
       default: {
         const handler = Object.hasOwn(appFlags, arg) ? appFlags[arg] : undefined;
         if (handler === undefined) return { error: `unknown flag: ${arg}` };
@@ -140,7 +228,9 @@ export const parseServerArgs = (
       }
     }
   }
-  return { listen, workers, graceMs, accept, logLevel };
+  if (listen.kind === 'http') listen = { kind: 'http', ...(httpHost === undefined ? {} : { host: httpHost }), ...(httpPort === undefined ? {} : { port: httpPort }) };
+  else if (httpHost !== undefined || httpPort !== undefined) return { error: '--host and --port go with --http' };
+  return { listen, workers, graceMs, accept, logLevel, ...(serverId === undefined ? {} : { serverId }), ...(Object.keys(http).length === 0 ? {} : { http }) };
 };
 
 const writeTo = (stdout: NodeJS.WriteStream, text: string): Promise<void> =>
@@ -158,7 +248,7 @@ const writeTo = (stdout: NodeJS.WriteStream, text: string): Promise<void> =>
  * server is listening; a stdio server exits the process when stdin ends (0)
  * or after a framing error it cannot resynchronise from (2).
  */
-export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E> & Partial<Pick<ServeOptions<E>, 'limits' | 'maxConnections'>>): Promise<void> => {
+export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E> & Partial<Pick<ServeOptions<E>, 'limits' | 'maxConnections' | 'http'>>): Promise<void> => {
   const stdout = reserveStdout();
   let server;
   try {
@@ -169,6 +259,8 @@ export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E> 
       ...(args.graceMs === undefined ? {} : { graceMs: args.graceMs }),
       ...(args.accept === undefined ? {} : { accept: args.accept }),
       ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }),
+      ...(args.serverId === undefined ? {} : { serverId: args.serverId }),
+      ...(args.http === undefined && options.http === undefined ? {} : { http: { ...options.http, ...args.http } }),
     });
   } catch (e) {
     process.stderr.write(`vgi-rpc: cannot start the server: ${e instanceof Error ? e.message : String(e)}\n`);

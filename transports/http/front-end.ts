@@ -1,0 +1,128 @@
+/**
+ * The HTTP front end on the main thread: what is answered without a worker
+ * (health, OPTIONS, 405, authentication and its 401, the response-budget
+ * header's syntax) and the hand-off of everything else to the worker that
+ * owns it (`forward`). Every response it gives, its own or a worker's,
+ * carries the capability headers and `X-Request-ID`, and CORS headers when
+ * CORS is on.
+ */
+import { normalizePath, underPrefix, ReservedPaths } from '../../src/http/routes.js';
+import { Errors, toWireError, RpcError } from '../../src/service/errors.js';
+import { emptySchema } from '../../src/service/method.js';
+import { writeErrorStream } from '../../src/protocol/responses.js';
+import type { HttpHandler, HttpReply, HttpRequest } from './engine.js';
+import { type HeaderList, OPTIONS_CACHE_CONTROL } from '../../src/http/capability-headers.js';
+import { ResponseBudgetHeaderError, acceptMaxResponseBytesOf } from '../../src/http/response-budget.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../../src/http/request-id.js';
+import { ANONYMOUS, ARROW_CONTENT_TYPE, type AuthContext, type RpcRequest } from './http-app.js';
+
+/** Why `authenticate` refused a request: the 401's `VGI-Auth-Reason`. */
+export type AuthReason = 'missing_credential' | 'invalid_credential' | 'expired_credential' | 'insufficient_scope' | 'proxy_required' | 'unauthorized';
+
+/** What an `authenticate` hook throws to refuse a request with 401. */
+export class Unauthorized extends Error {
+  override readonly name = 'Unauthorized';
+  constructor(readonly reason: AuthReason, readonly detail: string, readonly wwwAuthenticate?: string) {
+    super(detail);
+  }
+}
+
+/** Decides who made a request; throw `Unauthorized` to refuse it with 401. */
+export type Authenticate = (request: HttpRequest) => AuthContext | Promise<AuthContext>;
+
+/** The headers stamped on responses, computed once from the server's configuration. */
+export interface ResponseStamps {
+  /** Capability headers for every response. */
+  readonly capabilities: HeaderList;
+  /** CORS headers for a response to `method` with the request's `headers` (none when CORS is off). */
+  cors(method: string, headers: ReadonlyMap<string, string>): HeaderList;
+}
+
+/** How the front end answers. */
+export interface FrontEndOptions {
+  readonly prefix: string;
+  readonly serverId: string;
+  /** The primary protocol's name (in the health body). */
+  readonly protocol: string;
+  readonly stamps: ResponseStamps;
+  readonly authenticate?: Authenticate;
+  /** GET pages (landing, describe, 404), or undefined to answer plain 404s. */
+  readonly pages?: (path: string) => HttpReply | Promise<HttpReply>;
+  /** Hand an RPC request to the worker that owns it; `aborted` fires when the client goes away. */
+  readonly forward: (request: RpcRequest, aborted: AbortSignal) => Promise<HttpReply>;
+}
+
+const plain = (status: number, body: string): HttpReply =>
+  ({ status, headers: [['Content-Type', 'text/plain; charset=utf-8']], body: [new TextEncoder().encode(body)] });
+
+/** The engine handler of an HTTP server. */
+export const frontEnd = (o: FrontEndOptions): HttpHandler => {
+  const healthBody = new TextEncoder().encode(JSON.stringify({ status: 'ok', server_id: o.serverId, protocol: o.protocol }));
+  const arrowError = (status: number, error: RpcError, requestId: string): HttpReply => {
+    const out: Uint8Array[] = [];
+    writeErrorStream(out, emptySchema(), toWireError(error), { serverId: o.serverId, requestId });
+    return { status, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
+  };
+  const unauthorized = (e: Unauthorized): HttpReply => {
+    const headers: [string, string][] = [['Content-Type', 'application/json'], ['VGI-Auth-Reason', e.reason], ['Cache-Control', 'no-store']];
+    if (e.wwwAuthenticate !== undefined) headers.push(['WWW-Authenticate', e.wwwAuthenticate]);
+    return { status: 401, headers, body: [new TextEncoder().encode(JSON.stringify({ error: 'unauthorized', reason: e.reason, detail: e.detail }))] };
+  };
+
+  const answer = async (req: HttpRequest, requestId: string): Promise<{ reply: HttpReply; options: boolean }> => {
+    const path = normalizePath(req.path);
+    const sub = underPrefix(o.prefix, path);
+    if (sub === ReservedPaths.health && (req.method === 'GET' || req.method === 'HEAD')) {
+      const headers: [string, string][] = [['Content-Type', 'application/json']];
+      if (req.method === 'HEAD') headers.push(['Content-Length', String(healthBody.byteLength)]);
+      return { reply: { status: 200, headers, body: req.method === 'HEAD' ? [] : [healthBody] }, options: false };
+    }
+    const invalidBudget = (e: unknown, options: boolean): { reply: HttpReply; options: boolean } => {
+      if (!(e instanceof ResponseBudgetHeaderError)) throw e;
+      return { reply: arrowError(400, RpcError.of(e.errorType, e.message), requestId), options };
+    };
+    if (req.method === 'OPTIONS') {
+      try {
+        acceptMaxResponseBytesOf(req.headers);
+      } catch (e) {
+        return invalidBudget(e, true);
+      }
+      return { reply: { status: 204, headers: [OPTIONS_CACHE_CONTROL], body: [] }, options: true };
+    }
+    if (req.method === 'GET') return { reply: o.pages === undefined ? plain(404, 'Not Found') : await o.pages(path), options: false };
+    if (req.method !== 'POST') return { reply: plain(405, 'Method Not Allowed'), options: false };
+    let auth: AuthContext = ANONYMOUS;
+    if (o.authenticate !== undefined) {
+      try {
+        auth = await o.authenticate(req);
+      } catch (e) {
+        if (e instanceof Unauthorized) return { reply: unauthorized(e), options: false };
+        return { reply: plain(500, 'authentication failed'), options: false };
+      }
+    }
+    let acceptMaxResponseBytes: number | undefined;
+    try {
+      acceptMaxResponseBytes = acceptMaxResponseBytesOf(req.headers);
+    } catch (e) {
+      return invalidBudget(e, false);
+    }
+    const rpc: RpcRequest = { method: req.method, path, headers: req.headers, body: req.body, auth, requestId, acceptMaxResponseBytes };
+    return { reply: await o.forward(rpc, req.aborted), options: false };
+  };
+
+  return async (req) => {
+    const requestId = requestIdOf(req.headers);
+    let result: { reply: HttpReply; options: boolean };
+    try {
+      result = await answer(req, requestId);
+    } catch (e) {
+      result = { reply: arrowError(200, Errors.runtime(`internal error: ${(e as Error).message}`), requestId), options: false };
+    }
+    const { reply } = result;
+    return {
+      status: reply.status,
+      headers: [...reply.headers, ...o.stamps.cors(req.method, req.headers), ...o.stamps.capabilities, [REQUEST_ID_HEADER, requestId]],
+      body: reply.body,
+    };
+  };
+};

@@ -1,0 +1,124 @@
+/**
+ * HTTP serving options: what a user sets (`HttpOptions`), the part every
+ * worker needs, in a form that crosses threads (`HttpSettings`: plain data,
+ * the token key already normalised, so every worker of the process seals
+ * and opens the same tokens), and the app's services built from it in each
+ * worker (`appOptionsOf`).
+ */
+import { randomBytes } from 'node:crypto';
+import { type CompressionCodec, responseEncodingFor } from '../../src/http/encoding-negotiation.js';
+import { DEFAULT_TOKEN_TTL_SECONDS, TokenSealer, normalizeTokenKey } from '../../src/http/state-tokens.js';
+import { normalizePrefix } from '../../src/http/routes.js';
+import { availableCodecs, compressBody, decompressBody, zstdTokenCompressor, BodyTooLargeError, CorruptBodyError, UnsupportedEncodingError } from './body-codecs.js';
+import { requestEncodingOf } from '../../src/http/encoding-negotiation.js';
+import type { HttpEngineName } from './engine.js';
+import { BodyCodingError, type HttpAppOptions, type HttpCodecs } from './http-app.js';
+import type { Authenticate } from './front-end.js';
+
+/** CORS, opt-in. */
+export interface CorsOptions {
+  /** The allowed origin(s), as `Access-Control-Allow-Origin` says them (`*` for any). */
+  readonly origins: string;
+  /** Preflight cache lifetime in seconds (default 7200). */
+  readonly maxAgeSeconds?: number;
+}
+
+/** How an HTTP server serves. */
+export interface HttpOptions {
+  /** Mount prefix (default `''`: routes at the root). */
+  readonly prefix?: string;
+  /**
+   * The key stream tokens are sealed with (32 bytes used as they are, any
+   * other bytes or text hashed with SHA-256). Default: random per process;
+   * give several processes the same key to let them accept each other's
+   * tokens.
+   */
+  readonly tokenKey?: Uint8Array | string;
+  /** Lifetime of stream tokens and of idle live stream state, in seconds (default 3600; 0: no expiry). */
+  readonly tokenTtlSeconds?: number;
+  /** Cap on request bodies, before and after decompression (413 above it). */
+  readonly maxRequestBytes?: number;
+  /** Cap on response bodies (a client may lower it per request with `VGI-Accept-Max-Response-Bytes`). */
+  readonly maxResponseBytes?: number;
+  /**
+   * Cap on the bytes of a response that go to external storage (advertised as
+   * `VGI-Max-Externalized-Response-Bytes`; nothing is externalised while no
+   * storage is configured).
+   */
+  readonly maxExternalizedResponseBytes?: number;
+  /** Compress responses as clients accept (default true). Compressed requests are decoded either way. */
+  readonly compression?: boolean;
+  /** Keep streams' live state between requests (default true). */
+  readonly callStateCache?: boolean;
+  /** CORS headers (off by default). */
+  readonly cors?: CorsOptions;
+  /** Decides who made each request (main thread); throw `Unauthorized` for a 401. */
+  readonly authenticate?: Authenticate;
+  /** The engine: uWebSockets.js where its native binary loads (`auto`, default), or `uws` / `node` explicitly. */
+  readonly engine?: HttpEngineName;
+  /** Serve the HTML landing, describe and 404 pages on GET (default true). */
+  readonly pages?: boolean;
+}
+
+/** What every worker needs to answer HTTP requests (plain data: it crosses threads). */
+export interface HttpSettings {
+  readonly prefix: string;
+  readonly tokenKey: Uint8Array;
+  readonly tokenTtlSeconds: number;
+  readonly maxRequestBytes?: number;
+  readonly maxResponseBytes?: number;
+  /** Codecs responses may use (empty: response compression off). */
+  readonly responseCodecs: readonly CompressionCodec[];
+  readonly callStateCache: boolean;
+}
+
+/** The workers' settings of `options`. */
+export const settingsOf = (options: HttpOptions): HttpSettings => {
+  const key = options.tokenKey;
+  const tokenKey = key === undefined ? new Uint8Array(randomBytes(32)) : normalizeTokenKey(typeof key === 'string' ? new TextEncoder().encode(key) : key);
+  return {
+    prefix: normalizePrefix(options.prefix ?? ''),
+    tokenKey,
+    tokenTtlSeconds: options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
+    ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
+    ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
+    responseCodecs: options.compression === false ? [] : availableCodecs(),
+    callStateCache: options.callStateCache !== false,
+  };
+};
+
+/** Request decoding (always every codec this process has) and response coding (the settings' codecs). */
+export const httpCodecs = (responseCodecs: readonly CompressionCodec[]): HttpCodecs => ({
+  decode: (encoding, body, maxBytes) => {
+    const e = requestEncodingOf(encoding);
+    if (e.kind === 'none') return body;
+    if (e.kind === 'identity' || e.kind === 'unknown') throw new BodyCodingError(415, `Unsupported Content-Encoding: ${e.kind === 'identity' ? 'identity' : e.token}`);
+    try {
+      return decompressBody(e.codec, body, maxBytes ?? Number.MAX_SAFE_INTEGER);
+    } catch (x) {
+      if (x instanceof BodyTooLargeError) throw new BodyCodingError(413, x.message);
+      if (x instanceof CorruptBodyError) throw new BodyCodingError(400, x.message);
+      if (x instanceof UnsupportedEncodingError) throw new BodyCodingError(415, x.message);
+      throw x;
+    }
+  },
+  negotiate: (headers) => responseEncodingFor(headers, responseCodecs),
+  encode: (codec, chunks) => {
+    const out = compressBody(codec as CompressionCodec, chunks);
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  },
+});
+
+/** The app's services in one worker. */
+export const appOptionsOf = (s: HttpSettings): HttpAppOptions => {
+  const compressor = zstdTokenCompressor();
+  return {
+    prefix: s.prefix,
+    tokens: new TokenSealer({ key: s.tokenKey, ttlSeconds: s.tokenTtlSeconds, ...(compressor === undefined ? {} : { compressor }) }),
+    codecs: httpCodecs(s.responseCodecs),
+    ...(s.maxRequestBytes === undefined ? {} : { maxRequestBytes: s.maxRequestBytes }),
+    ...(s.maxResponseBytes === undefined ? {} : { maxResponseBytes: s.maxResponseBytes }),
+    streamTtlSeconds: s.tokenTtlSeconds,
+    callStateCache: s.callStateCache,
+  };
+};

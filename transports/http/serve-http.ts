@@ -1,0 +1,110 @@
+/**
+ * Serving HTTP on a runtime: the engine and the front end on the main
+ * thread; the RPC routes answered by the main thread's own HttpApp when
+ * there is no pool, else by the worker that owns each call (the
+ * WorkerForwarder). A drain stops the listener, lets requests in flight
+ * finish and ends the live streams.
+ */
+import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import { type PageModel, pageModel, pageReply, renderPages } from '../../src/http/pages.js';
+import { type CapabilityConfig, capabilityHeaders } from '../../src/http/capability-headers.js';
+import { corsHeaders, corsPolicy } from '../../src/http/cors-headers.js';
+import type { HttpListener, HttpReply } from './engine.js';
+import { listenHttp } from './listen-http.js';
+import { frontEnd, type ResponseStamps } from './front-end.js';
+import { HttpApp, type RpcRequest } from './http-app.js';
+import { type HttpOptions, type HttpSettings, appOptionsOf, httpCodecs } from './http-config.js';
+import { HTTP_TASKS, type HttpTaskPayload } from './http-worker.js';
+import { WorkerForwarder } from './worker-forwarder.js';
+
+/** Bodies are never read past this without a configured cap (a request over it answers 413). */
+const DEFAULT_BODY_CAP = 256 * 1024 * 1024;
+
+/** A listening HTTP server. */
+export interface HttpServing {
+  readonly listener: HttpListener;
+  /** `http://host:port{prefix}`. */
+  readonly url: string;
+}
+
+const toText = (r: { status: number; headers: ReadonlyArray<readonly [string, string]>; body: string }): HttpReply =>
+  ({ status: r.status, headers: r.headers, body: [new TextEncoder().encode(r.body)] });
+
+/** Serve HTTP for `runtime` on host:port. */
+export const serveHttp = async (runtime: RpcRuntime, host: string, port: number, options: HttpOptions, settings: HttpSettings, primaryProtocol: string): Promise<HttpServing> => {
+  const local = runtime.localDispatcher;
+  let forward: (request: RpcRequest, aborted: AbortSignal) => Promise<HttpReply>;
+  let closeStreams: (detail: string) => Promise<void>;
+  let model: () => Promise<PageModel>;
+  if (local !== undefined) {
+    const app = new HttpApp(local, appOptionsOf(settings));
+    forward = (request, aborted) => app.answer(request, (f) => {
+      const gone = (): void => f.calls.interruptAll({ _tag: 'disconnect', detail: 'the client aborted the HTTP request' });
+      if (aborted.aborted) gone();
+      else aborted.addEventListener('abort', gone, { once: true });
+    });
+    closeStreams = (detail) => app.closeStreams({ _tag: 'shutdown', detail });
+    const m = pageModel(local.hosting, { prefix: settings.prefix });
+    model = () => Promise.resolve(m);
+  } else {
+    const pool = runtime.workerPool!;
+    const codecs = httpCodecs([]);
+    const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.tokenTtlSeconds * 1000, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes));
+    forward = (request, aborted) => forwarder.forward(request, aborted);
+    closeStreams = (detail) => forwarder.closeStreams(detail);
+    let cached: Promise<PageModel> | undefined;
+    model = () => (cached ??= pool.runTask(pool.liveWorkers[0]!, { transport: HTTP_TASKS, payload: { op: 'pageModel' } satisfies HttpTaskPayload }) as Promise<PageModel>);
+  }
+  let pages: { model: PageModel; rendered: ReturnType<typeof renderPages> } | undefined;
+  const capabilityConfig: CapabilityConfig = {
+    supportedEncodings: settings.responseCodecs,
+    externalizationEnabled: false,
+    ...(settings.maxRequestBytes === undefined ? {} : { maxRequestBytes: settings.maxRequestBytes }),
+    ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
+    ...(options.maxExternalizedResponseBytes === undefined ? {} : { maxExternalizedResponseBytes: options.maxExternalizedResponseBytes }),
+  };
+  const cors = options.cors === undefined ? undefined : corsPolicy({
+    origins: options.cors.origins === '*' ? '*' : options.cors.origins.split(',').map((o) => o.trim()),
+    ...(options.cors.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: options.cors.maxAgeSeconds }),
+  }, capabilityConfig);
+  const stamps: ResponseStamps = {
+    capabilities: capabilityHeaders(capabilityConfig),
+    cors: (method, headers) => (cors === undefined ? [] : corsHeaders(cors, method, headers)),
+  };
+  const handler = frontEnd({
+    prefix: settings.prefix,
+    serverId: runtime.serverId,
+    protocol: primaryProtocol,
+    stamps,
+    ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
+    ...(options.pages === false ? {} : {
+      pages: async (path: string) => {
+        if (pages === undefined) {
+          const m = await model();
+          pages = { model: m, rendered: renderPages(m) };
+        }
+        return toText(pageReply(pages.rendered, path));
+      },
+    }),
+    forward,
+  });
+  const listener = await listenHttp({
+    host,
+    port,
+    maxBodyBytes: settings.maxRequestBytes ?? DEFAULT_BODY_CAP,
+    handler,
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
+  });
+  runtime.participate({
+    get connections() {
+      return listener.inFlight;
+    },
+    drain: async () => {
+      await listener.close();
+      await closeStreams('the server is draining');
+    },
+    shutdown: (detail) => void closeStreams(detail),
+  });
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return { listener, url: `http://${shownHost}:${listener.port}${settings.prefix}` };
+};
