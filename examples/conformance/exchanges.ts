@@ -4,7 +4,7 @@
  * input schema (same field names, compatible numeric types cast).
  */
 import * as Effect from 'effect/Effect';
-import { Errors, type Handlers, Method, Output, T, clientLog } from '../../src/index.js';
+import { type BatchView, Errors, type Handlers, Method, Output, T, clientLog, resumable } from '../../src/index.js';
 import type { ConformanceEnv } from './env.js';
 import { codePointCompare, pyFloatRepr } from './py-format.js';
 import { buildRichHeader } from './rich-header.js';
@@ -25,7 +25,8 @@ import {
 /** All exchange methods of the service. */
 export const exchangeMethods = {
   exchange_scale: Method.exchange({ params: { factor: T.float64 }, input: ScaleFields, output: ScaleFields }),
-  exchange_accumulate: Method.exchange({ input: ScaleFields, output: AccumFields }),
+  // Its state is declared, so over HTTP a turn resumes it from the cursor token alone.
+  exchange_accumulate: Method.exchange({ input: ScaleFields, output: AccumFields, state: { running_sum: T.float64, exchange_count: T.int64 } }),
   exchange_with_logs: Method.exchange({ input: ScaleFields, output: ScaleFields }),
   exchange_error_on_nth: Method.exchange({ params: { fail_on: T.int64 }, input: ScaleFields, output: ScaleFields }),
   exchange_zero_columns: Method.exchange({ input: EmptyFields, output: EmptyFields }),
@@ -40,6 +41,24 @@ export const exchangeMethods = {
 };
 
 type Scale = T.TypeOf<typeof ScaleFields.value>;
+
+/** `AccumulatingState`: a running sum over every input value, and how many turns there were. */
+const accumulating = (sum: number, count: bigint) => {
+  let runningSum = sum;
+  let exchangeCount = count;
+  return {
+    exchange: (input: BatchView<typeof ScaleFields>) =>
+      Effect.suspend(() => {
+        // pc.sum skips nulls and is null when nothing is left; `float += None` then raises.
+        const present = input.values('value').filter((v): v is number => v !== null);
+        if (present.length === 0) return Effect.fail(Errors.type(`unsupported operand type(s) for +=: 'float' and 'NoneType'`));
+        runningSum += present.reduce((a, b) => a + b, 0);
+        exchangeCount++;
+        return Effect.succeed(Output.columns({ running_sum: [runningSum], exchange_count: [exchangeCount] }));
+      }),
+    snapshot: () => ({ running_sum: runningSum, exchange_count: exchangeCount }),
+  };
+};
 
 /** `pc.multiply(value, factor)`: element-wise, nulls stay null. */
 const scaled = (values: readonly Scale[], factor: number) => Output.columns({ value: values.map((v) => (v === null ? null : v * factor)) });
@@ -56,22 +75,10 @@ const scaling = (factor: number) => ({
 export const exchangeHandlers = ({ probe, sessions }: ConformanceEnv): Handlers<typeof exchangeMethods> => ({
   exchange_scale: ({ factor }) => Effect.sync(() => scaling(factor)),
 
-  exchange_accumulate: () =>
-    Effect.sync(() => {
-      let runningSum = 0.0;
-      let exchangeCount = 0n;
-      return {
-        exchange: (input) =>
-          Effect.suspend(() => {
-            // pc.sum skips nulls and is null when nothing is left; `float += None` then raises.
-            const present = input.values('value').filter((v): v is number => v !== null);
-            if (present.length === 0) return Effect.fail(Errors.type(`unsupported operand type(s) for +=: 'float' and 'NoneType'`));
-            runningSum += present.reduce((a, b) => a + b, 0);
-            exchangeCount++;
-            return Effect.succeed(Output.columns({ running_sum: [runningSum], exchange_count: [exchangeCount] }));
-          }),
-      };
-    }),
+  exchange_accumulate: resumable(
+    () => Effect.sync(() => accumulating(0.0, 0n)),
+    (state) => Effect.sync(() => accumulating(state.running_sum as number, state.exchange_count as bigint)),
+  ),
 
   exchange_with_logs: () =>
     Effect.succeed({

@@ -6,7 +6,9 @@
  * CLI sets it before the pool starts, and worker threads inherit a copy of
  * the main thread's environment when they are created.
  */
+import * as Effect from 'effect/Effect';
 import * as Layer from 'effect/Layer';
+import { type AuthReason, type Authenticate, Unauthorized } from '../../transports/http/front-end.js';
 import type { Hostable } from '../../src/protocol/dispatcher.js';
 import type { ServiceImpl } from '../../src/service/service.js';
 import { SecondaryLive, SecondaryService } from './secondary.js';
@@ -35,3 +37,32 @@ export const conformanceHosting = (generation: Generation): { services: readonly
   generation === 89
     ? { services: [ConformanceService89, SecondaryService], layer: Layer.merge(conformance89Layer(), SecondaryLive) }
     : { services: [ConformanceService, SecondaryService], layer: Layer.merge(conformanceLayer(), SecondaryLive) };
+
+/** Environment variable telling every thread that the first on_serve_start call fails (`--fail-serve-start-once`). */
+export const FAIL_SERVE_START_ENV = 'VGI_CONFORMANCE_FAIL_SERVE_START_ONCE';
+
+/** The on_serve_start hook of `--fail-serve-start-once` (the reference fixture's): fails the first time, then succeeds. */
+export const serveStartHook = (env: NodeJS.ProcessEnv = process.env): { onServeStart?: () => Effect.Effect<void, Error> } => {
+  if (env[FAIL_SERVE_START_ENV] !== '1') return {};
+  let failed = false;
+  return {
+    onServeStart: () => Effect.suspend(() => {
+      if (failed) return Effect.void;
+      failed = true;
+      return Effect.fail(new Error('injected on_serve_start failure'));
+    }),
+  };
+};
+
+const REQUESTABLE_REASONS: ReadonlySet<string> = new Set(['missing_credential', 'invalid_credential', 'expired_credential', 'insufficient_scope']);
+
+/**
+ * The `authenticate` hook of `--auth-reject-all`: every request is refused,
+ * with the reason `X-Conformance-Auth-Reason` asks for when it is one a
+ * client can provoke, else `unauthorized`.
+ */
+export const rejectAll: Authenticate = (request) => {
+  const asked = request.headers.get('x-conformance-auth-reason') ?? '';
+  if (REQUESTABLE_REASONS.has(asked)) throw new Unauthorized(asked as AuthReason, asked);
+  throw new Unauthorized('unauthorized', 'this server refuses every request');
+};

@@ -4,7 +4,7 @@
  * types.ts; headers are ConformanceHeader or RichHeader.
  */
 import * as Effect from 'effect/Effect';
-import { Errors, type Handlers, Method, Output, T, clientLog } from '../../src/index.js';
+import { Errors, type Handlers, Method, Output, T, clientLog, resumable } from '../../src/index.js';
 import type { ConformanceEnv } from './env.js';
 import { buildRichHeader } from './rich-header.js';
 import { boundCounter } from './sessions.js';
@@ -21,7 +21,8 @@ import {
 
 /** All producer methods of the service. */
 export const producerMethods = {
-  produce_n: Method.producer({ params: { count: T.int64 }, output: CounterFields }),
+  // Its state is declared, so over HTTP a continuation resumes it from the cursor token alone.
+  produce_n: Method.producer({ params: { count: T.int64 }, output: CounterFields, state: { count: T.int64, current: T.int64 } }),
   produce_tick_metadata: Method.producer({ params: { count: T.int64 }, output: TickFields }),
   produce_empty: Method.producer({ output: CounterFields }),
   produce_single: Method.producer({ output: CounterFields }),
@@ -72,14 +73,20 @@ const counterRange = (first: bigint, n: bigint) => {
 };
 
 /** `CounterState` / `HeaderProducerState`: `count` batches like produce_n, then finish. */
-const counting = (count: bigint) => {
-  let current = 0n;
-  return { produce: () => Effect.sync(() => (current >= count ? Output.done : counterBatch(current++))) };
+const counting = (count: bigint, from = 0n) => {
+  let current = from;
+  return {
+    produce: () => Effect.sync(() => (current >= count ? Output.done : counterBatch(current++))),
+    snapshot: () => ({ count, current }),
+  };
 };
 
 /** Handlers of `producerMethods`. */
 export const producerHandlers = ({ probe, sessions }: ConformanceEnv): Handlers<typeof producerMethods> => ({
-  produce_n: ({ count }) => Effect.sync(() => counting(count)),
+  produce_n: resumable(
+    ({ count }) => Effect.sync(() => counting(count)),
+    (state) => Effect.sync(() => counting(state.count as bigint, state.current as bigint)),
+  ),
 
   // As the reference: the batch that reaches `count` is emitted and the stream finishes in the same call.
   produce_tick_metadata: ({ count }) =>

@@ -5,8 +5,8 @@
  * conformance.Secondary.v1.
  */
 import { workerEntry } from '../../transports/worker-module.js';
-import { conformanceHosting, generationFromEnv } from './hosting.js';
+import { conformanceHosting, generationFromEnv, serveStartHook } from './hosting.js';
 
 const { services, layer } = conformanceHosting(generationFromEnv());
 
-export default await workerEntry(services, layer);
+export default await workerEntry(services, layer, serveStartHook());

@@ -16,15 +16,22 @@
  * (EX_USAGE).
  */
 import { EX_USAGE, SERVER_FLAGS_SYNOPSIS, SERVER_FLAGS_USAGE, type ServerArgs, parseServerArgs, runServer } from '../../transports/server-command.js';
-import { GENERATION_ENV, type Generation, conformanceHosting, parseGeneration } from './hosting.js';
+import { FAIL_SERVE_START_ENV, GENERATION_ENV, type Generation, conformanceHosting, parseGeneration, rejectAll, serveStartHook } from './hosting.js';
 
 export { EX_USAGE };
 
 /** The usage text. */
 export const USAGE = `usage: conformance-worker ${SERVER_FLAGS_SYNOPSIS} [--generation 89|90]
+                          [--auth-reject-all] [--fail-serve-start-once]
 
 ${SERVER_FLAGS_USAGE}  --generation 89|90  ConformanceService generation to host (default 90;
                       89 = the npm peer era, without published_string)
+  --auth-reject-all   HTTP: refuse every RPC request with 401 (health stays open);
+                      the reason is X-Conformance-Auth-Reason when it names one of
+                      missing_credential, invalid_credential, expired_credential or
+                      insufficient_scope, else unauthorized
+  --fail-serve-start-once  the first on_serve_start hook call fails (HTTP: 500),
+                      the next succeeds
 
 SIGTERM/SIGINT stop accepting, let running calls finish within the grace
 period, interrupt the rest with a typed error and exit 0; a second signal
@@ -34,12 +41,24 @@ exits at once.
 /** Parsed command line. */
 export interface WorkerArgs extends ServerArgs {
   readonly generation: Generation;
+  readonly authRejectAll: boolean;
+  readonly failServeStartOnce: boolean;
 }
 
 /** Parse argv (without node and script); returns an error message for a usage error. */
 export const parseArgs = (argv: readonly string[]): WorkerArgs | { readonly error: string } => {
   let generation: Generation = 90;
+  let authRejectAll = false;
+  let failServeStartOnce = false;
   const server = parseServerArgs(argv, {
+    '--auth-reject-all': () => {
+      authRejectAll = true;
+      return undefined;
+    },
+    '--fail-serve-start-once': () => {
+      failServeStartOnce = true;
+      return undefined;
+    },
     '--generation': (next) => {
       const v = next();
       const g = parseGeneration(v);
@@ -48,7 +67,7 @@ export const parseArgs = (argv: readonly string[]): WorkerArgs | { readonly erro
       return undefined;
     },
   });
-  return 'error' in server ? server : { ...server, generation };
+  return 'error' in server ? server : { ...server, generation, authRejectAll, failServeStartOnce };
 };
 
 const parsed = parseArgs(process.argv.slice(2));
@@ -58,8 +77,11 @@ if ('error' in parsed) {
 } else {
   // Worker threads copy the environment when they start: this is how they learn the generation.
   process.env[GENERATION_ENV] = String(parsed.generation);
+  if (parsed.failServeStartOnce) process.env[FAIL_SERVE_START_ENV] = '1';
   await runServer(parsed, {
     ...conformanceHosting(parsed.generation),
+    ...serveStartHook(),
     workerModule: new URL('./worker-thread.js', import.meta.url),
+    ...(parsed.authRejectAll ? { http: { authenticate: rejectAll } } : {}),
   });
 }

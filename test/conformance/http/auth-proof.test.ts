@@ -324,7 +324,7 @@ httpGroup('TestProxyProof', () => {
     expect(await proofStatus(p, undefined), 'allow mode must not deny').toBe(200);
     expect(await proofStatus(p, mint(p))).toBe(200);
   });
-});
+}, 'proof');
 
 // ---------------------------------------------------------------- TestProxyProofOffMode
 
@@ -342,4 +342,4 @@ httpGroup('TestProxyProofOffMode', () => {
     });
     expect(resp.status).toBe(200);
   });
-});
+}, 'proof');

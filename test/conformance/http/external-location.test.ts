@@ -103,4 +103,4 @@ httpGroup('TestExternalLocation', () => {
     // At least 2 new objects: the client's request upload and the server's response upload.
     expect(after, `expected ≥2 new objects (1 request + 1 response), before=${before} after=${after}`).toBeGreaterThanOrEqual(before + 2);
   });
-});
+}, 'storage');

@@ -66,18 +66,21 @@ export const SERVE_START_FAIL_ONCE_HTTP: HttpFixtureSpec = { name: 'conformance_
 export const withStorageHttp = (storageUrl: string): HttpFixtureSpec => ({
   name: 'conformance_http_with_storage_port',
   flags: ['--fake-storage', storageUrl],
+  needs: 'storage',
 });
 
 /** `conformance_http_with_zstd_storage_port`: as `withStorageHttp`, uploaded blobs zstd-compressed. */
 export const withZstdStorageHttp = (storageUrl: string): HttpFixtureSpec => ({
   name: 'conformance_http_with_zstd_storage_port',
   flags: ['--fake-storage', storageUrl, '--compression', 'zstd'],
+  needs: 'storage',
 });
 
 /** `conformance_http_externalized_cap_port`: tight 64 KiB external cap, generous 8 MiB body cap. */
 export const externalizedCapHttp = (storageUrl: string): HttpFixtureSpec => ({
   name: 'conformance_http_externalized_cap_port',
   flags: ['--fake-storage', storageUrl, '--max-externalized-response-bytes', String(64 * 1024), '--max-response-bytes', String(8 * 1024 * 1024)],
+  needs: 'storage',
 });
 
 // ---------------------------------------------------------------------------

@@ -46,7 +46,7 @@ export const AUTH_HTTP: HttpFixtureSpec = { name: 'conformance_http_auth_port', 
 export const NO_COMPRESSION_HTTP: HttpFixtureSpec = { name: 'conformance_http_no_compression_port', flags: ['--response-compression', 'off'] };
 
 /** `conformance_http_access_log`: the plain worker writing JSONL access records. */
-export const ACCESS_LOG_HTTP: HttpFixtureSpec = { name: 'conformance_http_access_log', flags: [], accessLog: true };
+export const ACCESS_LOG_HTTP: HttpFixtureSpec = { name: 'conformance_http_access_log', flags: [], accessLog: true, needs: 'accessLog' };
 
 /**
  * `conformance_http_cors_port`: CORS for CORS_ORIGIN, with storage on (the
@@ -57,6 +57,7 @@ export const ACCESS_LOG_HTTP: HttpFixtureSpec = { name: 'conformance_http_access
 export const corsHttp = (storageUrl: string): HttpFixtureSpec => ({
   name: 'conformance_http_cors_port',
   flags: ['--fake-storage', storageUrl, '--cors-origin', CORS_ORIGIN],
+  needs: 'storage',
 });
 
 /** `conformance_http_small_request_cap_port`: the 4 KiB request cap, which applies to both encoded and decoded bytes. */
@@ -112,6 +113,7 @@ export const proofSpec = (c: ProofConfig): HttpFixtureSpec => ({
     '--prefix', '/vgi',
   ],
   prefix: '/vgi',
+  needs: 'proof',
 });
 
 /**

@@ -86,7 +86,7 @@ httpGroup('TestExternalizedResponseCap', () => {
     const e = await wireError(async () => (await proxy.producer('produce_oversized_batch', { rows_per_batch: BigInt(targetRows) })).all());
     expect(e.message).toMatch(/max_externalized_response_bytes/);
   });
-});
+}, 'storage');
 
 httpGroup('TestHttpResponseCapProducer', () => {
   it('test_cap_does_not_coalesce_producer_turns', async () => {
