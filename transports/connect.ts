@@ -54,7 +54,9 @@ export const parseEndpoint = (text: string): { readonly unix: string } | { reado
   if (colon > 0 && rest !== '' && scheme === 'unix') return { unix: rest };
   if (colon > 0 && rest !== '' && scheme === 'tcp') return { tcp: rest };
   if (colon > 0 && rest.startsWith('//') && rest.length > 2 && (scheme === 'http' || scheme === 'https')) return { url: text };
-  throw RpcClientError.local('TransportError', `an endpoint is "unix:PATH", "tcp:HOST:PORT" or an http(s):// URL, got ${JSON.stringify(text)}`);
+  // A local HTTP server's discovery line.
+  if (scheme === 'port' && /^\d{1,5}$/.test(rest) && Number(rest) > 0 && Number(rest) <= 65535) return { url: `http://127.0.0.1:${rest}` };
+  throw RpcClientError.local('TransportError', `an endpoint is "unix:PATH", "tcp:HOST:PORT", an http(s):// URL or "PORT:<n>" (a local HTTP server), got ${JSON.stringify(text)}`);
 };
 
 /** What a failure to reach `endpoint` says. */

@@ -125,12 +125,14 @@ describe('the packed package, installed into a fresh project', () => {
     ['a unix socket, workers accepting', (d: string) => ['--unix', join(d, 'inventory.sock')], ['--workers', '2']],
     ['TCP, the main thread relaying to the workers', () => ['--tcp', '127.0.0.1:0'], ['--workers', '2', '--accept', 'relay']],
     ['TCP on the main thread', () => ['--tcp', '127.0.0.1:0'], ['--workers', '0']],
+    // Without the optional uWebSockets.js and zstd-napi: node:http, gzip only.
+    ['HTTP, the workers answering', () => ['--http'], ['--workers', '2']],
   ] as const) {
     it(`main.js serves on ${label}; client.js calls it with the discovery line; SIGTERM drains to exit 0`, async () => {
       let stderr = '';
       const server = await spawnFirstLine(join(out, 'main.js'), [...listen(dir), ...extra], (s) => s.on('data', (d: Buffer) => { stderr += d.toString(); }));
       try {
-        expect(server.line, stderr).toMatch(/^(UNIX|TCP):/);
+        expect(server.line, stderr).toMatch(/^(UNIX|TCP|PORT):/);
         expectInventory(await node(out, ['client.js', server.line!]));
       } finally {
         server.child.kill('SIGTERM');
@@ -138,6 +140,10 @@ describe('the packed package, installed into a fresh project', () => {
       expect(await server.exited).toEqual({ code: 0, signal: null });
     }, 60_000);
   }
+
+  it('http.js serves over HTTP (node:http without the optional uWebSockets.js) and calls itself with the HTTP client', async () => {
+    expect(await node(out, ['http.js'])).toMatch(/kiwi rows: 1, served on PORT:\d+/);
+  }, 60_000);
 
   it('app.js serves in an Effect Scope, calls through `connect`, and drains when the Scope closes', async () => {
     expect(await node(out, ['app.js'])).toMatch(/fig: 5 left, served on TCP:127\.0\.0\.1:\d+/);
