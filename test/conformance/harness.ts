@@ -21,13 +21,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import * as Layer from 'effect/Layer';
-import { Client, RpcConnection, type ClientTransport, type TransportKind } from '../../src/index.js';
+import { Client, RpcConnection, type ClientConnection, type ClientTransport, type TransportKind, httpConnect } from '../../src/index.js';
 import type { PromiseClient } from '../../src/client/typed-client.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { spawnServer } from '../../transports/pipe/subprocess-client.js';
 import { spawnFirstLine } from '../support/first-line.js';
 import { connectUnix } from '../../transports/unix/unix-client.js';
 import { connectTcp } from '../../transports/tcp/tcp-client.js';
+import { httpUnaryBridge } from '../support/http-unary-bridge.js';
 import { ConformanceService, conformanceLayer } from '../../examples/conformance/service.js';
 import { SecondaryLive, SecondaryService } from '../../examples/conformance/secondary.js';
 
@@ -38,8 +39,11 @@ export interface ConformanceConn {
   /** Typed client of conformance.Secondary.v1 on the same connection. */
   readonly secondary: PromiseClient<typeof SecondaryService.methods>;
   /** The connection (for raw calls). */
-  readonly conn: RpcConnection;
-  /** The byte transport under it (for adversarial frames; only use it when no client call is in flight). */
+  readonly conn: ClientConnection;
+  /**
+   * The byte transport under it (for adversarial frames; only use it when no
+   * client call is in flight). Over HTTP it carries raw unary requests only.
+   */
   readonly transport: ClientTransport;
 }
 
@@ -56,12 +60,18 @@ export interface ConformanceTransport {
   teardown(): Promise<void>;
   /** Why a test cannot run on this transport, if it cannot. */
   skipReason(feature: 'raw-frames' | 'http-only' | 'kill-worker'): string | undefined;
+  /** HTTP only: the server's base URL, and that of a server refusing every RPC with 401 (started on first use). */
+  httpUrls?(): Promise<{ readonly baseUrl: string; readonly authBaseUrl: string }>;
 }
 
 const open = (transport: ClientTransport): ConformanceConn => {
   const conn = new RpcConnection(transport);
   return { svc: Client.promises(ConformanceService, conn), secondary: Client.promises(SecondaryService, conn), conn, transport };
 };
+
+/** An HTTP connection; its `transport` carries raw unary requests as HTTP requests (see http-unary-bridge). */
+const openHttp = (conn: ClientConnection, baseUrl: string): ConformanceConn =>
+  ({ svc: Client.promises(ConformanceService, conn), secondary: Client.promises(SecondaryService, conn), conn, transport: httpUnaryBridge(baseUrl) });
 
 /** In-process: the dispatcher and the client share a thread (the reference's `pipe`). */
 const memory = (): ConformanceTransport => {
@@ -74,7 +84,7 @@ const memory = (): ConformanceTransport => {
     },
     connect: async () => open(memoryConnect(dispatcher!.dispatcher)),
     teardown: async () => { await dispatcher?.dispose(); },
-    skipReason: (f) => (f === 'http-only' ? 'HTTP transport not built yet' : f === 'kill-worker' ? 'no worker process in-memory' : undefined),
+    skipReason: (f) => (f === 'http-only' ? 'an HTTP-only test' : f === 'kill-worker' ? 'no worker process in-memory' : undefined),
   };
 };
 
@@ -113,7 +123,7 @@ const stdioWorker = (name: string, args: readonly string[]): ConformanceTranspor
       // stdin ended: the worker exits 0 (2 would mean it hit a framing error it could not recover from).
       if (code !== 0) throw new Error(`the ${name} worker exited with code ${code}`);
     },
-    skipReason: (f) => (f === 'http-only' ? 'HTTP transport not built yet' : undefined),
+    skipReason: (f) => (f === 'http-only' ? 'an HTTP-only test' : undefined),
   };
 };
 
@@ -238,7 +248,7 @@ const socketWorker = (
       await release();
       if (SOCKET_WORKER_SCOPE === 'group') await server.stop();
     },
-    skipReason: (f) => (f === 'http-only' ? 'HTTP transport not built yet' : undefined),
+    skipReason: (f) => (f === 'http-only' ? 'an HTTP-only test' : undefined),
   };
 };
 
@@ -261,6 +271,48 @@ const tcp = (): ConformanceTransport =>
     return connectTcp(m[1]!, Number(m[2]));
   });
 
+/**
+ * HTTP: the worker with `--http --workers 2` (one process per test file, like
+ * the socket workers), a fresh HTTP client per test. It also exposes the
+ * base URL of an auth-refusing worker (`authBaseUrl`, for TestHealth),
+ * started only when a test asks for it (`httpUrls`).
+ */
+const http = (): ConformanceTransport => {
+  const portOf = (w: ListeningWorker): number => {
+    const m = /^PORT:(\d+)$/.exec(w.line);
+    if (m === null) throw new Error(`unexpected discovery line from the http worker: ${w.line}`);
+    return Number(m[1]);
+  };
+  const server = fileServers.get('http') ?? new SocketServer('http', () => spawnListening('http', ['--http', '--workers', '2']));
+  fileServers.set('http', server);
+  const auth = fileServers.get('http-auth') ?? new SocketServer('http-auth', () => spawnListening('http-auth', ['--http', '--workers', '1', '--auth-reject-all']));
+  fileServers.set('http-auth', auth);
+  let baseUrl: string | undefined;
+  let current: ConformanceConn | undefined;
+  const release = async (): Promise<void> => {
+    const c = current;
+    current = undefined;
+    await c?.conn.close();
+  };
+  return {
+    name: 'http',
+    kind: 'http',
+    setup: async () => {},
+    connect: async () => {
+      baseUrl ??= `http://127.0.0.1:${portOf(await server.get())}`;
+      if (current === undefined) current = openHttp(await httpConnect(baseUrl), baseUrl);
+      return current;
+    },
+    release,
+    teardown: release,
+    skipReason: (f) => (f === 'raw-frames' ? 'HTTP carries one request stream per HTTP request: there is no byte stream to write raw frames on' : undefined),
+    httpUrls: async () => {
+      baseUrl ??= `http://127.0.0.1:${portOf(await server.get())}`;
+      return { baseUrl, authBaseUrl: `http://127.0.0.1:${portOf(await auth.get())}` };
+    },
+  };
+};
+
 /** Every transport the suite runs over today. */
 const allTransports = (): ConformanceTransport[] => [
   memory(),
@@ -268,6 +320,7 @@ const allTransports = (): ConformanceTransport[] => [
   stdioWorker('stdio-workers', ['--workers', '1']),
   unix(),
   tcp(),
+  http(),
 ];
 
 /**

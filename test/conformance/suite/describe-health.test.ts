@@ -91,7 +91,7 @@ interface ConformanceDescribe {
 }
 
 /** The reference's `conformance_describe` fixture, via Reflection on the transport under test. */
-const conformanceDescribe = async (get: () => Promise<{ conn: import('../../../src/index.js').RpcConnection }>): Promise<ConformanceDescribe> => {
+const conformanceDescribe = async (get: () => Promise<{ conn: import('../../../src/index.js').ClientConnection }>): Promise<ConformanceDescribe> => {
   const { conn } = await get();
   const reflection = Client.promises(Reflection, conn);
   const listing = await reflection.list_protocols();
@@ -239,18 +239,17 @@ overTransports('TestDescribeConformance', (get) => {
   });
 });
 
-/** Base URL of an HTTP transport (set by an HTTP `ConformanceTransport`; none exists yet). */
-const baseUrlOf = (transport: ConformanceTransport, key: 'baseUrl' | 'authBaseUrl'): string => {
-  const url = (transport as unknown as Record<string, string | undefined>)[key];
-  if (url === undefined) throw new Error(`the ${transport.name} transport exposes no ${key}`);
-  return url;
+/** Base URL of an HTTP transport's server, or of its auth-refusing server. */
+const baseUrlOf = async (transport: ConformanceTransport, key: 'baseUrl' | 'authBaseUrl'): Promise<string> => {
+  if (transport.httpUrls === undefined) throw new Error(`the ${transport.name} transport exposes no ${key}`);
+  return (await transport.httpUrls())[key];
 };
 
 overTransports('TestHealth', (_get, transport) => {
   it('test_health_endpoint_returns_ok', async (ctx) => {
     const reason = transport.skipReason('http-only');
     if (reason !== undefined) ctx.skip(reason);
-    const resp = await fetch(`${baseUrlOf(transport, 'baseUrl')}/health`);
+    const resp = await fetch(`${await baseUrlOf(transport, 'baseUrl')}/health`);
     expect(resp.status).toBe(200);
     const body = (await resp.json()) as Record<string, unknown>;
     expect(body.status).toBe('ok');
@@ -261,7 +260,7 @@ overTransports('TestHealth', (_get, transport) => {
   it('test_health_does_not_require_auth', async (ctx) => {
     const reason = transport.skipReason('http-only');
     if (reason !== undefined) ctx.skip(reason);
-    const url = baseUrlOf(transport, 'authBaseUrl');
+    const url = await baseUrlOf(transport, 'authBaseUrl');
     const health = await fetch(`${url}/health`);
     expect(health.status).toBe(200);
     expect(((await health.json()) as Record<string, unknown>).status).toBe('ok');

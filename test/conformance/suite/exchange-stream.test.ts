@@ -12,8 +12,11 @@
 import { expect, it } from 'vitest';
 import * as A from 'apache-arrow';
 import { Keys, Output, T, type ReceivedLog } from '../../../src/index.js';
-import { ConformanceService } from '../../../examples/conformance/service.js';
-import { overTransports } from '../harness.js';
+import { CONFORMANCE_PROTOCOL, ConformanceService } from '../../../examples/conformance/service.js';
+import { type ConformanceTransport, overTransports } from '../harness.js';
+import { concatBytes } from '../../../src/wire/batch-encoder.js';
+import { errorOf, requestBytes } from '../../support/raw-exchange.js';
+import { allBatches, postArrow, readStreams, tokenSentinel, unaryRequestBody } from '../http/http-support.js';
 import { RawExchange, type RawTurn, approx, approxList, expectMatch, rpcError, schemaShape, settle, using } from './stream-support.js';
 
 /** `INPUT_METADATA_KEY` of the reference's `_types.py`. */
@@ -159,9 +162,31 @@ overTransports('TestExchangeStream', (get) => {
 const castMethod = ConformanceService.methods.exchange_cast_compatible;
 const valueSchema = (type: A.DataType) => new A.Schema([new A.Field('value', type, true)]);
 
+/**
+ * The same turn over HTTP: `/init`, then one `/exchange` whose input batch
+ * declares `schema`, carrying both tokens (as the reference's HTTP client
+ * sends whatever schema its input batch has).
+ */
+const castTurnHttp = async (baseUrl: string, schema: A.Schema, rows: number, column: A.Data): Promise<RawTurn> => {
+  const path = `${baseUrl}/${CONFORMANCE_PROTOCOL}/exchange_cast_compatible`;
+  const init = await postArrow(`${path}/init`, unaryRequestBody('exchange_cast_compatible'), { 'Accept-Encoding': 'identity' });
+  const tokens = tokenSentinel(allBatches(init.body));
+  if (tokens === undefined) throw new Error(`the /init response carried no tokens (HTTP ${init.status})`);
+  const md = { [Keys.streamState]: tokens.meta(Keys.streamState)!, [Keys.callState]: tokens.meta(Keys.callState)! };
+  const res = await postArrow(`${path}/exchange`, concatBytes(requestBytes(schema, [column], rows, md)), { 'Accept-Encoding': 'identity' });
+  const [stream] = readStreams(res.body);
+  if (stream === undefined) throw new Error(`the /exchange response carried no stream (HTTP ${res.status})`);
+  const err = errorOf({ schema: stream.schema, batches: stream.batches });
+  if (err !== undefined) return { kind: 'error', errorType: err.type, message: err.message, errorKind: err.kind };
+  const data = stream.batches.find((b) => b.numRows > 0 || b.meta(Keys.streamState) !== undefined);
+  if (data === undefined) throw new Error('the /exchange response carried no output batch');
+  return { kind: 'data', schema: stream.schema, batch: data };
+};
+
 /** One turn of `exchange_cast_compatible` with an input of the given schema; the exchange is closed afterwards. */
-const castTurn = async (transport: Parameters<typeof RawExchange.open>[0], schema: A.Schema, rows: number, column: A.Data): Promise<RawTurn> => {
-  const session = await RawExchange.open(transport, 'exchange_cast_compatible', castMethod);
+const castTurn = async (transport: ConformanceTransport, t: Parameters<typeof RawExchange.open>[0], schema: A.Schema, rows: number, column: A.Data): Promise<RawTurn> => {
+  if (transport.httpUrls !== undefined) return castTurnHttp((await transport.httpUrls()).baseUrl, schema, rows, column);
+  const session = await RawExchange.open(t, 'exchange_cast_compatible', castMethod);
   try {
     return await session.exchange(schema, rows, [column]);
   } finally {
@@ -178,24 +203,24 @@ const castOutput = (turn: RawTurn): { type: string; values: number[] } => {
   return { type: String(field!.type), values: Array.from({ length: turn.batch.numRows }, (_, i) => T.float64.decode(col, i)) };
 };
 
-overTransports('TestExchangeCastCompatible', (get) => {
+overTransports('TestExchangeCastCompatible', (get, transport) => {
   it('test_cast_int32_to_float64', async () => {
-    const { transport } = await get();
-    const out = castOutput(await castTurn(transport, valueSchema(new A.Int32()), 3, T.int32.encode([1, 2, 3])));
+    const { transport: t } = await get();
+    const out = castOutput(await castTurn(transport, t, valueSchema(new A.Int32()), 3, T.int32.encode([1, 2, 3])));
     expect(out.type).toBe(String(new A.Float64()));
     approxList(out.values, [1.0, 2.0, 3.0]);
   });
 
   it('test_cast_int64_to_float64', async () => {
-    const { transport } = await get();
-    const out = castOutput(await castTurn(transport, valueSchema(new A.Int64()), 3, T.int64.encode([10n, 20n, 30n])));
+    const { transport: t } = await get();
+    const out = castOutput(await castTurn(transport, t, valueSchema(new A.Int64()), 3, T.int64.encode([10n, 20n, 30n])));
     expect(out.type).toBe(String(new A.Float64()));
     approxList(out.values, [10.0, 20.0, 30.0]);
   });
 
   it('test_cast_float32_to_float64', async () => {
-    const { transport } = await get();
-    const out = castOutput(await castTurn(transport, valueSchema(new A.Float32()), 3, T.float32.encode([1.5, 2.5, 3.5])));
+    const { transport: t } = await get();
+    const out = castOutput(await castTurn(transport, t, valueSchema(new A.Float32()), 3, T.float32.encode([1.5, 2.5, 3.5])));
     expect(out.type).toBe(String(new A.Float64()));
     approxList(out.values, [1.5, 2.5, 3.5]);
   });
@@ -210,9 +235,9 @@ overTransports('TestExchangeCastCompatible', (get) => {
   });
 
   it('test_cast_incompatible_column_name', async () => {
-    const { svc, transport } = await get();
+    const { svc, transport: t } = await get();
     const schema = new A.Schema([new A.Field('wrong', new A.Float64(), true)]);
-    const turn = await castTurn(transport, schema, 1, T.float64.encode([1.0]));
+    const turn = await castTurn(transport, t, schema, 1, T.float64.encode([1.0]));
     expect(turn.kind, 'a wrongly named input column must be refused with an RpcError').toBe('error');
     if (turn.kind === 'error') {
       // The reference's server raises TypeError("Input schema mismatch: ...") (rpc/_wire.py).

@@ -20,7 +20,7 @@
  * transport under test.
  */
 import { expect, it } from 'vitest';
-import { Client, Method, Reflection, RpcClientError, Service, T, type RpcConnection } from '../../../src/index.js';
+import { Client, Method, Reflection, RpcClientError, Service, T, type ClientConnection, type ClientTransport } from '../../../src/index.js';
 import { Keys } from '../../../src/wire/metadata-keys.js';
 import { ConformanceService } from '../../../examples/conformance/service.js';
 import { SecondaryService } from '../../../examples/conformance/secondary.js';
@@ -118,7 +118,7 @@ const detailOf = (m: ErrorModel, type: string): Detail | undefined => m.details.
  */
 const checkErrorModel = async (
   ctx: SkipContext,
-  conn: RpcConnection,
+  conn: { readonly transport: ClientTransport },
   err: RpcClientError,
   service: Parameters<typeof rawCall>[1],
   method: string,
@@ -133,7 +133,7 @@ const checkErrorModel = async (
 
 // ---------------------------------------------------------------- hosting
 
-const listProtocols = (conn: RpcConnection) => Client.promises(Reflection, conn).list_protocols();
+const listProtocols = (conn: ClientConnection) => Client.promises(Reflection, conn).list_protocols();
 
 const applicationProtocols = (listing: { protocols: { protocol: string }[] }): string[] =>
   listing.protocols.map((p) => p.protocol).filter((p) => !p.startsWith('vgi_rpc.'));
@@ -195,7 +195,7 @@ overTransports('TestSecondaryRouting', (get) => {
     const { conn } = await get();
     const err = await failure(Client.promises(SecondaryProbe, conn).not_a_method());
     expect(err.errorKind).toBe('method_not_implemented');
-    await checkErrorModel(ctx, conn, err, SecondaryProbe, 'not_a_method', {}, (m, where) => {
+    await checkErrorModel(ctx, await get(), err, SecondaryProbe, 'not_a_method', {}, (m, where) => {
       expect([m.kind, m.code], where).toEqual(['method_not_implemented', 'UNIMPLEMENTED']);
     });
   });
@@ -204,7 +204,7 @@ overTransports('TestSecondaryRouting', (get) => {
     const { conn } = await get();
     const err = await failure(Client.promises(UnhostedProtocol, conn).echo_string({ value: 'x' }));
     expect(err.errorKind).toBe('protocol_not_supported');
-    await checkErrorModel(ctx, conn, err, UnhostedProtocol, 'echo_string', { value: 'x' }, (m, where) => {
+    await checkErrorModel(ctx, await get(), err, UnhostedProtocol, 'echo_string', { value: 'x' }, (m, where) => {
       expect([m.kind, m.code], where).toEqual(['protocol_not_supported', 'UNIMPLEMENTED']);
     });
   });
@@ -215,7 +215,7 @@ overTransports('TestVersionMismatchCode', (get) => {
     const { conn } = await get();
     const err = await failure(Client.promises(StalePrimary, conn).echo_string({ value: 'x' }));
     expect(err.errorKind).toBe('protocol_version_mismatch');
-    await checkErrorModel(ctx, conn, err, StalePrimary, 'echo_string', { value: 'x' }, (m, where) => {
+    await checkErrorModel(ctx, await get(), err, StalePrimary, 'echo_string', { value: 'x' }, (m, where) => {
       expect([m.kind, m.code], where).toEqual(['protocol_version_mismatch', 'FAILED_PRECONDITION']);
       const failure_ = detailOf(m, 'vgi_rpc.PreconditionFailure');
       expect(failure_, `no vgi_rpc.PreconditionFailure ${where}`).toBeDefined();
@@ -241,7 +241,7 @@ overTransports('TestErrorModelRoundTrip', (get) => {
       expect(err.errorType).toBe('StatusError');
       expect(err.errorKind).toBe(kind);
       expect(err.message).toBe(`conformance.Secondary.v1 fail: ${code} ${kind}`);
-      await checkErrorModel(ctx, conn, err, SecondaryService, 'fail', params, (m, where) => {
+      await checkErrorModel(ctx, await get(), err, SecondaryService, 'fail', params, (m, where) => {
         expect(m.code, where).toBe(code);
         expect(m.kind, where).toBe(kind);
         expect(sameDetails(m.details, expectedFailDetails(delay)), `${where}: ${JSON.stringify(m.details)}`).toBe(true);
@@ -266,7 +266,7 @@ overTransports('TestErrorModelRoundTrip', (get) => {
       const params = { code, kind: 'retry_probe', retry_delay_seconds: delay };
       const err = await failure(secondary.fail(params));
       expect([err.errorType, err.errorKind]).toEqual(['StatusError', 'retry_probe']);
-      await checkErrorModel(ctx, conn, err, SecondaryService, 'fail', params, (m, where) => {
+      await checkErrorModel(ctx, await get(), err, SecondaryService, 'fail', params, (m, where) => {
         expect(isRetryable(m), `${code} with delay ${delay} ${where}`).toBe(retryable);
       });
     });
@@ -278,7 +278,7 @@ overTransports('TestErrorModelRoundTrip', (get) => {
     const err = await failure(secondary.fail(params));
     expect(err.errorKind ?? '').toBe('');
     expect(err.message).toBe('conformance.Secondary.v1 fail: ABORTED');
-    await checkErrorModel(ctx, conn, err, SecondaryService, 'fail', params, (m, where) => {
+    await checkErrorModel(ctx, await get(), err, SecondaryService, 'fail', params, (m, where) => {
       expect([m.code, m.kind], where).toEqual(['ABORTED', '']);
     });
   });
@@ -288,7 +288,7 @@ overTransports('TestErrorModelRoundTrip', (get) => {
     const params = { code: 'INTERNAL', kind: 'probe', retry_delay_seconds: 0.0 };
     const err = await failure(secondary.fail(params));
     expect([err.errorType, err.errorKind]).toEqual(['StatusError', 'probe']);
-    await checkErrorModel(ctx, conn, err, SecondaryService, 'fail', params, (m, where) => {
+    await checkErrorModel(ctx, await get(), err, SecondaryService, 'fail', params, (m, where) => {
       expect(m.details.map((d) => d['@type']), `the unknown detail was dropped ${where}`).toContain(PROBE_DETAIL['@type']);
       // Typed access yields the catalog entries and skips the unknown type.
       expect(m.details.filter((d) => DETAIL_CATALOG.has(d['@type'])).map((d) => d['@type']), where).toEqual(['vgi_rpc.ErrorInfo']);
@@ -301,7 +301,7 @@ overTransports('TestErrorModelRoundTrip', (get) => {
       const params = { code, kind: 'every_code', retry_delay_seconds: 0.0 };
       const err = await failure(secondary.fail(params));
       expect(err.message).toBe(`conformance.Secondary.v1 fail: ${code} every_code`);
-      await checkErrorModel(ctx, conn, err, SecondaryService, 'fail', params, (m, where) => {
+      await checkErrorModel(ctx, await get(), err, SecondaryService, 'fail', params, (m, where) => {
         expect(m.code, `sent ${code}, ${where}`).toBe(code);
       });
     });
@@ -313,7 +313,7 @@ overTransports('TestErrorModelRoundTrip', (get) => {
     const err = await failure(secondary.fail(params));
     expect(err.errorKind).toBe(INVALID_CODE_KIND);
     expect(err.message).toBe("'OK' is not a canonical error code");
-    await checkErrorModel(ctx, conn, err, SecondaryService, 'fail', params, (m, where) => {
+    await checkErrorModel(ctx, await get(), err, SecondaryService, 'fail', params, (m, where) => {
       expect([m.code, m.kind], where).toEqual(['INVALID_ARGUMENT', INVALID_CODE_KIND]);
       const bad = detailOf(m, 'vgi_rpc.BadRequest');
       expect(bad, `no BadRequest ${where}`).toBeDefined();
@@ -325,7 +325,7 @@ overTransports('TestErrorModelRoundTrip', (get) => {
     const { conn, secondary } = await get();
     const err = await failure(secondary.fail_oversized());
     expect(err.errorKind).toBe(OVERSIZED_KIND);
-    await checkErrorModel(ctx, conn, err, SecondaryService, 'fail_oversized', {}, (m, where) => {
+    await checkErrorModel(ctx, await get(), err, SecondaryService, 'fail_oversized', {}, (m, where) => {
       expect([m.code, m.kind], where).toEqual(['RESOURCE_EXHAUSTED', OVERSIZED_KIND]);
       expect(m.details, `details over ${MAX_ERROR_DETAILS_BYTES} bytes reached the client ${where}`).toEqual([]);
       expect(isRetryable(m), `with its RetryInfo dropped, RESOURCE_EXHAUSTED is final (${where})`).toBe(false);
@@ -339,7 +339,7 @@ overTransports('TestTracebackPolicy', (get, transport) => {
     const params = { code: 'INTERNAL', kind: '', retry_delay_seconds: 0.0 };
     const err = await failure(secondary.fail(params));
     expect(err.traceback, `over ${transport.name} the server sent no traceback`).not.toBe('');
-    await checkErrorModel(ctx, conn, err, SecondaryService, 'fail', params, (m, where) => {
+    await checkErrorModel(ctx, await get(), err, SecondaryService, 'fail', params, (m, where) => {
       expect(m.code, `the traceback must not touch the error model (${where})`).toBe('INTERNAL');
     });
   });
