@@ -12,11 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, httpConnect } from '../../src/index.js';
+import { Client, RpcClientError, httpConnect } from '../../src/index.js';
 import { startServer, type RunningServer } from '../../transports/serve.js';
 import { allBatches, continuationBody, requestBody, tokenSentinel } from '../conformance/http/http-support.js';
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { Hang, HangLive } from '../fixtures/hang-service.js';
+import { Chaos, ChaosLive } from '../fixtures/chaos-service.js';
 
 const WORKER = new URL('../../dist/test/fixtures/hang-worker-thread.js', import.meta.url);
 const ARROW = 'application/vnd.apache.arrow.stream';
@@ -220,6 +221,36 @@ describe('HTTP stream tokens', () => {
       expect(late.text).toMatch(/expired/i);
     } finally {
       await s.drain();
+    }
+  });
+});
+
+describe('HTTP and a worker that dies', () => {
+  const CHAOS_WORKER = new URL('../../dist/test/fixtures/chaos-worker-thread.js', import.meta.url);
+
+  it('the request it was answering gets WorkerCrashedError; streams it held are lost (StreamStateLostError), others go on, new calls are served', async () => {
+    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' } });
+    const conn = await httpConnect(urlOf(server), { retry: false });
+    try {
+      const chaos = Client.promises(Chaos, conn);
+      const streams = await Promise.all(Array.from({ length: 6 }, () => chaos.count({ n: 5n })));
+      for (const s of streams) expect((await s.tick())?.values('i')).toEqual([0n]);
+      const crashed = await chaos.crash({ how: 'exit' }).then(() => undefined, (e: unknown) => e as RpcClientError);
+      expect(crashed?.errorType).toBe('WorkerCrashedError');
+      let lost = 0;
+      for (const s of streams) {
+        try {
+          expect((await s.tick())?.values('i')).toEqual([1n]);
+        } catch (e) {
+          expect((e as RpcClientError).errorType).toBe('StreamStateLostError');
+          lost++;
+        }
+      }
+      expect(lost).toBeLessThan(streams.length);
+      expect(typeof (await chaos.thread())).toBe('bigint');
+    } finally {
+      await conn.close();
+      await server.drain();
     }
   });
 });

@@ -15,7 +15,7 @@ import type { Schema } from 'apache-arrow';
 import type { Dispatcher, RequestStream } from '../../src/protocol/dispatcher.js';
 import type { ConnectionCalls, InterruptReason } from '../../src/protocol/call-scope.js';
 import { resolvePath, retiredDescribeError } from '../../src/protocol/request.js';
-import type { DetachedStream, TurnFraming } from '../../src/protocol/stream-protocol.js';
+import type { DetachedStream, OpenedStream, TurnFraming } from '../../src/protocol/stream-protocol.js';
 import { writeErrorStream } from '../../src/protocol/responses.js';
 import { Errors, RpcError, toWireError } from '../../src/service/errors.js';
 import { emptySchema } from '../../src/service/method.js';
@@ -97,6 +97,8 @@ export interface RpcRequest {
 export interface AppReply extends HttpReply {
   readonly owns?: string;
   readonly released?: string;
+  /** A stream's response limit sealed at /init (a continuation may tighten it, never raise it). */
+  readonly sealedLimit?: number;
 }
 
 /** A request being answered: interrupting it interrupts its call. */
@@ -179,8 +181,8 @@ export class HttpApp {
   }
 
   /** Enforce the response budget, then compress as the request accepts. */
-  private finish(req: RpcRequest, reply: HttpReply): HttpReply {
-    const limit = minDefined(this.options.maxResponseBytes, req.acceptMaxResponseBytes);
+  private finish(req: RpcRequest, reply: AppReply): HttpReply {
+    const limit = minDefined(minDefined(this.options.maxResponseBytes, req.acceptMaxResponseBytes), reply.sealedLimit);
     let size = 0;
     for (const c of reply.body) size += c.byteLength;
     if (limit !== undefined && size > limit && reply.headers.includes(ARROW)) {
@@ -316,8 +318,8 @@ export class HttpApp {
         return this.errorReply(400, emptySchema(), RpcError.of('StreamStateLostError',
           `the live state of this '${route.method}' stream is not held by this server (it expired, its worker was replaced, or another process minted the token), and the method does not declare its state as a schema it could resume from`), req.requestId);
       }
-      if (!(resumed instanceof Object && 'turn' in resumed)) return { status: 200, headers: [ARROW, ERROR_FLAG], body: resumed.out };
-      entry = { stream: resumed, callToken: call, responseLimit: content.responseLimitBytes, expiresAt: 0 };
+      if (resumed._tag === 'failed') return { status: 200, headers: [ARROW, ERROR_FLAG], body: resumed.out };
+      entry = { stream: resumed.stream, callToken: call, responseLimit: content.responseLimitBytes, expiresAt: 0 };
       if (this.options.callStateCache !== false) {
         this.cache.put(id, identity, route.protocol, entry);
         owns = call;
@@ -331,7 +333,10 @@ export class HttpApp {
       : { data: () => new Map([[Keys.streamState, cursor()]]) };
     const turn = await stream.turn({ kind: 'batch', batch }, framing, calls);
     const flag = turn.state === 'failed' && stream.kind === 'exchange';
-    const reply = { status: 200, headers: flag ? [ARROW, ERROR_FLAG] : [ARROW], body: turn.out };
+    const reply: AppReply = {
+      status: 200, headers: flag ? [ARROW, ERROR_FLAG] : [ARROW], body: turn.out,
+      ...(entry.responseLimit === undefined ? {} : { sealedLimit: entry.responseLimit }),
+    };
     if (turn.state === 'open') return owns === undefined ? reply : { ...reply, owns };
     this.cache.delete(id, identity, route.protocol);
     if (this.options.callStateCache === false) void stream.close({ _tag: 'shutdown', detail: 'the server keeps no call state' });
@@ -343,7 +348,7 @@ export class HttpApp {
    * when its method declares its state and its handler can resume: the live
    * stream, the error stream of a failed resume, or undefined when it cannot.
    */
-  private async resume(req: RpcRequest, route: RpcRoute, state: Uint8Array, calls: ConnectionCalls): Promise<DetachedStream | { readonly out: Uint8Array[] } | undefined> {
+  private async resume(req: RpcRequest, route: RpcRoute, state: Uint8Array, calls: ConnectionCalls): Promise<OpenedStream | undefined> {
     const found = resolvePath(this.dispatcher.hosting, route.protocol, route.method);
     if (found instanceof RpcError || found.def.kind === 'unary' || found.def.state === undefined || state.byteLength === 0) return undefined;
     const handler = found.binding.handlers[route.method] as { resume?: (s: Record<string, unknown>) => Effect.Effect<unknown, unknown, never> } | undefined;
@@ -355,8 +360,7 @@ export class HttpApp {
       requestId: req.requestId, serverId: this.dispatcher.serverId, protocol: route.protocol, method: route.method,
       transportKind: 'http', requestMetadata: new Map(),
     });
-    const opened = await this.dispatcher.runner.openStream(scope, method, () => resumeStream(snapshot), {}, calls, true);
-    return opened._tag === 'failed' ? { out: opened.out } : opened.stream;
+    return this.dispatcher.runner.openStream(scope, method, () => resumeStream(snapshot), {}, calls, true);
   }
 
   private scopeOf(req: RpcRequest, route: RpcRoute): TokenScope {
