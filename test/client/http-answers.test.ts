@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, HttpError, Output, RpcClientError, Service, Method, T, httpConnect } from '../../src/index.js';
 import { Interop } from '../fixtures/interop-service.js';
 import { type PeerHttp, type Stub, type StubRequest, forward, reply, startPeerHttp, startProxy, startStub } from '../support/http-stub.js';
+import { rpcFailure } from '../support/rpc-failure.js';
 
 let peer: PeerHttp;
 beforeAll(async () => {
@@ -45,16 +46,7 @@ const rpcStub = (rpc: (req: StubRequest, res: import('node:http').ServerResponse
     return rpc(req, res);
   });
 
-const failure = async (p: Promise<unknown>): Promise<RpcClientError> => {
-  const e = await p.then(
-    () => {
-      throw new Error('expected an error');
-    },
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(RpcClientError);
-  return e as RpcClientError;
-};
+const failure = rpcFailure;
 
 describe('zstd responses', () => {
   /** A proxy asking the peer for identity and answering zstd-compressed under `header`. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, HttpError, Output, RpcClientError, httpConnect } from '../../src/index.js';
 import { Interop } from '../fixtures/interop-service.js';
 import { type PeerHttp, type Stub, type StubRequest, forward, reply, startPeerHttp, startStub } from '../support/http-stub.js';
+import { rpcFailure } from '../support/rpc-failure.js';
 
 let peer: PeerHttp;
 beforeAll(async () => {
@@ -45,16 +46,7 @@ const hits = (stub: Stub, suffix: string): number => stub.requests.filter((r) =>
 
 const fast = { maxRetries: 3, baseDelayMs: 5, maxDelayMs: 50 };
 
-const failure = async (p: Promise<unknown>): Promise<RpcClientError> => {
-  const e = await p.then(
-    () => {
-      throw new Error('expected an error');
-    },
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(RpcClientError);
-  return e as RpcClientError;
-};
+const failure = rpcFailure;
 
 describe('retry of transient failures', () => {
   for (const how of ['503', 'reset'] as const) {

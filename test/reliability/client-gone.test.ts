@@ -6,9 +6,7 @@
  * still gets the answers to what it sent, even for calls still running when
  * its end arrives.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { linesOf, markerFiles, waitFor as waitUntil } from '../support/marker-files.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, RpcClientError, RpcConnection } from '../../src/index.js';
 import { RpcRuntime } from '../../runtime/rpc-runtime.js';
@@ -24,29 +22,8 @@ const WORKER = new URL('../../dist/test/fixtures/hang-worker-thread.js', import.
 /** How long a finalizer may take to run after the client vanished (the target is 100 ms; the machine may be loaded). */
 const BOUND_MS = 3_000;
 
-let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'vgi-gone-')); });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let markers = 0;
-const newMarker = (): string => join(dir, `m${markers++}.log`);
-const linesOf = (marker: string): string[] => {
-  try {
-    return readFileSync(marker, 'utf8').split('\n').filter((l) => l !== '');
-  } catch {
-    return [];
-  }
-};
-
-/** Poll until `cond` holds (or `ms` pass); returns the time it took. */
-const waitFor = async (cond: () => boolean, ms = BOUND_MS): Promise<number> => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return Date.now() - t0;
-};
+const { newMarker, pathOf } = markerFiles('vgi-gone-');
+const waitFor = (cond: () => boolean, ms = BOUND_MS): Promise<number> => waitUntil(cond, ms);
 
 const MODES = [
   { name: 'workers accept', workers: 2, accept: 'workers' },
@@ -68,7 +45,7 @@ for (const kind of ['unix', 'tcp'] as const) {
           ...(mode.accept === undefined ? {} : { accept: mode.accept }),
         });
         if (kind === 'unix') {
-          const path = join(dir, `${mode.workers}-${mode.accept ?? 'main'}.sock`);
+          const path = pathOf(`${mode.workers}-${mode.accept ?? 'main'}.sock`);
           await serveUnix(runtime, path);
           dial = () => connectUnix(path);
         } else {

@@ -7,11 +7,9 @@
  * the next request is served; a drain answers what is in flight and
  * releases the live streams; CORS headers only when CORS is on.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linesOf, markerFiles, waitFor as waitUntil } from '../support/marker-files.js';
 import { Client, RpcClientError, httpConnect } from '../../src/index.js';
 import { startServer, type RunningServer } from '../../transports/serve.js';
 import { allBatches, continuationBody, requestBody, tokenSentinel } from '../conformance/http/http-support.js';
@@ -24,26 +22,8 @@ const ARROW = 'application/vnd.apache.arrow.stream';
 /** How long a finalizer may take to run after the client went away (generous: the machine may be loaded). */
 const BOUND_MS = 3_000;
 
-let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'vgi-http-rt-')); });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let markers = 0;
-const newMarker = (): string => join(dir, `m${markers++}.log`);
-const linesOf = (marker: string): string[] => {
-  try {
-    return readFileSync(marker, 'utf8').split('\n').filter((l) => l !== '');
-  } catch {
-    return [];
-  }
-};
-const waitFor = async (cond: () => boolean, ms = BOUND_MS): Promise<void> => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const { newMarker } = markerFiles('vgi-http-rt-');
+const waitFor = (cond: () => boolean): Promise<number> => waitUntil(cond, BOUND_MS);
 
 const serveHang = (workers: number, engine: 'uws' | 'node', extra: { cors?: { origins: string }; tokenKey?: string; tokenTtlSeconds?: number } = {}): Promise<RunningServer> =>
   startServer({ services: [Hang], layer: HangLive, workers, workerModule: WORKER, listen: { kind: 'http' }, http: { engine, ...extra } });
