@@ -36,6 +36,11 @@ const cmd = Options.text('cmd').pipe(
 );
 const unix = Options.text('unix').pipe(Options.withPseudoName('PATH'), Options.withDescription('Connect to a server listening on this unix socket path.'), Options.optional);
 const tcp = Options.text('tcp').pipe(Options.withPseudoName('[HOST:]PORT'), Options.withDescription('Connect to a server at [HOST:]PORT (host 127.0.0.1 by default; [v6] in brackets).'), Options.optional);
+const url = Options.text('url').pipe(
+  Options.withPseudoName('URL'),
+  Options.withDescription("Call an HTTP server at this http:// or https:// URL (its path is the server's prefix): each call and stream turn is a request."),
+  Options.optional,
+);
 const protocol = Options.text('protocol').pipe(
   Options.withAlias('p'),
   Options.withPseudoName('NAME'),
@@ -50,11 +55,11 @@ const input = Options.text('input').pipe(
   Options.optional,
 );
 
-const server = { cmd, unix, tcp, protocol, json };
-type ServerFlags = { cmd: Option.Option<string>; unix: Option.Option<string>; tcp: Option.Option<string>; protocol: Option.Option<string>; json: boolean };
+const server = { cmd, unix, tcp, url, protocol, json };
+type ServerFlags = { cmd: Option.Option<string>; unix: Option.Option<string>; tcp: Option.Option<string>; url: Option.Option<string>; protocol: Option.Option<string>; json: boolean };
 
 const flagsOf = (o: ServerFlags) => ({
-  address: addressOf({ cmd: Option.getOrUndefined(o.cmd), unix: Option.getOrUndefined(o.unix), tcp: Option.getOrUndefined(o.tcp) }),
+  address: addressOf({ cmd: Option.getOrUndefined(o.cmd), unix: Option.getOrUndefined(o.unix), tcp: Option.getOrUndefined(o.tcp), url: Option.getOrUndefined(o.url) }),
   protocol: Option.getOrUndefined(o.protocol),
   json: o.json,
 });
@@ -82,7 +87,7 @@ const call = Command.make(
 );
 
 const root = Command.make('vgi-rpc').pipe(
-  Command.withDescription('Describe and call any vgi-rpc server (RPC over Apache Arrow IPC) over a subprocess, a unix socket or TCP.'),
+  Command.withDescription('Describe and call any vgi-rpc server (RPC over Apache Arrow IPC) over a subprocess, a unix socket, TCP or HTTP.'),
   Command.withSubcommands([describe, call]),
 );
 
@@ -92,7 +97,7 @@ const exitCodes: [number, string][] = [
   [ExitCode.usage, 'usage error: flags, arguments, unknown protocol/method/parameter, a value that does not parse'],
   [ExitCode.dataError, 'bad exchange input data'],
   [ExitCode.noInput, 'the --input file cannot be read'],
-  [ExitCode.unavailable, 'server unavailable: the command does not start, the socket is missing or refused, the connection is lost'],
+  [ExitCode.unavailable, 'server unavailable: the command does not start, the socket is missing or refused, no vgi-rpc server answers at the URL, the connection is lost'],
   [ExitCode.internal, 'internal error'],
   [ExitCode.protocol, "the server's answer is not valid vgi-rpc"],
   [ExitCode.missingPackages, 'the optional packages the CLI needs are not installed'],

@@ -1,9 +1,15 @@
 /**
  * Reaching the server named on the command line: a subprocess (`--cmd`),
- * a unix socket (`--unix`) or a TCP address (`--tcp`). Exactly one is
- * required. Connect failures become exit 69 (unavailable) with the reason.
+ * a unix socket (`--unix`), a TCP address (`--tcp`) or an HTTP server's
+ * URL (`--url`). Exactly one is required. Connect failures become exit 69
+ * (unavailable) with the reason; an HTTP server that is not a vgi-rpc one
+ * is exit 76 (protocol).
  */
+import type { ClientConnection } from '../src/client/call-surface.js';
+import { RpcClientError } from '../src/client/client-error.js';
 import { RpcConnection } from '../src/client/connection.js';
+import { HttpError } from '../src/client/http/http-error.js';
+import { httpConnect } from '../src/client/http/http-connection.js';
 import { spawnServer, type SubprocessTransport } from '../transports/pipe/subprocess-client.js';
 import { connectUnix } from '../transports/unix/unix-client.js';
 import { connectTcp } from '../transports/tcp/tcp-client.js';
@@ -14,11 +20,13 @@ import { shellWords } from './shell-words.js';
 export type ServerAddress =
   | { readonly kind: 'cmd'; readonly argv: readonly string[] }
   | { readonly kind: 'unix'; readonly path: string }
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  /** An HTTP server: its URL, whose path is the server's prefix. */
+  | { readonly kind: 'url'; readonly url: string };
 
 /** An open connection and what is needed to explain its failures and close it. */
 export interface Endpoint {
-  readonly conn: RpcConnection;
+  readonly conn: ClientConnection & { close(): Promise<void> };
   /** Why the connection broke, beyond the transport's own message (a command that did not start or exited). */
   explain(): Promise<string | undefined>;
   /** Close the connection (a subprocess gets its stdin closed, then a grace period, then SIGTERM). */
@@ -36,14 +44,27 @@ export const parseTcpAddress = (text: string): { host: string; port: number } =>
   return { host, port };
 };
 
-/** The address from the three transport flags (each may be absent); exactly one must be given. */
-export const addressOf = (flags: { cmd: string | undefined; unix: string | undefined; tcp: string | undefined }): ServerAddress => {
-  const given = (['cmd', 'unix', 'tcp'] as const).filter((k) => flags[k] !== undefined);
+/** Check an `--url` value: an absolute http:// or https:// URL. */
+export const parseHttpUrl = (text: string): string => {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw usage(`--url expects an http:// or https:// URL, got '${text}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw usage(`--url expects an http:// or https:// URL, got '${text}'`);
+  return url.href;
+};
+
+/** The address from the four transport flags (each may be absent); exactly one must be given. */
+export const addressOf = (flags: { cmd: string | undefined; unix: string | undefined; tcp: string | undefined; url?: string | undefined }): ServerAddress => {
+  const given = (['cmd', 'unix', 'tcp', 'url'] as const).filter((k) => flags[k] !== undefined);
   if (given.length !== 1) {
     throw usage(given.length === 0
-      ? 'no server given: use --cmd "COMMAND", --unix PATH or --tcp [HOST:]PORT'
-      : `give only one of --cmd, --unix, --tcp (got ${given.map((g) => `--${g}`).join(', ')})`);
+      ? 'no server given: use --cmd "COMMAND", --unix PATH, --tcp [HOST:]PORT or --url http://HOST:PORT'
+      : `give only one of --cmd, --unix, --tcp, --url (got ${given.map((g) => `--${g}`).join(', ')})`);
   }
+  if (flags.url !== undefined) return { kind: 'url', url: parseHttpUrl(flags.url) };
   if (flags.cmd !== undefined) {
     let argv: string[];
     try {
@@ -61,8 +82,37 @@ export const addressOf = (flags: { cmd: string | undefined; unix: string | undef
   return { kind: 'tcp', ...parseTcpAddress(flags.tcp!) };
 };
 
-const describeAddress = (a: ServerAddress): string =>
-  a.kind === 'cmd' ? `command '${a.argv.join(' ')}'` : a.kind === 'unix' ? `unix socket ${a.path}` : `tcp ${a.host}:${a.port}`;
+const describeAddress = (a: Exclude<ServerAddress, { kind: 'cmd' | 'url' }>): string =>
+  a.kind === 'unix' ? `unix socket ${a.path}` : `tcp ${a.host}:${a.port}`;
+
+/** Close a connection, ignoring that it is closed already. */
+const closing = (conn: { close(): Promise<void> }) => async (): Promise<void> => {
+  try {
+    await conn.close();
+  } catch {
+    // already closed
+  }
+};
+
+/**
+ * An HTTP server: `httpConnect` probes `HEAD {prefix}/health` first, so a
+ * server that is down, or a URL where no vgi-rpc server answers (404, 401),
+ * fails here with 69; one that answers but is not a vgi-rpc server this
+ * client can use fails with 76.
+ */
+const httpEndpoint = async (url: string): Promise<Endpoint> => {
+  let conn: ClientConnection & { close(): Promise<void> };
+  try {
+    conn = await httpConnect(url);
+  } catch (e) {
+    if (e instanceof HttpError || (e instanceof RpcClientError && e.errorType === 'TransportError')) {
+      throw new CliFailure(ExitCode.unavailable, e instanceof HttpError ? `cannot connect to ${url}: ${e.errorType}: ${e.message}` : e.message);
+    }
+    if (e instanceof RpcClientError) throw new CliFailure(ExitCode.protocol, `${e.errorType}: ${e.message}`);
+    throw e;
+  }
+  return { conn, explain: async () => undefined, close: closing(conn) };
+};
 
 const CLOSE_GRACE_MS = 5_000;
 
@@ -114,6 +164,7 @@ const subprocessEndpoint = async (argv: readonly string[]): Promise<Endpoint> =>
 /** Connect to the server at `address`; fails with exit 69 when it cannot be reached. */
 export const connect = async (address: ServerAddress): Promise<Endpoint> => {
   if (address.kind === 'cmd') return subprocessEndpoint(address.argv);
+  if (address.kind === 'url') return httpEndpoint(address.url);
   const transport = address.kind === 'unix' ? connectUnix(address.path) : connectTcp(address.host, address.port);
   try {
     await transport.connected;
@@ -121,15 +172,5 @@ export const connect = async (address: ServerAddress): Promise<Endpoint> => {
     throw new CliFailure(ExitCode.unavailable, `cannot connect to ${describeAddress(address)}: ${(e as Error).message}`);
   }
   const conn = new RpcConnection(transport);
-  return {
-    conn,
-    explain: async () => undefined,
-    close: async () => {
-      try {
-        await conn.close();
-      } catch {
-        // already closed
-      }
-    },
-  };
+  return { conn, explain: async () => undefined, close: closing(conn) };
 };

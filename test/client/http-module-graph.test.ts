@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { staleOutputs } from '../support/stale-build.js';
 
 const root = process.cwd();
-const ENTRIES = ['src/client/http/index.ts', 'src/client/typed-client.ts', 'src/client/reflected-client.ts'];
+const ENTRIES = ['src/browser.ts', 'src/client/http/index.ts', 'src/client/typed-client.ts', 'src/client/reflected-client.ts'];
 const builtins = new Set(builtinModules);
 
 /** Packages the HTTP client's graph may import (all run in browsers). */

@@ -1,51 +1,35 @@
 /**
- * The HTML pages as a person sees them: each is loaded in headless Chromium
- * (Debian's, driven by playwright-core) and checked by what it shows, and a
- * screenshot of each is written under this run's temp dir.
+ * The HTML pages as a person sees them: each is loaded from the HTTP server
+ * (startServer hosting the conformance services, on the main thread and on
+ * worker threads) in headless Chromium (Debian's, driven by playwright-core)
+ * and checked by what it shows, and a screenshot of each is written under
+ * this run's temp dir.
  *
  * Skipped where /usr/bin/chromium is absent, unless VGI_REQUIRE_BROWSER=1
  * (set by .ci/run, which installs chromium), so CI cannot skip it silently.
  * Set VGI_PAGES_SCREENSHOTS=<dir> to keep the screenshots there instead.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conformanceHosting } from '../../examples/conformance/hosting.js';
-import { makeDispatcher } from '../../runtime/make-dispatcher.js';
-import { pageModel, pageReply, renderPages } from '../../src/http/pages.js';
+import { type RunningServer, startServer } from '../../transports/server-entry.js';
+
+const workerModule = new URL('../../dist/examples/conformance/worker-thread.js', import.meta.url);
 
 /**
- * Serve the pages of a conformance server (ConformanceService,
+ * The HTTP server hosting the conformance services (ConformanceService,
  * conformance.Secondary.v1 and Reflection, no prefix) with the given server
- * id. For now a tiny node:http server answering GETs with `pageReply`; once
- * the HTTP server is merged, start that instead here: nothing else in this
- * file depends on how the pages are served.
+ * id: on the main thread (`workers: 0`, the pages come from its own
+ * dispatcher) or on worker threads (the pages come from a worker's page model).
  */
-async function servePages(serverId: string): Promise<{ origin: string; close(): Promise<void> }> {
+async function servePages(serverId: string, workers: number): Promise<{ origin: string; server: RunningServer; close(): Promise<void> }> {
   const { services, layer } = conformanceHosting(90);
-  const { dispatcher, dispose } = await makeDispatcher(services, layer, { serverId });
-  const pages = renderPages(pageModel(dispatcher.hosting));
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET') {
-      res.writeHead(405).end();
-      return;
-    }
-    const reply = pageReply(pages, (req.url ?? '/').split('?')[0]!);
-    res.writeHead(reply.status, Object.fromEntries(reply.headers)).end(reply.body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dispose();
-    },
-  };
+  const server = await startServer({ listen: { kind: 'http' }, services, layer, workers, workerModule, serverId });
+  if (server.address.kind !== 'http') throw new Error(`expected an HTTP server, got ${server.address.kind}`);
+  return { origin: server.address.url, server, close: () => server.drain() };
 }
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -65,7 +49,7 @@ describe.skipIf(!run)('HTML pages in headless Chromium', () => {
   beforeAll(async () => {
     shots = keep ?? mkdtempSync(join(tmpdir(), 'vgi-pages-'));
     mkdirSync(shots, { recursive: true });
-    served = await servePages(SERVER_ID);
+    served = await servePages(SERVER_ID, 0);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -103,9 +87,9 @@ describe.skipIf(!run)('HTML pages in headless Chromium', () => {
     expect(png.byteLength).toBeGreaterThan(blankBytes * 2);
   };
 
-  const expectOnlyOrigin = (requested: readonly string[]): void => {
+  const expectOnlyOrigin = (requested: readonly string[], origin = served.origin): void => {
     expect(requested.length).toBeGreaterThan(0);
-    for (const url of requested) expect(url.startsWith(`${served.origin}/`)).toBe(true);
+    for (const url of requested) expect(url.startsWith(`${origin}/`)).toBe(true);
   };
 
   it('shows the landing page, which links to the describe page', async () => {
@@ -200,5 +184,30 @@ describe.skipIf(!run)('HTML pages in headless Chromium', () => {
     expect(await page.locator('h1').innerText()).toBe('ConformanceService');
     expectOnlyOrigin(requested);
     await ctx.close();
+  });
+
+  it('shows the same describe page from a server whose calls run on worker threads', async () => {
+    const pooled = await servePages(`${SERVER_ID}-pooled`, 2);
+    try {
+      expect(pooled.server.runtime.workers).toBe(2);
+      const { page, ctx, requested } = await open();
+      const res = await page.goto(`${pooled.origin}/describe`);
+      expect(res?.status()).toBe(200);
+      expect(res?.headers()['content-type']).toBe('text/html; charset=utf-8');
+      expect(await page.title()).toBe('ConformanceService API Reference \u2014 vgi-rpc');
+      expect(await page.locator('.header').innerText()).toContain(`server ${SERVER_ID}-pooled`);
+      const primary = page.locator('section[id="ConformanceService"]');
+      expect(await primary.locator('.protocol-meta').innerText()).toMatch(/^version 2\.0\.0 · hash [0-9a-f]{64} · 90 methods$/);
+      expect(await primary.locator('.card').count()).toBe(90);
+      const concatenate = primary.locator('.card').filter({ has: page.locator('.method-name', { hasText: /^concatenate$/ }) });
+      expect(await concatenate.locator('.badge').allInnerTexts()).toEqual(['UNARY']);
+      expect(await concatenate.locator('tr').allInnerTexts()).toContain("separator\tstring\t'-'");
+      expect(await page.locator('section[id="conformance.Secondary.v1"] .card').count()).toBe(3);
+      await screenshot(page, 'describe-workers');
+      expectOnlyOrigin(requested, pooled.origin);
+      await ctx.close();
+    } finally {
+      await pooled.close();
+    }
   });
 });

@@ -4,7 +4,8 @@
  * `// <file>.ts` line) are written out as that project's files and compiled
  * against the installed package's types, and the program they make is run
  * over stdio, a unix socket (workers accept), TCP (relay) and the Effect
- * API. Only the package's documented entries are used.
+ * API; the page script is bundled for the browser. Only the package's
+ * documented entries are used.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -109,6 +110,14 @@ describe('the packed package, installed into a fresh project', () => {
     expect(err).toMatch(/exited 78/);
     expect(err).toMatch(/@effect\/cli/);
   });
+
+  it('page.ts bundles for the browser from the installed `./browser` entry, with no Node module in it', async () => {
+    const { build } = await import('esbuild');
+    const result = await build({ entryPoints: [join(dir, 'page.ts')], absWorkingDir: dir, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, metafile: true, logLevel: 'silent' });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain('node_modules/vgi-rpc-actors/dist/src/browser.js');
+    expect(inputs.filter((i) => i.startsWith('node_modules/vgi-rpc-actors/') && !i.startsWith('node_modules/vgi-rpc-actors/dist/src/'))).toEqual([]);
+  }, 60_000);
 
   const expectInventory = (out: string): void => {
     expect(out).toContain('apple 5n');
