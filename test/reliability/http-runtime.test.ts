@@ -234,3 +234,23 @@ describe('HTTP and a worker that dies', () => {
     }
   });
 });
+
+describe('HTTP verbs', () => {
+  it('a wrong verb on a route is 405, any verb on a path that is no route is 404, HEAD /health is 200', async () => {
+    const server = await startServer({ services: [Hang], layer: HangLive, workers: 0, listen: { kind: 'http' }, http: { prefix: '/vgi' } });
+    try {
+      const status = async (method: string, path: string): Promise<number> => {
+        const res = await fetch(`http://127.0.0.1:${server.address.kind === 'http' ? server.address.port : 0}${path}`, { method });
+        await res.arrayBuffer();
+        return res.status;
+      };
+      expect(await status('PUT', '/vgi/Hang/echo')).toBe(405);
+      expect(await status('DELETE', '/vgi/health')).toBe(405);
+      expect(await status('HEAD', '/vgi/health')).toBe(200);
+      expect(await status('HEAD', '/health')).toBe(404);
+      expect(await status('PUT', '/nowhere')).toBe(404);
+    } finally {
+      await server.drain();
+    }
+  });
+});

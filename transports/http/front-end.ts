@@ -6,7 +6,7 @@
  * carries the capability headers and `X-Request-ID`, and CORS headers when
  * CORS is on.
  */
-import { normalizePath, underPrefix, ReservedPaths } from '../../src/http/routes.js';
+import { normalizePath, parseRpcRoute, underPrefix, ReservedPaths } from '../../src/http/routes.js';
 import { Errors, toWireError, RpcError } from '../../src/service/errors.js';
 import { emptySchema } from '../../src/service/method.js';
 import { writeErrorStream } from '../../src/protocol/responses.js';
@@ -90,7 +90,11 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       return { reply: { status: 204, headers: [OPTIONS_CACHE_CONTROL], body: [] }, options: true };
     }
     if (req.method === 'GET') return { reply: o.pages === undefined ? plain(404, 'Not Found') : await o.pages(path), options: false };
-    if (req.method !== 'POST') return { reply: plain(405, 'Method Not Allowed'), options: false };
+    if (req.method !== 'POST') {
+      // A wrong verb on a route is 405; a path that is no route is 404 whatever the verb (the reference's not-found sink).
+      const routed = sub !== undefined && (sub === ReservedPaths.health || sub === ReservedPaths.session || parseRpcRoute(o.prefix, path) !== undefined);
+      return { reply: routed ? plain(405, 'Method Not Allowed') : plain(404, 'Not Found'), options: false };
+    }
     let auth: AuthContext = ANONYMOUS;
     if (o.authenticate !== undefined) {
       try {
