@@ -738,6 +738,10 @@ describe('peer httpConnect -> our server: compression', () => {
     });
   });
 
+  it('the peer encodes zstd requests on Node 20 by itself', (ctx) => {
+    ctx.skip('peer limitation (0.25.4, src/util/zstd.ts): zstdCompress needs node:zlib zstdCompressSync, loaded through import.meta.require ?? globalThis.require; Node 20 ESM has neither (and Node 20 zlib no zstd), so with compressionLevel every request fails in the client. Covered above with the Node >= 22.15 zlib API supplied');
+  });
+
   describe('a server with response compression off', () => {
     const off = useServer(() => cliServer(INTEROP_WORKER, ['--workers', '1', '--response-compression', 'off']));
 
@@ -789,6 +793,10 @@ describe('peer httpConnect -> our server: request cap and prefix', () => {
     expect(refused.headers.get('VGI-Accept-Max-Response-Bytes-Support')).toBe('true');
     expect((await p.client.capabilities()).maxRequestBytes).toBe(4096);
     expect(await p.client.call('echo_string', { value: 'after 413' })).toEqual({ result: 'after 413' });
+  });
+
+  it('the peer raises a 413 as a typed error', (ctx) => {
+    ctx.skip('peer limitation (0.25.4, src/client/connect.ts): call() checks only 401, then reads any body as Arrow IPC; without upload-URL support a 413 (plain text, as the reference and the peer\'s own server answer it) fails with an untyped Arrow read error');
   });
 });
 
