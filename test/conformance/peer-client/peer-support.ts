@@ -180,7 +180,7 @@ export const usePeerWorker = (transport: PeerTransport = 'pipe'): (() => PeerWor
     const code = await awaitExit(w, transport === 'pipe' ? 3000 : 10_000, transport === 'pipe' ? 'the peer client closing' : 'SIGTERM');
     if (code !== 0) throw new Error(`the conformance worker exited ${code}; stderr: ${w.stderr.join('')}`);
     // Nothing the peer did may have produced diagnostics (over pipes, stdout carries only Arrow IPC).
-    const diagnostics = w.stderr.join('').split('\n').filter((l) => l !== '' && l !== DRAIN_NOTICE);
+    const diagnostics = w.stderr.join('').split('\n').filter((l) => l !== '' && !(transport === 'http' && l === DRAIN_NOTICE));
     if (diagnostics.length > 0) throw new Error(`the conformance worker wrote to stderr: ${diagnostics.join('\n')}`);
   });
   return () => {
