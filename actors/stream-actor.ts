@@ -75,7 +75,7 @@ type Opened =
 
 /** One producer or exchange stream, from its init to its last batch. */
 export class StreamActor implements Interruptible {
-  private readonly stamp: Stamp;
+  private stamp: Stamp;
   /** True once the connection's calls are interrupted: waits for input give up. */
   private readonly stopped = (): boolean => this.calls.reason !== undefined;
 
@@ -165,6 +165,11 @@ export class StreamActor implements Interruptible {
   /** The server id and request id stamped on the stream's log and error batches. */
   get stamped(): Stamp {
     return this.stamp;
+  }
+
+  /** Stamp the stream's later log and error batches with `requestId` (a stream driven from outside: each turn is its own request). */
+  restamp(requestId: string): void {
+    this.stamp = { ...this.stamp, requestId };
   }
 
   /** Logs the handler emitted since the last take. */
@@ -413,6 +418,7 @@ class Detached implements DetachedStream {
   }
 
   private async run(frame: Frame | undefined, framing: TurnFraming): Promise<DetachedTurn> {
+    if (framing.requestId !== undefined) this.actor.restamp(framing.requestId);
     const enc = new StreamEncoder(this.output.schema);
     const out: Uint8Array[] = [];
     enc.writeSchema(out);

@@ -129,6 +129,8 @@ export interface TurnFraming {
   readonly data?: () => ReadonlyMap<string, string>;
   /** Metadata of a zero-row batch written after the turn's output when the stream goes on (a producer's cursor; both tokens on an exchange's init). */
   readonly trailer?: () => ReadonlyMap<string, string>;
+  /** The request id stamped on this turn's log and error batches from now on (HTTP: each turn is its own request); absent keeps the stream's. */
+  readonly requestId?: string;
 }
 
 /** One turn of a detached stream: its complete output stream, and whether the stream ended with it (and how). */

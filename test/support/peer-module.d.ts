@@ -11,3 +11,6 @@ export declare class RpcError extends Error {
 }
 export type LogMessage = { level: string; message: string; extra?: Record<string, unknown> };
 export type PipeStreamSession = any;
+export declare const httpConnect: (...args: any[]) => any;
+export type HttpStreamSession = any;
+export type RpcClient = any;

@@ -254,6 +254,9 @@ export class HttpApp {
         return this.errorReply(400, errorSchema, Errors.protocol(`Method name in request '${method}' does not match URL '${route.method}'`), req.requestId);
       }
       if (declared === undefined || declared === '') batch = withMeta(batch, Keys.protocol, route.protocol);
+      // Over HTTP the call's request id is the request's X-Request-ID (echoed or minted), as the reference's
+      // middleware sets it: the log and error batches then name the id the response header carries.
+      batch = withMeta(batch, Keys.requestId, req.requestId);
     }
     const answer = await this.dispatcher.respond({ ...request, batch }, 'http', calls);
     if (answer._tag === 'response') {
@@ -329,8 +332,8 @@ export class HttpApp {
     if (stream.busy) return bad('a turn of this stream is already running');
     const cursor = (): string => this.options.tokens.sealCursor({ callId, state: stream.snapshot() }, scope);
     const framing: TurnFraming = stream.kind === 'producer'
-      ? { trailer: () => new Map([[Keys.streamState, cursor()]]) }
-      : { data: () => new Map([[Keys.streamState, cursor()]]) };
+      ? { trailer: () => new Map([[Keys.streamState, cursor()]]), requestId: req.requestId }
+      : { data: () => new Map([[Keys.streamState, cursor()]]), requestId: req.requestId };
     const turn = await stream.turn({ kind: 'batch', batch }, framing, calls);
     const flag = turn.state === 'failed' && stream.kind === 'exchange';
     const reply: AppReply = {

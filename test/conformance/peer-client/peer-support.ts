@@ -1,14 +1,22 @@
 /**
  * Shared plumbing of the peer-client cross-check: the reference conformance
- * groups re-run with the npm peer's client (`@query-farm/vgi-rpc` 0.25.4,
- * `pipeConnect`) against OUR conformance worker
- * (`dist/examples/conformance/worker.js --generation 89`, the peer-era
- * ConformanceService the peer's describe bootstrap reads). Build first:
- * `npx tsc -p .`.
+ * groups re-run with the npm peer's client (`@query-farm/vgi-rpc` 0.25.4)
+ * against OUR conformance worker (`dist/examples/conformance/worker.js
+ * --generation 89`, the peer-era ConformanceService the peer's describe
+ * bootstrap reads), over two transports:
  *
- * One worker per test file (`usePeerWorker()` registers beforeAll/afterAll).
- * The peer client rejects overlapping operations, so every helper here awaits
- * its operation and every stream helper ends its session in `finally`.
+ * - `pipe`: the worker on stdio, the peer's `pipeConnect` on its pipes;
+ * - `http`: the worker with `--http --workers 2` (it prints `PORT:<n>`), the
+ *   peer's `httpConnect` on it. Every request the peer makes goes through a
+ *   recording `fetch` (`PeerWorker.requests`), so a test can check what went
+ *   over the wire.
+ *
+ * Build first: `npx tsc -p .`.
+ *
+ * `peerGroups(body)` runs a file's groups once per transport, each block
+ * with its own worker (beforeAll/afterAll scoped to the block). The peer
+ * client rejects overlapping operations, so every helper here awaits its
+ * operation and every stream helper ends its session in `finally`.
  *
  * Value representation of the peer (see /work/notes/peer-api.md): int64 comes
  * back as a number when safe (else bigint), lists as arrow-js Vectors, maps as
@@ -18,11 +26,20 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as A from '@query-farm/apache-arrow';
-import { type LogMessage, type PipeStreamSession, RpcError, pipeConnect } from '@query-farm/vgi-rpc';
+import {
+  type HttpStreamSession,
+  type LogMessage,
+  type PipeStreamSession,
+  type RpcClient,
+  RpcError,
+  httpConnect,
+  pipeConnect,
+} from '@query-farm/vgi-rpc';
 import { staleOutputs } from '../../support/stale-build.js';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../../..');
@@ -31,67 +48,157 @@ const WORKER = path.join(ROOT, 'dist/examples/conformance/worker.js');
 /** The protocol hash of the 89-method ConformanceService (test/conformance/describe.test.ts). */
 export const HASH_89 = '4b0269208a5a8fdeb7d8fe0f62a352713a3bfc071d7de99e5e12408c5f0b9402';
 
-export type PeerClient = ReturnType<typeof pipeConnect>;
+/** How the peer client reaches the worker. */
+export type PeerTransport = 'pipe' | 'http';
+
+/** Every transport the peer-client groups run over, in order. */
+export const PEER_TRANSPORTS: readonly PeerTransport[] = ['pipe', 'http'];
+
+/** The peer's client surface both transports share. */
+export type PeerClient = RpcClient;
 export type Row = Record<string, any>;
 
-/** One spawned conformance worker with a peer client on its pipes. */
+/** One request the peer's HTTP client made, and the response it got. */
+export interface PeerRequest {
+  readonly method: string;
+  /** The path, without origin or query. */
+  readonly path: string;
+  readonly requestHeaders: Headers;
+  readonly status: number;
+  readonly responseHeaders: Headers;
+}
+
+/** One spawned conformance worker with a peer client on it. */
 export interface PeerWorker {
+  readonly transport: PeerTransport;
   readonly child: ChildProcess;
   readonly client: PeerClient;
   /** Every log the peer's onLog received, in order (tests clear it with `logs.length = 0`). */
   readonly logs: LogMessage[];
   readonly stderr: string[];
   readonly exited: Promise<number | null>;
+  /** HTTP: every request the peer made so far, in order (tests may clear it). Always empty over pipes. */
+  readonly requests: PeerRequest[];
 }
 
+/** The drain notice our server writes to stderr on SIGTERM (runtime/signals.ts): the only stderr an HTTP worker may produce here. */
+const DRAIN_NOTICE = 'vgi-rpc: SIGTERM received, draining (send it again to exit at once)';
 
-const startWorker = (): PeerWorker => {
-  const child = spawn(process.execPath, [WORKER, '--generation', '89'], { stdio: ['pipe', 'pipe', 'pipe'] });
+const spawnWorker = (args: readonly string[]) => {
+  const child = spawn(process.execPath, [WORKER, '--generation', '89', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   // 'close', not 'exit': it fires once stdio has closed, so `stderr` is complete by then.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const stderr: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   child.stdin!.on('error', () => undefined);
+  return { child, exited, stderr };
+};
+
+const startPipeWorker = (): PeerWorker => {
+  const { child, exited, stderr } = spawnWorker([]);
   const logs: LogMessage[] = [];
   const client = pipeConnect(
     child.stdout as unknown as Parameters<typeof pipeConnect>[0], // a Node Readable works (peer-api.md)
     { write: (b: Uint8Array) => child.stdin!.write(b), end: () => child.stdin!.end() },
     { protocol: 'ConformanceService', onLog: (m: LogMessage) => logs.push(m) },
   );
-  return { child, client, logs, stderr, exited };
+  return { transport: 'pipe', child, client, logs, stderr, exited, requests: [] };
+};
+
+/** A `fetch` that records every request and its response's status and headers into `into`. */
+export const recordingFetch = (into: PeerRequest[]): typeof fetch =>
+  (async (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    const response = await fetch(input, init);
+    into.push({
+      method: init?.method ?? 'GET',
+      path: url.pathname,
+      requestHeaders: new Headers(init?.headers),
+      status: response.status,
+      responseHeaders: response.headers,
+    });
+    return response;
+  }) as typeof fetch;
+
+/** Start the worker with `--http` plus `flags` and wait for its `PORT:<n>` line; returns its origin. */
+export const startHttpWorker = async (flags: readonly string[]): Promise<{ origin: string; child: ChildProcess; exited: Promise<number | null>; stderr: string[] }> => {
+  const { child, exited, stderr } = spawnWorker(['--http', ...flags]);
+  const line = await new Promise<string | null>((resolve) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    void exited.then(() => resolve(null));
+  });
+  const m = line === null ? null : /^PORT:(\d+)$/.exec(line);
+  if (m === null) {
+    child.kill('SIGKILL');
+    throw new Error(`the HTTP conformance worker did not print PORT:<n> (got ${JSON.stringify(line)}): ${stderr.join('')}`);
+  }
+  return { origin: `http://127.0.0.1:${m[1]}`, child, exited, stderr };
+};
+
+const startHttpPeerWorker = async (): Promise<PeerWorker> => {
+  const { origin, child, exited, stderr } = await startHttpWorker(['--workers', '2']);
+  const logs: LogMessage[] = [];
+  const requests: PeerRequest[] = [];
+  const client = httpConnect(origin, { protocol: 'ConformanceService', onLog: (m: LogMessage) => logs.push(m), fetch: recordingFetch(requests) });
+  return { transport: 'http', child, client, logs, stderr, exited, requests };
+};
+
+/** Wait up to `ms` for the worker to exit; SIGKILL it (and say so) if it does not. */
+const awaitExit = async (w: PeerWorker, ms: number, what: string): Promise<number | null> => {
+  const code = await Promise.race([w.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))]);
+  if (code !== 'timeout') return code;
+  w.child.kill('SIGKILL');
+  await w.exited;
+  throw new Error(`the conformance worker did not exit within ${ms / 1000} s of ${what}; stderr: ${w.stderr.join('')}`);
 };
 
 /**
- * Spawn one worker for the current test file, bootstrap the peer client
- * (describe must report the peer-era ConformanceService), and close it
- * after the file: the worker must then exit 0 with nothing on stderr.
+ * Spawn one worker for the current block, bootstrap the peer client
+ * (describe must report the peer-era ConformanceService), and stop it after
+ * the block. Over pipes the peer client's close() ends the worker; over
+ * HTTP (stateless: the peer's close() is a no-op) SIGTERM does. Either way
+ * it must exit 0, and write nothing to stderr but the drain notice.
  */
-export const usePeerWorker = (): (() => PeerWorker) => {
+export const usePeerWorker = (transport: PeerTransport = 'pipe'): (() => PeerWorker) => {
   let w: PeerWorker | undefined;
   beforeAll(async () => {
     const stale = staleOutputs('examples/conformance/worker.ts');
     if (stale.length > 0) throw new Error(`dist/ is missing or older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}: build first with \`npx tsc -p .\``);
-    w = startWorker();
+    w = transport === 'pipe' ? startPipeWorker() : await startHttpPeerWorker();
     const d = await w.client.describe();
     expect([d.protocolName, d.protocolVersion, d.protocolHash, d.methods.length]).toEqual(['ConformanceService', '2.0.0', HASH_89, 89]);
+    if (transport === 'http') {
+      // The bootstrap went over HTTP: the capability probe, then describe (the protocol is named, so no list_protocols).
+      expect(w.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['HEAD /health 200', 'POST /vgi_rpc.Reflection.v1/describe 200']);
+      expect(w.requests[0]!.responseHeaders.get('VGI-Accept-Max-Response-Bytes-Support')).toBe('true');
+    }
   });
   afterAll(async () => {
     if (w === undefined) return;
     w.client.close();
-    const code = await Promise.race([w.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3000))]);
-    if (code === 'timeout') {
-      w.child.kill('SIGKILL');
-      await w.exited;
-      throw new Error(`the conformance worker did not exit within 3 s of the peer client closing; stderr: ${w.stderr.join('')}`);
-    }
+    if (transport === 'http') w.child.kill('SIGTERM');
+    const code = await awaitExit(w, transport === 'pipe' ? 3000 : 10_000, transport === 'pipe' ? 'the peer client closing' : 'SIGTERM');
     if (code !== 0) throw new Error(`the conformance worker exited ${code}; stderr: ${w.stderr.join('')}`);
-    // stdout carries only Arrow IPC; nothing the peer did may have produced diagnostics.
-    if (w.stderr.join('') !== '') throw new Error(`the conformance worker wrote to stderr: ${w.stderr.join('')}`);
+    // Nothing the peer did may have produced diagnostics (over pipes, stdout carries only Arrow IPC).
+    const diagnostics = w.stderr.join('').split('\n').filter((l) => l !== '' && !(transport === 'http' && l === DRAIN_NOTICE));
+    if (diagnostics.length > 0) throw new Error(`the conformance worker wrote to stderr: ${diagnostics.join('\n')}`);
   });
   return () => {
     if (w === undefined) throw new Error('the peer worker is not running');
     return w;
   };
+};
+
+/**
+ * Run a file's groups once per transport (`PEER_TRANSPORTS`), each inside a
+ * `describe('over <transport>')` block with its own worker.
+ */
+export const peerGroups = (body: (worker: () => PeerWorker, transport: PeerTransport) => void): void => {
+  for (const transport of PEER_TRANSPORTS) {
+    describe(`over ${transport}`, () => {
+      body(usePeerWorker(transport), transport);
+    });
+  }
 };
 
 // ---------------------------------------------------------------- calls and errors
@@ -156,16 +263,18 @@ export const entriesOf = (v: unknown): [unknown, unknown][] => {
 
 // ---------------------------------------------------------------- streams
 
-export type Session = PipeStreamSession;
+/** A stream session of either transport (the members both share). */
+export type Session = PipeStreamSession | HttpStreamSession;
 
-/** `proxy.method(**params)` for a stream method: the peer's pipe session. */
+/** `proxy.method(**params)` for a stream method: the peer's pipe or HTTP session. */
 export const openStream = async (client: PeerClient, method: string, params?: Row): Promise<Session> =>
   (await client.stream(method, params)) as unknown as Session;
 
 /**
  * The reference's `with proxy.method() as session:`: run `body`, then close
- * the session (a no-op once it ended; the peer drains in the background and
- * the next operation waits for that).
+ * the session (a no-op once it ended; over pipes the peer drains in the
+ * background and the next operation waits for that; over HTTP close() is a
+ * no-op).
  */
 export const using = async <R>(open: Promise<Session>, body: (s: Session) => Promise<R>): Promise<R> => {
   const s = await open;
