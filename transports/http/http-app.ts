@@ -185,12 +185,14 @@ export class HttpApp {
     const limit = minDefined(minDefined(this.options.maxResponseBytes, req.acceptMaxResponseBytes), reply.sealedLimit);
     let size = 0;
     for (const c of reply.body) size += c.byteLength;
-    if (limit !== undefined && size > limit && reply.headers.includes(ARROW)) {
+    const isArrow = reply.headers.some(([k, v]) => k === 'Content-Type' && v === ARROW_CONTENT_TYPE);
+    if (limit !== undefined && size > limit && isArrow) {
       const route = parseRpcRoute(this.options.prefix, req.path);
       const error = RpcError.of('ResponseTooLargeError', `HTTP body exceeds max_response_bytes (${size} > ${limit}) for method '${route?.method ?? ''}'`);
       return this.errorReply(200, emptySchema(), error, req.requestId, true);
     }
-    if (size === 0) return reply;
+    // Only Arrow bodies are compressed (as the reference): plain-text refusals go as they are.
+    if (size === 0 || !isArrow) return reply;
     const coding = this.options.codecs.negotiate(req.headers);
     if (coding === undefined) return reply;
     return { status: reply.status, headers: [...reply.headers, [coding.header, coding.codec]], body: [this.options.codecs.encode(coding.codec, reply.body)] };
