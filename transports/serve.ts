@@ -19,9 +19,9 @@ import { serveStdio } from './pipe/stdio-main.js';
 import type { SocketListener } from './socket/socket-listener.js';
 import { DEFAULT_TCP_HOST, type TcpAddress, serveTcp } from './tcp/tcp-server.js';
 import { serveUnix } from './unix/unix-server.js';
-import { type HttpOptions, settingsOf } from './http/http-config.js';
-import { type HttpServing, serveHttp } from './http/serve-http.js';
-import { HTTP_TASKS } from './http/http-worker.js';
+// HTTP is loaded only by a server that serves it (a socket or stdio server starts without it).
+import type { HttpOptions } from './http/http-config.js';
+import type { HttpServing } from './http/serve-http.js';
 
 /** Where a server listens. */
 export type Listen =
@@ -69,7 +69,11 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
   const { listen } = options;
   // A stdio server's worker threads must print to stderr: their stdout follows process.stdout as it is when they start.
   if (listen.kind === 'stdio') reserveStdout();
-  const http = listen.kind === 'http' ? settingsOf(options.http ?? {}) : undefined;
+  const httpModules = listen.kind === 'http'
+    ? await Promise.all([import('./http/http-config.js'), import('./http/serve-http.js'), import('./http/http-worker.js')])
+    : undefined;
+  const http = httpModules === undefined ? undefined : httpModules[0].settingsOf(options.http ?? {});
+  const HTTP_TASKS = httpModules?.[2].HTTP_TASKS ?? '';
   const runtime = await RpcRuntime.start(listen.kind === 'stdio'
     ? { ...options, workers: options.workers ?? 0 }
     : http === undefined ? options : { ...options, transports: { ...options.transports, [HTTP_TASKS]: http } });
@@ -87,7 +91,7 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
     let serving: HttpServing;
     try {
       const primary = options.services.find((s) => !s.name.startsWith('vgi_rpc.'))?.name ?? options.services[0]?.name ?? '';
-      serving = await serveHttp(runtime, listen.host ?? DEFAULT_TCP_HOST, listen.port ?? 0, options.http ?? {}, http!, primary);
+      serving = await httpModules![1].serveHttp(runtime, listen.host ?? DEFAULT_TCP_HOST, listen.port ?? 0, options.http ?? {}, http!, primary);
     } catch (e) {
       await runtime.shutdown();
       throw e;
