@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpHandler, HttpListener, HttpReply, HttpRequest } from '../../transports/http/engine.js';
-import { EngineRequest } from '../../transports/http/engine-request.js';
+import { EngineRequest, abortHook } from '../../transports/http/engine-request.js';
 import { listenHttp } from '../../transports/http/listen-http.js';
 import { OVERSIZE_DRAIN_BYTES } from '../../transports/http/request-body.js';
 import { uwsAvailable } from '../../transports/http/uws-engine.js';
@@ -441,5 +441,45 @@ describe('EngineRequest.aborted', () => {
     const r = make();
     EngineRequest.abort(r);
     expect(r.aborted.aborted).toBe(true);
+  });
+});
+
+describe('abortHook', () => {
+  const make = (): EngineRequest => new EngineRequest('GET', '/', '', new Map(), new Uint8Array(0), HOST);
+
+  it('calls listeners of an engine request once when it aborts, not the unsubscribed ones, and makes no AbortSignal for them', () => {
+    const r = make();
+    const hook = abortHook(r);
+    const calls: string[] = [];
+    hook(() => calls.push('a'));
+    const off = hook(() => calls.push('b'));
+    off();
+    EngineRequest.abort(r);
+    EngineRequest.abort(r);
+    expect(calls).toEqual(['a']);
+    // A listener that arrives after the abort is called at once.
+    hook(() => calls.push('late'));
+    expect(calls).toEqual(['a', 'late']);
+  });
+
+  it('also fires the AbortSignal a handler asked for', () => {
+    const r = make();
+    const signal = r.aborted;
+    const calls: string[] = [];
+    abortHook(r)(() => calls.push('hook'));
+    EngineRequest.abort(r);
+    expect([signal.aborted, calls]).toEqual([true, ['hook']]);
+  });
+
+  it('falls back to the AbortSignal of any other HttpRequest', () => {
+    const controller = new AbortController();
+    const request: HttpRequest = { method: 'GET', path: '/', query: '', headers: new Map(), body: undefined, aborted: controller.signal, remoteAddress: HOST };
+    const calls: string[] = [];
+    const hook = abortHook(request);
+    hook(() => calls.push('a'));
+    hook(() => calls.push('b'))();
+    controller.abort();
+    hook(() => calls.push('late'));
+    expect(calls).toEqual(['a', 'late']);
   });
 });
