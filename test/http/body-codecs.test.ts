@@ -139,6 +139,21 @@ describe('body codecs', () => {
     expect(strong.length).toBeLessThan(fast.length);
     expect(decompressBody('zstd', strong, body.length)).toEqual(new Uint8Array(body));
   });
+
+  it('zstd: bodies compressed one after another (one context per thread) are independent frames, whatever the order of levels', () => {
+    const body = (seed: number): Uint8Array => text(Array.from({ length: 5000 }, (_, i) => `r${(i * seed) % 613};`).join(''));
+    const levels = [1, 19, 1, 3, 19, 1];
+    const frames = levels.map((level, k) => ({ level, input: body(k + 1), frame: concat(compressBody('zstd', [body(k + 1)], level)) }));
+    for (const f of frames) {
+      expect(zstd.getFrameContentSize(f.frame)).toBe(f.input.length);
+      expect(decompressBody('zstd', f.frame, f.input.length)).toEqual(new Uint8Array(f.input));
+    }
+    // The level of each body is its own: the same input at 19 after 1, and at 1 after 19, give what each level gives alone.
+    const rows = text(Array.from({ length: 20000 }, (_, i) => `row ${i % 977};`).join(''));
+    const alone1 = concat(compressBody('zstd', [rows], 1));
+    expect(concat(compressBody('zstd', [rows], 19)).length).toBeLessThan(alone1.length);
+    expect(concat(compressBody('zstd', [rows], 1))).toEqual(alone1);
+  });
 });
 
 describe('zstd token compressor', () => {
