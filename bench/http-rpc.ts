@@ -10,10 +10,12 @@
  *    `createHttpHandler` on node:http (bench/peer-http-server.mjs), and the
  *    bare uWS POST echo (bench/http-echo-server.ts, the same request body to
  *    `/echo`, the same Lua script) as the machine's floor. Each: a 2 s wrk
- *    warm-up (connections are set up there, and again outside the measured
- *    window's steady state), then a 5 s measured run; the server's CPU from
- *    /proc/<pid>/stat around it, wrk's from /usr/bin/time, the rest of the
- *    machine's busy time from /proc/stat.
+ *    warm-up (JIT, first connections), then a 5 s measured run; the
+ *    server's CPU from /proc/<pid>/stat around it, wrk's from
+ *    /usr/bin/time, the rest of the machine's busy time from /proc/stat.
+ *    wrk cannot keep connections across runs: the measured run opens its
+ *    64 connections first, which takes about 5 ms on loopback (0.1% of the
+ *    window).
  * 2. producer MB/s: 4 concurrent `produce` streams of 100,000-row batches
  *    ({i: int64, x: float64}, 1.6 MB of payload each; one /init, then one
  *    /exchange per batch echoing the tokens), driven from a child process
@@ -241,7 +243,8 @@ const unaryTable = (results: readonly UnaryResult[], o: HttpRpcOptions): string[
   const floor = results.find((r) => r.kind === 'floor');
   const lines = [
     `unary add(1, 2): wrk ${o.threads} threads / ${o.connections} keep-alive connections on 127.0.0.1, the request our client encodes (POST /Bench/add, ${ARROW}), ` +
-      `every answer checked by the Lua script (200 and no X-VGI-RPC-Error); ${o.warmupSeconds} s warm-up, then ${o.seconds} s measured; one run per server, each alone in its own process`,
+      `every answer checked by the Lua script (200 and no X-VGI-RPC-Error); ${o.warmupSeconds} s warm-up, then ${o.seconds} s measured ` +
+      `(its 64 connects take ~5 ms of it); one run per server, each alone in its own process`,
     `${'server'.padEnd(30)} ${'calls/s'.padStart(9)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)} ${'bad'.padStart(5)} ${'server CPU'.padStart(10)} ${'us/call'.padStart(8)} ${'wrk CPU'.padStart(8)} ${'us/call'.padStart(8)} ${'others'.padStart(7)}`,
     ...results.map((r) =>
       `${r.name.padEnd(30)} ${fmt(r.calls_per_s).padStart(9)} ${fmt(r.p50_us).padStart(8)} ${fmt(r.p99_us).padStart(8)} ${fmt(r.bad).padStart(5)} ` +
@@ -383,7 +386,8 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
   if (producer.length > 0) {
     lines.push(
       `producer: ${o.producerStreams} concurrent produce streams, ${fmt(o.producerRows)} rows {i: int64, x: float64} per batch (${fmt((o.producerRows * 16) / 1e6, 1)} MB of payload), ` +
-        `one /init then one /exchange per batch echoing the tokens; the same load process against both servers (bench/http-load.ts --client ${o.streamClient}, one keep-alive connection per stream); ` +
+        `one /init then one /exchange per batch echoing the tokens; the same load process against both servers (bench/http-load.ts --client ${o.streamClient}, one keep-alive connection per stream, ` +
+        'connected before the window: it starts once every stream has had its first answer and the warm-up is over); ' +
         `${o.streamWarmupSeconds} s warm-up, ${o.streamSeconds} s window; MB = payload bytes (rows x 16) / 1e6`,
       head('batch'),
       ...producer.map(row),
@@ -421,7 +425,9 @@ const profileUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: strin
       calls_per_s: run.report.rps,
       text: [
         `where the CPU of a unary call goes: ours, 2 workers, run again under node --cpu-prof (one profile per thread) with the same wrk load: ${fmt(run.report.rps)} calls/s, ` +
-          `server CPU ${fmt(run.serverCpuPct)}%; self time of the samples inside the measured ${o.seconds} s, by stage and by source file (natives charged to their JS caller), divided by the ${fmt(calls)} calls`,
+          `server CPU ${fmt(run.serverCpuPct)}%; self time of the samples inside the measured ${o.seconds} s, by stage and by source file (natives charged to their JS caller), divided by the ${fmt(calls)} calls. ` +
+          'V8 samples on a wall clock: a thread preempted inside a system call that wakes another thread (a socket write waking wrk, a postMessage waking a worker) is counted there, ' +
+          'so on a busy 2-core machine those calls read larger than their CPU; the /proc figures above are the CPU truth',
         summarise(threads, calls, 10),
       ].join('\n'),
     };
