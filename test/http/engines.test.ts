@@ -124,6 +124,9 @@ const seen: HttpRequest[] = [];
 /** A gate a test opens to let a waiting handler answer. */
 let gate: { entered: () => void; release: Promise<void> } | undefined;
 
+/** The `onWritten` calls of the replies that have one, in order. */
+const written: string[] = [];
+
 const echoHandler: HttpHandler = async (request): Promise<HttpReply> => {
   seen.push(request);
   const { path, body } = request;
@@ -135,10 +138,14 @@ const echoHandler: HttpHandler = async (request): Promise<HttpReply> => {
     // Uneven chunks, one a view at an offset, so the engine's chunk and offset bookkeeping is exercised.
     return { status: 200, headers: [['content-type', 'application/octet-stream']], body: [big.subarray(0, 7 * MB), big.subarray(7 * MB, 7 * MB + 1), big.subarray(7 * MB + 1)] };
   }
+  if (path === '/big-written') {
+    const big = BIG_REPLY;
+    return { status: 200, headers: [], body: [big.subarray(0, 3 * MB), big.subarray(3 * MB)], onWritten: () => written.push('big') };
+  }
   if (path === '/wait-abort') {
     gate?.entered();
     await Promise.race([once(request.aborted, 'abort'), sleep(10_000)]);
-    return { status: 200, headers: [], body: [text('too late')] };
+    return { status: 200, headers: [], body: [text('too late')], onWritten: () => written.push('dropped') };
   }
   if (path === '/gate') {
     const g = gate!;
@@ -283,6 +290,33 @@ describe.each(engines)('HTTP engine %s', (engine) => {
     expect(listener.inFlight).toBe(0);
     const next = await send(port, { path: '/after-abort' });
     expect(next.status).toBe(200);
+  });
+
+  it.skipIf(skip)('onWritten is called once the whole body is written, not before, and once only', async () => {
+    written.length = 0;
+    const reply = send(port, { path: '/big-written', readDelayMs: 300 });
+    await sleep(150);
+    // 20 MB cannot all be in the socket buffers while the client reads nothing.
+    expect(written).toEqual([]);
+    const r = await reply;
+    expect(r.body.byteLength).toBe(BIG_REPLY.byteLength);
+    for (let i = 0; i < 50 && written.length === 0; i++) await sleep(10);
+    await sleep(20);
+    expect(written).toEqual(['big']);
+  });
+
+  it.skipIf(skip)('a reply dropped because its client went away is released too (onWritten), once', async () => {
+    written.length = 0;
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => { entered = r; });
+    gate = { entered, release: Promise.resolve() };
+    const c = await RawClient.connect(port);
+    c.write(`GET /wait-abort HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+    await inHandler;
+    c.destroy();
+    for (let i = 0; i < 200 && written.length === 0; i++) await sleep(10);
+    await sleep(20);
+    expect(written).toEqual(['dropped']);
   });
 
   it.skipIf(skip)('a client gone halfway through its body never reaches the handler', async () => {

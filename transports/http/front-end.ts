@@ -124,6 +124,7 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       status: reply.status,
       headers: [...reply.headers, ...o.stamps.cors(req.method, req.headers), ...o.stamps.capabilities, [REQUEST_ID_HEADER, requestId]],
       body: reply.body,
+      ...(reply.onWritten === undefined ? {} : { onWritten: reply.onWritten }),
     };
   };
 };

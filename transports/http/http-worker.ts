@@ -36,7 +36,53 @@ export type HttpTaskPayload =
 /** What the front end sends on a link (in batches: one message carries an array of these). */
 export type LinkMessage =
   | { readonly op: 'request'; readonly id: number; readonly request: RpcRequest }
-  | { readonly op: 'abort'; readonly id: number };
+  | { readonly op: 'abort'; readonly id: number }
+  /** A large reply buffer the engine has written: back for the worker to fill again. */
+  | { readonly op: 'recycle'; readonly buffer: ArrayBuffer };
+
+/** Reply bodies at least this large travel in buffers that come back to be reused (see ReplyBuffers). */
+export const RECYCLE_MIN_BYTES = 64 * 1024;
+
+/**
+ * Large reply buffers handed back by the front end once written, to be
+ * filled again. A 1.6 MB producer batch in a fresh buffer each time cost
+ * the worker its page faults and the main thread a full garbage collection
+ * every ten batches or so (each moved buffer is external memory there,
+ * until a collection finds it unreachable); a buffer moved back leaves the
+ * main thread's accounting at once. Kept: a few buffers, up to 64 MiB.
+ */
+export class ReplyBuffers {
+  private readonly free: ArrayBuffer[] = [];
+  private bytes = 0;
+
+  /** Keep `buffer` for a later reply (or let it go when enough are kept). */
+  give(buffer: ArrayBuffer): void {
+    if (this.free.length >= 8 || this.bytes + buffer.byteLength > 64 * 1024 * 1024) return;
+    this.free.push(buffer);
+    this.bytes += buffer.byteLength;
+  }
+
+  /** `chunks` gathered into one buffer whose whole length they fill at most 1/8 short of: a kept one when one fits, else a new one. */
+  gather(chunks: readonly Uint8Array[], total: number): Uint8Array {
+    let out: Uint8Array | undefined;
+    for (let i = 0; i < this.free.length; i++) {
+      const b = this.free[i]!;
+      if (b.byteLength >= total && b.byteLength - total <= b.byteLength >>> 3) {
+        this.free.splice(i, 1);
+        this.bytes -= b.byteLength;
+        out = new Uint8Array(b, 0, total);
+        break;
+      }
+    }
+    out ??= new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  }
+}
 
 /** A worker's answer to one request: the reply, with the call token of a stream it now holds or has just ended. */
 export interface HttpTaskReply {
@@ -54,12 +100,14 @@ export type LinkReply =
   | { readonly id: number; readonly reply: HttpTaskReply }
   | { readonly id: number; readonly failed: string };
 
-/** Answer one request with `app` as a task reply (the body gathered into one transferable buffer). */
-export const answerTask = async (app: HttpApp, request: RpcRequest, onStart?: (f: InFlight) => void): Promise<HttpTaskReply> => {
+/** Answer one request with `app` as a task reply (the body gathered into one transferable buffer, a recycled one when `buffers` has one that fits). */
+export const answerTask = async (app: HttpApp, request: RpcRequest, onStart?: (f: InFlight) => void, buffers?: ReplyBuffers): Promise<HttpTaskReply> => {
   const reply = await app.answer(request, onStart);
+  let total = 0;
+  for (const c of reply.body) total += c.byteLength;
   const body = reply.body.length === 1 && reply.body[0]!.byteOffset === 0 && reply.body[0]!.byteLength === reply.body[0]!.buffer.byteLength
     ? reply.body[0]!
-    : concatBytes(reply.body);
+    : buffers !== undefined && total >= RECYCLE_MIN_BYTES ? buffers.gather(reply.body, total) : concatBytes(reply.body);
   return {
     status: reply.status, headers: reply.headers, body,
     ...(reply.owns === undefined ? {} : { owns: reply.owns }),
@@ -111,12 +159,13 @@ export const httpInWorker = (dispatcher: Dispatcher, _serverId: string, data: Wo
     if (f !== undefined) f.calls.interruptAll({ _tag: 'disconnect', detail: 'the client aborted the HTTP request' });
     else aborted.add(id);
   };
+  const buffers = new ReplyBuffers();
   const answer = async (id: number, request: RpcRequest, out: LinkBatch<LinkReply>): Promise<void> => {
     try {
       const reply = await answerTask(app, request, (f) => {
         inFlight.set(id, f);
         if (aborted.delete(id)) f.calls.interruptAll({ _tag: 'disconnect', detail: 'the client aborted the HTTP request' });
-      });
+      }, buffers);
       out.send({ id, reply }, reply.body.byteLength === 0 ? undefined : reply.body.buffer as ArrayBuffer);
     } catch (e) {
       out.send({ id, failed: e instanceof Error ? e.message : String(e) });
@@ -138,8 +187,9 @@ export const httpInWorker = (dispatcher: Dispatcher, _serverId: string, data: Wo
         const out = new LinkBatch<LinkReply>(task.port);
         task.port.on('message', (batch: readonly LinkMessage[]) => {
           for (const m of batch) {
-            if (m.op === 'abort') abort(m.id);
-            else void answer(m.id, m.request, out);
+            if (m.op === 'request') void answer(m.id, m.request, out);
+            else if (m.op === 'abort') abort(m.id);
+            else buffers.give(m.buffer);
           }
         });
         return undefined;

@@ -20,7 +20,7 @@ import type { WorkerPool } from '../../runtime/worker-pool.js';
 import type { HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
 import { ARROW_CONTENT_TYPE, type RpcRequest } from './http-app.js';
-import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply, LinkBatch, type LinkMessage, type LinkReply } from './http-worker.js';
+import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply, LinkBatch, type LinkMessage, type LinkReply, RECYCLE_MIN_BYTES } from './http-worker.js';
 
 interface Owner {
   readonly threadId: number;
@@ -186,7 +186,14 @@ export class WorkerForwarder {
       this.startSweeping();
     }
     if (reply.released !== undefined) this.owners.delete(reply.released);
-    return { status: reply.status, headers: reply.headers, body: reply.body.byteLength === 0 ? [] : [reply.body] };
+    const out = reply.body;
+    if (out.byteLength < RECYCLE_MIN_BYTES) return { status: reply.status, headers: reply.headers, body: out.byteLength === 0 ? [] : [out] };
+    // Once written, the buffer goes back to the worker that filled it (if it is still there) to be filled again.
+    const buffer = out.buffer as ArrayBuffer;
+    const onWritten = (): void => {
+      if (this.links.get(threadId) === link && buffer.byteLength > 0) link.out.send({ op: 'recycle', buffer }, buffer);
+    };
+    return { status: reply.status, headers: reply.headers, body: [out], onWritten };
   }
 
   /** The reply to a request whose worker died while answering it. */
