@@ -16,20 +16,16 @@
  *
  * Standalone: node dist/bench/http-echo.js
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { uwsStatus } from '../transports/http/uws-engine.js';
-import { CLK_TCK, machineBusyTicks, processTicks } from './proc-cpu.js';
+import { type WrkLoad, measuredRun, warmUp, wrkArgs, wrkMissing } from './wrk.js';
 
-const WRK = '/usr/bin/wrk';
-const TIME = '/usr/bin/time';
 const SERVER = fileURLToPath(new URL('./http-echo-server.js', import.meta.url));
-const run = promisify(execFile);
 
 /** How the load is shaped (the defaults are the issue's). */
 export interface HttpEchoOptions {
@@ -61,29 +57,8 @@ export interface HttpEchoResult {
   readonly other_cpu_pct: number;
 }
 
-const MICROS: Record<string, number> = { us: 1, ms: 1e3, s: 1e6 };
-
-/** A wrk duration (`613.39us`, `1.20ms`, `2.00s`) in microseconds. */
-const micros = (s: string): number => {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(s.trim());
-  return m === null ? Number.NaN : Number(m[1]) * MICROS[m[2]!]!;
-};
-
-/** The numbers of wrk's `--latency` report. */
-const parseWrk = (out: string): { rps: number; requests: number; p50: number; p99: number; errors: number } => {
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  const p50 = micros(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const p99 = micros(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const errors = (socket === null ? 0 : socket.slice(1).reduce((a, b) => a + Number(b), 0)) + non2xx;
-  if (!Number.isFinite(rps) || !Number.isFinite(requests)) throw new Error(`could not read wrk's report:\n${out}`);
-  return { rps, requests, p50, p99, errors };
-};
-
-/** Start one engine's server; resolves with the child and its port. */
-const startServer = (engine: 'uws' | 'node'): Promise<{ child: ChildProcess; port: number }> =>
+/** Start one engine's echo server (bench/http-echo-server.ts) in a child process; resolves with the child and its port. */
+export const startEchoServer = (engine: 'uws' | 'node'): Promise<{ child: ChildProcess; port: number }> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SERVER, engine], { stdio: ['ignore', 'pipe', 'inherit'] });
     const rl = createInterface({ input: child.stdout! });
@@ -102,31 +77,19 @@ const startServer = (engine: 'uws' | 'node'): Promise<{ child: ChildProcess; por
 
 /** Measure one engine: check an echo, warm up, then the measured wrk run with CPU read around it. */
 const measureEngine = async (engine: 'uws' | 'node', o: HttpEchoOptions, script: string, log: (s: string) => void): Promise<HttpEchoResult> => {
-  const { child, port } = await startServer(engine);
+  const { child, port } = await startEchoServer(engine);
   try {
     const url = `http://127.0.0.1:${port}/echo`;
     const probe = 'x'.repeat(o.bodyBytes);
     const answer = await fetch(url, { method: 'POST', body: probe });
     const echoed = await answer.text();
     if (answer.status !== 200 || echoed !== probe) throw new Error(`the ${engine} server did not echo (status ${answer.status})`);
-    const wrkArgs = (seconds: number): string[] => ['-t', String(o.threads), '-c', String(o.connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency', '-s', script, url];
+    const load: WrkLoad = { threads: o.threads, connections: o.connections, script, url };
     log(`http-echo ${engine}: warm-up ${o.warmupSeconds} s`);
-    await run(WRK, wrkArgs(o.warmupSeconds));
-    log(`http-echo ${engine}: wrk ${wrkArgs(o.seconds).slice(0, 8).join(' ')} (${o.bodyBytes}-byte POST bodies)`);
-    const pid = child.pid!;
-    const server0 = processTicks(pid);
-    const machine0 = machineBusyTicks();
-    const t0 = performance.now();
-    const { stdout, stderr } = await run(TIME, ['-f', 'WRK-CPU %U %S', WRK, ...wrkArgs(o.seconds)]);
-    const seconds = (performance.now() - t0) / 1000;
-    const serverTicks = processTicks(pid) - server0;
-    const machineTicks = machineBusyTicks() - machine0;
-    const cpu = /WRK-CPU ([\d.]+) ([\d.]+)/.exec(stderr);
-    if (cpu === null) throw new Error(`no CPU line from ${TIME}: ${stderr}`);
-    const wrkCpuSeconds = Number(cpu[1]) + Number(cpu[2]);
-    const w = parseWrk(stdout);
-    const server_cpu_pct = (serverTicks / CLK_TCK / seconds) * 100;
-    const wrk_cpu_pct = (wrkCpuSeconds / seconds) * 100;
+    await warmUp(load, o.warmupSeconds);
+    log(`http-echo ${engine}: wrk ${wrkArgs(load, o.seconds).slice(0, 8).join(' ')} (${o.bodyBytes}-byte POST bodies)`);
+    const r = await measuredRun(load, o.seconds, child.pid!);
+    const w = r.report;
     return {
       engine,
       requests_per_s: w.rps,
@@ -134,11 +97,11 @@ const measureEngine = async (engine: 'uws' | 'node', o: HttpEchoOptions, script:
       latency_p50_us: w.p50,
       latency_p99_us: w.p99,
       errors: w.errors,
-      server_cpu_pct,
-      server_cpu_us_per_request: ((serverTicks / CLK_TCK) * 1e6) / w.requests,
-      wrk_cpu_pct,
-      wrk_cpu_us_per_request: (wrkCpuSeconds * 1e6) / w.requests,
-      other_cpu_pct: Math.max(0, (machineTicks / CLK_TCK / seconds) * 100 - server_cpu_pct - wrk_cpu_pct),
+      server_cpu_pct: r.serverCpuPct,
+      server_cpu_us_per_request: (r.serverCpuSeconds * 1e6) / w.requests,
+      wrk_cpu_pct: r.wrkCpuPct,
+      wrk_cpu_us_per_request: (r.wrkCpuSeconds * 1e6) / w.requests,
+      other_cpu_pct: r.otherCpuPct,
     };
   } finally {
     child.kill('SIGTERM');
@@ -152,7 +115,8 @@ export const measureHttpEcho = async (log: (s: string) => void, options: Partial
   const o = { ...DEFAULTS, ...options };
   const head = `HTTP floor (bench/http-echo.ts): bare POST echo, ${o.bodyBytes}-byte bodies, wrk ${o.threads} threads / ${o.connections} connections on 127.0.0.1, ` +
     `${o.seconds} s after a ${o.warmupSeconds} s warm-up, one run per engine, each server alone in its own process`;
-  for (const tool of [WRK, TIME]) if (!existsSync(tool)) return { results: [], table: `${head}\nskipped: ${tool} is not installed` };
+  const missing = wrkMissing();
+  if (missing !== undefined) return { results: [], table: `${head}\nskipped: ${missing}` };
   const uws = uwsStatus();
   const engines: Array<'uws' | 'node'> = uws.available ? ['uws', 'node'] : ['node'];
   const dir = mkdtempSync(join(tmpdir(), 'vgi-http-echo-'));

@@ -11,7 +11,11 @@
  * 4. start-up: spawn to first answer, ours with 0/1/2 workers beside the
  *    peer, and to the discovery line with 2 workers (bench/startup.ts);
  * 5. the HTTP floor: bare POST echo requests/s of the uWebSockets.js and
- *    node:http engines under wrk, with server and wrk CPU (bench/http-echo.ts).
+ *    node:http engines under wrk, with server and wrk CPU (bench/http-echo.ts);
+ * 6. HTTP RPC: unary calls/s under wrk (ours with 2/1/0 workers, the peer's
+ *    HTTP handler, the uWS echo floor), producer MB/s (plain and compressed)
+ *    and exchange round trips/s, ours vs the peer, and where our server's CPU
+ *    per unary call goes, from a CPU profile (bench/http-rpc.ts).
  *
  * Progress goes to stderr; the tables go to stdout, and everything as JSON
  * on the last line.
@@ -24,6 +28,7 @@ import { measureUnix } from './unix.js';
 import { measureCopies } from './copies.js';
 import { measureStartup } from './startup.js';
 import { measureHttpEcho } from './http-echo.js';
+import { measureHttpRpc } from './http-rpc.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
@@ -66,8 +71,8 @@ const PEER_BASELINE: StdioResult = {
 /** Rounds of the stdio part: this shared machine's speed drifts, so floor, ours and the peer are interleaved; each side gets its best round, and our sequential rate is compared with the floor of the same round. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup,http (the default; `BENCH_PARTS=` runs the stdio part alone). */
-const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies,startup,http').split(',');
+/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup,http,http-rpc (the default; `BENCH_PARTS=` runs the stdio part alone). */
+const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies,startup,http,http-rpc').split(',');
 
 const main = async (): Promise<void> => {
   const floors: number[] = [];
@@ -124,7 +129,9 @@ const main = async (): Promise<void> => {
   if (startup !== undefined) process.stdout.write(`\n${startup.table}\n`);
   const http = PARTS.includes('http') ? await measureHttpEcho(log) : undefined;
   if (http !== undefined) process.stdout.write(`\n${http.table}\n`);
-  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results, startup: startup?.results, http_echo: http?.results })}\n`);
+  const httpRpc = PARTS.includes('http-rpc') ? await measureHttpRpc(log) : undefined;
+  if (httpRpc !== undefined) process.stdout.write(`\n${httpRpc.table}\n`);
+  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results, startup: startup?.results, http_echo: http?.results, http_rpc: httpRpc?.results })}\n`);
 };
 
 await main();

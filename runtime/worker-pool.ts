@@ -143,9 +143,9 @@ export class WorkerPool {
   /**
    * Hand a transport's task to the worker `threadId` (waiting for it if it
    * is still starting; if it has exited, another worker gets it and answers
-   * as its transport decides). `transfer`: buffers moved, not cloned.
+   * as its transport decides). `transfer`: buffers and ports moved, not cloned.
    */
-  runTask(threadId: number, task: TransportTask, transfer: readonly ArrayBuffer[] = []): Promise<unknown> {
+  runTask(threadId: number, task: TransportTask, transfer: readonly TransferListItem[] = []): Promise<unknown> {
     return this.piscina.run(addressed(task, threadId), { transferList: transfer as TransferListItem[] });
   }
 

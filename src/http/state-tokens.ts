@@ -25,6 +25,7 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64, fromBase64Url, toBase64, toBase64Url } from './base64.js';
+import { pooledRandomBytes } from './random-pool.js';
 
 /** Which token failed to open. */
 export type TokenKind = 'cursor' | 'call' | 'session';
@@ -216,8 +217,8 @@ export const callAssociatedData = (scope: TokenScope): Uint8Array => associatedD
 /** The token key actually used: 32 bytes as given, anything else SHA-256 of it (the reference's `normalize_key`). */
 export const normalizeTokenKey = (key: Uint8Array): Uint8Array => (key.length === 32 ? Uint8Array.from(key) : sha256(key));
 
-/** `n` cryptographically random bytes (Web Crypto: Node 20 and browsers). */
-export const randomBytes = (n: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(n));
+/** `n` cryptographically random bytes (Web Crypto: Node 20 and browsers; small draws from a pool, see random-pool.ts). */
+export const randomBytes = (n: number): Uint8Array => pooledRandomBytes(n);
 
 /** A fresh call id for `/init`. */
 export const newCallId = (): Uint8Array => randomBytes(CALL_ID_BYTES);

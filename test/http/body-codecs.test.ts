@@ -139,6 +139,38 @@ describe('body codecs', () => {
     expect(strong.length).toBeLessThan(fast.length);
     expect(decompressBody('zstd', strong, body.length)).toEqual(new Uint8Array(body));
   });
+
+  it('zstd: a body decoded after a truncated, corrupt or over-cap one decodes whole (one context per thread, reset per body)', () => {
+    const good = text('the good body '.repeat(500));
+    const frame = concat(compressBody('zstd', [good]));
+    const check = (): void => expect(decompressBody('zstd', frame, good.length)).toEqual(new Uint8Array(good));
+    check();
+    // Cut inside the frame: the decoder holds a half-read frame when it gives up.
+    expect(() => decompressBody('zstd', frame.subarray(0, frame.length - 20), good.length)).toThrow(CorruptBodyError);
+    check();
+    expect(() => decompressBody('zstd', zstdZeros(64 * MiB), MiB)).toThrow(BodyTooLargeError);
+    check();
+    expect(() => decompressBody('zstd', text('not a zstd frame at all'), good.length)).toThrow(CorruptBodyError);
+    check();
+    // The start of a frame, cut, then a whole body: nothing of the cut one is carried over.
+    expect(() => decompressBody('zstd', frame.subarray(0, 30), good.length)).toThrow(CorruptBodyError);
+    expect(decompressBody('zstd', concat([frame, frame]), 2 * good.length)).toEqual(new Uint8Array(concat([good, good])));
+  });
+
+  it('zstd: bodies compressed one after another (one context per thread) are independent frames, whatever the order of levels', () => {
+    const body = (seed: number): Uint8Array => text(Array.from({ length: 5000 }, (_, i) => `r${(i * seed) % 613};`).join(''));
+    const levels = [1, 19, 1, 3, 19, 1];
+    const frames = levels.map((level, k) => ({ level, input: body(k + 1), frame: concat(compressBody('zstd', [body(k + 1)], level)) }));
+    for (const f of frames) {
+      expect(zstd.getFrameContentSize(f.frame)).toBe(f.input.length);
+      expect(decompressBody('zstd', f.frame, f.input.length)).toEqual(new Uint8Array(f.input));
+    }
+    // The level of each body is its own: the same input at 19 after 1, and at 1 after 19, give what each level gives alone.
+    const rows = text(Array.from({ length: 20000 }, (_, i) => `row ${i % 977};`).join(''));
+    const alone1 = concat(compressBody('zstd', [rows], 1));
+    expect(concat(compressBody('zstd', [rows], 19)).length).toBeLessThan(alone1.length);
+    expect(concat(compressBody('zstd', [rows], 1))).toEqual(alone1);
+  });
 });
 
 describe('zstd token compressor', () => {

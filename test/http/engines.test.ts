@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpHandler, HttpListener, HttpReply, HttpRequest } from '../../transports/http/engine.js';
-import { EngineRequest } from '../../transports/http/engine-request.js';
+import { EngineRequest, abortHook } from '../../transports/http/engine-request.js';
 import { listenHttp } from '../../transports/http/listen-http.js';
 import { OVERSIZE_DRAIN_BYTES } from '../../transports/http/request-body.js';
 import { uwsAvailable } from '../../transports/http/uws-engine.js';
@@ -124,6 +124,9 @@ const seen: HttpRequest[] = [];
 /** A gate a test opens to let a waiting handler answer. */
 let gate: { entered: () => void; release: Promise<void> } | undefined;
 
+/** The `onWritten` calls of the replies that have one, in order. */
+const written: string[] = [];
+
 const echoHandler: HttpHandler = async (request): Promise<HttpReply> => {
   seen.push(request);
   const { path, body } = request;
@@ -135,10 +138,14 @@ const echoHandler: HttpHandler = async (request): Promise<HttpReply> => {
     // Uneven chunks, one a view at an offset, so the engine's chunk and offset bookkeeping is exercised.
     return { status: 200, headers: [['content-type', 'application/octet-stream']], body: [big.subarray(0, 7 * MB), big.subarray(7 * MB, 7 * MB + 1), big.subarray(7 * MB + 1)] };
   }
+  if (path === '/big-written') {
+    const big = BIG_REPLY;
+    return { status: 200, headers: [], body: [big.subarray(0, 3 * MB), big.subarray(3 * MB)], onWritten: () => written.push('big') };
+  }
   if (path === '/wait-abort') {
     gate?.entered();
     await Promise.race([once(request.aborted, 'abort'), sleep(10_000)]);
-    return { status: 200, headers: [], body: [text('too late')] };
+    return { status: 200, headers: [], body: [text('too late')], onWritten: () => written.push('dropped') };
   }
   if (path === '/gate') {
     const g = gate!;
@@ -283,6 +290,33 @@ describe.each(engines)('HTTP engine %s', (engine) => {
     expect(listener.inFlight).toBe(0);
     const next = await send(port, { path: '/after-abort' });
     expect(next.status).toBe(200);
+  });
+
+  it.skipIf(skip)('onWritten is called once the whole body is written, not before, and once only', async () => {
+    written.length = 0;
+    const reply = send(port, { path: '/big-written', readDelayMs: 300 });
+    await sleep(150);
+    // 20 MB cannot all be in the socket buffers while the client reads nothing.
+    expect(written).toEqual([]);
+    const r = await reply;
+    expect(r.body.byteLength).toBe(BIG_REPLY.byteLength);
+    for (let i = 0; i < 50 && written.length === 0; i++) await sleep(10);
+    await sleep(20);
+    expect(written).toEqual(['big']);
+  });
+
+  it.skipIf(skip)('a reply dropped because its client went away is released too (onWritten), once', async () => {
+    written.length = 0;
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => { entered = r; });
+    gate = { entered, release: Promise.resolve() };
+    const c = await RawClient.connect(port);
+    c.write(`GET /wait-abort HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+    await inHandler;
+    c.destroy();
+    for (let i = 0; i < 200 && written.length === 0; i++) await sleep(10);
+    await sleep(20);
+    expect(written).toEqual(['dropped']);
   });
 
   it.skipIf(skip)('a client gone halfway through its body never reaches the handler', async () => {
@@ -441,5 +475,45 @@ describe('EngineRequest.aborted', () => {
     const r = make();
     EngineRequest.abort(r);
     expect(r.aborted.aborted).toBe(true);
+  });
+});
+
+describe('abortHook', () => {
+  const make = (): EngineRequest => new EngineRequest('GET', '/', '', new Map(), new Uint8Array(0), HOST);
+
+  it('calls listeners of an engine request once when it aborts, not the unsubscribed ones, and makes no AbortSignal for them', () => {
+    const r = make();
+    const hook = abortHook(r);
+    const calls: string[] = [];
+    hook(() => calls.push('a'));
+    const off = hook(() => calls.push('b'));
+    off();
+    EngineRequest.abort(r);
+    EngineRequest.abort(r);
+    expect(calls).toEqual(['a']);
+    // A listener that arrives after the abort is called at once.
+    hook(() => calls.push('late'));
+    expect(calls).toEqual(['a', 'late']);
+  });
+
+  it('also fires the AbortSignal a handler asked for', () => {
+    const r = make();
+    const signal = r.aborted;
+    const calls: string[] = [];
+    abortHook(r)(() => calls.push('hook'));
+    EngineRequest.abort(r);
+    expect([signal.aborted, calls]).toEqual([true, ['hook']]);
+  });
+
+  it('falls back to the AbortSignal of any other HttpRequest', () => {
+    const controller = new AbortController();
+    const request: HttpRequest = { method: 'GET', path: '/', query: '', headers: new Map(), body: undefined, aborted: controller.signal, remoteAddress: HOST };
+    const calls: string[] = [];
+    const hook = abortHook(request);
+    hook(() => calls.push('a'));
+    hook(() => calls.push('b'))();
+    controller.abort();
+    hook(() => calls.push('late'));
+    expect(calls).toEqual(['a', 'late']);
   });
 });

@@ -45,6 +45,13 @@ export interface HttpReply {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   /** Body chunks, written in order (may be empty); never written for HEAD, 1xx, 204 and 304. */
   readonly body: readonly Uint8Array[];
+  /**
+   * Called once when the engine holds the body no more: written to the
+   * socket in full, or dropped (the client went away, the reply failed).
+   * From then on the body's buffers may be reused (the worker hop hands
+   * large reply buffers back to the worker that filled them).
+   */
+  readonly onWritten?: () => void;
 }
 
 /**

@@ -11,6 +11,7 @@ import { Errors, toWireError, RpcError } from '../../src/service/errors.js';
 import { emptySchema } from '../../src/service/method.js';
 import { writeErrorStream } from '../../src/protocol/responses.js';
 import type { HttpHandler, HttpReply, HttpRequest } from './engine.js';
+import { type AbortHook, abortHook } from './engine-request.js';
 import { type HeaderList, OPTIONS_CACHE_CONTROL } from '../../src/http/capability-headers.js';
 import { ResponseBudgetHeaderError, acceptMaxResponseBytesOf } from '../../src/http/response-budget.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../../src/http/request-id.js';
@@ -48,8 +49,8 @@ export interface FrontEndOptions {
   readonly authenticate?: Authenticate;
   /** GET pages (landing, describe, 404), or undefined to answer plain 404s. */
   readonly pages?: (path: string) => HttpReply | Promise<HttpReply>;
-  /** Hand an RPC request to the worker that owns it; `aborted` fires when the client goes away. */
-  readonly forward: (request: RpcRequest, aborted: AbortSignal) => Promise<HttpReply>;
+  /** Hand an RPC request to the worker that owns it; `onAbort` tells when the client goes away. */
+  readonly forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;
 }
 
 const plain = (status: number, body: string): HttpReply =>
@@ -111,7 +112,7 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       return invalidBudget(e, false);
     }
     const rpc: RpcRequest = { method: req.method, path, headers: req.headers, body: req.body, auth, requestId, acceptMaxResponseBytes };
-    return { reply: await o.forward(rpc, req.aborted), options: false };
+    return { reply: await o.forward(rpc, abortHook(req)), options: false };
   };
 
   return async (req) => {
@@ -127,6 +128,7 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       status: reply.status,
       headers: [...reply.headers, ...o.stamps.cors(req.method, req.headers), ...o.stamps.capabilities, [REQUEST_ID_HEADER, requestId]],
       body: reply.body,
+      ...(reply.onWritten === undefined ? {} : { onWritten: reply.onWritten }),
     };
   };
 };

@@ -10,7 +10,6 @@
  * only moves bytes. Streams live between requests in this worker's
  * call-state cache, reached through their tokens.
  */
-import { randomBytes } from 'node:crypto';
 import type { Schema } from 'apache-arrow';
 import type { Dispatcher, RequestStream } from '../../src/protocol/dispatcher.js';
 import type { ConnectionCalls, InterruptReason } from '../../src/protocol/call-scope.js';
@@ -27,7 +26,7 @@ import { CallStateCache } from './call-state-cache.js';
 import { decodeStreamState } from '../../src/protocol/stream-state.js';
 import { makeCallScope } from '../../src/protocol/call-scope.js';
 import type * as Effect from 'effect/Effect';
-import type { TokenScope, TokenSealer } from '../../src/http/state-tokens.js';
+import { type TokenScope, type TokenSealer, newCallId } from '../../src/http/state-tokens.js';
 import type { HttpReply } from './engine.js';
 
 /** The Arrow IPC stream media type. */
@@ -269,7 +268,7 @@ export class HttpApp {
     if (opened._tag === 'failed') return { status: 200, headers: [ARROW, ERROR_FLAG], body: opened.out };
     const stream = opened.stream;
     const scope = this.scopeOf(req, route);
-    const callId = new Uint8Array(randomBytes(16));
+    const callId = newCallId();
     const responseLimit = minDefined(this.options.maxResponseBytes, req.acceptMaxResponseBytes);
     const callToken = this.options.tokens.sealCall({
       callId, callState: NO_STATE, typeName: '', outputSchema: NO_STATE, inputSchema: NO_STATE, streamId: hex(callId),

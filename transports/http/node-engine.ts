@@ -58,9 +58,14 @@ const serve = (req: IncomingMessage, res: ServerResponse, server: ServerState): 
   let aborted = false;
   let ended = false;
   let settled = false;
+  /** The reply's `onWritten`, called when the response is over (written, or the client gone). */
+  let release: (() => void) | undefined;
   const settle = (): void => {
     if (settled) return;
     settled = true;
+    const r = release;
+    release = undefined;
+    r?.();
     server.inFlight--;
     if (server.inFlight === 0 && server.onIdle !== undefined) server.onIdle();
   };
@@ -125,7 +130,11 @@ const serve = (req: IncomingMessage, res: ServerResponse, server: ServerState): 
   };
 
   const replied = (reply: HttpReply): void => {
-    if (aborted) return; // the client is gone: the reply is dropped
+    if (aborted || settled) {
+      reply.onWritten?.(); // the client is gone: the reply is dropped
+      return;
+    }
+    release = reply.onWritten;
     if (oversize && !bodyEnded && !drainGivenUp) {
       held = reply; // written once the rest of the body has been read
       return;

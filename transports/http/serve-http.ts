@@ -10,6 +10,7 @@ import { type PageModel, pageModel, pageReply, renderPages } from '../../src/htt
 import { type CapabilityConfig, capabilityHeaders } from '../../src/http/capability-headers.js';
 import { corsHeaders, corsPolicy } from '../../src/http/cors-headers.js';
 import type { HttpListener, HttpReply } from './engine.js';
+import type { AbortHook } from './engine-request.js';
 import { listenHttp } from './listen-http.js';
 import { frontEnd, type ResponseStamps } from './front-end.js';
 import { HttpApp, type RpcRequest } from './http-app.js';
@@ -33,15 +34,13 @@ const toText = (r: { status: number; headers: ReadonlyArray<readonly [string, st
 /** Serve HTTP for `runtime` on host:port. */
 export const serveHttp = async (runtime: RpcRuntime, host: string, port: number, options: HttpOptions, settings: HttpSettings, primaryProtocol: string): Promise<HttpServing> => {
   const local = runtime.localDispatcher;
-  let forward: (request: RpcRequest, aborted: AbortSignal) => Promise<HttpReply>;
+  let forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;
   let closeStreams: (detail: string) => Promise<void>;
   let model: () => Promise<PageModel>;
   if (local !== undefined) {
     const app = new HttpApp(local, appOptionsOf(settings));
-    forward = (request, aborted) => app.answer(request, (f) => {
-      const gone = (): void => f.calls.interruptAll({ _tag: 'disconnect', detail: 'the client aborted the HTTP request' });
-      if (aborted.aborted) gone();
-      else aborted.addEventListener('abort', gone, { once: true });
+    forward = (request, onAbort) => app.answer(request, (f) => {
+      onAbort(() => f.calls.interruptAll({ _tag: 'disconnect', detail: 'the client aborted the HTTP request' }));
     });
     closeStreams = (detail) => app.closeStreams({ _tag: 'shutdown', detail });
     const m = pageModel(local.hosting, { prefix: settings.prefix });
@@ -50,7 +49,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     const pool = runtime.workerPool!;
     const codecs = httpCodecs([]);
     const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.tokenTtlSeconds * 1000, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes));
-    forward = (request, aborted) => forwarder.forward(request, aborted);
+    forward = (request, onAbort) => forwarder.forward(request, onAbort);
     closeStreams = (detail) => forwarder.closeStreams(detail);
     let cached: Promise<PageModel> | undefined;
     model = () => (cached ??= pool.runTask(pool.liveWorkers[0]!, { transport: HTTP_TASKS, payload: { op: 'pageModel' } satisfies HttpTaskPayload }) as Promise<PageModel>);

@@ -143,6 +143,8 @@ class Exchange {
   /** Body bytes before chunks[chunkIndex]. */
   private chunkBase = 0;
   private writableHooked = false;
+  /** The reply's `onWritten`, called when the exchange settles. */
+  private release: (() => void) | undefined;
 
   constructor(
     private readonly res: Uws.HttpResponse,
@@ -232,7 +234,11 @@ class Exchange {
   }
 
   private replied(reply: HttpReply): void {
-    if (this.aborted || this.ended) return; // the client is gone: the reply is dropped
+    if (this.aborted || this.ended) {
+      reply.onWritten?.(); // the client is gone: the reply is dropped
+      return;
+    }
+    this.release = reply.onWritten;
     if (this.oversize && !this.bodyEnded && !this.drainGivenUp) {
       this.held = reply; // written once the rest of the body has been read
       return;
@@ -339,6 +345,9 @@ class Exchange {
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
+    const release = this.release;
+    this.release = undefined;
+    release?.();
     const server = this.server;
     server.inFlight--;
     if (server.inFlight === 0 && server.onIdle !== undefined) server.onIdle();

@@ -1,7 +1,9 @@
 /**
- * The front end's hop to the workers: each HTTP request becomes a task
- * addressed to one worker. A stream's continuation goes to the worker that
- * holds its live state, found by the call token the client echoes (the
+ * The front end's hop to the workers: each HTTP request goes to one worker,
+ * over the link (a MessagePort) the forwarder opens to each worker with one
+ * pool task; the requests of one event-loop turn travel to a worker as one
+ * message (see http-worker.ts). A stream's continuation goes to the worker
+ * that holds its live state, found by the call token the client echoes (the
  * front end learns the owner from the /init reply, with no crypto and no
  * decoding of the body: the token is read from the batch's message header);
  * everything else goes to the least loaded worker. The body is moved to the
@@ -13,10 +15,12 @@ import { peekBatchMetadata } from '../../src/wire/metadata-peek.js';
 import { RpcError, toWireError } from '../../src/service/errors.js';
 import { emptySchema } from '../../src/service/method.js';
 import { writeErrorStream } from '../../src/protocol/responses.js';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { WorkerPool } from '../../runtime/worker-pool.js';
 import type { HttpReply } from './engine.js';
+import type { AbortHook } from './engine-request.js';
 import { ARROW_CONTENT_TYPE, type RpcRequest } from './http-app.js';
-import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply } from './http-worker.js';
+import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply, LinkBatch, type LinkMessage, type LinkReply, RECYCLE_MIN_BYTES } from './http-worker.js';
 
 interface Owner {
   readonly threadId: number;
@@ -27,9 +31,44 @@ interface Owner {
 const owned = (b: Uint8Array): Uint8Array =>
   b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer) ? b : Uint8Array.prototype.slice.call(b);
 
+/** A request sent on a link and not answered yet. */
+interface Pending {
+  readonly resolve: (r: HttpTaskReply) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** The link to one worker: its port, the batch being gathered for it, and the requests it has not answered. */
+class Link {
+  readonly out: LinkBatch<LinkMessage>;
+  readonly pending = new Map<number, Pending>();
+
+  constructor(readonly port: MessagePort) {
+    this.out = new LinkBatch(port);
+    port.on('message', (batch: readonly LinkReply[]) => {
+      for (const r of batch) {
+        const p = this.pending.get(r.id);
+        if (p === undefined) continue;
+        this.pending.delete(r.id);
+        if ('reply' in r) p.resolve(r.reply);
+        else p.reject(new Error(r.failed));
+      }
+    });
+    // The link must not keep the process alive once the server has stopped.
+    port.unref();
+  }
+
+  /** The worker exited: every request it had fails with `e`. */
+  fail(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+    this.port.close();
+  }
+}
+
 /** Forwards HTTP requests to the pool's workers. */
 export class WorkerForwarder {
   private readonly owners = new Map<string, Owner>();
+  private readonly links = new Map<number, Link>();
   private readonly load = new Map<number, number>();
   private nextId = 0;
   private sweeper: ReturnType<typeof setInterval> | undefined;
@@ -48,7 +87,30 @@ export class WorkerForwarder {
     pool.onWorkerExit((tid) => {
       for (const [token, o] of this.owners) if (o.threadId === tid) this.owners.delete(token);
       this.load.delete(tid);
+      const link = this.links.get(tid);
+      this.links.delete(tid);
+      link?.fail(new Error(`worker thread ${tid} exited`));
     });
+  }
+
+  /**
+   * The link to worker `threadId`, opened on first use: one pool task hands
+   * the worker its end (the pool waits for a worker still starting; what is
+   * sent meanwhile waits in the port).
+   */
+  private linkTo(threadId: number): Link {
+    let link = this.links.get(threadId);
+    if (link === undefined) {
+      const { port1, port2 } = new MessageChannel();
+      link = new Link(port1);
+      this.links.set(threadId, link);
+      const opened = link;
+      this.pool.runTask(threadId, { transport: HTTP_TASKS, payload: { op: 'link', threadId, port: port2 } satisfies HttpTaskPayload }, [port2]).catch((e: unknown) => {
+        if (this.links.get(threadId) === opened) this.links.delete(threadId);
+        opened.fail(e instanceof Error ? e : new Error(String(e)));
+      });
+    }
+    return link;
   }
 
   /** Streams whose owner is known. */
@@ -95,24 +157,26 @@ export class WorkerForwarder {
   }
 
   /** Answer `request` on the worker that owns it. */
-  async forward(request: RpcRequest, aborted: AbortSignal): Promise<HttpReply> {
+  async forward(request: RpcRequest, onAbort: AbortHook): Promise<HttpReply> {
     const routed = this.ownerOf(request);
     const threadId = routed.threadId ?? this.leastLoaded();
     const id = ++this.nextId;
     const body = routed.request.body === undefined ? undefined : owned(routed.request.body);
-    const payload: HttpTaskPayload = { op: 'request', id, request: { ...routed.request, body } };
-    const onAbort = (): void => {
-      void this.pool.runTask(threadId, { transport: HTTP_TASKS, payload: { op: 'abort', id } satisfies HttpTaskPayload }).catch(() => undefined);
-    };
-    aborted.addEventListener('abort', onAbort, { once: true });
+    const link = this.linkTo(threadId);
+    const abort = (): void => link.out.send({ op: 'abort', id });
+    const unsubscribe = onAbort(abort);
     this.load.set(threadId, (this.load.get(threadId) ?? 0) + 1);
     let reply: HttpTaskReply;
     try {
-      reply = await this.pool.runTask(threadId, { transport: HTTP_TASKS, payload }, body === undefined ? [] : [body.buffer as ArrayBuffer]) as HttpTaskReply;
+      reply = await new Promise<HttpTaskReply>((resolve, reject) => {
+        link.pending.set(id, { resolve, reject });
+        link.out.send({ op: 'request', id, request: { ...routed.request, body } }, body?.buffer as ArrayBuffer | undefined);
+      });
     } catch (e) {
+      if (this.links.get(threadId) === link) throw e; // the worker answered with a failure: the front end reports it
       return this.crashed(e, request.requestId);
     } finally {
-      aborted.removeEventListener('abort', onAbort);
+      unsubscribe();
       const l = (this.load.get(threadId) ?? 1) - 1;
       if (l > 0) this.load.set(threadId, l);
       else this.load.delete(threadId);
@@ -122,7 +186,14 @@ export class WorkerForwarder {
       this.startSweeping();
     }
     if (reply.released !== undefined) this.owners.delete(reply.released);
-    return { status: reply.status, headers: reply.headers, body: reply.body.byteLength === 0 ? [] : [reply.body] };
+    const out = reply.body;
+    if (out.byteLength < RECYCLE_MIN_BYTES) return { status: reply.status, headers: reply.headers, body: out.byteLength === 0 ? [] : [out] };
+    // Once written, the buffer goes back to the worker that filled it (if it is still there) to be filled again.
+    const buffer = out.buffer as ArrayBuffer;
+    const onWritten = (): void => {
+      if (this.links.get(threadId) === link && buffer.byteLength > 0) link.out.send({ op: 'recycle', buffer }, buffer);
+    };
+    return { status: reply.status, headers: reply.headers, body: [out], onWritten };
   }
 
   /** The reply to a request whose worker died while answering it. */
