@@ -70,7 +70,7 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
   // A stdio server's worker threads must print to stderr: their stdout follows process.stdout as it is when they start.
   if (listen.kind === 'stdio') reserveStdout();
   const httpModules = listen.kind === 'http'
-    ? await Promise.all([import('./http/http-config.js'), import('./http/serve-http.js'), import('./http/http-worker.js')])
+    ? await Promise.all([import('./http/http-config.js'), import('./http/serve-http.js'), import('./http/http-worker-hook.js')])
     : undefined;
   const http = httpModules === undefined ? undefined : httpModules[0].settingsOf(options.http ?? {});
   const HTTP_TASKS = httpModules?.[2].HTTP_TASKS ?? '';

@@ -10,7 +10,7 @@ import type { DispatcherOptions, Hostable } from '../src/protocol/dispatcher.js'
 import type { ServiceImpl } from '../src/service/service.js';
 import { workerRuntime } from '../runtime/worker-entry.js';
 import { acceptInWorker } from './socket/worker-accept.js';
-import { httpInWorker } from './http/http-worker.js';
+import { httpInWorker } from './http/http-worker-hook.js';
 
 /** Build the default export of an application's worker module, hosting `services` with `layer`. */
 export const workerEntry = <E>(services: readonly Hostable[], layer: Layer.Layer<ServiceImpl<any>, E, never>, options: DispatcherOptions = {}) =>

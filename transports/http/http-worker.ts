@@ -16,14 +16,14 @@
 import { type MessagePort, threadId } from 'node:worker_threads';
 import type { Dispatcher } from '../../src/protocol/dispatcher.js';
 import { concatBytes } from '../../src/wire/batch-encoder.js';
-import type { WorkerData } from '../../runtime/channel.js';
 import type { TransportTaskHandler } from '../../runtime/worker-entry.js';
 import { type HttpSettings, appOptionsOf } from './http-config.js';
 import { pageModel } from '../../src/http/pages.js';
 import { HttpApp, type InFlight, type RpcRequest } from './http-app.js';
 
-/** The transport name of HTTP tasks. */
-export const HTTP_TASKS = 'http';
+import { HTTP_TASKS } from './http-worker-hook.js';
+
+export { HTTP_TASKS };
 
 /** What the front end sends a worker as a pool task. */
 export type HttpTaskPayload =
@@ -147,10 +147,8 @@ export class LinkBatch<T> {
   };
 }
 
-/** The WorkerHook of HTTP: builds this worker's HttpApp when the pool serves HTTP. */
-export const httpInWorker = (dispatcher: Dispatcher, _serverId: string, data: WorkerData): TransportTaskHandler | void => {
-  const settings = data.transports?.[HTTP_TASKS] as HttpSettings | undefined;
-  if (settings === undefined) return;
+/** This worker's handler of HTTP tasks: its HttpApp, and the links the front end opens to it. */
+export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings): TransportTaskHandler => {
   const app = new HttpApp(dispatcher, appOptionsOf(settings));
   const inFlight = new Map<number, InFlight>();
   const aborted = new Set<number>();

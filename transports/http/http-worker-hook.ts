@@ -1,0 +1,27 @@
+/**
+ * The WorkerHook of HTTP, kept light: every worker of a pool runs it, but
+ * only a pool that serves HTTP (its workerData names HTTP settings) loads
+ * the HTTP routes, on the first HTTP task, so socket and stdio servers'
+ * workers start without them.
+ */
+import type { Dispatcher } from '../../src/protocol/dispatcher.js';
+import type { WorkerData } from '../../runtime/channel.js';
+import type { TransportTaskHandler } from '../../runtime/worker-entry.js';
+import type { HttpSettings } from './http-config.js';
+
+/** The transport name of HTTP tasks. */
+export const HTTP_TASKS = 'http';
+
+/** Answer HTTP tasks in this worker when the pool serves HTTP. */
+export const httpInWorker = (dispatcher: Dispatcher, _serverId: string, data: WorkerData): TransportTaskHandler | void => {
+  const settings = data.transports?.[HTTP_TASKS] as HttpSettings | undefined;
+  if (settings === undefined) return;
+  let handler: Promise<TransportTaskHandler> | undefined;
+  return {
+    transport: HTTP_TASKS,
+    handle: async (payload) => {
+      handler ??= import('./http-worker.js').then((m) => m.httpTaskHandler(dispatcher, settings));
+      return (await handler).handle(payload);
+    },
+  };
+};
