@@ -56,6 +56,7 @@ import { startEchoServer } from './http-echo.js';
 import { CLK_TCK, machineBusyTicks, processTicks } from './proc-cpu.js';
 import { type WrkLoad, checkingPostScript, measuredRun, warmUp, wrkMissing } from './wrk.js';
 import { profileFiles, readProfile, summarise } from './cpu-profile.js';
+import { LoadProcess } from './load-process.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const WORKER = join(HERE, '../examples/bench/worker.js');
@@ -281,48 +282,6 @@ export interface StreamResult {
 
 interface LoadMark { readonly units: number; readonly bytes: number; readonly errors: number; readonly t_ms: number; readonly cpu_us: number }
 
-/** The load process's line-oriented control channel. */
-class LoadProcess {
-  private readonly lines: string[] = [];
-  private waiting: ((line: string) => void) | undefined;
-  readonly exited: Promise<number | null>;
-
-  constructor(readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const w = this.waiting;
-      if (w !== undefined) {
-        this.waiting = undefined;
-        w(line);
-      } else this.lines.push(line);
-    });
-    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
-  }
-
-  next(timeoutMs = 15_000): Promise<string> {
-    const queued = this.lines.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the load process did not answer')), timeoutMs);
-      const gone = (): void => { clearTimeout(timer); reject(new Error('the load process exited')); };
-      void this.exited.then(gone);
-      this.waiting = (l) => { clearTimeout(timer); resolve(l); };
-    });
-  }
-
-  async mark(): Promise<LoadMark> {
-    const reply = this.next();
-    this.child.stdin!.write('mark\n');
-    return JSON.parse(await reply) as LoadMark;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    this.child.stdin!.end('stop\n');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 8000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
 
 const streamRun = async (t: Target, workload: 'producer' | 'exchange', compression: string, o: HttpRpcOptions, log: (s: string) => void): Promise<StreamResult> => {
   const server = await startRpcServer(t);
@@ -330,7 +289,7 @@ const streamRun = async (t: Target, workload: 'producer' | 'exchange', compressi
     const streams = workload === 'producer' ? o.producerStreams : o.exchangeStreams;
     const rows = workload === 'producer' ? o.producerRows : o.exchangeRows;
     log(`http-rpc ${workload} (${compression}): ${t.name}: ${streams} streams x ${fmt(rows)} rows, ${o.streamWarmupSeconds} s warm-up, ${o.streamSeconds} s window`);
-    const load = new LoadProcess(spawn(process.execPath,
+    const load = new LoadProcess<LoadMark>(spawn(process.execPath,
       [LOAD, '--url', `http://127.0.0.1:${server.port}`, '--workload', workload, '--streams', String(streams), '--rows', String(rows), '--client', o.streamClient],
       { stdio: ['pipe', 'pipe', 'inherit'] }));
     try {

@@ -36,6 +36,7 @@ import { encodeRequest } from '../src/client/connection.js';
 import { connectUnix } from '../transports/unix/unix-client.js';
 import { Bench } from '../examples/bench/bench-service.js';
 import { CLK_TCK, machineBusyTicks, parseStat } from './proc-cpu.js';
+import { LoadProcess } from './load-process.js';
 
 /** How the load is shaped. */
 export interface UnixLoadOptions {
@@ -177,46 +178,6 @@ const lineMatching = (child: ChildProcess, test: (line: string) => boolean, what
 
 interface Mark { readonly calls: number; readonly errors: number; readonly t_ms: number; readonly cpu_us: number }
 
-/** A load generator process with a line-oriented control channel. */
-class Generator {
-  private readonly lines: string[] = [];
-  private waiting: ((line: string) => void) | undefined;
-  readonly exited: Promise<number | null>;
-
-  constructor(readonly child: ChildProcess) {
-    const rl = createInterface({ input: child.stdout! });
-    rl.on('line', (line) => {
-      const w = this.waiting;
-      if (w !== undefined) {
-        this.waiting = undefined;
-        w(line);
-      } else this.lines.push(line);
-    });
-    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
-  }
-
-  next(timeoutMs = 10_000): Promise<string> {
-    const queued = this.lines.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('load generator did not answer')), timeoutMs);
-      this.waiting = (l) => { clearTimeout(timer); resolve(l); };
-    });
-  }
-
-  async mark(): Promise<Mark> {
-    const reply = this.next();
-    this.child.stdin!.write('mark\n');
-    return JSON.parse(await reply) as Mark;
-  }
-
-  async stop(): Promise<void> {
-    this.child.stdin!.end('stop\n');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
 
 const stopServer = async (server: ChildProcess, path: string): Promise<void> => {
   if (server.exitCode === null && server.signalCode === null) {
@@ -246,7 +207,7 @@ const measureOne = async (command: readonly string[], path: string, load: UnixLo
       const child = native !== undefined
         ? spawn(native.binary, [path, native.requestFile, String(k), String(load.inflight)], { stdio: ['pipe', 'pipe', 'inherit'] })
         : spawn(process.execPath, [LOAD, '--path', path, '--connections', String(k), '--inflight', String(load.inflight), '--client', load.client], { stdio: ['pipe', 'pipe', 'inherit'] });
-      return new Generator(child);
+      return new LoadProcess<Mark>(child);
     });
     try {
       for (const g of gens) {

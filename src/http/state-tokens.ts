@@ -26,6 +26,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64, fromBase64Url, toBase64, toBase64Url } from './base64.js';
 import { pooledRandomBytes } from './random-pool.js';
+import { concatBytes } from '../wire/batch-encoder.js';
 
 /** Which token failed to open. */
 export type TokenKind = 'cursor' | 'call' | 'session';
@@ -176,17 +177,6 @@ const CALL_AAD = UTF8.encode('vgi_rpc.call.v3\u0000');
 const CALL_AAD_BOUND = UTF8.encode('vgi_rpc.call.v4\u0000');
 const ANONYMOUS = UTF8.encode('\u0000anonymous');
 
-const concat = (parts: readonly Uint8Array[]): Uint8Array => {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 /**
  * The associated data, as the reference builds it:
@@ -205,7 +195,7 @@ const associatedData = (plain: Uint8Array, bound: Uint8Array, scope: TokenScope)
   }
   if (binding !== undefined) parts.push(Uint8Array.of(0x00), UTF8.encode(binding));
   parts.push(UTF8.encode(`\u0000${scope.protocol}`));
-  return concat(parts);
+  return concatBytes(parts);
 };
 
 /** The cursor token's associated data for `scope` (exported for tests and diagnostics). */
@@ -262,7 +252,7 @@ class PlainWriter {
   }
 
   bytes(): Uint8Array {
-    return concat(this.parts);
+    return concatBytes(this.parts);
   }
 }
 
@@ -449,7 +439,7 @@ export class TokenSealer {
   private seal(version: number, plain: Uint8Array, aad: Uint8Array): Uint8Array {
     const nonce = randomBytes(NONCE_BYTES);
     const sealed = xchacha20poly1305(this.key, nonce, aad).encrypt(plain);
-    return concat([Uint8Array.of(version), nonce, sealed]);
+    return concatBytes([Uint8Array.of(version), nonce, sealed]);
   }
 
   private open(kind: TokenKind, version: number, raw: Uint8Array, aad: Uint8Array): Uint8Array {
@@ -474,9 +464,9 @@ export class TokenSealer {
   private pack(plain: Uint8Array): Uint8Array {
     if (this.compressor !== undefined) {
       const packed = this.compressor.compress(plain);
-      if (packed.length < plain.length) return concat([Uint8Array.of(CODEC_ZSTD), packed]);
+      if (packed.length < plain.length) return concatBytes([Uint8Array.of(CODEC_ZSTD), packed]);
     }
-    return concat([Uint8Array.of(CODEC_RAW), plain]);
+    return concatBytes([Uint8Array.of(CODEC_RAW), plain]);
   }
 
   private unpack(kind: TokenKind, data: Uint8Array): Uint8Array {

@@ -15,6 +15,7 @@
 import { Decompress } from 'fzstd';
 import { RpcClientError } from '../client-error.js';
 import { HttpHeader } from './wire-headers.js';
+import { concatBytes } from '../../wire/batch-encoder.js';
 
 /** The codecs this client decodes, in its order of preference (sent in both accept-encoding headers). */
 export const DECODABLE_ENCODINGS = 'zstd, gzip';
@@ -50,17 +51,6 @@ const zstdFramed = (body: Uint8Array): boolean =>
   ((body[0] === 0x28 && body[1] === 0xb5 && body[2] === 0x2f && body[3] === 0xfd) ||
     ((body[0]! & 0xf0) === 0x50 && body[1] === 0x2a && body[2] === 0x4d && body[3] === 0x18));
 
-/** One buffer from chunks (no copy for a single chunk). */
-const joined = (chunks: readonly Uint8Array[], total: number): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-};
 
 /**
  * Read a byte stream to its end, at most `limit` bytes: past that the stream
@@ -85,7 +75,7 @@ export const readAll = async (stream: ReadableStream<Uint8Array> | null, limit: 
   } finally {
     reader.releaseLock();
   }
-  return joined(chunks, total);
+  return concatBytes(chunks);
 };
 
 /** How much of a dropped answer is read (beyond it the connection is given up rather than drained). */
@@ -122,7 +112,7 @@ const unzstd = (body: Uint8Array, limit: number): Uint8Array => {
     if (e instanceof BodyTooLarge) throw e;
     throw RpcClientError.local('ProtocolError', `cannot decode the zstd response body: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return joined(chunks, total);
+  return concatBytes(chunks);
 };
 
 /** Undo `coding` on `body`, producing at most `limit` decoded bytes (BodyTooLarge past it). */

@@ -16,17 +16,10 @@ import type { DecodedBatch } from '../../../src/wire/stream-reader.js';
 import { buildRichHeader, type RichHeader } from '../../../examples/conformance/rich-header.js';
 import { CONFORMANCE_PROTOCOL, CONFORMANCE_VERSION } from '../../../examples/conformance/service.js';
 import { errorOf } from '../../support/raw-exchange.js';
+import { rpcFailure } from '../../support/rpc-failure.js';
 
 /** `pytest.raises(RpcError)`: await `p`, require it to reject with an RpcClientError, return it. */
-export const rpcError = async (p: Promise<unknown> | (() => Promise<unknown>)): Promise<RpcClientError> => {
-  const promise = typeof p === 'function' ? p() : p;
-  const e = await promise.then(
-    (v) => new Error(`expected an RpcError, the call succeeded with ${String(v)}`),
-    (err: unknown) => err,
-  );
-  if (!(e instanceof RpcClientError)) throw e instanceof Error ? e : new Error(String(e));
-  return e;
-};
+export const rpcError = rpcFailure;
 
 /** `pytest.raises(RpcError, match=pattern)`: the reference matches against `str(RpcError)`, i.e. "Type: message". */
 export const expectMatch = (e: RpcClientError, pattern: RegExp): void => {
