@@ -106,6 +106,9 @@ export interface InFlight {
 }
 
 const NO_STATE = new Uint8Array(0);
+
+/** Response bodies smaller than this are sent uncompressed whatever the client accepts (an exchange turn's answer is ~1 KiB). */
+export const COMPRESS_MIN_BYTES = 1400;
 const ERROR_FLAG: readonly [string, string] = ['X-VGI-RPC-Error', 'true'];
 const ARROW: readonly [string, string] = ['Content-Type', ARROW_CONTENT_TYPE];
 
@@ -190,8 +193,9 @@ export class HttpApp {
       const error = RpcError.of('ResponseTooLargeError', `HTTP body exceeds max_response_bytes (${size} > ${limit}) for method '${route?.method ?? ''}'`);
       return this.errorReply(200, emptySchema(), error, req.requestId, true);
     }
-    // Only Arrow bodies are compressed (as the reference): plain-text refusals go as they are.
-    if (size === 0 || !isArrow) return reply;
+    // Only Arrow bodies are compressed (as the reference): plain-text refusals go as they are. A body
+    // under COMPRESS_MIN_BYTES goes as it is too: coding it costs more CPU than the bytes it saves.
+    if (size < COMPRESS_MIN_BYTES || !isArrow) return reply;
     const coding = this.options.codecs.negotiate(req.headers);
     if (coding === undefined) return reply;
     return { status: reply.status, headers: [...reply.headers, [coding.header, coding.codec]], body: [this.options.codecs.encode(coding.codec, reply.body)] };
