@@ -9,16 +9,27 @@ import { ACCEPT_MAX_RESPONSE_BYTES_SUPPORT_HEADER } from './response-budget.js';
 /** Response headers in order, names as they should appear. */
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
 
+/** The request cap the server enforces (413 above it). */
 export const MAX_REQUEST_BYTES_HEADER = 'VGI-Max-Request-Bytes';
+/** The server's hard response cap. */
 export const MAX_RESPONSE_BYTES_HEADER = 'VGI-Max-Response-Bytes';
+/** The cap on response bytes sent to external storage. */
 export const MAX_EXTERNALIZED_RESPONSE_BYTES_HEADER = 'VGI-Max-Externalized-Response-Bytes';
+/** Whether external storage is configured (always sent). */
 export const EXTERNALIZATION_ENABLED_HEADER = 'VGI-Externalization-Enabled';
+/** The codecs responses may use (always sent; empty: none). */
 export const SUPPORTED_ENCODINGS_HEADER = 'VGI-Supported-Encodings';
+/** Present when the server vends upload URLs. */
 export const UPLOAD_URL_SUPPORT_HEADER = 'VGI-Upload-URL-Support';
+/** The largest upload the vended URLs accept. */
 export const MAX_UPLOAD_BYTES_HEADER = 'VGI-Max-Upload-Bytes';
+/** Sent in proxy-proof `require` mode. */
 export const PROXY_PROOF_REQUIRED_HEADER = 'VGI-Proxy-Proof-Required';
+/** Sent when sticky sessions are on. */
 export const STICKY_ENABLED_HEADER = 'VGI-Sticky-Enabled';
+/** The default sticky-session TTL, in whole seconds. */
 export const STICKY_DEFAULT_TTL_HEADER = 'VGI-Sticky-Default-TTL';
+/** The header names a client echoes on session requests. */
 export const STICKY_ECHO_HEADERS_HEADER = 'VGI-Sticky-Echo-Headers';
 
 /** What OPTIONS responses add: discovery results may be cached for 5 minutes. */
