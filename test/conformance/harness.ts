@@ -7,7 +7,8 @@
  * Transports: `memory` (in-process), `subprocess` (the stdio worker, calls
  * on its main thread), `stdio-workers` (the stdio worker with `--workers 1`),
  * `unix` and `tcp` (the worker listening with `--workers 2`, a fresh
- * connection per test). Workers are the compiled
+ * connection per test), `http` (the worker with `--http --workers 2`, a
+ * fresh HTTP client per test). Workers are the compiled
  * `dist/examples/conformance/worker.js`: build first. The README's
  * Transports section says how long each process and connection lives, and
  * why.

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as Effect from 'effect/Effect';
-import { CallContext, Client, Method, RpcConnection, Service, T, type ClientTransport } from '../../../src/index.js';
+import { CallContext, Client, Method, RpcConnection, Service, T, type ClientTransport, httpConnect } from '../../../src/index.js';
+import { startServer } from '../../../transports/serve.js';
 import { RpcRuntime } from '../../../runtime/rpc-runtime.js';
 import { memoryConnect } from '../../../transports/memory/memory-transport.js';
 import { serveUnix } from '../../../transports/unix/unix-server.js';
@@ -83,6 +84,16 @@ const probes: readonly Probe[] = [
       await listener.close();
     }
   })],
+  ['http', async () => {
+    const server = await startServer({ services: [KindProbe], layer: KindProbeLive, workers: 0, listen: { kind: 'http' } });
+    const conn = await httpConnect(server.address.kind === 'http' ? server.address.url : '');
+    try {
+      return await Client.promises(KindProbe, conn).report_transport_kind();
+    } finally {
+      await conn.close();
+      await server.drain();
+    }
+  }],
 ];
 
 describe('TestTransportKindContext', () => {
