@@ -7,9 +7,7 @@
  * Like the reference runner's `conformance_transport_kind_probes` fixture,
  * the probe is a standalone versionless protocol (not a ConformanceService
  * method) served over each transport kind this runtime has: pipe (in
- * process), unix and tcp. The reference also probes http; there is no HTTP
- * transport here yet, so that probe is absent (the reference accepts any
- * non-empty subset).
+ * process), unix, tcp and http.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { makeDispatcher } from '../../../runtime/make-dispatcher.js';
