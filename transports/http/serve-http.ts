@@ -36,6 +36,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
   const local = runtime.localDispatcher;
   let forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;
   let closeStreams: (detail: string) => Promise<void>;
+  let setDraining: (on: boolean) => Promise<void>;
   let model: () => Promise<PageModel>;
   if (local !== undefined) {
     const app = new HttpApp(local, appOptionsOf(settings));
@@ -43,6 +44,10 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
       onAbort(() => f.calls.interruptAll({ _tag: 'disconnect', detail: 'the client aborted the HTTP request' }));
     });
     closeStreams = (detail) => app.closeStreams({ _tag: 'shutdown', detail });
+    setDraining = (on) => {
+      app.setDraining(on);
+      return Promise.resolve();
+    };
     const m = pageModel(local.hosting, { prefix: settings.prefix });
     model = () => Promise.resolve(m);
   } else {
@@ -51,6 +56,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.tokenTtlSeconds * 1000, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes));
     forward = (request, onAbort) => forwarder.forward(request, onAbort);
     closeStreams = (detail) => forwarder.closeStreams(detail);
+    setDraining = (on) => forwarder.setDraining(on);
     let cached: Promise<PageModel> | undefined;
     model = () => (cached ??= pool.runTask(pool.liveWorkers[0]!, { transport: HTTP_TASKS, payload: { op: 'pageModel' } satisfies HttpTaskPayload }) as Promise<PageModel>);
   }
@@ -61,6 +67,9 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     ...(settings.maxRequestBytes === undefined ? {} : { maxRequestBytes: settings.maxRequestBytes }),
     ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
     ...(options.maxExternalizedResponseBytes === undefined ? {} : { maxExternalizedResponseBytes: options.maxExternalizedResponseBytes }),
+    ...(settings.sticky === undefined ? {} : {
+      sticky: { defaultTtlSeconds: settings.sticky.defaultTtlSeconds, echoHeaders: settings.sticky.echoHeaders.map(([name]) => name) },
+    }),
   };
   const cors = options.cors === undefined ? undefined : corsPolicy({
     origins: options.cors.origins === '*' ? '*' : options.cors.origins.split(',').map((o) => o.trim()),
@@ -75,6 +84,8 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     serverId: runtime.serverId,
     protocol: primaryProtocol,
     stamps,
+    sticky: settings.sticky !== undefined,
+    ...(options.testDrainEndpoint === true ? { testDrain: setDraining } : {}),
     ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
     ...(options.pages === false ? {} : {
       pages: async (path: string) => {
@@ -99,6 +110,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
       return listener.inFlight;
     },
     drain: async () => {
+      await setDraining(true);
       await listener.close();
       await closeStreams('the server is draining');
     },
