@@ -1,0 +1,173 @@
+/**
+ * Sticky sessions on a server with two worker threads: a session's state
+ * is released exactly once however it ends (explicit close, DELETE
+ * `__session__`, expiry reaped with no request, drain), its requests reach
+ * the worker holding it, a drain refuses new opens while existing sessions
+ * serve, and a worker that dies loses only its own sessions
+ * (SessionLostError) while the other worker's keep serving.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { linesOf, markerFiles, waitFor } from '../support/marker-files.js';
+import { startServer, type RunningServer } from '../../transports/serve.js';
+import { allBatches, requestBody, resultValue } from '../conformance/http/http-support.js';
+import { Keys } from '../../src/wire/metadata-keys.js';
+import { Tally, TallyLive } from '../fixtures/session-service.js';
+
+const WORKER = new URL('../../dist/test/fixtures/session-worker-thread.js', import.meta.url);
+const ARROW = 'application/vnd.apache.arrow.stream';
+/** Bound on anything the server does in the background (generous: the machine may be loaded). */
+const BOUND_MS = 6_000;
+
+const { newMarker } = markerFiles('vgi-http-sticky-');
+
+let server: RunningServer | undefined;
+afterEach(async () => {
+  await server?.drain();
+  server = undefined;
+});
+
+const serve = async (sticky: { defaultTtlSeconds?: number } = {}, testDrainEndpoint = false): Promise<string> => {
+  server = await startServer({
+    services: [Tally], layer: TallyLive, workers: 2, workerModule: WORKER, listen: { kind: 'http' },
+    http: { sticky: { ...sticky, echoHeaders: { 'x-route': 'here' } }, testDrainEndpoint },
+  });
+  return server.address.kind === 'http' ? server.address.url : '';
+};
+
+/** What a call answered: its result, or its error's type and kind; with the response. */
+interface Outcome {
+  readonly res: Response;
+  readonly value?: unknown;
+  readonly error?: string;
+  readonly kind?: string;
+}
+
+const call = async (url: string, method: string, params: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Outcome> => {
+  const res = await fetch(`${url}/Tally/${method}`, { method: 'POST', body: requestBody(Tally, method, params), headers: { 'Content-Type': ARROW, ...headers } });
+  const body = new Uint8Array(await res.arrayBuffer());
+  const exc = allBatches(body).find((b) => b.meta(Keys.logLevel) === 'EXCEPTION');
+  if (exc === undefined) return { res, value: resultValue(body) };
+  const extra = JSON.parse(exc.meta(Keys.logExtra) ?? '{}') as { exception_type?: string };
+  return { res, error: extra.exception_type ?? '?', kind: exc.meta('vgi_rpc.error_kind') ?? '' };
+};
+
+const ACCEPT = { 'VGI-Session-Accept': 'true' };
+const inSession = (token: string): Record<string, string> => ({ ...ACCEPT, 'VGI-Session': token });
+
+/** Open a session holding a tally at `initial`: its token and the thread holding it. */
+const open = async (url: string, marker: string, initial = 0n, ttl = 0n): Promise<{ token: string; thread: unknown }> => {
+  const o = await call(url, 'open', { marker, initial, ttl }, ACCEPT);
+  expect(o.error, `open failed: ${o.error}`).toBeUndefined();
+  const token = o.res.headers.get('VGI-Session');
+  expect(token).toBeTruthy();
+  expect(o.res.headers.get('VGI-Echo-x-route')).toBe('here');
+  return { token: token!, thread: o.value };
+};
+
+const expectLost = async (url: string, token: string): Promise<void> => {
+  const o = await call(url, 'add', { by: 1n }, inSession(token));
+  expect(o.res.status).toBe(200);
+  expect(o.res.headers.get('X-VGI-RPC-Error')).toBe('true');
+  expect([o.error, o.kind]).toEqual(['SessionLostError', 'session_lost']);
+};
+
+describe('sticky sessions over HTTP with two workers', () => {
+  it('a session pins its worker; explicit close releases its state once; the token is then lost', async () => {
+    const url = await serve();
+    const marker = newMarker();
+    const { token, thread } = await open(url, marker, 5n);
+    for (let i = 1n; i <= 8n; i++) {
+      // Interleave calls without a session: they may go to any worker; the session's go to its own.
+      await call(url, 'thread', {});
+      expect((await call(url, 'add', { by: 1n }, inSession(token))).value).toBe(5n + i);
+      expect((await call(url, 'thread', {}, inSession(token))).value).toBe(thread);
+    }
+    const sid = (await call(url, 'session_id', {}, inSession(token))).value as string;
+    expect(sid).toMatch(/^[0-9a-f]{24}$/);
+    const closed = await call(url, 'close', {}, inSession(token));
+    expect(closed.value).toBe(13n);
+    expect(closed.res.headers.get('VGI-Session-Close')).toBe('true');
+    expect(linesOf(marker)).toEqual(['released 13']);
+    await expectLost(url, token);
+    const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    expect([del.status, (await del.arrayBuffer()).byteLength]).toEqual([200, 0]);
+    expect(linesOf(marker)).toEqual(['released 13']);
+  });
+
+  it('DELETE __session__ closes it once (204 + VGI-Session-Close), then answers 200 empty', async () => {
+    const url = await serve();
+    const marker = newMarker();
+    const { token } = await open(url, marker, 1n);
+    const first = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    await first.arrayBuffer();
+    expect(first.status).toBe(204);
+    expect(first.headers.get('VGI-Session-Close')).toBe('true');
+    const again = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    expect([again.status, (await again.arrayBuffer()).byteLength]).toEqual([200, 0]);
+    expect(linesOf(marker)).toEqual(['released 1']);
+    await expectLost(url, token);
+  });
+
+  it('an expired session is released by the reaper with no request, once, and its token is lost', async () => {
+    const url = await serve({ defaultTtlSeconds: 1 });
+    const marker = newMarker();
+    const { token } = await open(url, marker, 3n);
+    expect((await call(url, 'add', { by: 1n }, inSession(token))).value).toBe(4n);
+    await waitFor(() => linesOf(marker).length > 0, BOUND_MS);
+    expect(linesOf(marker)).toEqual(['released 4']);
+    await expectLost(url, token);
+    expect(linesOf(marker)).toEqual(['released 4']);
+  });
+
+  it('while draining, new opens fail with ServerDrainingError and open sessions serve; a drain releases each session once', async () => {
+    const url = await serve({}, true);
+    const origin = new URL(url).origin;
+    const markers = [newMarker(), newMarker(), newMarker()];
+    const sessions = await Promise.all(markers.map((m, i) => open(url, m, BigInt(i * 10))));
+    const on = await fetch(`${origin}/__test_drain__`, { method: 'POST' });
+    await on.arrayBuffer();
+    expect(on.status).toBe(204);
+    const refused = await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, ACCEPT);
+    expect([refused.error, refused.kind]).toEqual(['ServerDrainingError', 'server_draining']);
+    expect((await call(url, 'add', { by: 1n }, inSession(sessions[2]!.token))).value).toBe(21n);
+    await server!.drain();
+    server = undefined;
+    expect(markers.map((m) => linesOf(m))).toEqual([['released 0'], ['released 10'], ['released 21']]);
+  });
+
+  it('opening needs VGI-Session-Accept: true; a second open in one request fails', async () => {
+    const url = await serve();
+    const refused = await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n });
+    expect(refused.error).toBe('RuntimeError');
+    const marker = newMarker();
+    const { token } = await open(url, marker);
+    const twice = await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, inSession(token));
+    expect(twice.error).toBe('RuntimeError');
+    expect(twice.res.headers.get('VGI-Session')).toBeNull();
+  });
+
+  it("a worker that dies loses only its sessions (SessionLostError); the other worker's keep serving", async () => {
+    const url = await serve();
+    // Opened concurrently, the sessions spread over both workers (each goes to the least loaded one).
+    let sessions: { token: string; thread: unknown }[] = [];
+    for (let attempt = 0; attempt < 10 && new Set(sessions.map((s) => s.thread)).size < 2; attempt++) {
+      sessions = sessions.concat(await Promise.all(Array.from({ length: 6 }, () => open(url, newMarker(), 100n))));
+    }
+    const threads = [...new Set(sessions.map((s) => s.thread))];
+    expect(threads.length, 'sessions never reached both workers').toBe(2);
+    const doomed = sessions.filter((s) => s.thread === threads[0]);
+    const kept = sessions.filter((s) => s.thread === threads[1]);
+    await call(url, 'crash', {}, inSession(doomed[0]!.token)).catch(() => undefined);
+    await waitFor(() => server!.runtime.workerPool!.liveWorkers.every((t) => t !== Number(threads[0])), BOUND_MS).catch(() => undefined);
+    // The front end forgets the dead worker's sessions as it learns the thread exited.
+    for (const s of doomed) {
+      for (let i = 0; ; i++) {
+        const o = await call(url, 'add', { by: 1n }, inSession(s.token));
+        if (o.error === 'SessionLostError') break;
+        expect(i, `a session of the dead worker still answers: ${JSON.stringify(o.value ?? o.error)}`).toBeLessThan(50);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    for (const s of kept) expect((await call(url, 'add', { by: 1n }, inSession(s.token))).value).toBe(101n);
+  });
+});
