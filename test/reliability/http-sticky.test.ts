@@ -4,7 +4,8 @@
  * `__session__`, expiry reaped with no request, drain), its requests reach
  * the worker holding it, a drain refuses new opens while existing sessions
  * serve, and a worker that dies loses only its own sessions
- * (SessionLostError) while the other worker's keep serving.
+ * (SessionLostError) while the other worker's keep serving. Over a socket,
+ * opening a session is a clear RuntimeError.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { linesOf, markerFiles, waitFor } from '../support/marker-files.js';
@@ -12,13 +13,17 @@ import { startServer, type RunningServer } from '../../transports/serve.js';
 import { allBatches, requestBody, resultValue } from '../conformance/http/http-support.js';
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { Tally, TallyLive } from '../fixtures/session-service.js';
+import { Client, RpcClientError, RpcConnection } from '../../src/index.js';
+import { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import { serveUnix } from '../../transports/unix/unix-server.js';
+import { connectUnix } from '../../transports/unix/unix-client.js';
 
 const WORKER = new URL('../../dist/test/fixtures/session-worker-thread.js', import.meta.url);
 const ARROW = 'application/vnd.apache.arrow.stream';
 /** Bound on anything the server does in the background (generous: the machine may be loaded). */
 const BOUND_MS = 6_000;
 
-const { newMarker } = markerFiles('vgi-http-sticky-');
+const { newMarker, pathOf } = markerFiles('vgi-http-sticky-');
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -169,5 +174,28 @@ describe('sticky sessions over HTTP with two workers', () => {
       }
     }
     for (const s of kept) expect((await call(url, 'add', { by: 1n }, inSession(s.token))).value).toBe(101n);
+  });
+});
+
+describe('sticky sessions off HTTP', () => {
+  it('opening a session over a unix socket is a RuntimeError naming HTTP; no session is ever bound', async () => {
+    const runtime = await RpcRuntime.start({ services: [Tally], layer: TallyLive, workers: 0 });
+    try {
+      const path = pathOf('tally.sock');
+      await serveUnix(runtime, path);
+      const conn = new RpcConnection(connectUnix(path));
+      try {
+        const tally = Client.promises(Tally, conn);
+        const e = await tally.open({ marker: newMarker(), initial: 1n, ttl: 0n }).then(() => undefined, (x: unknown) => x);
+        expect(e).toBeInstanceOf(RpcClientError);
+        expect((e as RpcClientError).errorType).toBe('RuntimeError');
+        expect((e as RpcClientError).message).toContain('HTTP');
+        expect(await tally.session_id({})).toBe('');
+      } finally {
+        await conn.close();
+      }
+    } finally {
+      await runtime.shutdown();
+    }
   });
 });
