@@ -125,9 +125,13 @@ export interface CallInfoInput {
   readonly session?: SessionBinding;
 }
 
+const noSessionError = (transportKind: TransportKind) =>
+  Errors.runtime(`open_session needs sticky sessions, which only the HTTP transport has (this call came over ${transportKind})`);
+
 /** The session binding of a transport without sticky sessions: opening fails, nothing is ever bound. */
 export const noSessions = (transportKind: TransportKind): SessionBinding => ({
-  open: () => Effect.fail(Errors.runtime(`open_session needs sticky sessions, which only the HTTP transport has (this call came over ${transportKind})`)),
+  open: () => Effect.fail(noSessionError(transportKind)),
+  acquire: () => Effect.fail(noSessionError(transportKind)),
   state: undefined,
   id: undefined,
   close: Effect.void,
@@ -152,6 +156,7 @@ export const makeCallScope = (info: CallInfoInput): CallScope => {
         (logs ??= []).push(extra === undefined ? { level, message } : { level, message, extra });
       }),
       openSession: (state, ttlSeconds) => session.open(state, ttlSeconds),
+      openScopedSession: (acquire, ttlSeconds) => session.acquire(acquire, ttlSeconds),
       get session() {
         return session.state;
       },

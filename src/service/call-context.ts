@@ -4,6 +4,7 @@
  */
 import * as Context from 'effect/Context';
 import * as Effect from 'effect/Effect';
+import type * as Scope from 'effect/Scope';
 import type { LogLevel } from '../wire/metadata-keys.js';
 import type { RpcError } from './errors.js';
 
@@ -45,6 +46,12 @@ export interface SessionBinding {
    * when the session ends (close, expiry, drain, shutdown).
    */
   open(state: unknown, ttlSeconds?: number): Effect.Effect<void, RpcError>;
+  /**
+   * Open a session whose state `acquire` builds in the session's own Scope:
+   * its finalizers (e.g. an `Effect.acquireRelease`) run once when the
+   * session ends. A failed acquisition opens nothing and closes that Scope.
+   */
+  acquire<S, E>(acquire: Effect.Effect<S, E, Scope.Scope>, ttlSeconds?: number): Effect.Effect<S, E | RpcError>;
   /** The state of the session this request carries or opened, undefined when none. */
   readonly state: unknown;
   /** The session's id (24 hex digits), undefined when none. */
@@ -63,6 +70,8 @@ export interface CallContextService extends CallInfo {
    * present the returned `VGI-Session` token reach the same state.
    */
   readonly openSession: (state: unknown, ttlSeconds?: number) => Effect.Effect<void, RpcError>;
+  /** Open a sticky session whose state `acquire` builds in the session's Scope (released when the session ends). */
+  readonly openScopedSession: <S, E>(acquire: Effect.Effect<S, E, Scope.Scope>, ttlSeconds?: number) => Effect.Effect<S, E | RpcError>;
   /** The state of the sticky session bound to this call, or undefined. */
   readonly session: unknown;
   /** The bound session's id, or undefined. */

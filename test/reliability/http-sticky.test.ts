@@ -140,6 +140,25 @@ describe('sticky sessions over HTTP with two workers', () => {
     expect(markers.map((m) => linesOf(m))).toEqual([['released 0'], ['released 10'], ['released 21']]);
   });
 
+  it('a session whose state was acquired in its Scope: the finalizer runs once at close; a failed acquisition opens nothing', async () => {
+    const url = await serve();
+    const marker = newMarker();
+    const o = await call(url, 'open_scoped', { marker, initial: 2n, fail: false }, ACCEPT);
+    const token = o.res.headers.get('VGI-Session')!;
+    expect(token).toBeTruthy();
+    expect(linesOf(marker)).toEqual(['acquired']);
+    expect((await call(url, 'add', { by: 3n }, inSession(token))).value).toBe(5n);
+    const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    await del.arrayBuffer();
+    expect(del.status).toBe(204);
+    expect(linesOf(marker)).toEqual(['acquired', 'released 5']);
+    const failedMarker = newMarker();
+    const failed = await call(url, 'open_scoped', { marker: failedMarker, initial: 7n, fail: true }, ACCEPT);
+    expect(failed.error).toBe('RuntimeError');
+    expect(failed.res.headers.get('VGI-Session')).toBeNull();
+    expect(linesOf(failedMarker)).toEqual(['acquired', 'released 7']);
+  });
+
   it('opening needs VGI-Session-Accept: true; a second open in one request fails', async () => {
     const url = await serve();
     const refused = await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n });

@@ -7,6 +7,8 @@
  * `VGI-Session-Close: true` when one was closed).
  */
 import * as Effect from 'effect/Effect';
+import * as Exit from 'effect/Exit';
+import * as Scope from 'effect/Scope';
 import type { SessionBinding } from '../../src/service/call-context.js';
 import { ErrorKind, Errors, RpcError } from '../../src/service/errors.js';
 import { type TokenIdentity, type TokenSealer, newSessionId } from '../../src/http/state-tokens.js';
@@ -75,21 +77,48 @@ export class RequestSession implements SessionBinding {
     return this.opened ?? this.resumed;
   }
 
+  /** Why this request may not open a session now (undefined: it may), and the TTL it would get. */
+  private refusal(ttlSeconds: number | undefined): RpcError | number {
+    const { sticky, registry } = this.host;
+    if (sticky === undefined) return Errors.runtime('open_session needs sticky sessions, which this server does not enable');
+    if (!this.accept) return Errors.runtime('open_session requires the client to send the VGI-Session-Accept: true request header');
+    const live = this.current;
+    if (live !== undefined && !live.entry.isReleased) return Errors.runtime('a sticky session is already open for this request');
+    if (registry.draining) return RpcError.of('ServerDrainingError', 'the server is draining: it opens no new sessions', ErrorKind.serverDraining);
+    const ttl = ttlSeconds ?? sticky.defaultTtlSeconds;
+    if (!(ttl > 0)) return Errors.value(`a session TTL must be positive, got ${ttl}`);
+    return ttl;
+  }
+
+  private register(state: unknown, ttl: number, scope?: Scope.CloseableScope): void {
+    const sessionId = newSessionId();
+    const entry = this.host.registry.open(sessionId, state, this.caller.principalKey, ttl, scope);
+    const token = this.host.tokens.sealSession({ serverId: this.host.serverId, sessionId, expiresAt: Math.ceil(entry.expiresAt / 1000) }, this.caller.identity);
+    this.opened = { entry, token };
+  }
+
   open(state: unknown, ttlSeconds?: number): Effect.Effect<void, RpcError> {
     return Effect.suspend(() => {
-      const { sticky, registry } = this.host;
-      if (sticky === undefined) return Effect.fail(Errors.runtime('open_session needs sticky sessions, which this server does not enable'));
-      if (!this.accept) return Effect.fail(Errors.runtime('open_session requires the client to send the VGI-Session-Accept: true request header'));
-      const live = this.current;
-      if (live !== undefined && !live.entry.isReleased) return Effect.fail(Errors.runtime('a sticky session is already open for this request'));
-      if (registry.draining) return Effect.fail(RpcError.of('ServerDrainingError', 'the server is draining: it opens no new sessions', ErrorKind.serverDraining));
-      const ttl = ttlSeconds ?? sticky.defaultTtlSeconds;
-      if (!(ttl > 0)) return Effect.fail(Errors.value(`a session TTL must be positive, got ${ttl}`));
-      const sessionId = newSessionId();
-      const entry = registry.open(sessionId, state, this.caller.principalKey, ttl);
-      const token = this.host.tokens.sealSession({ serverId: this.host.serverId, sessionId, expiresAt: Math.ceil(entry.expiresAt / 1000) }, this.caller.identity);
-      this.opened = { entry, token };
+      const ttl = this.refusal(ttlSeconds);
+      if (typeof ttl !== 'number') return Effect.fail(ttl);
+      this.register(state, ttl);
       return Effect.void;
+    });
+  }
+
+  acquire<S, E>(acquire: Effect.Effect<S, E, Scope.Scope>, ttlSeconds?: number): Effect.Effect<S, E | RpcError> {
+    return Effect.suspend((): Effect.Effect<S, E | RpcError> => {
+      const ttl = this.refusal(ttlSeconds);
+      if (typeof ttl !== 'number') return Effect.fail(ttl);
+      // The acquisition and the registration are not interrupted halfway: either the session holds the state or its scope is closed.
+      return Effect.uninterruptibleMask((restore) => Effect.flatMap(Scope.make(), (scope) =>
+        Effect.matchCauseEffect(restore(Scope.extend(acquire, scope)), {
+          onFailure: (cause) => Effect.zipRight(Scope.close(scope, Exit.failCause(cause)), Effect.failCause(cause)),
+          onSuccess: (state) => Effect.sync(() => {
+            this.register(state, ttl, scope);
+            return state;
+          }),
+        })));
     });
   }
 

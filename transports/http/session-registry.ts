@@ -103,13 +103,15 @@ export class SessionRegistry {
   }
 
   /**
-   * Register a new session holding `state` for `ttlSeconds`; when the state
-   * has a `close()` method, it runs when the session ends.
+   * Register a new session holding `state` for `ttlSeconds`. Given `scope`
+   * (the state was acquired in it), closing that scope releases the state;
+   * otherwise the state's `close()` method, if it has one, runs when the
+   * session ends.
    */
-  open(sessionId: Uint8Array, state: unknown, principalKey: string, ttlSeconds: number): SessionEntry {
-    const scope = Effect.runSync(Scope.make());
+  open(sessionId: Uint8Array, state: unknown, principalKey: string, ttlSeconds: number, acquiredIn?: Scope.CloseableScope): SessionEntry {
+    const scope = acquiredIn ?? Effect.runSync(Scope.make());
     const close = (state as { close?: unknown } | null | undefined)?.close;
-    if (typeof close === 'function') {
+    if (acquiredIn === undefined && typeof close === 'function') {
       Effect.runSync(Scope.addFinalizer(scope, Effect.sync(() => {
         (close as () => void).call(state);
       })));
