@@ -22,6 +22,8 @@ const WORKER = new URL('../../dist/test/fixtures/session-worker-thread.js', impo
 const ARROW = 'application/vnd.apache.arrow.stream';
 /** Bound on anything the server does in the background (generous: the machine may be loaded). */
 const BOUND_MS = 6_000;
+/** The drain's grace period: open sessions keep serving that long. */
+const GRACE_MS = 2_000;
 
 const { newMarker, pathOf } = markerFiles('vgi-http-sticky-');
 
@@ -33,7 +35,7 @@ afterEach(async () => {
 
 const serve = async (sticky: { defaultTtlSeconds?: number } = {}, testDrainEndpoint = false): Promise<string> => {
   server = await startServer({
-    services: [Tally], layer: TallyLive, workers: 2, workerModule: WORKER, listen: { kind: 'http' },
+    services: [Tally], layer: TallyLive, workers: 2, workerModule: WORKER, listen: { kind: 'http' }, graceMs: GRACE_MS,
     http: { sticky: { ...sticky, echoHeaders: { 'x-route': 'here' } }, testDrainEndpoint },
   });
   return server.address.kind === 'http' ? server.address.url : '';
@@ -135,9 +137,34 @@ describe('sticky sessions over HTTP with two workers', () => {
     const refused = await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, ACCEPT);
     expect([refused.error, refused.kind]).toEqual(['ServerDrainingError', 'server_draining']);
     expect((await call(url, 'add', { by: 1n }, inSession(sessions[2]!.token))).value).toBe(21n);
+    const off = await fetch(`${origin}/__test_drain__`, { method: 'DELETE' });
+    await off.arrayBuffer();
+    const again = await open(url, newMarker());
+    // The real drain: not ready any more, sessions serve through the grace period, then every one is released once.
+    const drained = server!.drain();
+    server = undefined;
+    await new Promise((r) => setTimeout(r, 300));
+    const ready = await fetch(`${origin}/readyz`);
+    expect([ready.status, ((await ready.json()) as { status: string }).status]).toEqual([503, 'draining']);
+    expect((await call(url, 'add', { by: 1n }, inSession(sessions[0]!.token))).value).toBe(1n);
+    expect((await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, ACCEPT)).error).toBe('ServerDrainingError');
+    // Closing one session during the drain releases it at once.
+    expect((await call(url, 'close', {}, inSession(again.token))).res.headers.get('VGI-Session-Close')).toBe('true');
+    await drained;
+    expect(markers.map((m) => linesOf(m))).toEqual([['released 1'], ['released 10'], ['released 21']]);
+  });
+
+  it('a drain with no open session stops at once; the readiness probe answered 200 before it', async () => {
+    const url = await serve();
+    const origin = new URL(url).origin;
+    const ready = await fetch(`${origin}/readyz`);
+    expect([ready.status, ((await ready.json()) as { status: string }).status]).toEqual([200, 'ready']);
+    const { token } = await open(url, newMarker());
+    await call(url, 'close', {}, inSession(token));
+    const t0 = Date.now();
     await server!.drain();
     server = undefined;
-    expect(markers.map((m) => linesOf(m))).toEqual([['released 0'], ['released 10'], ['released 21']]);
+    expect(Date.now() - t0, 'the drain waited for a session that was closed').toBeLessThan(GRACE_MS);
   });
 
   it('a session whose state was acquired in its Scope: the finalizer runs once at close; a failed acquisition opens nothing', async () => {

@@ -51,6 +51,8 @@ export interface FrontEndOptions {
   readonly pages?: (path: string) => HttpReply | Promise<HttpReply>;
   /** Sticky sessions are on: `DELETE {prefix}/__session__` goes to the session's worker. */
   readonly sticky?: boolean;
+  /** The readiness probe: `GET|HEAD path` answers 200 while `ready()`, else 503 (draining). */
+  readonly readiness?: { readonly path: string; ready(): boolean };
   /** Test servers: `POST`/`DELETE /__test_drain__` start/stop refusing new sticky sessions. */
   readonly testDrain?: (on: boolean) => Promise<void>;
   /** Hand an RPC request to the worker that owns it; `onAbort` tells when the client goes away. */
@@ -84,6 +86,13 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       const headers: [string, string][] = [['Content-Type', 'application/json']];
       if (req.method === 'HEAD') headers.push(['Content-Length', String(healthBody.byteLength)]);
       return { reply: { status: 200, headers, body: req.method === 'HEAD' ? [] : [healthBody] }, options: false };
+    }
+    if (o.readiness !== undefined && path === o.readiness.path && (req.method === 'GET' || req.method === 'HEAD')) {
+      const ready = o.readiness.ready();
+      const body = new TextEncoder().encode(JSON.stringify({ status: ready ? 'ready' : 'draining', server_id: o.serverId }));
+      const headers: [string, string][] = [['Content-Type', 'application/json'], ['Cache-Control', 'no-store']];
+      if (req.method === 'HEAD') headers.push(['Content-Length', String(body.byteLength)]);
+      return { reply: { status: ready ? 200 : 503, headers, body: req.method === 'HEAD' ? [] : [body] }, options: false };
     }
     const invalidBudget = (e: unknown, options: boolean): { reply: HttpReply; options: boolean } => {
       if (!(e instanceof ResponseBudgetHeaderError)) throw e;

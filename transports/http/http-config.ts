@@ -77,6 +77,13 @@ export interface HttpOptions {
   /** Sticky sessions (off when absent). */
   readonly sticky?: StickyOptions;
   /**
+   * Path of the readiness probe (default `/readyz`, outside the prefix):
+   * `GET`/`HEAD` answer 200 while serving and 503 once a drain started, so
+   * an orchestrator or proxy stops sending new work while open sessions
+   * finish. `/health` keeps answering 200 (liveness).
+   */
+  readonly readinessPath?: string;
+  /**
    * Test servers only: `POST /__test_drain__` makes the server refuse new
    * sticky sessions as a drain does, `DELETE /__test_drain__` undoes it
    * (the reference conformance worker's admin endpoint).

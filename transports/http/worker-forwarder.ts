@@ -247,7 +247,7 @@ export class WorkerForwarder {
         clearInterval(this.sweeper);
         this.sweeper = undefined;
       }
-    }, this.ttlMs > 0 ? Math.min(this.ttlMs, 5000) : 5000);
+    }, 1000);
     this.sweeper.unref();
   }
 }
