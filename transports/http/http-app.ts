@@ -312,12 +312,11 @@ export class HttpApp {
    * `VGI-Session` token names; or the SessionLostError reply when that
    * session cannot be resumed.
    */
-  private async bindSession(req: RpcRequest): Promise<(RequestSession & { unlock(): void }) | HttpReply> {
+  private async bindSession(req: RpcRequest): Promise<RequestSession | HttpReply> {
     const caller = this.caller(req);
     const accept = (req.headers.get('vgi-session-accept') ?? '').trim().toLowerCase() === 'true';
     const token = req.headers.get('vgi-session')?.trim();
-    const none = (): RequestSession & { unlock(): void } => Object.assign(new RequestSession(this.sessions, caller, accept), { unlock: () => undefined });
-    if (token === undefined || token === '' || this.sessions.sticky === undefined) return none();
+    if (token === undefined || token === '' || this.sessions.sticky === undefined) return new RequestSession(this.sessions, caller, accept);
     const lost = (why: string): HttpReply => this.errorReply(200, emptySchema(), sessionLost(why), req.requestId, true);
     const entry = resolveSession(this.sessions, token, caller);
     if (typeof entry === 'string') return lost(entry);
@@ -327,7 +326,7 @@ export class HttpApp {
       unlock();
       return lost('the session expired or was closed');
     }
-    return Object.assign(new RequestSession(this.sessions, caller, accept, { entry, token }), { unlock });
+    return new RequestSession(this.sessions, caller, accept, { entry, token, unlock });
   }
 
   /** `DELETE {prefix}/__session__`: 204 with `VGI-Session-Close: true` when it closed a session, 200 with no body otherwise. */

@@ -63,15 +63,25 @@ export class RequestSession implements SessionBinding {
   private opened: { readonly entry: SessionEntry; readonly token: string } | undefined;
   private closedToken: string | undefined;
   private closedAny = false;
+  private unlocked = false;
 
   constructor(
     private readonly host: SessionHost,
     private readonly caller: SessionCaller,
     /** The request sent `VGI-Session-Accept: true`. */
     private readonly accept: boolean,
-    /** The session the request's token resumed, with the token. */
-    private readonly resumed?: { readonly entry: SessionEntry; readonly token: string },
+    /** The session the request's token resumed, with the token and the release of the session's lock, which the request holds. */
+    private readonly resumed?: { readonly entry: SessionEntry; readonly token: string; readonly unlock: () => void },
   ) {}
+
+  /** The request is over: give the resumed session's lock back (once). */
+  unlock(): void {
+    const r = this.resumed;
+    if (r !== undefined && !this.unlocked) {
+      this.unlocked = true;
+      r.unlock();
+    }
+  }
 
   private get current(): { readonly entry: SessionEntry; readonly token: string } | undefined {
     return this.opened ?? this.resumed;
