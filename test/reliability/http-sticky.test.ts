@@ -167,6 +167,23 @@ describe('sticky sessions over HTTP with two workers', () => {
     expect(Date.now() - t0, 'the drain waited for a session that was closed').toBeLessThan(GRACE_MS);
   });
 
+  it("one session's calls run one at a time (no lost update); different sessions' calls run at once", async () => {
+    const url = await serve();
+    const { token } = await open(url, newMarker(), 0n);
+    const log = newMarker();
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+      call(url, 'slow_add', { by: 1n, ms: 40n, marker: log, label: `s${i}` }, inSession(token))));
+    expect(results.map((r) => r.error)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect((await call(url, 'add', { by: 0n }, inSession(token))).value).toBe(5n);
+    // Serialized: every start is followed by its own end.
+    const lines = linesOf(log);
+    for (let i = 0; i < lines.length; i += 2) expect(lines[i + 1]).toBe(lines[i]!.replace('start', 'end'));
+    const [a, b] = await Promise.all([open(url, newMarker(), 0n), open(url, newMarker(), 0n)]);
+    const both = newMarker();
+    await Promise.all([a, b].map((s, i) => call(url, 'slow_add', { by: 1n, ms: 1_000n, marker: both, label: `p${i}` }, inSession(s.token))));
+    expect(linesOf(both).slice(0, 2).every((l) => l.startsWith('start')), `two sessions did not overlap: ${linesOf(both).join(', ')}`).toBe(true);
+  });
+
   it('a session whose state was acquired in its Scope: the finalizer runs once at close; a failed acquisition opens nothing', async () => {
     const url = await serve();
     const marker = newMarker();
