@@ -13,6 +13,8 @@ import * as Scope from 'effect/Scope';
 
 /** How often expired sessions are reaped. */
 const REAP_INTERVAL_MS = 1000;
+/** Sessions released per turn of the event loop while reaping (about a millisecond of work). */
+const REAP_SLICE = 100;
 
 /** One session: its state, owner, expiry, lifetime scope and call lock. */
 export class SessionEntry {
@@ -81,6 +83,7 @@ export class SessionRegistry {
   private readonly entries = new Map<string, SessionEntry>();
   private reaper: ReturnType<typeof setInterval> | undefined;
   private drainingFlag = false;
+  private reaping = false;
   private readonly now: () => number;
 
   constructor(private readonly options: SessionRegistryOptions = {}) {
@@ -139,14 +142,27 @@ export class SessionRegistry {
     if (await entry.release()) this.options.onRelease?.(entry);
   }
 
-  /** Release expired sessions no call is using (one in use ends after its call: lookups already refuse it). */
+  /**
+   * Release expired sessions no call is using (one in use ends after its
+   * call: lookups already refuse it), a slice at a time with the event loop
+   * let go between slices, so a mass expiry never holds requests up for long.
+   */
   async reap(): Promise<number> {
-    const now = this.now();
-    const expired: SessionEntry[] = [];
-    for (const e of this.entries.values()) if (e.expiresAt <= now && !e.busy) expired.push(e);
-    await Promise.all(expired.map((e) => this.remove(e)));
-    if (this.entries.size === 0) this.stopReaping();
-    return expired.length;
+    if (this.reaping) return 0;
+    this.reaping = true;
+    try {
+      const now = this.now();
+      const expired: SessionEntry[] = [];
+      for (const e of this.entries.values()) if (e.expiresAt <= now && !e.busy) expired.push(e);
+      for (let i = 0; i < expired.length; i += REAP_SLICE) {
+        if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        await Promise.all(expired.slice(i, i + REAP_SLICE).map((e) => this.remove(e)));
+      }
+      if (this.entries.size === 0) this.stopReaping();
+      return expired.length;
+    } finally {
+      this.reaping = false;
+    }
   }
 
   /** Release every session (shutdown: calls still running were interrupted or finished by now). */
