@@ -15,6 +15,8 @@ import * as Scope from 'effect/Scope';
 const REAP_INTERVAL_MS = 1000;
 /** Sessions released per turn of the event loop while reaping (about a millisecond of work). */
 const REAP_SLICE = 100;
+/** Sessions looked at per turn of the event loop while reaping. */
+const VISIT_SLICE = 5000;
 
 /** One session: its state, owner, expiry, lifetime scope and call lock. */
 export class SessionEntry {
@@ -152,14 +154,24 @@ export class SessionRegistry {
     this.reaping = true;
     try {
       const now = this.now();
-      const expired: SessionEntry[] = [];
-      for (const e of this.entries.values()) if (e.expiresAt <= now && !e.busy) expired.push(e);
-      for (let i = 0; i < expired.length; i += REAP_SLICE) {
-        if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        await Promise.all(expired.slice(i, i + REAP_SLICE).map((e) => this.remove(e)));
+      let released = 0;
+      let visited = 0;
+      let slice: SessionEntry[] = [];
+      const flush = async (): Promise<void> => {
+        released += slice.length;
+        await Promise.all(slice.map((e) => this.remove(e)));
+        slice = [];
+        visited = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      };
+      // A Map iterator survives deletions and additions made while it is paused.
+      for (const e of this.entries.values()) {
+        if (e.expiresAt <= now && !e.busy) slice.push(e);
+        if (slice.length >= REAP_SLICE || ++visited >= VISIT_SLICE) await flush();
       }
+      if (slice.length > 0) await flush();
       if (this.entries.size === 0) this.stopReaping();
-      return expired.length;
+      return released;
     } finally {
       this.reaping = false;
     }
