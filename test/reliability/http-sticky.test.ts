@@ -33,10 +33,10 @@ afterEach(async () => {
   server = undefined;
 });
 
-const serve = async (sticky: { defaultTtlSeconds?: number } = {}, testDrainEndpoint = false): Promise<string> => {
+const serve = async (sticky: { defaultTtlSeconds?: number } = {}, testDrainEndpoint = false, cors?: { origins: string }): Promise<string> => {
   server = await startServer({
     services: [Tally], layer: TallyLive, workers: 2, workerModule: WORKER, listen: { kind: 'http' }, graceMs: GRACE_MS,
-    http: { sticky: { ...sticky, echoHeaders: { 'x-route': 'here' } }, testDrainEndpoint },
+    http: { sticky: { ...sticky, echoHeaders: { 'x-route': 'here' } }, testDrainEndpoint, ...(cors === undefined ? {} : { cors }) },
   });
   return server.address.kind === 'http' ? server.address.url : '';
 };
@@ -99,6 +99,20 @@ describe('sticky sessions over HTTP with two workers', () => {
     const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
     expect([del.status, (await del.arrayBuffer()).byteLength]).toEqual([200, 0]);
     expect(linesOf(marker)).toEqual(['released 13']);
+  });
+
+  it('capabilities advertise sticky sessions; with CORS on, the session headers are exposed and DELETE allowed', async () => {
+    const url = await serve({ defaultTtlSeconds: 42 }, false, { origins: 'https://app.example' });
+    const res = await fetch(`${url}/health`, { method: 'OPTIONS', headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'DELETE' } });
+    await res.arrayBuffer();
+    expect([res.headers.get('VGI-Sticky-Enabled'), res.headers.get('VGI-Sticky-Default-TTL'), res.headers.get('VGI-Sticky-Echo-Headers')]).toEqual(['true', '42', 'x-route']);
+    expect(res.headers.get('Access-Control-Allow-Methods')).toContain('DELETE');
+    const exposed = (res.headers.get('Access-Control-Expose-Headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+    for (const h of ['vgi-session', 'vgi-session-close', 'vgi-echo-x-route', 'vgi-sticky-enabled', 'vgi-sticky-default-ttl', 'vgi-sticky-echo-headers']) expect(exposed).toContain(h);
+    const { token } = await open(url, newMarker());
+    const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token, Origin: 'https://app.example' } });
+    await del.arrayBuffer();
+    expect([del.status, del.headers.get('Access-Control-Allow-Origin'), del.headers.get('VGI-Sticky-Enabled')]).toEqual([204, 'https://app.example', 'true']);
   });
 
   it('DELETE __session__ closes it once (204 + VGI-Session-Close), then answers 200 empty', async () => {
