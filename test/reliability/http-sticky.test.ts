@@ -10,7 +10,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { linesOf, markerFiles, waitFor } from '../support/marker-files.js';
 import { startServer, type RunningServer } from '../../transports/serve.js';
-import { allBatches, requestBody, resultValue } from '../conformance/http/http-support.js';
+import { allBatches, requestBody, resultValue, rpcPath, unaryRequestBody } from '../conformance/http/http-support.js';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { Tally, TallyLive } from '../fixtures/session-service.js';
 import { Client, RpcClientError, RpcConnection } from '../../src/index.js';
@@ -275,4 +277,36 @@ describe('sticky sessions off HTTP', () => {
       await runtime.shutdown();
     }
   });
+});
+
+describe('SIGTERM with an open sticky session (the conformance worker CLI)', () => {
+  it('the readiness probe answers 503, the session keeps serving through the grace period, then the process exits 0', async () => {
+    const script = new URL('../../dist/examples/conformance/worker.js', import.meta.url).pathname;
+    const child = spawn(process.execPath, [script, '--http', '--workers', '1', '--grace', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+      const origin = `http://127.0.0.1:${/^PORT:(\d+)$/.exec(line)![1]}`;
+      const post = (method: string, params: Record<string, unknown>, headers: Record<string, string>) =>
+        fetch(`${origin}${rpcPath('', method)}`, { method: 'POST', body: unaryRequestBody(method, params), headers: { 'Content-Type': ARROW, ...headers } });
+      const opened = await post('open_counter', { initial: 3n }, ACCEPT);
+      await opened.arrayBuffer();
+      const token = opened.headers.get('VGI-Session')!;
+      expect(token).toBeTruthy();
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      const ready = await fetch(`${origin}/readyz`);
+      await ready.arrayBuffer();
+      expect(ready.status).toBe(503);
+      const more = await post('increment_counter', { by: 1n }, inSession(token));
+      expect(resultValue(new Uint8Array(await more.arrayBuffer()))).toBe(4n);
+      expect(await exited).toBe(0);
+      // It waited for the session (about the 2 s grace), not longer than grace plus a generous margin.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1_500);
+      expect(Date.now() - t0).toBeLessThan(BOUND_MS + 2_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 20_000);
 });
