@@ -14,7 +14,7 @@ export * as Reflected from './client/reflected-client.js';
 export { Output, BatchView, type Emission } from './service/stream-output.js';
 export type { ServiceDef } from './service/service.js';
 export {
-  HttpConnection, HttpStreamSession, HttpError, httpConnect, httpConnectScoped, DEFAULT_RETRY,
+  HttpConnection, HttpStreamSession, HttpError, httpConnect, httpConnectScoped, httpSessionScoped, DEFAULT_RETRY,
   StreamSession, RpcClientError,
   type HttpConnectOptions, type RetryPolicy, type ServerCapabilities, type ClientConnection, type CallOptions, type Target,
   type ReceivedLog, type LogHandler,

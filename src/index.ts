@@ -18,7 +18,7 @@ export { protocolHash, hashPreimage } from './protocol/protocol-hash.js';
 export { Reflection, REFLECTION_PROTOCOL } from './protocol/reflection.js';
 export { RpcConnection, ByteStreamSession, StreamSession, type ClientTransport, type ClientConnection, type CallOptions } from './client/connection.js';
 export {
-  HttpConnection, HttpStreamSession, HttpError, httpConnect, httpConnectScoped, DEFAULT_RETRY,
+  HttpConnection, HttpStreamSession, HttpError, httpConnect, httpConnectScoped, httpSessionScoped, DEFAULT_RETRY,
   type HttpConnectOptions, type RetryPolicy, type ServerCapabilities,
 } from './client/http/index.js';
 export { RpcClientError } from './client/client-error.js';

@@ -60,6 +60,8 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
   --token-ttl SECONDS HTTP: stream token lifetime (default 3600, 0 = none)
   --no-call-state-cache  HTTP: keep no live stream state between requests
   --cors-origin ORIGIN   HTTP: answer CORS for ORIGIN
+  --sticky            HTTP: sticky sessions on (default TTL 300 s)
+  --sticky-ttl SECONDS   HTTP: sticky sessions on, with this default TTL
   --server-id ID      the server id stamped on log and error batches
   --workers N         worker threads serving the connections (0 = the main
                       thread). Default: one per core for --unix/--tcp, 0 for
@@ -214,6 +216,16 @@ export const parseServerArgs = (
         http.cors = { origins: v };
         break;
       }
+      case '--sticky':
+        http.sticky = { ...http.sticky };
+        break;
+      case '--sticky-ttl': {
+        const v = next();
+        const ttl = v !== undefined && /^\d+$/.test(v) ? Number(v) : 0;
+        if (!(ttl > 0)) return { error: `--sticky-ttl expects a positive number of seconds, got ${v ?? 'nothing'}` };
+        http.sticky = { ...http.sticky, defaultTtlSeconds: ttl };
+        break;
+      }
       case '--server-id': {
         const v = next();
         if (v === undefined || v === '') return { error: '--server-id expects an id' };
@@ -231,6 +243,12 @@ export const parseServerArgs = (
   if (listen.kind === 'http') listen = { kind: 'http', ...(httpHost === undefined ? {} : { host: httpHost }), ...(httpPort === undefined ? {} : { port: httpPort }) };
   else if (httpHost !== undefined || httpPort !== undefined) return { error: '--host and --port go with --http' };
   return { listen, workers, graceMs, accept, logLevel, ...(serverId === undefined ? {} : { serverId }), ...(Object.keys(http).length === 0 ? {} : { http }) };
+};
+
+/** The program's HTTP options under the command line's (sticky settings merged field by field). */
+const mergeHttp = (program: HttpOptions | undefined, flags: HttpOptions | undefined): HttpOptions => {
+  const sticky = program?.sticky === undefined && flags?.sticky === undefined ? undefined : { ...program?.sticky, ...flags?.sticky };
+  return { ...program, ...flags, ...(sticky === undefined ? {} : { sticky }) };
 };
 
 const writeTo = (stdout: NodeJS.WriteStream, text: string): Promise<void> =>
@@ -260,7 +278,7 @@ export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E> 
       ...(args.accept === undefined ? {} : { accept: args.accept }),
       ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }),
       ...(args.serverId === undefined ? {} : { serverId: args.serverId }),
-      ...(args.http === undefined && options.http === undefined ? {} : { http: { ...options.http, ...args.http } }),
+      ...(args.http === undefined && options.http === undefined ? {} : { http: mergeHttp(options.http, args.http) }),
     });
   } catch (e) {
     process.stderr.write(`vgi-rpc: cannot start the server: ${e instanceof Error ? e.message : String(e)}\n`);

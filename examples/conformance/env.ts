@@ -1,10 +1,10 @@
 /**
  * What the conformance handlers need from their host: the cancel probe and
- * the sticky-session operations. Defaults suit every transport this runtime
- * has today (in-process or file-shared probe, no sticky sessions).
+ * the sticky-session operations. Defaults suit every transport (in-process or
+ * file-shared probe; the CallContext's sticky sessions).
  */
 import { type CancelProbe, cancelProbe } from './cancel-probe.js';
-import { type StickySessions, noStickySessions } from './sessions.js';
+import { type StickySessions, contextSessions } from './sessions.js';
 
 /** Host-provided pieces of the conformance service. */
 export interface ConformanceEnv {
@@ -20,5 +20,5 @@ export type ConformanceOptions = Partial<ConformanceEnv>;
 /** Fill in the defaults. */
 export const conformanceEnv = (options: ConformanceOptions = {}): ConformanceEnv => ({
   probe: options.probe ?? cancelProbe,
-  sessions: options.sessions ?? noStickySessions,
+  sessions: options.sessions ?? contextSessions,
 });

@@ -66,3 +66,16 @@ export const rejectAll: Authenticate = (request) => {
   if (REQUESTABLE_REASONS.has(asked)) throw new Unauthorized(asked as AuthReason, asked);
   throw new Unauthorized('unauthorized', 'this server refuses every request');
 };
+
+/**
+ * The `authenticate` hook of `--sticky-auth`: `X-Conformance-Principal: <name>`
+ * authenticates as `<name>` (domain `conformance`); without it the caller is
+ * anonymous. Only for the sticky conformance fixture (principal-bound sessions).
+ */
+export const principalFromHeader: Authenticate = (request) => {
+  const principal = (request.headers.get('x-conformance-principal') ?? '').trim();
+  return principal === '' ? { authenticated: false, principal: '', domain: '' } : { authenticated: true, principal, domain: 'conformance' };
+};
+
+/** The sticky echo header pair the conformance worker advertises (the reference's). */
+export const CONFORMANCE_ECHO_HEADERS: Readonly<Record<string, string>> = { 'x-vgi-conformance-echo': 'conformance-fixed-marker' };

@@ -4,15 +4,13 @@
  * `exchange_session_counter`).
  *
  * The reference calls `ctx.open_session(counter)`, reads the session bound to
- * the request, and `ctx.close_session()`. Sticky sessions are HTTP-only and
- * this runtime has no HTTP transport or session registry yet, so the service
- * takes the session operations as a `StickySessions` value: the default,
- * `noStickySessions`, behaves like a transport without sticky support (open
- * fails with RuntimeError, no session is ever bound). The HTTP runtime will
- * provide a real implementation through `ConformanceOptions.sessions`.
+ * the request, and `ctx.close_session()`. The service takes the session
+ * operations as a `StickySessions` value: the default, `contextSessions`,
+ * uses the CallContext's (sticky sessions over HTTP; every other transport
+ * refuses to open one); `noStickySessions` never binds one.
  */
 import * as Effect from 'effect/Effect';
-import { type CallContext, Errors, type RpcError } from '../../src/index.js';
+import { CallContext, Errors, type RpcError } from '../../src/index.js';
 
 /** The error every counter method raises when the request carries no session. */
 export const NO_COUNTER_MESSAGE = 'no sticky counter bound to this request';
@@ -46,6 +44,13 @@ export const noStickySessions: StickySessions = {
   open: () => Effect.fail(Errors.runtime('open_session requires sticky sessions: the request did not send VGI-Session-Accept: true or its transport has no sticky support')),
   current: Effect.succeed(undefined),
   close: Effect.void,
+};
+
+/** The CallContext's sticky sessions (the session's end closes its counter). */
+export const contextSessions: StickySessions = {
+  open: (counter) => Effect.flatMap(CallContext, (ctx) => ctx.openSession(counter)),
+  current: Effect.map(CallContext, (ctx) => (ctx.session instanceof StickyCounter ? ctx.session : undefined)),
+  close: Effect.flatMap(CallContext, (ctx) => ctx.closeSession),
 };
 
 /** The counter bound to this request, or the reference's RuntimeError. */

@@ -16,13 +16,13 @@
  * (EX_USAGE).
  */
 import { EX_USAGE, SERVER_FLAGS_SYNOPSIS, SERVER_FLAGS_USAGE, type ServerArgs, parseServerArgs, runServer } from '../../transports/server-command.js';
-import { FAIL_SERVE_START_ENV, GENERATION_ENV, type Generation, conformanceHosting, parseGeneration, rejectAll, serveStartHook } from './hosting.js';
+import { CONFORMANCE_ECHO_HEADERS, FAIL_SERVE_START_ENV, GENERATION_ENV, type Generation, conformanceHosting, parseGeneration, principalFromHeader, rejectAll, serveStartHook } from './hosting.js';
 
 export { EX_USAGE };
 
 /** The usage text. */
 export const USAGE = `usage: conformance-worker ${SERVER_FLAGS_SYNOPSIS} [--generation 89|90]
-                          [--auth-reject-all] [--fail-serve-start-once]
+                          [--auth-reject-all] [--sticky-auth] [--fail-serve-start-once]
 
 ${SERVER_FLAGS_USAGE}  --generation 89|90  ConformanceService generation to host (default 90;
                       89 = the npm peer era, without published_string)
@@ -30,8 +30,14 @@ ${SERVER_FLAGS_USAGE}  --generation 89|90  ConformanceService generation to host
                       the reason is X-Conformance-Auth-Reason when it names one of
                       missing_credential, invalid_credential, expired_credential or
                       insufficient_scope, else unauthorized
+  --sticky-auth       HTTP: X-Conformance-Principal: NAME authenticates as NAME
+                      (sticky sessions are then bound to it)
   --fail-serve-start-once  the first on_serve_start hook call fails (HTTP: 500),
                       the next succeeds
+
+Over HTTP, sticky sessions are on (echo header x-vgi-conformance-echo:
+conformance-fixed-marker) and POST/DELETE /__test_drain__ start/stop
+refusing new sessions.
 
 SIGTERM/SIGINT stop accepting, let running calls finish within the grace
 period, interrupt the rest with a typed error and exit 0; a second signal
@@ -42,6 +48,7 @@ exits at once.
 export interface WorkerArgs extends ServerArgs {
   readonly generation: Generation;
   readonly authRejectAll: boolean;
+  readonly stickyAuth: boolean;
   readonly failServeStartOnce: boolean;
 }
 
@@ -50,9 +57,14 @@ export const parseArgs = (argv: readonly string[]): WorkerArgs | { readonly erro
   let generation: Generation = 90;
   let authRejectAll = false;
   let failServeStartOnce = false;
+  let stickyAuth = false;
   const server = parseServerArgs(argv, {
     '--auth-reject-all': () => {
       authRejectAll = true;
+      return undefined;
+    },
+    '--sticky-auth': () => {
+      stickyAuth = true;
       return undefined;
     },
     '--fail-serve-start-once': () => {
@@ -67,7 +79,7 @@ export const parseArgs = (argv: readonly string[]): WorkerArgs | { readonly erro
       return undefined;
     },
   });
-  return 'error' in server ? server : { ...server, generation, authRejectAll, failServeStartOnce };
+  return 'error' in server ? server : { ...server, generation, authRejectAll, stickyAuth, failServeStartOnce };
 };
 
 const parsed = parseArgs(process.argv.slice(2));
@@ -82,6 +94,10 @@ if ('error' in parsed) {
     ...conformanceHosting(parsed.generation),
     ...serveStartHook(),
     workerModule: new URL('./worker-thread.js', import.meta.url),
-    ...(parsed.authRejectAll ? { http: { authenticate: rejectAll } } : {}),
+    http: {
+      sticky: { echoHeaders: CONFORMANCE_ECHO_HEADERS },
+      testDrainEndpoint: true,
+      ...(parsed.authRejectAll ? { authenticate: rejectAll } : parsed.stickyAuth ? { authenticate: principalFromHeader } : {}),
+    },
   });
 }

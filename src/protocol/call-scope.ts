@@ -9,7 +9,8 @@ import type * as Exit from 'effect/Exit';
 import type * as LogLevel from 'effect/LogLevel';
 import type * as FiberId from 'effect/FiberId';
 import { Interruption } from '../service/interruption.js';
-import type { CallContext, CallContextService, ClientLogRecord, TransportKind } from '../service/call-context.js';
+import type { CallContext, CallContextService, ClientLogRecord, SessionBinding, TransportKind } from '../service/call-context.js';
+import { Errors } from '../service/errors.js';
 import type { ByteConnection } from './byte-connection.js';
 import type { OpenedStream, StreamMethod } from './stream-protocol.js';
 
@@ -120,7 +121,21 @@ export interface CallInfoInput {
   readonly method: string;
   readonly transportKind: TransportKind;
   readonly requestMetadata: ReadonlyMap<string, string>;
+  /** The call's sticky session (HTTP); absent: the transport has none. */
+  readonly session?: SessionBinding;
 }
+
+const noSessionError = (transportKind: TransportKind) =>
+  Errors.runtime(`open_session needs sticky sessions, which only the HTTP transport has (this call came over ${transportKind})`);
+
+/** The session binding of a transport without sticky sessions: opening fails, nothing is ever bound. */
+export const noSessions = (transportKind: TransportKind): SessionBinding => ({
+  open: () => Effect.fail(noSessionError(transportKind)),
+  acquire: () => Effect.fail(noSessionError(transportKind)),
+  state: undefined,
+  id: undefined,
+  close: Effect.void,
+});
 
 const NO_LOGS: ClientLogRecord[] = [];
 
@@ -129,6 +144,7 @@ export const makeCallScope = (info: CallInfoInput): CallScope => {
   let logs: ClientLogRecord[] | undefined;
   let context: CallContextService | undefined;
   const getContext = (): CallContextService => {
+    const session = info.session ?? noSessions(info.transportKind);
     context ??= {
       requestId: info.requestId ?? newRequestId(),
       serverId: info.serverId,
@@ -139,6 +155,15 @@ export const makeCallScope = (info: CallInfoInput): CallScope => {
       log: (level, message, extra) => Effect.sync(() => {
         (logs ??= []).push(extra === undefined ? { level, message } : { level, message, extra });
       }),
+      openSession: (state, ttlSeconds) => session.open(state, ttlSeconds),
+      openScopedSession: (acquire, ttlSeconds) => session.acquire(acquire, ttlSeconds),
+      get session() {
+        return session.state;
+      },
+      get sessionId() {
+        return session.id;
+      },
+      closeSession: session.close,
     };
     return context;
   };

@@ -9,7 +9,7 @@
 import * as Cause from 'effect/Cause';
 import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
-import type { TransportKind } from '../service/call-context.js';
+import type { SessionBinding, TransportKind } from '../service/call-context.js';
 import type { Schema } from 'apache-arrow';
 import { StreamEncoder } from '../wire/batch-encoder.js';
 import { Keys, REQUEST_VERSION } from '../wire/metadata-keys.js';
@@ -179,8 +179,8 @@ export class Dispatcher {
    * a producer or exchange call, the stream to open, for the transport's
    * driver to run turn by turn.
    */
-  async respond(request: RequestStream, transportKind: TransportKind, calls: ConnectionCalls): Promise<Answer> {
-    const routed = this.route(request, transportKind);
+  async respond(request: RequestStream, transportKind: TransportKind, calls: ConnectionCalls, session?: SessionBinding): Promise<Answer> {
+    const routed = this.route(request, transportKind, session);
     if (routed._tag !== 'unary') return routed;
     const out: Uint8Array[] = [];
     const failed = await routed.run(out, calls);
@@ -188,7 +188,7 @@ export class Dispatcher {
   }
 
   /** Route one request: a response it gets at once, a unary call to run, or a stream call to drive. */
-  private route(request: RequestStream, transportKind: TransportKind): Answer | { readonly _tag: 'unary'; run(out: Uint8Array[], calls: ConnectionCalls): Promise<boolean> } {
+  private route(request: RequestStream, transportKind: TransportKind, session?: SessionBinding): Answer | { readonly _tag: 'unary'; run(out: Uint8Array[], calls: ConnectionCalls): Promise<boolean> } {
     const stamp = { serverId: this.serverId, requestId: undefined };
     if (request.error !== undefined) {
       const out: Uint8Array[] = [];
@@ -216,6 +216,7 @@ export class Dispatcher {
       method: resolved.methodName,
       transportKind,
       requestMetadata: resolved.metadata,
+      ...(session === undefined ? {} : { session }),
     });
     const handler = resolved.binding.handlers[resolved.methodName] as unknown as (p: never) => Effect.Effect<unknown, unknown, never>;
     const method = resolved.method;

@@ -11,8 +11,9 @@
  * - the interop fixture with `--response-compression off`, and with
  *   `--max-request-bytes 4096 --prefix /api`;
  * - the conformance worker (`dist/examples/conformance/worker.js --http`)
- *   with `--auth-reject-all`, and two of them sharing one `--token-key` (a
- *   stream moving between processes).
+ *   with `--auth-reject-all`, two of them sharing one `--token-key` (a
+ *   stream moving between processes), and one with two workers for the
+ *   peer's sticky-session scope (open, resume, detach, DELETE on exit).
  *
  * Every request the peer makes goes through a recording `fetch` (the peer's
  * `fetch` option), which keeps a clone of each response, so the tests check
@@ -897,5 +898,47 @@ describe('peer httpConnect -> the conformance worker, two processes sharing a to
     const e = await peerFailure(s.exchange([{ value: 3 }]));
     expect(e.errorType).toBe('StreamStateLostError');
     expect(e.errorMessage).toContain("'exchange_with_header'");
+  });
+});
+
+describe('peer httpConnect -> the conformance worker: sticky sessions', () => {
+  const server = useServer(() => cliServer(CONFORMANCE_WORKER, ['--workers', '2']));
+  const num = (row: Record<string, unknown> | null): number => Number(row?.result);
+
+  it('the peer opens a session, resumes it in unary calls and a producer, and closes it', async () => {
+    const p = peer(server().origin, { protocol: 'ConformanceService' });
+    p.client.beginSession();
+    expect(num(await p.client.call('open_counter', { initial: 7n }))).toBe(7);
+    expect(p.client.currentSessionToken()).toBeTruthy();
+    expect(p.client.currentEchoHeaders()).toEqual({ 'x-vgi-conformance-echo': 'conformance-fixed-marker' });
+    expect(num(await p.client.call('increment_counter', { by: 3n }))).toBe(10);
+    const produced = (await drain(await p.client.stream('stream_session_counter', { count: 2n }))).flat() as { value: unknown }[];
+    expect(produced.map((r) => Number(r.value))).toEqual([11, 12]);
+    expect(num(await p.client.call('close_counter'))).toBe(12);
+    expect(p.client.currentSessionToken()).toBeNull();
+    await p.client.endSession();
+    const sent = p.wire.filter((e) => e.path.includes('counter'));
+    expect(sent.every((e) => e.requestHeaders.get('VGI-Session-Accept') === 'true')).toBe(true);
+    expect(sent.slice(1).every((e) => e.requestHeaders.get('VGI-Session') !== null)).toBe(true);
+  });
+
+  it('a detached token resumes in another peer client; its endSession deletes the session, which is then lost', async () => {
+    const first = peer(server().origin, { protocol: 'ConformanceService' });
+    first.client.beginSession();
+    await first.client.call('open_counter', { initial: 1n });
+    const token = first.client.detachSession();
+    await first.client.endSession();
+    expect(token).toBeTruthy();
+    const second = peer(server().origin, { protocol: 'ConformanceService' });
+    second.client.beginSession(token);
+    expect(num(await second.client.call('increment_counter', { by: 1n }))).toBe(2);
+    await second.client.endSession();
+    const del = second.wire.find((e) => e.method === 'DELETE');
+    expect([del?.path, del?.status]).toEqual(['/__session__', 204]);
+    const third = peer(server().origin, { protocol: 'ConformanceService' });
+    third.client.beginSession(token);
+    const e = await third.client.call('increment_counter', { by: 1n }).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(RpcError);
+    expect((e as RpcError).errorType).toBe('SessionLostError');
   });
 });

@@ -49,9 +49,18 @@ export interface FrontEndOptions {
   readonly authenticate?: Authenticate;
   /** GET pages (landing, describe, 404), or undefined to answer plain 404s. */
   readonly pages?: (path: string) => HttpReply | Promise<HttpReply>;
+  /** Sticky sessions are on: `DELETE {prefix}/__session__` goes to the session's worker. */
+  readonly sticky?: boolean;
+  /** The readiness probe: `GET|HEAD path` answers 200 while `ready()`, else 503 (draining). */
+  readonly readiness?: { readonly path: string; ready(): boolean };
+  /** Test servers: `POST`/`DELETE /__test_drain__` start/stop refusing new sticky sessions. */
+  readonly testDrain?: (on: boolean) => Promise<void>;
   /** Hand an RPC request to the worker that owns it; `onAbort` tells when the client goes away. */
   readonly forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;
 }
+
+/** The conformance worker's drain switch (outside any prefix, as the reference's). */
+const TEST_DRAIN_PATH = '/__test_drain__';
 
 const plain = (status: number, body: string): HttpReply =>
   ({ status, headers: [['Content-Type', 'text/plain; charset=utf-8']], body: [new TextEncoder().encode(body)] });
@@ -78,6 +87,13 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       if (req.method === 'HEAD') headers.push(['Content-Length', String(healthBody.byteLength)]);
       return { reply: { status: 200, headers, body: req.method === 'HEAD' ? [] : [healthBody] }, options: false };
     }
+    if (o.readiness !== undefined && path === o.readiness.path && (req.method === 'GET' || req.method === 'HEAD')) {
+      const ready = o.readiness.ready();
+      const body = new TextEncoder().encode(JSON.stringify({ status: ready ? 'ready' : 'draining', server_id: o.serverId }));
+      const headers: [string, string][] = [['Content-Type', 'application/json'], ['Cache-Control', 'no-store']];
+      if (req.method === 'HEAD') headers.push(['Content-Length', String(body.byteLength)]);
+      return { reply: { status: ready ? 200 : 503, headers, body: req.method === 'HEAD' ? [] : [body] }, options: false };
+    }
     const invalidBudget = (e: unknown, options: boolean): { reply: HttpReply; options: boolean } => {
       if (!(e instanceof ResponseBudgetHeaderError)) throw e;
       return { reply: arrowError(400, RpcError.of(e.errorType, e.message), requestId), options };
@@ -91,7 +107,14 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       return { reply: { status: 204, headers: [OPTIONS_CACHE_CONTROL], body: [] }, options: true };
     }
     if (req.method === 'GET') return { reply: o.pages === undefined ? plain(404, 'Not Found') : await o.pages(path), options: false };
-    if (req.method !== 'POST') {
+    if (o.testDrain !== undefined && path === TEST_DRAIN_PATH && (req.method === 'POST' || req.method === 'DELETE')) {
+      await o.testDrain(req.method === 'POST');
+      return { reply: { status: 204, headers: [], body: [] }, options: false };
+    }
+    const sessionDelete = req.method === 'DELETE' && sub === ReservedPaths.session && o.sticky === true;
+    // Every failure of a session DELETE answers 200 with an empty body (it is idempotent).
+    if (sessionDelete && (req.headers.get('vgi-session') ?? '').trim() === '') return { reply: { status: 200, headers: [], body: [] }, options: false };
+    if (req.method !== 'POST' && !sessionDelete) {
       // A wrong verb on a route is 405; a path that is no route is 404 whatever the verb (the reference's not-found sink).
       const routed = sub !== undefined && (sub === ReservedPaths.health || sub === ReservedPaths.session || parseRpcRoute(o.prefix, path) !== undefined);
       return { reply: routed ? plain(405, 'Method Not Allowed') : plain(404, 'Not Found'), options: false };
@@ -101,6 +124,7 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       try {
         auth = await o.authenticate(req);
       } catch (e) {
+        if (sessionDelete) return { reply: { status: 200, headers: [], body: [] }, options: false };
         if (e instanceof Unauthorized) return { reply: unauthorized(e), options: false };
         return { reply: plain(500, 'authentication failed'), options: false };
       }

@@ -28,6 +28,8 @@ import { makeCallScope } from '../../src/protocol/call-scope.js';
 import type * as Effect from 'effect/Effect';
 import { type TokenScope, type TokenSealer, newCallId } from '../../src/http/state-tokens.js';
 import type { HttpReply } from './engine.js';
+import { SessionRegistry, type SessionEntry } from './session-registry.js';
+import { RequestSession, type SessionCaller, type SessionHost, type StickySettings, resolveSession, sessionLost } from './request-session.js';
 
 /** The Arrow IPC stream media type. */
 export const ARROW_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
@@ -76,6 +78,10 @@ export interface HttpAppOptions {
   readonly streamTtlSeconds: number;
   /** False: keep no live stream state (every continuation is a cold miss). */
   readonly callStateCache?: boolean;
+  /** Sticky sessions (off when absent). */
+  readonly sticky?: StickySettings;
+  /** Told after each sticky session's state was released (tests count releases). */
+  readonly onSessionRelease?: (entry: SessionEntry) => void;
 }
 
 /** One RPC request as the front end hands it over. */
@@ -98,6 +104,10 @@ export interface AppReply extends HttpReply {
   readonly released?: string;
   /** A stream's response limit sealed at /init (a continuation may tighten it, never raise it). */
   readonly sealedLimit?: number;
+  /** A sticky session this worker opened with the request: its token and absolute expiry (ms). */
+  readonly sessionOwned?: { readonly token: string; readonly expiresAt: number };
+  /** The token of a sticky session the request closed. */
+  readonly sessionReleased?: string;
 }
 
 /** A request being answered: interrupting it interrupts its call. */
@@ -153,9 +163,32 @@ const withMeta = (b: DecodedBatch, key: string, value: string): DecodedBatch =>
  */
 export class HttpApp {
   private readonly cache: CallStateCache;
+  private readonly sessions: SessionHost;
 
   constructor(private readonly dispatcher: Dispatcher, private readonly options: HttpAppOptions) {
     this.cache = new CallStateCache(options.callStateCache === false ? 0 : options.streamTtlSeconds * 1000);
+    const onRelease = options.onSessionRelease;
+    this.sessions = {
+      registry: new SessionRegistry(onRelease === undefined ? {} : { onRelease }),
+      tokens: options.tokens,
+      serverId: dispatcher.serverId,
+      sticky: options.sticky,
+    };
+  }
+
+  /** Sticky sessions held. */
+  get liveSessions(): number {
+    return this.sessions.registry.size;
+  }
+
+  /** Refuse new sticky sessions (true) or accept them again; existing sessions keep serving. */
+  setDraining(on: boolean): void {
+    this.sessions.registry.setDraining(on);
+  }
+
+  /** Release every sticky session (shutdown). */
+  closeSessions(): Promise<void> {
+    return this.sessions.registry.closeAll();
   }
 
   /** Live streams held between requests. */
@@ -163,9 +196,10 @@ export class HttpApp {
     return this.cache.size;
   }
 
-  /** End every live stream with `reason`. */
-  closeStreams(reason: InterruptReason): Promise<void> {
-    return this.cache.closeAll(reason);
+  /** End every live stream with `reason`, and release every sticky session. */
+  async closeStreams(reason: InterruptReason): Promise<void> {
+    await this.cache.closeAll(reason);
+    await this.closeSessions();
   }
 
   private errorReply(status: number, schema: Schema, error: RpcError, requestId: string, flag = false): HttpReply {
@@ -178,8 +212,14 @@ export class HttpApp {
   async answer(req: RpcRequest, onStart?: (inFlight: InFlight) => void): Promise<AppReply> {
     const reply = await this.route(req, onStart);
     const done = this.finish(req, reply);
-    if (reply.owns === undefined && reply.released === undefined) return done;
-    return { ...done, ...(reply.owns === undefined ? {} : { owns: reply.owns }), ...(reply.released === undefined ? {} : { released: reply.released }) };
+    if (reply.owns === undefined && reply.released === undefined && reply.sessionOwned === undefined && reply.sessionReleased === undefined) return done;
+    return {
+      ...done,
+      ...(reply.owns === undefined ? {} : { owns: reply.owns }),
+      ...(reply.released === undefined ? {} : { released: reply.released }),
+      ...(reply.sessionOwned === undefined ? {} : { sessionOwned: reply.sessionOwned }),
+      ...(reply.sessionReleased === undefined ? {} : { sessionReleased: reply.sessionReleased }),
+    };
   }
 
   /** Enforce the response budget, then compress as the request accepts. */
@@ -205,6 +245,7 @@ export class HttpApp {
     const { prefix } = this.options;
     const sub = underPrefix(prefix, req.path);
     if (sub === ReservedPaths.retiredDescribe) return this.errorReply(404, emptySchema(), retiredDescribeError(), req.requestId);
+    if (req.method === 'DELETE') return sub === ReservedPaths.session ? this.deleteSession(req) : text(405, 'Method Not Allowed');
     const route = parseRpcRoute(prefix, req.path);
     if (route === undefined) return text(404, 'Not Found');
     const found = resolvePath(this.dispatcher.hosting, route.protocol, route.method);
@@ -231,23 +272,86 @@ export class HttpApp {
     if (route.action !== 'call' && kind === 'unary') {
       return this.errorReply(400, emptySchema(), Errors.protocol(`Method '${route.method}' is a unary method. Use POST ${prefix}/${route.protocol}/${route.method} instead.`), req.requestId);
     }
+    const bound = await this.bindSession(req);
+    if (!(bound instanceof RequestSession)) return bound;
     try {
-      await this.dispatcher.startServing('http');
-    } catch (e) {
-      return text(500, (e as Error).message);
-    }
-    const { calls, done } = this.dispatcher.openCalls();
-    onStart?.({ calls });
-    try {
-      if (route.action === 'exchange') return await this.continueStream(req, route, request, calls);
-      return await this.callOrInit(req, route, kind === 'unary' ? found.def.resultSchema : emptySchema(), request, calls);
+      try {
+        await this.dispatcher.startServing('http');
+      } catch (e) {
+        return text(500, (e as Error).message);
+      }
+      const { calls, done } = this.dispatcher.openCalls();
+      onStart?.({ calls });
+      let reply: AppReply;
+      try {
+        reply = route.action === 'exchange'
+          ? await this.continueStream(req, route, request, calls)
+          : await this.callOrInit(req, route, kind === 'unary' ? found.def.resultSchema : emptySchema(), request, calls, bound);
+      } finally {
+        done();
+      }
+      const headers = bound.responseHeaders();
+      const owned = bound.owned();
+      const released = bound.released();
+      if (headers.length === 0 && owned === undefined && released === undefined) return reply;
+      return {
+        ...reply,
+        headers: [...reply.headers, ...headers],
+        ...(owned === undefined ? {} : { sessionOwned: owned }),
+        ...(released === undefined ? {} : { sessionReleased: released }),
+      };
     } finally {
-      done();
+      bound.unlock();
     }
   }
 
+  private caller(req: RpcRequest): SessionCaller {
+    return req.auth.authenticated
+      ? { identity: { principal: req.auth.principal, domain: req.auth.domain }, principalKey: this.identity(req) }
+      : { identity: {}, principalKey: '' };
+  }
+
+  /**
+   * The request's session binding, holding the lock of the session its
+   * `VGI-Session` token names; or the SessionLostError reply when that
+   * session cannot be resumed.
+   */
+  private async bindSession(req: RpcRequest): Promise<RequestSession | HttpReply> {
+    const caller = this.caller(req);
+    const accept = (req.headers.get('vgi-session-accept') ?? '').trim().toLowerCase() === 'true';
+    const token = req.headers.get('vgi-session')?.trim();
+    if (token === undefined || token === '' || this.sessions.sticky === undefined) return new RequestSession(this.sessions, caller, accept);
+    const lost = (why: string): HttpReply => this.errorReply(200, emptySchema(), sessionLost(why), req.requestId, true);
+    const entry = resolveSession(this.sessions, token, caller);
+    if (typeof entry === 'string') return lost(entry);
+    const unlock = await entry.lock();
+    // Closed or expired while this request waited for the lock.
+    if (entry.isReleased || entry.expiresAt <= Date.now()) {
+      unlock();
+      return lost('the session expired or was closed');
+    }
+    return new RequestSession(this.sessions, caller, accept, { entry, token, unlock });
+  }
+
+  /** `DELETE {prefix}/__session__`: 204 with `VGI-Session-Close: true` when it closed a session, 200 with no body otherwise. */
+  private async deleteSession(req: RpcRequest): Promise<AppReply> {
+    const nothing: AppReply = { status: 200, headers: [], body: [] };
+    const token = req.headers.get('vgi-session')?.trim();
+    if (token === undefined || token === '' || this.sessions.sticky === undefined) return nothing;
+    const entry = resolveSession(this.sessions, token, this.caller(req));
+    if (typeof entry === 'string') return nothing;
+    const unlock = await entry.lock();
+    try {
+      if (entry.isReleased) return nothing;
+      await this.sessions.registry.remove(entry);
+    } finally {
+      unlock();
+    }
+    return { status: 204, headers: [['VGI-Session-Close', 'true']], body: [], sessionReleased: token };
+  }
+
   /** A unary call or a stream's /init: the routing-key agreement, then the dispatcher. */
-  private async callOrInit(req: RpcRequest, route: RpcRoute, errorSchema: Schema, request: RequestStream, calls: ConnectionCalls): Promise<AppReply> {
+  private async callOrInit(req: RpcRequest, route: RpcRoute, errorSchema: Schema, request: RequestStream, calls: ConnectionCalls, session: RequestSession): Promise<AppReply> {
     let batch = request.batch;
     if (batch !== undefined) {
       const declared = batch.meta(Keys.protocol);
@@ -263,7 +367,7 @@ export class HttpApp {
       // middleware sets it: the log and error batches then name the id the response header carries.
       batch = withMeta(batch, Keys.requestId, req.requestId);
     }
-    const answer = await this.dispatcher.respond({ ...request, batch }, 'http', calls);
+    const answer = await this.dispatcher.respond({ ...request, batch }, 'http', calls, session);
     if (answer._tag === 'response') {
       const status = answer.outcome === 'rejected' ? 400 : 200;
       return { status, headers: answer.outcome === 'failed' ? [ARROW, ERROR_FLAG] : [ARROW], body: answer.out };

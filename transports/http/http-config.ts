@@ -14,6 +14,7 @@ import { requestEncodingOf } from '../../src/http/encoding-negotiation.js';
 import type { HttpEngineName } from './engine.js';
 import { BodyCodingError, type HttpAppOptions, type HttpCodecs } from './http-app.js';
 import type { Authenticate } from './front-end.js';
+import type { StickySettings } from './request-session.js';
 
 /** CORS, opt-in. */
 export interface CorsOptions {
@@ -22,6 +23,21 @@ export interface CorsOptions {
   /** Preflight cache lifetime in seconds (default 7200). */
   readonly maxAgeSeconds?: number;
 }
+
+/** Sticky sessions, opt-in: handlers bind live state to the worker that opened it. */
+export interface StickyOptions {
+  /** TTL of a session opened without one, in seconds (default 300); absolute, never refreshed. */
+  readonly defaultTtlSeconds?: number;
+  /**
+   * Headers a client must send back on every request of a session (a proxy
+   * routes on them): sent as `VGI-Echo-<name>: <value>` on the opening
+   * response and advertised in `VGI-Sticky-Echo-Headers`.
+   */
+  readonly echoHeaders?: Readonly<Record<string, string>>;
+}
+
+/** Default TTL of a sticky session, in seconds (the reference's). */
+export const DEFAULT_STICKY_TTL_SECONDS = 300;
 
 /** How an HTTP server serves. */
 export interface HttpOptions {
@@ -58,6 +74,21 @@ export interface HttpOptions {
   readonly engine?: HttpEngineName;
   /** Serve the HTML landing, describe and 404 pages on GET (default true). */
   readonly pages?: boolean;
+  /** Sticky sessions (off when absent). */
+  readonly sticky?: StickyOptions;
+  /**
+   * Path of the readiness probe (default `/readyz`, outside the prefix):
+   * `GET`/`HEAD` answer 200 while serving and 503 once a drain started, so
+   * an orchestrator or proxy stops sending new work while open sessions
+   * finish. `/health` keeps answering 200 (liveness).
+   */
+  readonly readinessPath?: string;
+  /**
+   * Test servers only: `POST /__test_drain__` makes the server refuse new
+   * sticky sessions as a drain does, `DELETE /__test_drain__` undoes it
+   * (the reference conformance worker's admin endpoint).
+   */
+  readonly testDrainEndpoint?: boolean;
 }
 
 /** What every worker needs to answer HTTP requests (plain data: it crosses threads). */
@@ -70,10 +101,22 @@ export interface HttpSettings {
   /** Codecs responses may use (empty: response compression off). */
   readonly responseCodecs: readonly CompressionCodec[];
   readonly callStateCache: boolean;
+  /** Sticky sessions (off when absent). */
+  readonly sticky?: StickySettings;
 }
+
+/** The sticky settings of `options` (undefined: off). */
+export const stickySettingsOf = (options: HttpOptions): StickySettings | undefined => {
+  const s = options.sticky;
+  if (s === undefined) return undefined;
+  const ttl = s.defaultTtlSeconds ?? DEFAULT_STICKY_TTL_SECONDS;
+  if (!(ttl > 0)) throw new RangeError(`sticky.defaultTtlSeconds must be positive, got ${ttl}`);
+  return { defaultTtlSeconds: ttl, echoHeaders: Object.entries(s.echoHeaders ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const) };
+};
 
 /** The workers' settings of `options`. */
 export const settingsOf = (options: HttpOptions): HttpSettings => {
+  const sticky = stickySettingsOf(options);
   const key = options.tokenKey;
   const tokenKey = key === undefined ? new Uint8Array(randomBytes(32)) : normalizeTokenKey(typeof key === 'string' ? new TextEncoder().encode(key) : key);
   return {
@@ -84,6 +127,7 @@ export const settingsOf = (options: HttpOptions): HttpSettings => {
     ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
     responseCodecs: options.compression === false ? [] : availableCodecs(),
     callStateCache: options.callStateCache !== false,
+    ...(sticky === undefined ? {} : { sticky }),
   };
 };
 
@@ -120,5 +164,6 @@ export const appOptionsOf = (s: HttpSettings): HttpAppOptions => {
     ...(s.maxResponseBytes === undefined ? {} : { maxResponseBytes: s.maxResponseBytes }),
     streamTtlSeconds: s.tokenTtlSeconds,
     callStateCache: s.callStateCache,
+    ...(s.sticky === undefined ? {} : { sticky: s.sticky }),
   };
 };

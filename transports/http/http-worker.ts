@@ -30,6 +30,8 @@ export type HttpTaskPayload =
   /** Open the link to worker `threadId`: requests and aborts arrive on `port`, replies leave on it. */
   | { readonly op: 'link'; readonly threadId: number; readonly port: MessagePort }
   | { readonly op: 'closeStreams'; readonly detail: string }
+  /** Refuse new sticky sessions (`on`), or accept them again. */
+  | { readonly op: 'draining'; readonly on: boolean }
   /** The page model of the hosted protocols (the front end renders the HTML pages from it). */
   | { readonly op: 'pageModel' };
 
@@ -93,6 +95,10 @@ export interface HttpTaskReply {
   readonly owns?: string;
   /** The call token of a stream that ended with the request. */
   readonly released?: string;
+  /** A sticky session the worker opened with the request (its later requests come here). */
+  readonly sessionOwned?: { readonly token: string; readonly expiresAt: number };
+  /** The token of a sticky session the request closed. */
+  readonly sessionReleased?: string;
 }
 
 /** What a worker sends back on a link (in batches): the reply to request `id`, or why it has none. */
@@ -112,6 +118,8 @@ export const answerTask = async (app: HttpApp, request: RpcRequest, onStart?: (f
     status: reply.status, headers: reply.headers, body,
     ...(reply.owns === undefined ? {} : { owns: reply.owns }),
     ...(reply.released === undefined ? {} : { released: reply.released }),
+    ...(reply.sessionOwned === undefined ? {} : { sessionOwned: reply.sessionOwned }),
+    ...(reply.sessionReleased === undefined ? {} : { sessionReleased: reply.sessionReleased }),
   };
 };
 
@@ -193,6 +201,10 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
         return undefined;
       }
       if (task.op === 'pageModel') return pageModel(dispatcher.hosting, { prefix: settings.prefix });
+      if (task.op === 'draining') {
+        app.setDraining(task.on);
+        return undefined;
+      }
       await app.closeStreams({ _tag: 'shutdown', detail: task.detail });
       return undefined;
     },

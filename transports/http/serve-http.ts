@@ -18,6 +18,9 @@ import { type HttpOptions, type HttpSettings, appOptionsOf, httpCodecs } from '.
 import { HTTP_TASKS, type HttpTaskPayload } from './http-worker.js';
 import { WorkerForwarder } from './worker-forwarder.js';
 
+/** Where the readiness probe answers unless `readinessPath` says otherwise. */
+const DEFAULT_READINESS_PATH = '/readyz';
+
 /** Bodies are never read past this without a configured cap (a request over it answers 413). */
 const DEFAULT_BODY_CAP = 256 * 1024 * 1024;
 
@@ -36,6 +39,8 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
   const local = runtime.localDispatcher;
   let forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;
   let closeStreams: (detail: string) => Promise<void>;
+  let setDraining: (on: boolean) => Promise<void>;
+  let openSessions: () => number;
   let model: () => Promise<PageModel>;
   if (local !== undefined) {
     const app = new HttpApp(local, appOptionsOf(settings));
@@ -43,6 +48,11 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
       onAbort(() => f.calls.interruptAll({ _tag: 'disconnect', detail: 'the client aborted the HTTP request' }));
     });
     closeStreams = (detail) => app.closeStreams({ _tag: 'shutdown', detail });
+    setDraining = (on) => {
+      app.setDraining(on);
+      return Promise.resolve();
+    };
+    openSessions = () => app.liveSessions;
     const m = pageModel(local.hosting, { prefix: settings.prefix });
     model = () => Promise.resolve(m);
   } else {
@@ -51,6 +61,8 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.tokenTtlSeconds * 1000, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes));
     forward = (request, onAbort) => forwarder.forward(request, onAbort);
     closeStreams = (detail) => forwarder.closeStreams(detail);
+    setDraining = (on) => forwarder.setDraining(on);
+    openSessions = () => forwarder.trackedSessions;
     let cached: Promise<PageModel> | undefined;
     model = () => (cached ??= pool.runTask(pool.liveWorkers[0]!, { transport: HTTP_TASKS, payload: { op: 'pageModel' } satisfies HttpTaskPayload }) as Promise<PageModel>);
   }
@@ -61,6 +73,9 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     ...(settings.maxRequestBytes === undefined ? {} : { maxRequestBytes: settings.maxRequestBytes }),
     ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
     ...(options.maxExternalizedResponseBytes === undefined ? {} : { maxExternalizedResponseBytes: options.maxExternalizedResponseBytes }),
+    ...(settings.sticky === undefined ? {} : {
+      sticky: { defaultTtlSeconds: settings.sticky.defaultTtlSeconds, echoHeaders: settings.sticky.echoHeaders.map(([name]) => name) },
+    }),
   };
   const cors = options.cors === undefined ? undefined : corsPolicy({
     origins: options.cors.origins === '*' ? '*' : options.cors.origins.split(',').map((o) => o.trim()),
@@ -70,11 +85,20 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     capabilities: capabilityHeaders(capabilityConfig),
     cors: (method, headers) => (cors === undefined ? [] : corsHeaders(cors, method, headers)),
   };
+  // Ready until a drain starts (or the test drain switch is on): the readiness probe then answers 503.
+  let ready = true;
+  const drainSwitch = async (on: boolean): Promise<void> => {
+    ready = !on;
+    await setDraining(on);
+  };
   const handler = frontEnd({
     prefix: settings.prefix,
     serverId: runtime.serverId,
     protocol: primaryProtocol,
     stamps,
+    sticky: settings.sticky !== undefined,
+    readiness: { path: options.readinessPath ?? DEFAULT_READINESS_PATH, ready: () => ready },
+    ...(options.testDrainEndpoint === true ? { testDrain: drainSwitch } : {}),
     ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
     ...(options.pages === false ? {} : {
       pages: async (path: string) => {
@@ -94,15 +118,35 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     handler,
     ...(options.engine === undefined ? {} : { engine: options.engine }),
   });
+  // A drain keeps serving while sticky sessions are open (new opens fail, readiness answers 503),
+  // until they are all closed or expired, or the grace period ends (shutdown); then it stops listening.
+  let graceOver: (() => void) | undefined;
+  const sessionsEnded = (): Promise<void> => new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (openSessions() === 0 || graceOver === undefined) {
+        graceOver = undefined;
+        resolve();
+      } else setTimeout(check, 100).unref();
+    };
+    graceOver = resolve;
+    check();
+  });
   runtime.participate({
     get connections() {
       return listener.inFlight;
     },
     drain: async () => {
+      await drainSwitch(true);
+      if (settings.sticky !== undefined) await sessionsEnded();
       await listener.close();
       await closeStreams('the server is draining');
     },
-    shutdown: (detail) => void closeStreams(detail),
+    shutdown: (detail) => {
+      const over = graceOver;
+      graceOver = undefined;
+      over?.();
+      void closeStreams(detail);
+    },
   });
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return { listener, url: `http://${shownHost}:${listener.port}${settings.prefix}` };

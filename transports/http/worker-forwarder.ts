@@ -68,6 +68,8 @@ class Link {
 /** Forwards HTTP requests to the pool's workers. */
 export class WorkerForwarder {
   private readonly owners = new Map<string, Owner>();
+  /** Sticky sessions' owners by token (learned from the opening reply; forgotten on close, expiry or worker exit). */
+  private readonly sessionOwners = new Map<string, Owner>();
   private readonly links = new Map<number, Link>();
   private readonly load = new Map<number, number>();
   private nextId = 0;
@@ -86,6 +88,7 @@ export class WorkerForwarder {
   ) {
     pool.onWorkerExit((tid) => {
       for (const [token, o] of this.owners) if (o.threadId === tid) this.owners.delete(token);
+      for (const [token, o] of this.sessionOwners) if (o.threadId === tid) this.sessionOwners.delete(token);
       this.load.delete(tid);
       const link = this.links.get(tid);
       this.links.delete(tid);
@@ -134,6 +137,12 @@ export class WorkerForwarder {
 
   /** The owner of the stream a continuation names, if known (and the body to forward, decoded when it had to be). */
   private ownerOf(request: RpcRequest): { threadId: number | undefined; request: RpcRequest } {
+    // A sticky session's requests go to the worker holding it; an unknown token goes anywhere (it answers SessionLostError).
+    const session = request.headers.get('vgi-session')?.trim();
+    if (session !== undefined && session !== '') {
+      const owner = this.sessionOwners.get(session);
+      if (owner !== undefined) return { threadId: owner.threadId, request };
+    }
     const body = request.body;
     if (body === undefined || !request.path.endsWith('/exchange')) return { threadId: undefined, request };
     const encoding = (request.headers.get('content-encoding') ?? '').trim().toLowerCase();
@@ -186,6 +195,11 @@ export class WorkerForwarder {
       this.startSweeping();
     }
     if (reply.released !== undefined) this.owners.delete(reply.released);
+    if (reply.sessionOwned !== undefined) {
+      this.sessionOwners.set(reply.sessionOwned.token, { threadId, expiresAt: reply.sessionOwned.expiresAt });
+      this.startSweeping();
+    }
+    if (reply.sessionReleased !== undefined) this.sessionOwners.delete(reply.sessionReleased);
     const out = reply.body;
     if (out.byteLength < RECYCLE_MIN_BYTES) return { status: reply.status, headers: reply.headers, body: out.byteLength === 0 ? [] : [out] };
     // Once written, the buffer goes back to the worker that filled it (if it is still there) to be filled again.
@@ -204,23 +218,36 @@ export class WorkerForwarder {
     return { status: 200, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
   }
 
+  /** Sticky sessions whose owner is known. */
+  get trackedSessions(): number {
+    return this.sessionOwners.size;
+  }
+
+  /** Make every worker refuse new sticky sessions (`on`), or accept them again. */
+  async setDraining(on: boolean): Promise<void> {
+    await Promise.all(this.pool.liveWorkers.map((tid) =>
+      this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'draining', on } satisfies HttpTaskPayload }).catch(() => undefined)));
+  }
+
   /** Tell every worker to end its live streams (drain). */
   async closeStreams(detail: string): Promise<void> {
     this.owners.clear();
+    this.sessionOwners.clear();
     await Promise.all(this.pool.liveWorkers.map((tid) =>
       this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeStreams', detail } satisfies HttpTaskPayload }).catch(() => undefined)));
   }
 
   private startSweeping(): void {
-    if (this.sweeper !== undefined || !(this.ttlMs > 0)) return;
+    if (this.sweeper !== undefined || !(this.ttlMs > 0 || this.sessionOwners.size > 0)) return;
     this.sweeper = setInterval(() => {
       const now = Date.now();
       for (const [token, o] of this.owners) if (o.expiresAt <= now) this.owners.delete(token);
-      if (this.owners.size === 0) {
+      for (const [token, o] of this.sessionOwners) if (o.expiresAt <= now) this.sessionOwners.delete(token);
+      if (this.owners.size === 0 && this.sessionOwners.size === 0) {
         clearInterval(this.sweeper);
         this.sweeper = undefined;
       }
-    }, Math.min(this.ttlMs, 5000));
+    }, 1000);
     this.sweeper.unref();
   }
 }

@@ -38,6 +38,7 @@ import { BodyFrames, type HttpReply, isOk, logsOf, readHeaderStream, readTurn, r
 import { HttpStreamSession } from './http-stream-session.js';
 import { NO_RETRY, type RetryPolicy, fetchRetrying, retryPolicy } from './retry.js';
 import { ARROW_CONTENT_TYPE, HttpHeader } from './wire-headers.js';
+import { SessionTrack } from './session-track.js';
 
 /** Options of `httpConnect`. */
 export interface HttpConnectOptions {
@@ -87,12 +88,13 @@ export class HttpConnection implements ClientConnection {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing = false;
 
-  /** @internal Use `httpConnect`, which probes the server first. */
+  /** @internal Use `httpConnect`, which probes the server first (and `withSession` for a session scope). */
   constructor(
     /** The base URL, its path being the server's prefix (no trailing slash). */
     readonly url: string,
     capabilities: ServerCapabilities,
     private readonly options: HttpConnectOptions = {},
+    private readonly session?: SessionTrack,
   ) {
     this.caps = capabilities;
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -117,6 +119,65 @@ export class HttpConnection implements ClientConnection {
   get responseLimit(): number {
     const server = this.caps.maxResponseBytes;
     return server !== undefined && server < this.budget ? server : this.budget;
+  }
+
+  /**
+   * A sticky-session scope over this connection: a connection whose every
+   * request opts in to a session (`VGI-Session-Accept: true`), carries the
+   * session's token once the server minted one (or `token`, to resume a
+   * session) and the echo headers the opening response named. Scopes are
+   * independent: a nested one never touches its parent's token. Leave it
+   * with `endSession()`.
+   */
+  withSession(token: string | null = null): HttpConnection {
+    return new HttpConnection(this.url, this.caps, this.options, new SessionTrack(token));
+  }
+
+  /** Run `body` in a session scope (`withSession(token)`), ending the session after it however it ends. */
+  async useSession<R>(body: (session: HttpConnection) => Promise<R>, token: string | null = null): Promise<R> {
+    const session = this.withSession(token);
+    try {
+      return await body(session);
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  /** The session token in flight in this scope, or null (none opened yet, closed, detached, or not a session scope). */
+  currentSessionToken(): string | null {
+    return this.session?.token ?? null;
+  }
+
+  /** The `VGI-Echo-*` headers the session's opening response asked to be sent back (name -> value). */
+  currentEchoHeaders(): ReadonlyMap<string, string> {
+    return new Map(this.session?.echoHeaders ?? []);
+  }
+
+  /** Hand the session's token over (to resume elsewhere with `withSession(token)`): `endSession()` then leaves the session open. */
+  detachSession(): string | null {
+    return this.session?.detach() ?? null;
+  }
+
+  /**
+   * Leave the session scope: a session still open gets a best-effort
+   * `DELETE {prefix}/__session__` (failures are ignored: the server's TTL
+   * ends it anyway); then this scope's calls finish as for `close()`.
+   */
+  async endSession(): Promise<void> {
+    const s = this.session;
+    if (s !== undefined && s.needsClose) {
+      const headers: Record<string, string> = { ...this.options.headers };
+      s.apply(headers);
+      try {
+        const response = await this.fetch(`${this.url}/__session__`, { method: 'DELETE', headers: this.withRequestId(headers) });
+        s.capture(response.headers);
+        await discardBody(response);
+      } catch {
+        // Best effort, as in the reference client.
+      }
+      s.detach();
+    }
+    await this.close();
   }
 
   /** The path of a method's route (`suffix`: '' for unary, '/init', '/exchange'). */
@@ -224,6 +285,7 @@ export class HttpConnection implements ClientConnection {
       body = await gzip(body);
       headers[HttpHeader.contentEncoding] = 'gzip';
     }
+    this.session?.apply(headers);
     let response = await this.send(req, body, headers);
     if (compressed && response.status === 415) {
       // The server no longer takes gzip (its codec list changed): once more, uncompressed.
@@ -232,6 +294,7 @@ export class HttpConnection implements ClientConnection {
       response = await this.send(req, concatBytes(req.body), headers);
     }
     if (hasCapabilities(response.headers)) this.caps = parseCapabilities(response.headers);
+    this.session?.capture(response.headers);
     return this.read(response, req.method);
   }
 
@@ -352,6 +415,14 @@ export const httpConnect = async (url: string | URL, options: HttpConnectOptions
   retryPolicy(options.retry);
   return new HttpConnection(base, await probe(base, options), options);
 };
+
+/**
+ * A sticky-session scope (`conn.withSession(token)`) held by the current
+ * Scope: closing the Scope ends the session (`endSession()`: a best-effort
+ * DELETE unless the server closed it or the token was detached).
+ */
+export const httpSessionScoped = (conn: HttpConnection, token: string | null = null): Effect.Effect<HttpConnection, never, Scope.Scope> =>
+  Effect.acquireRelease(Effect.sync(() => conn.withSession(token)), (session) => Effect.promise(() => session.endSession()));
 
 /** `httpConnect` as an Effect: the connection is held by the current Scope and closed with it. */
 export const httpConnectScoped = (url: string | URL, options: HttpConnectOptions = {}): Effect.Effect<HttpConnection, RpcClientError, Scope.Scope> =>

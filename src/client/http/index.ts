@@ -3,7 +3,7 @@
  * server with `fetch`. Its module graph imports no Node module (a test
  * walks it), so a browser build can start here.
  */
-export { HttpConnection, httpConnect, httpConnectScoped, type HttpConnectOptions } from './http-connection.js';
+export { HttpConnection, httpConnect, httpConnectScoped, httpSessionScoped, type HttpConnectOptions } from './http-connection.js';
 export { HttpStreamSession } from './http-stream-session.js';
 export { HttpError } from './http-error.js';
 export { type RetryPolicy, DEFAULT_RETRY } from './retry.js';

@@ -311,4 +311,4 @@ httpGroup('TestSticky', () => {
       await aliceSess2.call('close_counter');
     });
   });
-}, 'sticky');
+});

@@ -1,0 +1,72 @@
+/**
+ * Sticky-session registry costs, in one process (run with --expose-gc):
+ *
+ * 1. memory per idle session beyond its own state: the heap after opening
+ *    100,000 sessions (each holding a one-field object with a `close()`),
+ *    minus the heap holding the same 100,000 state objects alone, per
+ *    session;
+ * 2. reaping 100,000 expired sessions: the time `reap()` takes to release
+ *    them all, and the longest the event loop was held meanwhile (a 1 ms
+ *    timer's worst lateness), which is how long a request would wait.
+ *
+ *   node --expose-gc dist/bench/sticky-registry.js [sessions]
+ */
+import { performance } from 'node:perf_hooks';
+import { SessionRegistry } from '../transports/http/session-registry.js';
+
+const N = Number(process.argv[2] ?? 100_000);
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('run with node --expose-gc');
+
+const heap = (): number => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
+
+/** A session state as small as a real one gets: one field and a close(). */
+class State {
+  closed = false;
+  constructor(readonly n: number) {}
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const ids = Array.from({ length: N }, (_, i) => {
+  const id = new Uint8Array(12);
+  new DataView(id.buffer).setUint32(0, i);
+  return id;
+});
+
+// 1. Memory.
+const base = heap();
+let states: State[] = Array.from({ length: N }, (_, i) => new State(i));
+const statesOnly = heap() - base;
+let clock = 0;
+const registry = new SessionRegistry({ now: () => clock });
+for (let i = 0; i < N; i++) registry.open(ids[i]!, states[i], '', 60);
+states = [];
+const withRegistry = heap() - base;
+const perSession = (withRegistry - statesOnly) / N;
+console.log(`sessions: ${N}`);
+console.log(`heap: states alone ${(statesOnly / 1048576).toFixed(1)} MiB, in the registry ${(withRegistry / 1048576).toFixed(1)} MiB`);
+console.log(`per idle session beyond its state: ${perSession.toFixed(0)} B (${((1 << 30) / perSession / 1e6).toFixed(2)} M sessions per GiB)`);
+
+// 2. Reaping all of them at once.
+let worst = 0;
+let last = performance.now();
+const monitor = setInterval(() => {
+  const now = performance.now();
+  worst = Math.max(worst, now - last - 1);
+  last = now;
+}, 1);
+await new Promise((r) => setTimeout(r, 20));
+worst = 0;
+clock = 120_000;
+const t0 = performance.now();
+const reaped = await registry.reap();
+const took = performance.now() - t0;
+await new Promise((r) => setTimeout(r, 20));
+clearInterval(monitor);
+console.log(`reap: ${reaped} sessions released in ${took.toFixed(0)} ms (${((took * 1000) / reaped).toFixed(2)} µs each); longest event-loop stall ${worst.toFixed(1)} ms`);

@@ -1,0 +1,120 @@
+/**
+ * The per-worker sticky-session registry: each session's state is released
+ * exactly once whichever way it ends (close, a second close, expiry seen
+ * inline, the reaper, shutdown), expiry is never early, the reaper releases
+ * an expired session within about a second, and a session's lock lets its
+ * calls run one at a time.
+ */
+import { describe, expect, it } from 'vitest';
+import { SessionRegistry, type SessionEntry } from '../../transports/http/session-registry.js';
+
+const id = (n: number): Uint8Array => Uint8Array.from({ length: 12 }, (_, i) => (i === 0 ? n : 0));
+
+/** State whose `close()` counts its calls. */
+class Counted {
+  closes = 0;
+  close(): void {
+    this.closes++;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('SessionRegistry', () => {
+  it('releases a closed session once, however often it is closed, and forgets it', async () => {
+    const released: SessionEntry[] = [];
+    const reg = new SessionRegistry({ onRelease: (e) => released.push(e) });
+    const state = new Counted();
+    const entry = reg.open(id(1), state, '', 60);
+    expect(reg.get(id(1))?.state).toBe(state);
+    await Promise.all([reg.remove(entry), reg.remove(entry)]);
+    await reg.remove(entry);
+    await reg.closeAll();
+    expect(state.closes).toBe(1);
+    expect(released).toEqual([entry]);
+    expect(reg.get(id(1))).toBeUndefined();
+    expect(reg.size).toBe(0);
+  });
+
+  it('an expired session is refused inline and released once; never before its expiry', async () => {
+    let now = 1_000_000;
+    const reg = new SessionRegistry({ now: () => now });
+    const state = new Counted();
+    reg.open(id(2), state, 'alice', 5);
+    now += 4_999;
+    expect(reg.get(id(2))?.state, 'a session is served until its expiry').toBe(state);
+    now += 1;
+    expect(reg.get(id(2))).toBeUndefined();
+    expect(reg.get(id(2))).toBeUndefined();
+    await sleep(10);
+    await reg.reap();
+    expect(state.closes).toBe(1);
+  });
+
+  it('the reaper releases an expired idle session within about a second of its expiry', async () => {
+    const reg = new SessionRegistry();
+    const state = new Counted();
+    reg.open(id(3), state, '', 0.2);
+    const t0 = Date.now();
+    while (state.closes === 0 && Date.now() - t0 < 5_000) await sleep(20);
+    expect(state.closes).toBe(1);
+    // 0.2 s TTL + one 1 s reaper tick, with a generous margin for a loaded machine.
+    expect(Date.now() - t0).toBeLessThan(4_000);
+    expect(reg.size).toBe(0);
+  });
+
+  it('the reaper leaves a session whose call is running; lookups already refuse it', async () => {
+    let now = 0;
+    const reg = new SessionRegistry({ now: () => now });
+    const state = new Counted();
+    const entry = reg.open(id(4), state, '', 1);
+    const unlock = await entry.lock();
+    now = 2_000;
+    expect(await reg.reap()).toBe(0);
+    expect(state.closes).toBe(0);
+    unlock();
+    expect(await reg.reap()).toBe(1);
+    expect(state.closes).toBe(1);
+  });
+
+  it("a session's lock runs its calls one at a time, in arrival order, and a failed call releases it", async () => {
+    const reg = new SessionRegistry();
+    const entry = reg.open(id(5), {}, '', 60);
+    const order: string[] = [];
+    const call = async (name: string, ms: number, fail = false): Promise<void> => {
+      const unlock = await entry.lock();
+      try {
+        order.push(`${name} start`);
+        await sleep(ms);
+        if (fail) throw new Error(name);
+        order.push(`${name} end`);
+      } finally {
+        unlock();
+      }
+    };
+    await Promise.allSettled([call('a', 30, true), call('b', 10), call('c', 0)]);
+    expect(order).toEqual(['a start', 'b start', 'b end', 'c start', 'c end']);
+    expect(entry.busy).toBe(false);
+  });
+
+  it('shutdown releases every session once; draining is a flag new opens consult', async () => {
+    const reg = new SessionRegistry();
+    const states = [new Counted(), new Counted(), new Counted()];
+    states.forEach((s, i) => reg.open(id(10 + i), s, '', 60));
+    expect(reg.draining).toBe(false);
+    reg.setDraining(true);
+    expect(reg.draining).toBe(true);
+    await reg.closeAll();
+    await reg.closeAll();
+    expect(states.map((s) => s.closes)).toEqual([1, 1, 1]);
+    expect(reg.size).toBe(0);
+  });
+
+  it('a state without close() is simply forgotten', async () => {
+    const reg = new SessionRegistry();
+    const entry = reg.open(id(20), { value: 1 }, '', 60);
+    await reg.remove(entry);
+    expect(entry.isReleased).toBe(true);
+    expect(reg.get(id(20))).toBeUndefined();
+  });
+});

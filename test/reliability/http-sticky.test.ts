@@ -1,0 +1,312 @@
+/**
+ * Sticky sessions on a server with two worker threads: a session's state
+ * is released exactly once however it ends (explicit close, DELETE
+ * `__session__`, expiry reaped with no request, drain), its requests reach
+ * the worker holding it, a drain refuses new opens while existing sessions
+ * serve, and a worker that dies loses only its own sessions
+ * (SessionLostError) while the other worker's keep serving. Over a socket,
+ * opening a session is a clear RuntimeError.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { linesOf, markerFiles, waitFor } from '../support/marker-files.js';
+import { startServer, type RunningServer } from '../../transports/serve.js';
+import { allBatches, requestBody, resultValue, rpcPath, unaryRequestBody } from '../conformance/http/http-support.js';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Keys } from '../../src/wire/metadata-keys.js';
+import { Tally, TallyLive } from '../fixtures/session-service.js';
+import { Client, RpcClientError, RpcConnection } from '../../src/index.js';
+import { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import { serveUnix } from '../../transports/unix/unix-server.js';
+import { connectUnix } from '../../transports/unix/unix-client.js';
+
+const WORKER = new URL('../../dist/test/fixtures/session-worker-thread.js', import.meta.url);
+const ARROW = 'application/vnd.apache.arrow.stream';
+/** Bound on anything the server does in the background (generous: the machine may be loaded). */
+const BOUND_MS = 6_000;
+/** The drain's grace period: open sessions keep serving that long. */
+const GRACE_MS = 2_000;
+
+const { newMarker, pathOf } = markerFiles('vgi-http-sticky-');
+
+let server: RunningServer | undefined;
+afterEach(async () => {
+  await server?.drain();
+  server = undefined;
+});
+
+const serve = async (sticky: { defaultTtlSeconds?: number } = {}, testDrainEndpoint = false, cors?: { origins: string }): Promise<string> => {
+  server = await startServer({
+    services: [Tally], layer: TallyLive, workers: 2, workerModule: WORKER, listen: { kind: 'http' }, graceMs: GRACE_MS,
+    http: { sticky: { ...sticky, echoHeaders: { 'x-route': 'here' } }, testDrainEndpoint, ...(cors === undefined ? {} : { cors }) },
+  });
+  return server.address.kind === 'http' ? server.address.url : '';
+};
+
+/** What a call answered: its result, or its error's type and kind; with the response. */
+interface Outcome {
+  readonly res: Response;
+  readonly value?: unknown;
+  readonly error?: string;
+  readonly kind?: string;
+}
+
+const call = async (url: string, method: string, params: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Outcome> => {
+  const res = await fetch(`${url}/Tally/${method}`, { method: 'POST', body: requestBody(Tally, method, params), headers: { 'Content-Type': ARROW, ...headers } });
+  const body = new Uint8Array(await res.arrayBuffer());
+  const exc = allBatches(body).find((b) => b.meta(Keys.logLevel) === 'EXCEPTION');
+  if (exc === undefined) return { res, value: resultValue(body) };
+  const extra = JSON.parse(exc.meta(Keys.logExtra) ?? '{}') as { exception_type?: string };
+  return { res, error: extra.exception_type ?? '?', kind: exc.meta('vgi_rpc.error_kind') ?? '' };
+};
+
+const ACCEPT = { 'VGI-Session-Accept': 'true' };
+const inSession = (token: string): Record<string, string> => ({ ...ACCEPT, 'VGI-Session': token });
+
+/** Open a session holding a tally at `initial`: its token and the thread holding it. */
+const open = async (url: string, marker: string, initial = 0n, ttl = 0n): Promise<{ token: string; thread: unknown }> => {
+  const o = await call(url, 'open', { marker, initial, ttl }, ACCEPT);
+  expect(o.error, `open failed: ${o.error}`).toBeUndefined();
+  const token = o.res.headers.get('VGI-Session');
+  expect(token).toBeTruthy();
+  expect(o.res.headers.get('VGI-Echo-x-route')).toBe('here');
+  return { token: token!, thread: o.value };
+};
+
+const expectLost = async (url: string, token: string): Promise<void> => {
+  const o = await call(url, 'add', { by: 1n }, inSession(token));
+  expect(o.res.status).toBe(200);
+  expect(o.res.headers.get('X-VGI-RPC-Error')).toBe('true');
+  expect([o.error, o.kind]).toEqual(['SessionLostError', 'session_lost']);
+};
+
+describe('sticky sessions over HTTP with two workers', () => {
+  it('a session pins its worker; explicit close releases its state once; the token is then lost', async () => {
+    const url = await serve();
+    const marker = newMarker();
+    const { token, thread } = await open(url, marker, 5n);
+    for (let i = 1n; i <= 8n; i++) {
+      // Interleave calls without a session: they may go to any worker; the session's go to its own.
+      await call(url, 'thread', {});
+      expect((await call(url, 'add', { by: 1n }, inSession(token))).value).toBe(5n + i);
+      expect((await call(url, 'thread', {}, inSession(token))).value).toBe(thread);
+    }
+    const sid = (await call(url, 'session_id', {}, inSession(token))).value as string;
+    expect(sid).toMatch(/^[0-9a-f]{24}$/);
+    const closed = await call(url, 'close', {}, inSession(token));
+    expect(closed.value).toBe(13n);
+    expect(closed.res.headers.get('VGI-Session-Close')).toBe('true');
+    expect(linesOf(marker)).toEqual(['released 13']);
+    await expectLost(url, token);
+    const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    expect([del.status, (await del.arrayBuffer()).byteLength]).toEqual([200, 0]);
+    expect(linesOf(marker)).toEqual(['released 13']);
+  });
+
+  it('capabilities advertise sticky sessions; with CORS on, the session headers are exposed and DELETE allowed', async () => {
+    const url = await serve({ defaultTtlSeconds: 42 }, false, { origins: 'https://app.example' });
+    const res = await fetch(`${url}/health`, { method: 'OPTIONS', headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'DELETE' } });
+    await res.arrayBuffer();
+    expect([res.headers.get('VGI-Sticky-Enabled'), res.headers.get('VGI-Sticky-Default-TTL'), res.headers.get('VGI-Sticky-Echo-Headers')]).toEqual(['true', '42', 'x-route']);
+    expect(res.headers.get('Access-Control-Allow-Methods')).toContain('DELETE');
+    const exposed = (res.headers.get('Access-Control-Expose-Headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+    for (const h of ['vgi-session', 'vgi-session-close', 'vgi-echo-x-route', 'vgi-sticky-enabled', 'vgi-sticky-default-ttl', 'vgi-sticky-echo-headers']) expect(exposed).toContain(h);
+    const { token } = await open(url, newMarker());
+    const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token, Origin: 'https://app.example' } });
+    await del.arrayBuffer();
+    expect([del.status, del.headers.get('Access-Control-Allow-Origin'), del.headers.get('VGI-Sticky-Enabled')]).toEqual([204, 'https://app.example', 'true']);
+  });
+
+  it('DELETE __session__ closes it once (204 + VGI-Session-Close), then answers 200 empty', async () => {
+    const url = await serve();
+    const marker = newMarker();
+    const { token } = await open(url, marker, 1n);
+    const first = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    await first.arrayBuffer();
+    expect(first.status).toBe(204);
+    expect(first.headers.get('VGI-Session-Close')).toBe('true');
+    const again = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    expect([again.status, (await again.arrayBuffer()).byteLength]).toEqual([200, 0]);
+    expect(linesOf(marker)).toEqual(['released 1']);
+    await expectLost(url, token);
+  });
+
+  it('an expired session is released by the reaper with no request, once, and its token is lost', async () => {
+    const url = await serve({ defaultTtlSeconds: 1 });
+    const marker = newMarker();
+    const { token } = await open(url, marker, 3n);
+    expect((await call(url, 'add', { by: 1n }, inSession(token))).value).toBe(4n);
+    await waitFor(() => linesOf(marker).length > 0, BOUND_MS);
+    expect(linesOf(marker)).toEqual(['released 4']);
+    await expectLost(url, token);
+    expect(linesOf(marker)).toEqual(['released 4']);
+  });
+
+  it('while draining, new opens fail with ServerDrainingError and open sessions serve; a drain releases each session once', async () => {
+    const url = await serve({}, true);
+    const origin = new URL(url).origin;
+    const markers = [newMarker(), newMarker(), newMarker()];
+    const sessions = await Promise.all(markers.map((m, i) => open(url, m, BigInt(i * 10))));
+    const on = await fetch(`${origin}/__test_drain__`, { method: 'POST' });
+    await on.arrayBuffer();
+    expect(on.status).toBe(204);
+    const refused = await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, ACCEPT);
+    expect([refused.error, refused.kind]).toEqual(['ServerDrainingError', 'server_draining']);
+    expect((await call(url, 'add', { by: 1n }, inSession(sessions[2]!.token))).value).toBe(21n);
+    const off = await fetch(`${origin}/__test_drain__`, { method: 'DELETE' });
+    await off.arrayBuffer();
+    const again = await open(url, newMarker());
+    // The real drain: not ready any more, sessions serve through the grace period, then every one is released once.
+    const drained = server!.drain();
+    server = undefined;
+    await new Promise((r) => setTimeout(r, 300));
+    const ready = await fetch(`${origin}/readyz`);
+    expect([ready.status, ((await ready.json()) as { status: string }).status]).toEqual([503, 'draining']);
+    expect((await call(url, 'add', { by: 1n }, inSession(sessions[0]!.token))).value).toBe(1n);
+    expect((await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, ACCEPT)).error).toBe('ServerDrainingError');
+    // Closing one session during the drain releases it at once.
+    expect((await call(url, 'close', {}, inSession(again.token))).res.headers.get('VGI-Session-Close')).toBe('true');
+    await drained;
+    expect(markers.map((m) => linesOf(m))).toEqual([['released 1'], ['released 10'], ['released 21']]);
+  });
+
+  it('a drain with no open session stops at once; the readiness probe answered 200 before it', async () => {
+    const url = await serve();
+    const origin = new URL(url).origin;
+    const ready = await fetch(`${origin}/readyz`);
+    expect([ready.status, ((await ready.json()) as { status: string }).status]).toEqual([200, 'ready']);
+    const { token } = await open(url, newMarker());
+    await call(url, 'close', {}, inSession(token));
+    const t0 = Date.now();
+    await server!.drain();
+    server = undefined;
+    expect(Date.now() - t0, 'the drain waited for a session that was closed').toBeLessThan(GRACE_MS);
+  });
+
+  it("one session's calls run one at a time (no lost update); different sessions' calls run at once", async () => {
+    const url = await serve();
+    const { token } = await open(url, newMarker(), 0n);
+    const log = newMarker();
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+      call(url, 'slow_add', { by: 1n, ms: 40n, marker: log, label: `s${i}` }, inSession(token))));
+    expect(results.map((r) => r.error)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect((await call(url, 'add', { by: 0n }, inSession(token))).value).toBe(5n);
+    // Serialized: every start is followed by its own end.
+    const lines = linesOf(log);
+    for (let i = 0; i < lines.length; i += 2) expect(lines[i + 1]).toBe(lines[i]!.replace('start', 'end'));
+    const [a, b] = await Promise.all([open(url, newMarker(), 0n), open(url, newMarker(), 0n)]);
+    const both = newMarker();
+    await Promise.all([a, b].map((s, i) => call(url, 'slow_add', { by: 1n, ms: 1_000n, marker: both, label: `p${i}` }, inSession(s.token))));
+    expect(linesOf(both).slice(0, 2).every((l) => l.startsWith('start')), `two sessions did not overlap: ${linesOf(both).join(', ')}`).toBe(true);
+  });
+
+  it('a session whose state was acquired in its Scope: the finalizer runs once at close; a failed acquisition opens nothing', async () => {
+    const url = await serve();
+    const marker = newMarker();
+    const o = await call(url, 'open_scoped', { marker, initial: 2n, fail: false }, ACCEPT);
+    const token = o.res.headers.get('VGI-Session')!;
+    expect(token).toBeTruthy();
+    expect(linesOf(marker)).toEqual(['acquired']);
+    expect((await call(url, 'add', { by: 3n }, inSession(token))).value).toBe(5n);
+    const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    await del.arrayBuffer();
+    expect(del.status).toBe(204);
+    expect(linesOf(marker)).toEqual(['acquired', 'released 5']);
+    const failedMarker = newMarker();
+    const failed = await call(url, 'open_scoped', { marker: failedMarker, initial: 7n, fail: true }, ACCEPT);
+    expect(failed.error).toBe('RuntimeError');
+    expect(failed.res.headers.get('VGI-Session')).toBeNull();
+    expect(linesOf(failedMarker)).toEqual(['acquired', 'released 7']);
+  });
+
+  it('opening needs VGI-Session-Accept: true; a second open in one request fails', async () => {
+    const url = await serve();
+    const refused = await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n });
+    expect(refused.error).toBe('RuntimeError');
+    const marker = newMarker();
+    const { token } = await open(url, marker);
+    const twice = await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, inSession(token));
+    expect(twice.error).toBe('RuntimeError');
+    expect(twice.res.headers.get('VGI-Session')).toBeNull();
+  });
+
+  it("a worker that dies loses only its sessions (SessionLostError); the other worker's keep serving", async () => {
+    const url = await serve();
+    // Opened concurrently, the sessions spread over both workers (each goes to the least loaded one).
+    let sessions: { token: string; thread: unknown }[] = [];
+    for (let attempt = 0; attempt < 10 && new Set(sessions.map((s) => s.thread)).size < 2; attempt++) {
+      sessions = sessions.concat(await Promise.all(Array.from({ length: 6 }, () => open(url, newMarker(), 100n))));
+    }
+    const threads = [...new Set(sessions.map((s) => s.thread))];
+    expect(threads.length, 'sessions never reached both workers').toBe(2);
+    const doomed = sessions.filter((s) => s.thread === threads[0]);
+    const kept = sessions.filter((s) => s.thread === threads[1]);
+    await call(url, 'crash', {}, inSession(doomed[0]!.token)).catch(() => undefined);
+    await waitFor(() => server!.runtime.workerPool!.liveWorkers.every((t) => t !== Number(threads[0])), BOUND_MS).catch(() => undefined);
+    // The front end forgets the dead worker's sessions as it learns the thread exited.
+    for (const s of doomed) {
+      for (let i = 0; ; i++) {
+        const o = await call(url, 'add', { by: 1n }, inSession(s.token));
+        if (o.error === 'SessionLostError') break;
+        expect(i, `a session of the dead worker still answers: ${JSON.stringify(o.value ?? o.error)}`).toBeLessThan(50);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    for (const s of kept) expect((await call(url, 'add', { by: 1n }, inSession(s.token))).value).toBe(101n);
+  });
+});
+
+describe('sticky sessions off HTTP', () => {
+  it('opening a session over a unix socket is a RuntimeError naming HTTP; no session is ever bound', async () => {
+    const runtime = await RpcRuntime.start({ services: [Tally], layer: TallyLive, workers: 0 });
+    try {
+      const path = pathOf('tally.sock');
+      await serveUnix(runtime, path);
+      const conn = new RpcConnection(connectUnix(path));
+      try {
+        const tally = Client.promises(Tally, conn);
+        const e = await tally.open({ marker: newMarker(), initial: 1n, ttl: 0n }).then(() => undefined, (x: unknown) => x);
+        expect(e).toBeInstanceOf(RpcClientError);
+        expect((e as RpcClientError).errorType).toBe('RuntimeError');
+        expect((e as RpcClientError).message).toContain('HTTP');
+        expect(await tally.session_id({})).toBe('');
+      } finally {
+        await conn.close();
+      }
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+});
+
+describe('SIGTERM with an open sticky session (the conformance worker CLI)', () => {
+  it('the readiness probe answers 503, the session keeps serving through the grace period, then the process exits 0', async () => {
+    const script = new URL('../../dist/examples/conformance/worker.js', import.meta.url).pathname;
+    const child = spawn(process.execPath, [script, '--http', '--workers', '1', '--grace', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+      const origin = `http://127.0.0.1:${/^PORT:(\d+)$/.exec(line)![1]}`;
+      const post = (method: string, params: Record<string, unknown>, headers: Record<string, string>) =>
+        fetch(`${origin}${rpcPath('', method)}`, { method: 'POST', body: unaryRequestBody(method, params), headers: { 'Content-Type': ARROW, ...headers } });
+      const opened = await post('open_counter', { initial: 3n }, ACCEPT);
+      await opened.arrayBuffer();
+      const token = opened.headers.get('VGI-Session')!;
+      expect(token).toBeTruthy();
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      const ready = await fetch(`${origin}/readyz`);
+      await ready.arrayBuffer();
+      expect(ready.status).toBe(503);
+      const more = await post('increment_counter', { by: 1n }, inSession(token));
+      expect(resultValue(new Uint8Array(await more.arrayBuffer()))).toBe(4n);
+      expect(await exited).toBe(0);
+      // It waited for the session (about the 2 s grace), not longer than grace plus a generous margin.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1_500);
+      expect(Date.now() - t0).toBeLessThan(BOUND_MS + 2_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 20_000);
+});
