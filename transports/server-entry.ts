@@ -28,3 +28,8 @@ export { serveStdio } from './pipe/stdio-main.js';
 export { memoryConnect } from './memory/memory-transport.js';
 export { reserveStdout } from '../runtime/stdout-reservation.js';
 export type { ConnectionEnds, ForwardedConnection } from '../runtime/connection-bridge.js';
+export { Unauthorized, type AuthReason, type Authenticate } from './http/unauthorized.js';
+export type { AuthContext } from './http/http-app.js';
+export type { HttpOptions, CorsOptions, StickyOptions } from './http/http-config.js';
+export type { HttpEngineName } from './http/engine.js';
+export { flyServerId, flyEchoHeaders, FLY_FORCE_INSTANCE_HEADER } from './http/fly.js';

@@ -28,7 +28,6 @@ export const HTTP_SKIP_REASON = 'HTTP transport not built yet';
 
 /** Features some HTTP groups need that this server does not have yet, with why their tests skip. */
 export const NOT_BUILT = {
-  sticky: 'sticky sessions are not built yet (issue 11)',
   proof: 'proxy proof (VGI-Proxy-Proof) is not built yet',
   storage: 'external storage (upload URLs, externalised batches) is not built yet',
   accessLog: 'the JSONL access log is not built yet',

@@ -11,25 +11,14 @@ import { Errors, toWireError, RpcError } from '../../src/service/errors.js';
 import { emptySchema } from '../../src/service/method.js';
 import { writeErrorStream } from '../../src/protocol/responses.js';
 import type { HttpHandler, HttpReply, HttpRequest } from './engine.js';
+import { type Authenticate, Unauthorized } from './unauthorized.js';
+
+export { type AuthReason, type Authenticate, Unauthorized } from './unauthorized.js';
 import { type AbortHook, abortHook } from './engine-request.js';
 import { type HeaderList, OPTIONS_CACHE_CONTROL } from '../../src/http/capability-headers.js';
 import { ResponseBudgetHeaderError, acceptMaxResponseBytesOf } from '../../src/http/response-budget.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../../src/http/request-id.js';
 import { ANONYMOUS, ARROW_CONTENT_TYPE, type AuthContext, type RpcRequest } from './http-app.js';
-
-/** Why `authenticate` refused a request: the 401's `VGI-Auth-Reason`. */
-export type AuthReason = 'missing_credential' | 'invalid_credential' | 'expired_credential' | 'insufficient_scope' | 'proxy_required' | 'unauthorized';
-
-/** What an `authenticate` hook throws to refuse a request with 401. */
-export class Unauthorized extends Error {
-  override readonly name = 'Unauthorized';
-  constructor(readonly reason: AuthReason, readonly detail: string, readonly wwwAuthenticate?: string) {
-    super(detail);
-  }
-}
-
-/** Decides who made a request; throw `Unauthorized` to refuse it with 401. */
-export type Authenticate = (request: HttpRequest) => AuthContext | Promise<AuthContext>;
 
 /** The headers stamped on responses, computed once from the server's configuration. */
 export interface ResponseStamps {
