@@ -62,6 +62,9 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
   --cors-origin ORIGIN   HTTP: answer CORS for ORIGIN
   --sticky            HTTP: sticky sessions on (default TTL 300 s)
   --sticky-ttl SECONDS   HTTP: sticky sessions on, with this default TTL
+  --sticky-echo NAME=VALUE  HTTP: sticky sessions on; a session's opening response
+                      asks the client to replay NAME: VALUE (repeatable; a proxy
+                      routes on it, e.g. each instance its own VALUE)
   --server-id ID      the server id stamped on log and error batches
   --workers N         worker threads serving the connections (0 = the main
                       thread). Default: one per core for --unix/--tcp, 0 for
@@ -226,6 +229,13 @@ export const parseServerArgs = (
         http.sticky = { ...http.sticky, defaultTtlSeconds: ttl };
         break;
       }
+      case '--sticky-echo': {
+        const v = next();
+        const m = v === undefined ? null : /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)=(.+)$/.exec(v);
+        if (m === null) return { error: `--sticky-echo expects NAME=VALUE, got ${v ?? 'nothing'}` };
+        http.sticky = { ...http.sticky, echoHeaders: { ...http.sticky?.echoHeaders, [m[1]!.toLowerCase()]: m[2]! } };
+        break;
+      }
       case '--server-id': {
         const v = next();
         if (v === undefined || v === '') return { error: '--server-id expects an id' };
@@ -245,9 +255,11 @@ export const parseServerArgs = (
   return { listen, workers, graceMs, accept, logLevel, ...(serverId === undefined ? {} : { serverId }), ...(Object.keys(http).length === 0 ? {} : { http }) };
 };
 
-/** The program's HTTP options under the command line's (sticky settings merged field by field). */
+/** The program's HTTP options under the command line's (sticky settings merged field by field, echo headers name by name). */
 const mergeHttp = (program: HttpOptions | undefined, flags: HttpOptions | undefined): HttpOptions => {
-  const sticky = program?.sticky === undefined && flags?.sticky === undefined ? undefined : { ...program?.sticky, ...flags?.sticky };
+  const echo = program?.sticky?.echoHeaders === undefined && flags?.sticky?.echoHeaders === undefined ? undefined : { ...program?.sticky?.echoHeaders, ...flags?.sticky?.echoHeaders };
+  const sticky =
+    program?.sticky === undefined && flags?.sticky === undefined ? undefined : { ...program?.sticky, ...flags?.sticky, ...(echo === undefined ? {} : { echoHeaders: echo }) };
   return { ...program, ...flags, ...(sticky === undefined ? {} : { sticky }) };
 };
 
