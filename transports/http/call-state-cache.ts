@@ -60,6 +60,13 @@ export class CallStateCache {
     return e;
   }
 
+  /** Close and forget a call's live stream (superseded by the state a continuation carries). */
+  discard(callId: string, identity: string, protocol: string, reason: InterruptReason): void {
+    const k = key(callId, identity, protocol);
+    const e = this.entries.get(k);
+    if (e !== undefined) this.evict(k, e, reason);
+  }
+
   /** Forget a call whose stream has ended. */
   delete(callId: string, identity: string, protocol: string): void {
     this.entries.delete(key(callId, identity, protocol));

@@ -414,6 +414,13 @@ export class HttpApp {
     const id = hex(callId);
     const identity = this.identity(req);
     let entry = this.cache.get(id, identity, route.protocol);
+    if (entry !== undefined && !entry.stream.busy && !sameBytes(entry.stream.snapshot(), cursorState)) {
+      // The cursor carries another state than this worker's live stream: the stream went on on
+      // another instance behind a load balancer (or the cursor is an older one, replayed). The
+      // cursor wins: the stale stream is closed and the call resumes from the cursor's state.
+      this.cache.discard(id, identity, route.protocol, { _tag: 'shutdown', detail: 'the stream continued from another state' });
+      entry = undefined;
+    }
     let owns: string | undefined;
     if (entry === undefined) {
       const call = batch.meta(Keys.callState);
@@ -483,3 +490,6 @@ export class HttpApp {
     return req.auth.authenticated ? `${req.auth.domain}\u0000${req.auth.principal}` : '';
   }
 }
+
+/** Whether two byte strings are equal. */
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
