@@ -4,10 +4,12 @@
  * `x-vgi-instance: <id>`) behind HAProxy running the shipped
  * examples/proxy/haproxy.cfg with this test's ports. Unary calls spread
  * over the instances; resumable streams continue on whichever instance the
- * proxy picks (the state travels in the signed token); sessions keep
+ * proxy picks (the state travels in the signed token), while a stream that
+ * declares no state answers StreamStateLostError there; sessions keep
  * reaching their owner through the echo header; killing one instance loses
- * only its sessions (SessionLostError from another instance once the proxy
- * stops routing to it) while the others keep serving.
+ * only its sessions (the proxy redispatches their refused requests to a
+ * live instance, which answers SessionLostError) while the others keep
+ * serving.
  *
  * Skips only when /usr/sbin/haproxy is absent (.ci/run installs it).
  */
@@ -153,6 +155,20 @@ describe.skipIf(!available)('three instances behind HAProxy', () => {
     expect(sums).toEqual([1, 3, 6, 10, 15, 21]);
     const turns = await servedBy('/exchange_accumulate/exchange', fromX, 6);
     expect(new Set(turns).size, `exchange turns served by ${turns.join(',')}`).toBeGreaterThan(1);
+  });
+
+  it('a stream that declares no state fails with StreamStateLostError when a continuation lands on another instance', async () => {
+    const producer = await new RawHttpClient(front).producer('produce_tick_metadata', { count: 4n });
+    const from = logLines.length;
+    // Round robin sends the next request to another instance than the one that opened the stream.
+    const e = await wireError(async () => {
+      for (;;) {
+        const [batch] = await producer.nextWithToken();
+        if (batch === null) break;
+      }
+    });
+    expect(e.errorType).toBe('StreamStateLostError');
+    expect((await servedBy('/produce_tick_metadata/exchange', from, 1)).length).toBeGreaterThan(0);
   });
 
   it('sessions reach their owner through the echo header; killing an instance loses only its sessions', async () => {
