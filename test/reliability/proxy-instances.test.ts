@@ -184,6 +184,8 @@ describe.skipIf(!available)('three instances behind HAProxy', () => {
       expect(await s.call('open_counter', { initial })).toBe(initial);
       sessions.push(s);
       owners.push(s.currentEchoHeaders().get('x-vgi-instance') ?? '?');
+      // The command line's echo header joins the program's, it does not replace it.
+      expect(s.currentEchoHeaders().get('x-vgi-conformance-echo')).toBe('conformance-fixed-marker');
       for (let k = Math.floor(Math.random() * 3); k > 0; k--) await new RawHttpClient(front).call('echo_string', { value: 'shift' });
     }
     for (const id of IDS) expect(owned(id), `owners ${owners.join(',')}`).toBeGreaterThanOrEqual(2);
