@@ -18,7 +18,7 @@ import { type AbortHook, abortHook } from './engine-request.js';
 import { type HeaderList, OPTIONS_CACHE_CONTROL } from '../../src/http/capability-headers.js';
 import { ResponseBudgetHeaderError, acceptMaxResponseBytesOf } from '../../src/http/response-budget.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../../src/http/request-id.js';
-import { ANONYMOUS, ARROW_CONTENT_TYPE, type AuthContext, type RpcRequest } from './http-app.js';
+import { ANONYMOUS, ARROW_CONTENT_TYPE, type AuthContext, type RpcRequest, textReply } from './http-app.js';
 
 /** The headers stamped on responses, computed once from the server's configuration. */
 export interface ResponseStamps {
@@ -50,9 +50,6 @@ export interface FrontEndOptions {
 
 /** The conformance worker's drain switch (outside any prefix, as the reference's). */
 const TEST_DRAIN_PATH = '/__test_drain__';
-
-const plain = (status: number, body: string): HttpReply =>
-  ({ status, headers: [['Content-Type', 'text/plain; charset=utf-8']], body: [new TextEncoder().encode(body)] });
 
 /** The engine handler of an HTTP server. */
 export const frontEnd = (o: FrontEndOptions): HttpHandler => {
@@ -95,7 +92,7 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       }
       return { reply: { status: 204, headers: [OPTIONS_CACHE_CONTROL], body: [] }, options: true };
     }
-    if (req.method === 'GET') return { reply: o.pages === undefined ? plain(404, 'Not Found') : await o.pages(path), options: false };
+    if (req.method === 'GET') return { reply: o.pages === undefined ? textReply(404, 'Not Found') : await o.pages(path), options: false };
     if (o.testDrain !== undefined && path === TEST_DRAIN_PATH && (req.method === 'POST' || req.method === 'DELETE')) {
       await o.testDrain(req.method === 'POST');
       return { reply: { status: 204, headers: [], body: [] }, options: false };
@@ -106,7 +103,7 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
     if (req.method !== 'POST' && !sessionDelete) {
       // A wrong verb on a route is 405; a path that is no route is 404 whatever the verb (the reference's not-found sink).
       const routed = sub !== undefined && (sub === ReservedPaths.health || sub === ReservedPaths.session || parseRpcRoute(o.prefix, path) !== undefined);
-      return { reply: routed ? plain(405, 'Method Not Allowed') : plain(404, 'Not Found'), options: false };
+      return { reply: routed ? textReply(405, 'Method Not Allowed') : textReply(404, 'Not Found'), options: false };
     }
     let auth: AuthContext = ANONYMOUS;
     if (o.authenticate !== undefined) {
@@ -115,7 +112,7 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
       } catch (e) {
         if (sessionDelete) return { reply: { status: 200, headers: [], body: [] }, options: false };
         if (e instanceof Unauthorized) return { reply: unauthorized(e), options: false };
-        return { reply: plain(500, 'authentication failed'), options: false };
+        return { reply: textReply(500, 'authentication failed'), options: false };
       }
     }
     let acceptMaxResponseBytes: number | undefined;

@@ -30,6 +30,7 @@ import { type TokenScope, type TokenSealer, newCallId } from '../../src/http/sta
 import type { HttpReply } from './engine.js';
 import { SessionRegistry, type SessionEntry } from './session-registry.js';
 import { RequestSession, type SessionCaller, type SessionHost, type StickySettings, resolveSession, sessionLost } from './request-session.js';
+import { minimumLimit } from '../../src/http/response-budget.js';
 
 /** The Arrow IPC stream media type. */
 export const ARROW_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
@@ -122,13 +123,12 @@ export const COMPRESS_MIN_BYTES = 1400;
 const ERROR_FLAG: readonly [string, string] = ['X-VGI-RPC-Error', 'true'];
 const ARROW: readonly [string, string] = ['Content-Type', ARROW_CONTENT_TYPE];
 
-const text = (status: number, body: string, headers: ReadonlyArray<readonly [string, string]> = []): HttpReply =>
+/** A plain-text reply (404s, 405s, refusals of the body's size, type or coding). */
+export const textReply = (status: number, body: string, headers: ReadonlyArray<readonly [string, string]> = []): HttpReply =>
   ({ status, headers: [['Content-Type', 'text/plain; charset=utf-8'], ...headers], body: [new TextEncoder().encode(body)] });
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-const minDefined = (a: number | undefined, b: number | undefined): number | undefined =>
-  a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
 /** Decode a whole request body: its schema, first batch and a recoverable body error. */
 const decodeBody = (bytes: Uint8Array): RequestStream => {
@@ -224,7 +224,7 @@ export class HttpApp {
 
   /** Enforce the response budget, then compress as the request accepts. */
   private finish(req: RpcRequest, reply: AppReply): HttpReply {
-    const limit = minDefined(minDefined(this.options.maxResponseBytes, req.acceptMaxResponseBytes), reply.sealedLimit);
+    const limit = minimumLimit(this.options.maxResponseBytes, req.acceptMaxResponseBytes, reply.sealedLimit);
     let size = 0;
     for (const c of reply.body) size += c.byteLength;
     const isArrow = reply.headers.some(([k, v]) => k === 'Content-Type' && v === ARROW_CONTENT_TYPE);
@@ -245,18 +245,18 @@ export class HttpApp {
     const { prefix } = this.options;
     const sub = underPrefix(prefix, req.path);
     if (sub === ReservedPaths.retiredDescribe) return this.errorReply(404, emptySchema(), retiredDescribeError(), req.requestId);
-    if (req.method === 'DELETE') return sub === ReservedPaths.session ? this.deleteSession(req) : text(405, 'Method Not Allowed');
+    if (req.method === 'DELETE') return sub === ReservedPaths.session ? this.deleteSession(req) : textReply(405, 'Method Not Allowed');
     const route = parseRpcRoute(prefix, req.path);
-    if (route === undefined) return text(404, 'Not Found');
+    if (route === undefined) return textReply(404, 'Not Found');
     const found = resolvePath(this.dispatcher.hosting, route.protocol, route.method);
     if (found instanceof RpcError) return this.errorReply(404, emptySchema(), found, req.requestId);
-    if (!(req.headers.get('content-type') ?? '').includes(ARROW_CONTENT_TYPE)) return text(415, `Unsupported Media Type: expected ${ARROW_CONTENT_TYPE}`);
-    if (req.body === undefined) return text(413, `Request body exceeds max_request_bytes (${this.options.maxRequestBytes ?? 'unlimited'})`);
+    if (!(req.headers.get('content-type') ?? '').includes(ARROW_CONTENT_TYPE)) return textReply(415, `Unsupported Media Type: expected ${ARROW_CONTENT_TYPE}`);
+    if (req.body === undefined) return textReply(413, `Request body exceeds max_request_bytes (${this.options.maxRequestBytes ?? 'unlimited'})`);
     let bytes: Uint8Array;
     try {
       bytes = this.options.codecs.decode((req.headers.get('content-encoding') ?? '').trim().toLowerCase(), req.body, this.options.maxRequestBytes);
     } catch (e) {
-      if (e instanceof BodyCodingError) return text(e.status, e.message);
+      if (e instanceof BodyCodingError) return textReply(e.status, e.message);
       throw e;
     }
     let request: RequestStream;
@@ -278,7 +278,7 @@ export class HttpApp {
       try {
         await this.dispatcher.startServing('http');
       } catch (e) {
-        return text(500, (e as Error).message);
+        return textReply(500, (e as Error).message);
       }
       const { calls, done } = this.dispatcher.openCalls();
       onStart?.({ calls });
@@ -377,7 +377,7 @@ export class HttpApp {
     const stream = opened.stream;
     const scope = this.scopeOf(req, route);
     const callId = newCallId();
-    const responseLimit = minDefined(this.options.maxResponseBytes, req.acceptMaxResponseBytes);
+    const responseLimit = minimumLimit(this.options.maxResponseBytes, req.acceptMaxResponseBytes);
     const callToken = this.options.tokens.sealCall({
       callId, callState: NO_STATE, typeName: '', outputSchema: NO_STATE, inputSchema: NO_STATE, streamId: hex(callId),
       ...(responseLimit === undefined ? {} : { responseLimitBytes: responseLimit }),
