@@ -164,18 +164,23 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, S_IRUSR | S_IWUSR);
   if (fd < 0) return throw_errno(env, errno, "shm_open", name);
   /* The umask can only narrow the mode; fchmod makes it exactly 0600 whatever shm_open applied. */
-  if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || ftruncate(fd, (off_t)size) != 0) {
+  const char *failed = NULL;
+  struct stat st;
+  if (fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
+    failed = "fchmod";
+  } else if (ftruncate(fd, (off_t)size) != 0) {
+    failed = "ftruncate";
+  } else if (fstat(fd, &st) != 0) {
+    failed = "fstat";
+  } else if (st.st_size <= 0) {
+    errno = EINVAL;
+    failed = "fstat size";
+  }
+  if (failed != NULL) {
     int err = errno;
     close(fd);
     shm_unlink(name);
-    return throw_errno(env, err, "ftruncate", name);
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_size <= 0) {
-    int err = st.st_size <= 0 ? EINVAL : errno;
-    close(fd);
-    shm_unlink(name);
-    return throw_errno(env, err, "fstat", name);
+    return throw_errno(env, err, failed, name);
   }
   napi_value ab = map_fd(env, fd, (size_t)st.st_size, name);
   if (ab == NULL) shm_unlink(name);
