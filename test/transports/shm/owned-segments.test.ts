@@ -99,10 +99,23 @@ describe.skipIf(!linux)('owned segments', () => {
     });
   }
 
-  it('an owner with a SIGTERM listener of its own (a drain) keeps the signal; the exit it chooses unlinks', async () => {
+  it("under runtime/signals.ts's drain, SIGTERM is the drain's: it exits 0 and the exit unlinks", async () => {
     const o = await owner('drain');
     o.child.kill('SIGTERM');
     expect(await o.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(shmPath(o.name))).toBe(false);
+  });
+
+  it('while a drain runs the segment stays usable; the second SIGTERM exits 130 and unlinks', async () => {
+    let stderr = '';
+    const o = await owner('drain-hang');
+    o.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    o.child.kill('SIGTERM');
+    await expect.poll(() => stderr, { timeout: 20_000 }).toMatch(/SIGTERM received, draining/);
+    expect(o.child.exitCode).toBeNull();
+    seenAlive(o.name);
+    o.child.kill('SIGTERM');
+    expect(await o.exited).toEqual({ code: 130, signal: null });
     expect(existsSync(shmPath(o.name))).toBe(false);
   });
 
