@@ -8,6 +8,7 @@
  * documented entries are used.
  */
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,9 @@ describe('the packed package, installed into a fresh project', () => {
       private: true,
       type: 'module',
       dependencies: { 'vgi-rpc-actors': `file:${tarball}`, effect: own.devDependencies.effect },
+      // The package's one install script builds the shm addon; a user approves it like this
+      // (`npm install-scripts approve vgi-rpc-actors` writes the key; a tarball is keyed by its path).
+      allowScripts: { [`file:${tarball}`]: true },
     }));
     const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir });
     installLog = `${install.stdout}\n${install.stderr}`;
@@ -94,8 +98,11 @@ describe('the packed package, installed into a fresh project', () => {
     expect(stray).toEqual([]);
   });
 
-  it('installs without warnings (no install scripts to approve, no peer conflicts)', () => {
+  it('installs without warnings (its install script approved, no peer conflicts) and builds the shm addon on Linux', () => {
     expect(installLog).not.toMatch(/npm warn/i);
+    if (process.platform === 'linux') {
+      expect(existsSync(join(dir, 'node_modules/vgi-rpc-actors/native/shm/build/Release/vgi_shm.node')), installLog).toBe(true);
+    }
   });
 
   it('keeps its internals out of reach: only the documented entries resolve', async () => {
