@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ShmMappingError,
@@ -19,6 +20,7 @@ import { newSegmentName } from '../../../transports/shm/owned-segments.js';
 import { staleOutputs } from '../../support/stale-build.js';
 
 const PEER = fileURLToPath(new URL('../../../dist/test/fixtures/shm-peer.js', import.meta.url));
+const BUILT_MAPPING = new URL('../../../dist/transports/shm/mapping.js', import.meta.url).href;
 const linux = process.platform === 'linux';
 const made: string[] = [];
 
@@ -58,6 +60,30 @@ describe.skipIf(!linux)('shared mappings', () => {
     again.bytes[0] = 99;
     expect(mine.bytes[0]).toBe(99);
     again.close();
+    mine.close();
+  });
+
+  it('a worker thread loads the addon too, attaches and writes', async () => {
+    const name = fresh();
+    const mine = createMapping(name, 4096);
+    mine.bytes[0] = 77;
+    const worker = new Worker(
+      `import(${JSON.stringify(BUILT_MAPPING)}).then((m) => {
+        const a = m.attachMapping(${JSON.stringify(name)});
+        const seen = a.bytes[0];
+        a.bytes[1] = 88;
+        a.close();
+        require('node:worker_threads').parentPort.postMessage(seen);
+      });`,
+      { eval: true },
+    );
+    const seen = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(seen).toBe(77);
+    expect(mine.bytes[1]).toBe(88);
     mine.close();
   });
 
