@@ -13,11 +13,24 @@ import type { Fields, RecordOf } from '../types/record.js';
 import { RpcClientError } from './client-error.js';
 import type { LogHandler } from './client-log.js';
 import { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
-import { encodeRequest } from './request-encoding.js';
+import { type RequestShm, encodeRequest } from './request-encoding.js';
 import { decodeResult, receive } from './response-frames.js';
+import { type ClientSegment, segmentMetadata } from './client-shm.js';
 
 export { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
 export { encodeRequest } from './request-encoding.js';
+export type { ClientSegment } from './client-shm.js';
+
+/** Options of an RpcConnection. */
+export interface RpcConnectionOptions {
+  /**
+   * A shared-memory segment this client owns (see transports/shm): every
+   * request names it, large batches travel through it both ways, and it is
+   * closed (unlinked) with the connection. Calls are then strictly
+   * sequential, as the segment's lock-free header requires.
+   */
+  readonly shm?: ClientSegment;
+}
 
 /**
  * The message of a failed read. When the bytes were text, the server printed
@@ -54,8 +67,19 @@ export class RpcConnection implements ClientConnection {
   private broken: Error | undefined;
   private closing = false;
 
+  /** The client's segment, as requests use it. */
+  private readonly requestShm: RequestShm | undefined;
+
   /** Wrap a transport. */
-  constructor(readonly transport: ClientTransport) {}
+  constructor(readonly transport: ClientTransport, readonly options: RpcConnectionOptions = {}) {
+    const seg = options.shm;
+    this.requestShm = seg === undefined ? undefined : { metadata: segmentMetadata(seg), channel: seg.channel };
+  }
+
+  /** The client's segment, if it has one. */
+  get segment(): ClientSegment | undefined {
+    return this.options.shm;
+  }
 
   /** The transport error a call gets when the connection broke: a connection this side closed says so. */
   private transportError(message: string): RpcClientError {
@@ -67,12 +91,31 @@ export class RpcConnection implements ClientConnection {
     while (this.streamActive) await this.gate;
     if (this.broken !== undefined) throw this.broken;
     if (this.closing) throw RpcClientError.local('TransportError', CLIENT_CLOSED);
+    if (this.requestShm !== undefined) return this.callInLockstep(target, name, method, params, options);
     const out: Uint8Array[] = [];
     encodeRequest(out, target, name, method, params, options.metadata);
     const wrote = this.send(out);
     wrote.catch(() => undefined); // observed below, in order; do not report it as unhandled meanwhile
     const read = this.pendingReads.then(async () => {
       await wrote;
+      return this.readUnary(method, options.onLog);
+    });
+    this.pendingReads = read.catch(() => undefined);
+    return read as Promise<A>;
+  }
+
+  /**
+   * A call on a connection with a segment: sent only once every earlier
+   * response is read, because both sides write the segment's header without
+   * locks and only lockstep keeps them from doing it at the same time.
+   */
+  private callInLockstep<A>(target: Target, name: string, method: UnaryMethod, params: Record<string, unknown>, options: CallOptions): Promise<A> {
+    const read = this.pendingReads.then(async () => {
+      while (this.streamActive) await this.gate;
+      if (this.broken !== undefined) throw this.broken;
+      const out: Uint8Array[] = [];
+      encodeRequest(out, target, name, method, params, options.metadata, this.requestShm);
+      await this.send(out);
       return this.readUnary(method, options.onLog);
     });
     this.pendingReads = read.catch(() => undefined);
@@ -99,7 +142,7 @@ export class RpcConnection implements ClientConnection {
     for (;;) {
       const f = await this.nextFrame();
       if (f.kind === 'eos') break;
-      const got = receive(f, onLog);
+      const got = receive(f, onLog, this.options.shm);
       error ??= got.error;
       if (got.data !== undefined && !have) {
         have = true;
@@ -136,7 +179,7 @@ export class RpcConnection implements ClientConnection {
       if (this.broken !== undefined) throw this.broken;
       if (this.closing) throw RpcClientError.local('TransportError', CLIENT_CLOSED);
       const out: Uint8Array[] = [];
-      encodeRequest(out, target, name, method, params, options.metadata);
+      encodeRequest(out, target, name, method, params, options.metadata, this.requestShm);
       await this.send(out);
       const session = new ByteStreamSession<O, I, H>(this, method, options.onLog, () => this.endStream());
       if (method.headerSchema !== undefined) await session.readHeader();
@@ -174,7 +217,11 @@ export class RpcConnection implements ClientConnection {
   async close(): Promise<void> {
     this.closing = true;
     await this.pendingReads;
-    await this.transport.close();
+    try {
+      await this.transport.close();
+    } finally {
+      this.options.shm?.close();
+    }
   }
 }
 
@@ -211,7 +258,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     for (;;) {
       const f = await this.conn.readFrame();
       if (f.kind === 'eos') break;
-      const got = receive(f, this.onLog);
+      const got = receive(f, this.onLog, this.conn.segment);
       error ??= got.error;
       if (got.data !== undefined && got.data.numRows > 0 && this.header === undefined) {
         this.header = new BatchView(this.method.header as H, got.data, new Map()).rows()[0];
@@ -249,7 +296,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
         this.done = true;
         break;
       }
-      const got = receive(f, this.onLog);
+      const got = receive(f, this.onLog, this.conn.segment);
       error ??= got.error;
       if (got.data !== undefined && error === undefined) return new BatchView(this.method.output as O, got.data, got.data.metadata ?? new Map());
     }
@@ -305,7 +352,12 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     if (this.done) throw RpcClientError.local('ProtocolError', 'the stream has ended');
     const m = this.method as ExchangeMethod;
     const { length, columns } = emissionColumns(m.input as I, m.inputSchema, input);
-    await this.writeInput((enc, out) => enc.writeColumns(out, length, columns, metadataMap(input.metadata)));
+    const segment = this.conn.segment;
+    await this.writeInput((enc, out) => {
+      // A large input goes through the client's segment (the reference's client does the same).
+      if (segment !== undefined) segment.channel.writeBatch(enc, out, length, columns, metadataMap(input.metadata));
+      else enc.writeColumns(out, length, columns, metadataMap(input.metadata));
+    });
     const out = await this.readOutput();
     if (out === null) throw RpcClientError.local('ProtocolError', 'the server ended the exchange without an output batch');
     return out;
@@ -340,7 +392,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
       for (;;) {
         const f = await this.conn.readFrame();
         if (f.kind === 'eos') break;
-        receive(f, this.onLog);
+        receive(f, this.onLog, this.conn.segment);
       }
     } finally {
       this.finish();
@@ -357,7 +409,9 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     try {
       for (;;) {
         if (this.done) return;
-        while (this.ticksSent - this.batchesRead < TICKS_AHEAD) await this.sendTick(undefined);
+        // With a segment, strictly one tick at a time: the server must not write it while this side frees.
+        const ahead = this.conn.segment === undefined ? TICKS_AHEAD : 1;
+        while (this.ticksSent - this.batchesRead < ahead) await this.sendTick(undefined);
         const b = await this.readTickOutput();
         if (b === null) return;
         yield b;

@@ -94,6 +94,8 @@ export interface ResolvedPointer {
 export class ShmChannel {
   /** The allocator over the segment's header. */
   readonly allocator: SegmentAllocator;
+  /** Pointer batches this side wrote and resolved (what tests and benchmarks check actually travelled through the segment). */
+  readonly counts = { written: 0, resolved: 0 };
 
   /** Use `segment`; batches with bodies under `minBatchBytes` stay inline. */
   constructor(readonly segment: SegmentBytes, readonly minBatchBytes: number = SHM_DEFAULT_MIN_BATCH_BYTES, options: AllocatorOptions = {}) {
@@ -114,7 +116,10 @@ export class ShmChannel {
     const ctx = enc.assemble(columns);
     const region = length > 0 && bodyBytes(ctx) >= this.minBatchBytes ? this.store(enc.schema, length, ctx) : undefined;
     if (region === undefined) enc.writeAssembled(out, length, ctx, metadata);
-    else enc.writeEmpty(out, pointerMetadata(metadata, region.offset, region.length));
+    else {
+      enc.writeEmpty(out, pointerMetadata(metadata, region.offset, region.length));
+      this.counts.written++;
+    }
     return region;
   }
 
@@ -184,6 +189,7 @@ export class ShmChannel {
     resolvedMd.delete(Keys.shmLength);
     resolvedMd.set(Keys.shmSource, this.name);
     let released = false;
+    this.counts.resolved++;
     return {
       batch: new Batch(decoded.schema, decoded.numRows, decoded.columns, resolvedMd, pointer.badUtf8Keys),
       release: () => {
