@@ -164,7 +164,13 @@ export class SegmentAllocator {
 
   /** The current allocations, sorted by offset. */
   allocations(): (readonly [number, number])[] {
-    this.segment.sync?.pull(0, SHM_HEADER_SIZE);
+    const sync = this.segment.sync;
+    if (sync !== undefined) {
+      // A copy-backed stand-in: fetch the count, then only the entries in use.
+      sync.pull(0, SHM_FIXED_HEADER_SIZE);
+      const n = Math.min(view(this.bytes).getUint32(16, true), SHM_MAX_ALLOCS);
+      if (n > 0) sync.pull(SHM_FIXED_HEADER_SIZE, n * SHM_ENTRY_SIZE);
+    }
     return readAllocations(this.bytes);
   }
 
@@ -212,6 +218,6 @@ export class SegmentAllocator {
 
   private store(allocs: readonly (readonly [number, number])[]): void {
     writeAllocations(this.bytes, allocs);
-    this.segment.sync?.push(0, SHM_FIXED_HEADER_SIZE + Math.max(allocs.length + 1, 1) * SHM_ENTRY_SIZE);
+    this.segment.sync?.push(0, SHM_FIXED_HEADER_SIZE + allocs.length * SHM_ENTRY_SIZE);
   }
 }
