@@ -33,17 +33,49 @@ export const segmentMetadata = (segment: ClientSegment): ReadonlyMap<string, str
 };
 
 /**
- * Read a pointer response back from the client's segment and free its
- * region (the batch is a copy). A pointer on a connection without a
- * segment, or one that does not resolve, is a ProtocolError.
+ * A connection's use of its segment for responses: pointers are read back
+ * (a copy) at once, but their regions are freed only by `settle`, which the
+ * connection calls when every message it sent has been answered. Both
+ * sides write the segment's header without locks, and the server writes it
+ * only while it handles a message, so frees made then never race its
+ * allocations; this is what lets a producer keep several ticks in flight.
+ * The reference's client frees when its caller releases a batch, so a
+ * later free is within its contract.
  */
-export const resolvePointer = (segment: ClientSegment | undefined, pointer: DecodedBatch): DecodedBatch => {
-  if (segment === undefined) throw RpcClientError.local('ProtocolError', 'the server answered with a shared-memory pointer, but this connection has no segment');
-  try {
-    const { batch, release } = segment.channel.resolve(pointer);
-    release();
-    return batch;
-  } catch (e) {
-    throw RpcClientError.local('ProtocolError', `cannot resolve the server's shared-memory pointer: ${(e as Error).message}`);
+export class SegmentReader {
+  private pending: (() => void)[] = [];
+
+  /** Read pointers out of `segment`. */
+  constructor(readonly segment: ClientSegment) {}
+
+  /**
+   * Read a pointer response back from the segment; its region is freed by
+   * the next `settle`. A pointer that does not resolve is a ProtocolError.
+   */
+  resolve(pointer: DecodedBatch): DecodedBatch {
+    try {
+      const { batch, release } = this.segment.channel.resolve(pointer);
+      this.pending.push(release);
+      return batch;
+    } catch (e) {
+      throw RpcClientError.local('ProtocolError', `cannot resolve the server's shared-memory pointer: ${(e as Error).message}`);
+    }
   }
-};
+
+  /** Regions read and not yet freed. */
+  get held(): number {
+    return this.pending.length;
+  }
+
+  /** Free every region read so far. Only when the server has answered every message sent (it is not touching the header). */
+  settle(): void {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    this.pending = [];
+    for (const release of pending) release();
+  }
+}
+
+/** A pointer response on a connection without a segment: nothing can resolve it. */
+export const noSegment = (): RpcClientError =>
+  RpcClientError.local('ProtocolError', 'the server answered with a shared-memory pointer, but this connection has no segment');

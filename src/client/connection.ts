@@ -15,7 +15,7 @@ import type { LogHandler } from './client-log.js';
 import { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
 import { type RequestShm, encodeRequest } from './request-encoding.js';
 import { decodeResult, receive } from './response-frames.js';
-import { type ClientSegment, segmentMetadata } from './client-shm.js';
+import { type ClientSegment, SegmentReader, segmentMetadata } from './client-shm.js';
 
 export { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
 export { encodeRequest } from './request-encoding.js';
@@ -26,8 +26,9 @@ export interface RpcConnectionOptions {
   /**
    * A shared-memory segment this client owns (see transports/shm): every
    * request names it, large batches travel through it both ways, and it is
-   * closed (unlinked) with the connection. Calls are then strictly
-   * sequential, as the segment's lock-free header requires.
+   * closed (unlinked) with the connection. Unary calls are then strictly
+   * sequential, and regions are freed only when every message sent has
+   * been answered, as the segment's lock-free header requires.
    */
   readonly shm?: ClientSegment;
 }
@@ -69,11 +70,14 @@ export class RpcConnection implements ClientConnection {
 
   /** The client's segment, as requests use it. */
   private readonly requestShm: RequestShm | undefined;
+  /** @internal The client's segment, as responses use it. */
+  readonly shmReader: SegmentReader | undefined;
 
   /** Wrap a transport. */
   constructor(readonly transport: ClientTransport, readonly options: RpcConnectionOptions = {}) {
     const seg = options.shm;
     this.requestShm = seg === undefined ? undefined : { metadata: segmentMetadata(seg), channel: seg.channel };
+    this.shmReader = seg === undefined ? undefined : new SegmentReader(seg);
   }
 
   /** The client's segment, if it has one. */
@@ -142,7 +146,7 @@ export class RpcConnection implements ClientConnection {
     for (;;) {
       const f = await this.nextFrame();
       if (f.kind === 'eos') break;
-      const got = receive(f, onLog, this.options.shm);
+      const got = receive(f, onLog, this.shmReader);
       error ??= got.error;
       if (got.data !== undefined && !have) {
         have = true;
@@ -153,6 +157,8 @@ export class RpcConnection implements ClientConnection {
         }
       }
     }
+    // The whole response is read: in lockstep, the server is idle now, so regions can be freed.
+    this.shmReader?.settle();
     if (error !== undefined) throw error;
     if (!have) throw RpcClientError.local('ProtocolError', 'the response carried no result batch');
     return result;
@@ -228,6 +234,9 @@ export class RpcConnection implements ClientConnection {
 /** Producer ticks kept in flight by the iterator (the batch being read plus one ahead). */
 const TICKS_AHEAD = 2;
 
+/** Producer ticks the iterator sends at once on a connection with a segment (see SegmentReader). */
+const SHM_TICKS_AHEAD = 4;
+
 /** A producer or exchange stream on a byte-stream connection, in lockstep with the server. */
 export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H extends Fields = Fields> extends StreamSession<O, I, H> {
   private input: StreamEncoder | undefined;
@@ -258,7 +267,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     for (;;) {
       const f = await this.conn.readFrame();
       if (f.kind === 'eos') break;
-      const got = receive(f, this.onLog, this.conn.segment);
+      const got = receive(f, this.onLog, this.conn.shmReader);
       error ??= got.error;
       if (got.data !== undefined && got.data.numRows > 0 && this.header === undefined) {
         this.header = new BatchView(this.method.header as H, got.data, new Map()).rows()[0];
@@ -296,7 +305,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
         this.done = true;
         break;
       }
-      const got = receive(f, this.onLog, this.conn.segment);
+      const got = receive(f, this.onLog, this.conn.shmReader);
       error ??= got.error;
       if (got.data !== undefined && error === undefined) return new BatchView(this.method.output as O, got.data, got.data.metadata ?? new Map());
     }
@@ -317,6 +326,8 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
   private finish(): void {
     if (this.finished_) return;
     this.finished_ = true;
+    // The output's end is read: the server is done with this stream and the segment.
+    this.conn.shmReader?.settle();
     this.closed = true;
     this.done = true;
     this.release();
@@ -333,6 +344,8 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
   private async readTickOutput(): Promise<BatchView<O> | null> {
     const b = await this.readOutput();
     if (b !== null) this.batchesRead++;
+    // Every tick sent is answered: the server is idle, regions read so far can be freed.
+    if (this.ticksSent === this.batchesRead) this.conn.shmReader?.settle();
     return b;
   }
 
@@ -359,6 +372,8 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
       else enc.writeColumns(out, length, columns, metadataMap(input.metadata));
     });
     const out = await this.readOutput();
+    // Lockstep: the input is answered, the server is idle until the next one.
+    this.conn.shmReader?.settle();
     if (out === null) throw RpcClientError.local('ProtocolError', 'the server ended the exchange without an output batch');
     return out;
   }
@@ -392,7 +407,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
       for (;;) {
         const f = await this.conn.readFrame();
         if (f.kind === 'eos') break;
-        receive(f, this.onLog, this.conn.segment);
+        receive(f, this.onLog, this.conn.shmReader);
       }
     } finally {
       this.finish();
@@ -409,9 +424,13 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     try {
       for (;;) {
         if (this.done) return;
-        // With a segment, strictly one tick at a time: the server must not write it while this side frees.
-        const ahead = this.conn.segment === undefined ? TICKS_AHEAD : 1;
-        while (this.ticksSent - this.batchesRead < ahead) await this.sendTick(undefined);
+        if (this.conn.shmReader === undefined) {
+          while (this.ticksSent - this.batchesRead < TICKS_AHEAD) await this.sendTick(undefined);
+        } else if (this.ticksSent === this.batchesRead) {
+          // With a segment, ticks go out in groups, and only once the last group is answered (and its regions freed):
+          // the server writes batches while this side reads, but never while it frees.
+          for (let i = 0; i < SHM_TICKS_AHEAD; i++) await this.sendTick(undefined);
+        }
         const b = await this.readTickOutput();
         if (b === null) return;
         yield b;

@@ -126,6 +126,28 @@ describe('dispatcher with client segments (in-memory)', () => {
     expect(segs.log.splice(0)).toEqual(['attach psm_ex', 'close psm_ex']);
   });
 
+  it('a producer keeps ticks in flight in groups; the client frees the regions it read once each group is answered', async () => {
+    const seg = segs.create('psm_prod');
+    const t = memoryConnect(d.dispatcher);
+    const conn = new RpcConnection(t, { shm: seg });
+    const svc = Client.promises(ConformanceService, conn);
+    const live: number[] = [];
+    let rows = 0;
+    for await (const b of await svc.produce_large_batches({ rows_per_batch: 2_000n, batch_count: 10n })) {
+      rows += b.numRows;
+      live.push(seg.channel.allocator.numAllocs);
+    }
+    expect(rows).toBe(20_000);
+    expect(seg.channel.counts.resolved).toBe(10);
+    // Regions read are held until their group of (up to 4) ticks is answered, then freed together.
+    expect(Math.max(...live)).toBeGreaterThan(1);
+    expect(Math.max(...live)).toBeLessThanOrEqual(4);
+    expect(seg.channel.allocator.allocations()).toEqual([]);
+    await conn.close();
+    await t.served;
+    segs.log.splice(0);
+  });
+
   it('a segment that cannot be attached, and a pointer without one, are typed errors; the connection keeps serving', async () => {
     const t = memoryConnect(d.dispatcher);
     const svc = Client.promises(ConformanceService, new RpcConnection(t));
