@@ -8,7 +8,10 @@
  * `socketpair` (the same with the subprocess client's default Linux socket
  * pair), `unix` (`--unix --workers 1`) and `shm-segment` (the stdio worker
  * with a 16 MiB segment), plus memcpy of 1 MiB on this machine as the floor.
- * Rounds are interleaved and the best round of each is reported. Not part
+ * Rounds are interleaved and the best round of each is reported. On a
+ * shared machine wall-clock rates swing with other load, so the producer's
+ * CPU cost (client and server process time per MiB, from process.cpuUsage
+ * and /proc/<pid>/stat) is reported too: the lowest of the rounds. Not part
  * of bench/run.ts.
  *
  *   node dist/bench/shm.js [--rounds N] [--batches N]
@@ -22,13 +25,14 @@ import { fileURLToPath } from 'node:url';
 import { Client, Output, type RpcConnection } from '../src/index.js';
 import { open } from '../transports/connect.js';
 import { Bench } from '../examples/bench/bench-service.js';
+import { CLK_TCK, processTicks } from './proc-cpu.js';
 
 const WORKER = fileURLToPath(new URL('../examples/bench/worker.js', import.meta.url));
 const MiB = 1024 * 1024;
 
 interface Lane {
   readonly name: string;
-  connect(): Promise<{ conn: RpcConnection; stop(): Promise<void> }>;
+  connect(): Promise<{ conn: RpcConnection; pid: number; stop(): Promise<void> }>;
 }
 
 const stdio = (name: string, extra: { stdoutPipe?: boolean; shm?: number }): Lane => ({
@@ -39,7 +43,7 @@ const stdio = (name: string, extra: { stdoutPipe?: boolean; shm?: number }): Lan
       spawn: extra.stdoutPipe === true ? { stdoutPipe: true } : {},
       ...(extra.shm === undefined ? {} : { shm: { size: extra.shm } }),
     });
-    return { conn, stop: () => conn.close() };
+    return { conn, pid: (conn.transport as unknown as { child: { pid: number } }).child.pid, stop: () => conn.close() };
   },
 });
 
@@ -56,6 +60,7 @@ const unix = (dir: string): Lane => ({
     const conn = await open({ unix: line.slice('UNIX:'.length) });
     return {
       conn,
+      pid: child.pid!,
       stop: async () => {
         await conn.close();
         child.kill('SIGTERM');
@@ -67,13 +72,15 @@ const unix = (dir: string): Lane => ({
 
 interface Result {
   producerMBs: number;
+  /** Client + server CPU milliseconds per MiB produced. */
+  producerCpuMs: number;
   echoPerS: number;
   exchangePerS: number;
   pointers: string;
 }
 
 const measure = async (lane: Lane, batches: number): Promise<Result> => {
-  const { conn, stop } = await lane.connect();
+  const { conn, pid, stop } = await lane.connect();
   try {
     const svc = Client.promises(Bench, conn);
     // Warm up every path once.
@@ -83,8 +90,13 @@ const measure = async (lane: Lane, batches: number): Promise<Result> => {
 
     let t = performance.now();
     let bytes = 0;
+    const cpu0 = process.cpuUsage();
+    const server0 = processTicks(pid);
     for await (const b of await svc.produce({ n_batches: BigInt(batches), rows: 65_536n })) bytes += b.numRows * 16;
     const producerMBs = bytes / MiB / ((performance.now() - t) / 1000);
+    const client = process.cpuUsage(cpu0);
+    const cpuMs = (client.user + client.system) / 1000 + ((processTicks(pid) - server0) * 1000) / CLK_TCK;
+    const producerCpuMs = cpuMs / (bytes / MiB);
 
     t = performance.now();
     for (let i = 0; i < batches; i++) {
@@ -103,7 +115,7 @@ const measure = async (lane: Lane, batches: number): Promise<Result> => {
     const exchangePerS = batches / ((performance.now() - t) / 1000);
     await session.close();
     const counts = conn.segment?.channel.counts;
-    return { producerMBs, echoPerS, exchangePerS, pointers: counts === undefined ? '-' : `${counts.written}/${counts.resolved}` };
+    return { producerMBs, producerCpuMs, echoPerS, exchangePerS, pointers: counts === undefined ? '-' : `${counts.written}/${counts.resolved}` };
   } finally {
     await stop();
   }
@@ -141,6 +153,7 @@ const main = async (): Promise<void> => {
         const prev = best.get(lane.name);
         best.set(lane.name, prev === undefined ? got : {
           producerMBs: Math.max(prev.producerMBs, got.producerMBs),
+          producerCpuMs: Math.min(prev.producerCpuMs, got.producerCpuMs),
           echoPerS: Math.max(prev.echoPerS, got.echoPerS),
           exchangePerS: Math.max(prev.exchangePerS, got.exchangePerS),
           pointers: got.pointers,
@@ -153,9 +166,9 @@ const main = async (): Promise<void> => {
   const floor = memcpyMBs();
   const pipe = best.get('pipe')!;
   console.log(`shm bench: best of ${rounds} rounds, ${batches} batches of 1 MiB per measure; memcpy of 1 MiB: ${floor.cached.toFixed(0)} MB/s in cache, ${floor.memory.toFixed(0)} MB/s from memory (the floor used below)`);
-  console.log('lane          producer MB/s  vs pipe  % memcpy   echo 1MiB/s  exchange 1MiB/s  pointers (client wrote/resolved)');
+  console.log('lane          producer MB/s  vs pipe  % memcpy  CPU ms/MiB  vs pipe   echo 1MiB/s  exchange 1MiB/s  pointers (client wrote/resolved)');
   for (const [name, r] of best) {
-    console.log(`${name.padEnd(13)} ${r.producerMBs.toFixed(0).padStart(13)}  ${(r.producerMBs / pipe.producerMBs).toFixed(2).padStart(6)}x  ${((100 * r.producerMBs) / floor.memory).toFixed(1).padStart(7)}%  ${r.echoPerS.toFixed(0).padStart(11)}  ${r.exchangePerS.toFixed(0).padStart(15)}  ${r.pointers}`);
+    console.log(`${name.padEnd(13)} ${r.producerMBs.toFixed(0).padStart(13)}  ${(r.producerMBs / pipe.producerMBs).toFixed(2).padStart(6)}x  ${((100 * r.producerMBs) / floor.memory).toFixed(1).padStart(7)}%  ${r.producerCpuMs.toFixed(3).padStart(10)}  ${(pipe.producerCpuMs / r.producerCpuMs).toFixed(2).padStart(6)}x  ${r.echoPerS.toFixed(0).padStart(11)}  ${r.exchangePerS.toFixed(0).padStart(15)}  ${r.pointers}`);
   }
 };
 

@@ -341,6 +341,14 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     await this.writeInput((enc, out) => enc.writeColumns(out, 0, [], metadata));
   }
 
+  /** Send `n` ticks without metadata in one write. */
+  private async sendTicks(n: number): Promise<void> {
+    this.ticksSent += n;
+    await this.writeInput((enc, out) => {
+      for (let i = 0; i < n; i++) enc.writeColumns(out, 0, []);
+    });
+  }
+
   private async readTickOutput(): Promise<BatchView<O> | null> {
     const b = await this.readOutput();
     if (b !== null) this.batchesRead++;
@@ -429,7 +437,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
         } else if (this.ticksSent === this.batchesRead) {
           // With a segment, ticks go out in groups, and only once the last group is answered (and its regions freed):
           // the server writes batches while this side reads, but never while it frees.
-          for (let i = 0; i < SHM_TICKS_AHEAD; i++) await this.sendTick(undefined);
+          await this.sendTicks(SHM_TICKS_AHEAD);
         }
         const b = await this.readTickOutput();
         if (b === null) return;
