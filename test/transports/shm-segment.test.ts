@@ -87,6 +87,15 @@ describe.skipIf(!segmentsAvailable())('shared-memory segments over byte streams'
     expect(existsSync(segmentFile(seg))).toBe(false);
   });
 
+  it('stdio with --workers 1 (the connection relayed to a worker thread): every call kind through the segment', async () => {
+    const conn = await open({ command: [process.execPath, WORKER, '--workers', '1'], shm: { size: SIZE } });
+    try {
+      await exercise(conn);
+    } finally {
+      await conn.close();
+    }
+  });
+
   it('__transport_options__ answers shm=true with the server id and request version, before routing', async () => {
     const conn = await open({ command: [process.execPath, WORKER] });
     try {
