@@ -6,7 +6,9 @@
  * process exits or dies of an uncaught exception.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import * as A from 'apache-arrow';
+import { StreamEncoder } from '../../src/wire/batch-encoder.js';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ShmMappingError, attachMapping, createMapping, shmAvailable, unlinkMapping } from '../../transports/shm/mapping-fallback.js';
@@ -64,6 +66,35 @@ describe.skipIf(!shmAvailable())('the /dev/shm stand-in mapping', () => {
     seg.close();
     seg.close();
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('a segment written by our client reads back, from /dev/shm, through an independent DataView reader', () => {
+    const seg = createClientSegment({ size: SHM_HEADER_SIZE + 1024 * 1024, minBatchBytes: 0 });
+    try {
+      const values = Float64Array.from({ length: 1000 }, (_, i) => i / 4);
+      const batch = new A.Table({ v: A.makeVector(values) }).batches[0]!;
+      const enc = new StreamEncoder(batch.schema);
+      const region = seg.channel.writeBatch(enc, [], batch.numRows, batch.data.children)!;
+      // Independent of our codec: the header layout from the wire doc, read off the file the kernel holds.
+      const file = readFileSync(`/dev/shm/${seg.channel.name}`);
+      const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
+      expect(file.subarray(0, 4).toString('latin1')).toBe('VGIS');
+      expect(dv.getUint32(4, true)).toBe(1);
+      expect(Number(dv.getBigUint64(8, true))).toBe(file.byteLength - 65536);
+      expect(dv.getUint32(16, true)).toBe(1);
+      expect(dv.getUint32(20, true)).toBe(0);
+      expect(Number(dv.getBigUint64(24, true))).toBe(region.offset);
+      const reserved = Number(dv.getBigUint64(32, true));
+      expect(reserved).toBeGreaterThanOrEqual(region.length);
+      // The region: a whole IPC stream (continuation marker first, EOS last) whose body holds the values.
+      const at = region.offset;
+      expect(dv.getUint32(at, true)).toBe(0xffffffff);
+      expect([...file.subarray(at + region.length - 8, at + region.length)]).toEqual([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+      const raw = Buffer.from(values.buffer);
+      expect(file.subarray(at, at + region.length).indexOf(raw)).toBeGreaterThan(0);
+    } finally {
+      seg.close();
+    }
   });
 
   it('a client segment is unlinked when its process exits, or dies of an uncaught exception', () => {

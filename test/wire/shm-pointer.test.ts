@@ -63,6 +63,38 @@ describe('pointer classification (TestPointerBatchHelpers)', () => {
   });
 });
 
+describe('a pointer batch on the wire (test_make_pointer_batch)', () => {
+  it('is a 0-row batch on the original schema with offset "4096" and length "500", and an empty body', () => {
+    const schema = testBatch(1).schema;
+    const enc = new StreamEncoder(schema);
+    const out: Uint8Array[] = [];
+    enc.writeSchema(out);
+    enc.writeEmpty(out, pointerMetadata(undefined, 4096, 500));
+    enc.writeEos(out);
+    const bytes = concatBytes(out);
+    const r = new StreamReader();
+    r.push(bytes);
+    r.end();
+    const frames = [];
+    for (let f = r.read(); f; f = r.read()) frames.push(f);
+    const batch = frames.find((f) => f.kind === 'batch')!.batch;
+    expect(batch.numRows).toBe(0);
+    expect(batch.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(['x:Int64', 'y:Float64']);
+    expect(batch.meta(Keys.shmOffset)).toBe('4096');
+    expect(batch.meta(Keys.shmLength)).toBe('500');
+    expect(isShmPointer(batch.numRows, batch.metadata)).toBe(true);
+    // Read independently: the record batch message is the second; its body length (Message.bodyLength) is 0,
+    // so the stream is schema message, batch message header, EOS and nothing else.
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const schemaLen = dv.getInt32(4, true);
+    const batchAt = 8 + schemaLen;
+    expect(dv.getUint32(batchAt, true)).toBe(0xffffffff);
+    const batchLen = dv.getInt32(batchAt + 4, true);
+    expect(batchAt + 8 + batchLen + 8).toBe(bytes.byteLength);
+    expect([...bytes.subarray(bytes.byteLength - 8)]).toEqual([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+  });
+});
+
 describe('writing and resolving pointers (TestShmSegment, TestMaybeWriteToShm)', () => {
   it('a batch that fits becomes a 0-row pointer on the original schema and resolves to the original', () => {
     const ch = channel(1024 * 1024);
