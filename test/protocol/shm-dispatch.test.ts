@@ -17,6 +17,7 @@ import { Keys, TRANSPORT_OPTIONS_METHOD } from '../../src/wire/metadata-keys.js'
 import { ShmChannel } from '../../src/wire/shm-pointer.js';
 import { SHM_HEADER_SIZE, initSegmentHeader } from '../../src/wire/shm-segment.js';
 import { emptySchema } from '../../src/service/method.js';
+import { StreamEncoder } from '../../src/wire/batch-encoder.js';
 import { memoryConnect } from '../../transports/memory/memory-transport.js';
 import { ConformanceService, conformanceLayer } from '../../examples/conformance/service.js';
 import { errorOf, readResponse, requestBytes } from '../support/raw-exchange.js';
@@ -165,6 +166,27 @@ describe('dispatcher with client segments (in-memory)', () => {
     expect(await svc.echo_string({ value: 'still ok' })).toBe('still ok');
     t.close();
     await t.served;
+  });
+
+  it('an exchange input pointer that does not resolve ends the stream with a typed error; the connection keeps serving', async () => {
+    const seg = segs.create('psm_badin');
+    const t = memoryConnect(d.dispatcher);
+    const out: Uint8Array[] = [];
+    encodeRequest(out, target, 'exchange_scale', ConformanceService.methods.exchange_scale, { factor: 2 }, segmentMetadata(seg));
+    await t.write(out);
+    const input = new StreamEncoder(ConformanceService.methods.exchange_scale.inputSchema);
+    const frames: Uint8Array[] = [];
+    input.writeSchema(frames);
+    input.writeEmpty(frames, new Map([[Keys.shmOffset, String(SIZE + 10)], [Keys.shmLength, '64']]));
+    input.writeEos(frames);
+    await t.write(frames);
+    const reply = await readResponse(t);
+    expect(errorOf(reply)).toMatchObject({ type: 'ProtocolError', message: expect.stringMatching(/outside the data region/) });
+    const svc = Client.promises(ConformanceService, new RpcConnection(t));
+    expect(await svc.echo_string({ value: 'next call' })).toBe('next call');
+    t.close();
+    await t.served;
+    segs.log.splice(0);
   });
 
   it('__transport_options__ says shm=true on a byte stream and false over HTTP, where no segment is ever attached', async () => {
