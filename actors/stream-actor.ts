@@ -36,6 +36,9 @@ import { logFailure } from '../src/protocol/call-log.js';
 import type { WireErrorInfo } from '../src/service/errors.js';
 import type { CallTracker, Interruptible } from './supervisor.js';
 import { Interruption } from '../src/service/interruption.js';
+import type { CallShm } from '../src/protocol/connection-shm.js';
+import { isShmPointer } from '../src/wire/shm-pointer.js';
+import { ShmSegmentError } from '../src/wire/shm-segment.js';
 
 /**
  * How a stream ends: the exit its Scope is closed with, the last bytes to
@@ -88,14 +91,26 @@ export class StreamActor implements Interruptible {
     /** Who supervises it: the connection's calls, or (driven from outside) the current request's. */
     private calls: ConnectionCalls,
     private readonly streamScope: Scope.CloseableScope,
+    /** The client's shared-memory segment (byte streams whose client named one). */
+    private readonly shm?: CallShm,
   ) {
     this.stamp = { serverId: scope.context.serverId, requestId: scope.context.requestId };
   }
 
+  /** The region of the last input batch read from the segment, freed when the next input arrives or the stream ends (the reference's order). */
+  private heldInput: (() => void) | undefined;
+
+  /** Free the region of the input held since the last turn, if any. */
+  private releaseInput(): void {
+    const release = this.heldInput;
+    this.heldInput = undefined;
+    release?.();
+  }
+
   /** Serve one stream call on `conn`, supervised by `calls`; resolves when the stream is over. */
-  static async serve(runner: CallRunner, ...[conn, scope, method, handler, params, calls]: Parameters<StreamRunner['runStream']>): Promise<void> {
+  static async serve(runner: CallRunner, ...[conn, scope, method, handler, params, calls, shm]: Parameters<StreamRunner['runStream']>): Promise<void> {
     const tracker = calls as CallTracker;
-    const actor = new StreamActor(conn, runner.withContext(scope.context), scope, method, calls, Effect.runSync(Scope.make()));
+    const actor = new StreamActor(conn, runner.withContext(scope.context), scope, method, calls, Effect.runSync(Scope.make()), shm);
     tracker.adopt(actor);
     let end = ending(actor.interrupted, [], 'none');
     try {
@@ -111,6 +126,12 @@ export class StreamActor implements Interruptible {
       throw e;
     } finally {
       tracker.release(actor);
+      // The last input's region is freed before the output's end goes out: a client that sees it may reuse every region.
+      try {
+        actor.releaseInput();
+      } catch {
+        // The region is gone already (the client reset its segment): nothing is left to free.
+      }
       await Effect.runPromise(Scope.close(actor.streamScope, end.exit));
     }
     // A vanished client gets nothing more; after a shutdown only input already received is read.
@@ -332,7 +353,25 @@ export class StreamActor implements Interruptible {
       return { _tag: 'end', ending: this.failTurn(live, out, bad, Exit.fail(f.error), Cause.fail(bad)) };
     }
     if (f.kind !== 'batch') return { _tag: 'nothing' };
-    const batch = f.batch;
+    let batch = f.batch;
+    if (isShmPointer(batch.numRows, batch.metadata)) {
+      // An input that lives in the client's segment: read it back (a copy), free the previous input's region.
+      try {
+        if (this.shm === undefined) throw new ShmSegmentError('badPointer', 'the input batch is a shared-memory pointer, but this connection has no segment attached (name it with vgi_rpc.shm_segment_name and vgi_rpc.shm_segment_size on the request)');
+        const resolved = this.shm.channel.resolve(batch);
+        this.releaseInput();
+        this.heldInput = resolved.release;
+        batch = resolved.batch;
+      } catch (e) {
+        return { _tag: 'end', ending: this.failTurn(live, out, e, Exit.fail(e), Cause.fail(e)) };
+      }
+    } else if (this.heldInput !== undefined) {
+      try {
+        this.releaseInput();
+      } catch (e) {
+        return { _tag: 'end', ending: this.failTurn(live, out, e, Exit.fail(e), Cause.fail(e)) };
+      }
+    }
     if (batch.meta(Keys.cancel) !== undefined) {
       if (stream.onCancel !== undefined) await runner.run(Effect.catchAllCause(stream.onCancel, () => Effect.void) as Effect.Effect<void, never, CallContext>, calls);
       scope.takeLogs();
@@ -364,7 +403,10 @@ export class StreamActor implements Interruptible {
         const { length, columns } = emissionColumns(output.fields, output.schema, emission);
         const own = metadataMap(emission.metadata);
         const extra = dataMetadata?.();
-        enc.writeColumns(out, length, columns, extra === undefined ? own : own === undefined ? extra : new Map([...own, ...extra]));
+        const md = extra === undefined ? own : own === undefined ? extra : new Map([...own, ...extra]);
+        // Large output goes through the client's segment when its request used one.
+        if (this.shm?.answer === true) this.shm.channel.writeBatch(enc, out, length, columns, md);
+        else enc.writeColumns(out, length, columns, md);
         return undefined;
       } catch (e) {
         return fail(e, Exit.fail(e), Cause.die(e));

@@ -15,6 +15,7 @@ import { type HttpConnectOptions, HttpConnection, httpConnect } from '../src/cli
 import { type SpawnOptions, spawnServer } from './pipe/subprocess-client.js';
 import { connectTcp } from './tcp/tcp-client.js';
 import { connectUnix } from './unix/unix-client.js';
+import { type ClientSegmentOptions, createClientSegment } from './shm/segments.js';
 
 /**
  * An HTTP server: its URL (the path is the server's prefix), as an
@@ -22,14 +23,25 @@ import { connectUnix } from './unix/unix-client.js';
  */
 export type HttpEndpoint = `http://${string}` | `https://${string}` | { readonly url: string | URL; readonly http?: HttpConnectOptions };
 
+/**
+ * A shared-memory segment for a byte-stream connection to a server on this
+ * machine (Linux): `{ size }` in bytes (more than 65,536), optionally the
+ * batch size from which batches go through it (default 128 KiB, or
+ * `VGI_RPC_SHM_MIN_BATCH_BYTES`). The client creates and owns it, names it
+ * on every request, and unlinks it when the connection closes.
+ */
+export interface ShmOption {
+  readonly shm?: ClientSegmentOptions;
+}
+
 /** A server reached over a byte stream (see `Endpoint`). */
 export type ByteStreamEndpoint =
   | string
-  | { readonly unix: string }
+  | ({ readonly unix: string } & ShmOption)
   /** `"host:port"` or `{ host, port }`. */
-  | { readonly tcp: string | { readonly host: string; readonly port: number } }
+  | ({ readonly tcp: string | { readonly host: string; readonly port: number } } & ShmOption)
   /** A server program speaking vgi-rpc on its stdin/stdout: `[command, ...args]`. */
-  | { readonly command: readonly [string, ...string[]]; readonly spawn?: SpawnOptions };
+  | ({ readonly command: readonly [string, ...string[]]; readonly spawn?: SpawnOptions } & ShmOption);
 
 /**
  * Where a client connects. A string is `unix:PATH`, `tcp:HOST:PORT` (the
@@ -109,7 +121,21 @@ export function open(endpoint: Endpoint): Promise<RpcConnection | HttpConnection
 export async function open(endpoint: Endpoint): Promise<RpcConnection | HttpConnection> {
   const http = httpTarget(endpoint);
   if (http !== undefined) return httpConnect(http.url, http.http);
-  return new RpcConnection(await openTransport(endpoint as ByteStreamEndpoint));
+  const byteEndpoint = endpoint as ByteStreamEndpoint;
+  const shmOptions = typeof byteEndpoint === 'string' ? undefined : byteEndpoint.shm;
+  if (shmOptions === undefined) return new RpcConnection(await openTransport(byteEndpoint));
+  let segment: ReturnType<typeof createClientSegment>;
+  try {
+    segment = createClientSegment(shmOptions);
+  } catch (e) {
+    throw RpcClientError.local('TransportError', `cannot create the shared-memory segment: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return new RpcConnection(await openTransport(byteEndpoint), { shm: segment });
+  } catch (e) {
+    segment.close();
+    throw e;
+  }
 }
 
 /** A connection to `endpoint` held by the current Scope: closed when the Scope closes. */

@@ -22,6 +22,7 @@ import { serveUnix } from './unix/unix-server.js';
 // HTTP is loaded only by a server that serves it (a socket or stdio server starts without it).
 import type { HttpOptions } from './http/http-config.js';
 import type { HttpServing } from './http/serve-http.js';
+import { defaultAttacher } from './shm/segments.js';
 
 /** Where a server listens. */
 export type Listen =
@@ -74,9 +75,11 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
     : undefined;
   const http = httpModules === undefined ? undefined : httpModules[0].settingsOf(options.http ?? {});
   const HTTP_TASKS = httpModules?.[2].HTTP_TASKS ?? '';
+  // The main thread's dispatcher (workers: 0) accepts clients' shared-memory segments like the workers' do.
+  const shm = listen.kind === 'http' ? false : defaultAttacher(options.shm) ?? false;
   const runtime = await RpcRuntime.start(listen.kind === 'stdio'
-    ? { ...options, workers: options.workers ?? 0 }
-    : http === undefined ? options : { ...options, transports: { ...options.transports, [HTTP_TASKS]: http } });
+    ? { ...options, shm, workers: options.workers ?? 0 }
+    : http === undefined ? { ...options, shm } : { ...options, shm, transports: { ...options.transports, [HTTP_TASKS]: http } });
   const control = {
     runtime,
     drain: async () => { await runtime.drain(); },

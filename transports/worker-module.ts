@@ -11,7 +11,12 @@ import type { ServiceImpl } from '../src/service/service.js';
 import { workerRuntime } from '../runtime/worker-entry.js';
 import { acceptInWorker } from './socket/worker-accept.js';
 import { httpInWorker } from './http/http-worker-hook.js';
+import { defaultAttacher } from './shm/segments.js';
 
-/** Build the default export of an application's worker module, hosting `services` with `layer`. */
+/**
+ * Build the default export of an application's worker module, hosting
+ * `services` with `layer`. Its byte-stream connections accept a client's
+ * shared-memory segment where segments can be mapped (`shm: false` turns that off).
+ */
 export const workerEntry = <E>(services: readonly Hostable[], layer: Layer.Layer<ServiceImpl<any>, E, never>, options: DispatcherOptions = {}) =>
-  workerRuntime(services, layer, options, [acceptInWorker, httpInWorker]);
+  workerRuntime(services, layer, { ...options, shm: defaultAttacher(options.shm) ?? false }, [acceptInWorker, httpInWorker]);

@@ -13,11 +13,25 @@ import type { Fields, RecordOf } from '../types/record.js';
 import { RpcClientError } from './client-error.js';
 import type { LogHandler } from './client-log.js';
 import { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
-import { encodeRequest } from './request-encoding.js';
+import { type RequestShm, encodeRequest } from './request-encoding.js';
 import { decodeResult, receive } from './response-frames.js';
+import { type ClientSegment, SegmentReader, segmentMetadata } from './client-shm.js';
 
 export { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
 export { encodeRequest } from './request-encoding.js';
+export type { ClientSegment } from './client-shm.js';
+
+/** Options of an RpcConnection. */
+export interface RpcConnectionOptions {
+  /**
+   * A shared-memory segment this client owns (see transports/shm): every
+   * request names it, large batches travel through it both ways, and it is
+   * closed (unlinked) with the connection. Unary calls are then strictly
+   * sequential, and regions are freed only when every message sent has
+   * been answered, as the segment's lock-free header requires.
+   */
+  readonly shm?: ClientSegment;
+}
 
 /**
  * The message of a failed read. When the bytes were text, the server printed
@@ -54,8 +68,22 @@ export class RpcConnection implements ClientConnection {
   private broken: Error | undefined;
   private closing = false;
 
+  /** The client's segment, as requests use it. */
+  private readonly requestShm: RequestShm | undefined;
+  /** @internal The client's segment, as responses use it. */
+  readonly shmReader: SegmentReader | undefined;
+
   /** Wrap a transport. */
-  constructor(readonly transport: ClientTransport) {}
+  constructor(readonly transport: ClientTransport, readonly options: RpcConnectionOptions = {}) {
+    const seg = options.shm;
+    this.requestShm = seg === undefined ? undefined : { metadata: segmentMetadata(seg), channel: seg.channel };
+    this.shmReader = seg === undefined ? undefined : new SegmentReader(seg);
+  }
+
+  /** The client's segment, if it has one. */
+  get segment(): ClientSegment | undefined {
+    return this.options.shm;
+  }
 
   /** The transport error a call gets when the connection broke: a connection this side closed says so. */
   private transportError(message: string): RpcClientError {
@@ -67,12 +95,31 @@ export class RpcConnection implements ClientConnection {
     while (this.streamActive) await this.gate;
     if (this.broken !== undefined) throw this.broken;
     if (this.closing) throw RpcClientError.local('TransportError', CLIENT_CLOSED);
+    if (this.requestShm !== undefined) return this.callInLockstep(target, name, method, params, options);
     const out: Uint8Array[] = [];
     encodeRequest(out, target, name, method, params, options.metadata);
     const wrote = this.send(out);
     wrote.catch(() => undefined); // observed below, in order; do not report it as unhandled meanwhile
     const read = this.pendingReads.then(async () => {
       await wrote;
+      return this.readUnary(method, options.onLog);
+    });
+    this.pendingReads = read.catch(() => undefined);
+    return read as Promise<A>;
+  }
+
+  /**
+   * A call on a connection with a segment: sent only once every earlier
+   * response is read, because both sides write the segment's header without
+   * locks and only lockstep keeps them from doing it at the same time.
+   */
+  private callInLockstep<A>(target: Target, name: string, method: UnaryMethod, params: Record<string, unknown>, options: CallOptions): Promise<A> {
+    const read = this.pendingReads.then(async () => {
+      while (this.streamActive) await this.gate;
+      if (this.broken !== undefined) throw this.broken;
+      const out: Uint8Array[] = [];
+      encodeRequest(out, target, name, method, params, options.metadata, this.requestShm);
+      await this.send(out);
       return this.readUnary(method, options.onLog);
     });
     this.pendingReads = read.catch(() => undefined);
@@ -99,7 +146,7 @@ export class RpcConnection implements ClientConnection {
     for (;;) {
       const f = await this.nextFrame();
       if (f.kind === 'eos') break;
-      const got = receive(f, onLog);
+      const got = receive(f, onLog, this.shmReader);
       error ??= got.error;
       if (got.data !== undefined && !have) {
         have = true;
@@ -110,6 +157,8 @@ export class RpcConnection implements ClientConnection {
         }
       }
     }
+    // The whole response is read: in lockstep, the server is idle now, so regions can be freed.
+    this.shmReader?.settle();
     if (error !== undefined) throw error;
     if (!have) throw RpcClientError.local('ProtocolError', 'the response carried no result batch');
     return result;
@@ -136,7 +185,7 @@ export class RpcConnection implements ClientConnection {
       if (this.broken !== undefined) throw this.broken;
       if (this.closing) throw RpcClientError.local('TransportError', CLIENT_CLOSED);
       const out: Uint8Array[] = [];
-      encodeRequest(out, target, name, method, params, options.metadata);
+      encodeRequest(out, target, name, method, params, options.metadata, this.requestShm);
       await this.send(out);
       const session = new ByteStreamSession<O, I, H>(this, method, options.onLog, () => this.endStream());
       if (method.headerSchema !== undefined) await session.readHeader();
@@ -174,12 +223,19 @@ export class RpcConnection implements ClientConnection {
   async close(): Promise<void> {
     this.closing = true;
     await this.pendingReads;
-    await this.transport.close();
+    try {
+      await this.transport.close();
+    } finally {
+      this.options.shm?.close();
+    }
   }
 }
 
 /** Producer ticks kept in flight by the iterator (the batch being read plus one ahead). */
 const TICKS_AHEAD = 2;
+
+/** Producer ticks the iterator sends at once on a connection with a segment (see SegmentReader). */
+const SHM_TICKS_AHEAD = 4;
 
 /** A producer or exchange stream on a byte-stream connection, in lockstep with the server. */
 export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H extends Fields = Fields> extends StreamSession<O, I, H> {
@@ -211,7 +267,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     for (;;) {
       const f = await this.conn.readFrame();
       if (f.kind === 'eos') break;
-      const got = receive(f, this.onLog);
+      const got = receive(f, this.onLog, this.conn.shmReader);
       error ??= got.error;
       if (got.data !== undefined && got.data.numRows > 0 && this.header === undefined) {
         this.header = new BatchView(this.method.header as H, got.data, new Map()).rows()[0];
@@ -249,7 +305,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
         this.done = true;
         break;
       }
-      const got = receive(f, this.onLog);
+      const got = receive(f, this.onLog, this.conn.shmReader);
       error ??= got.error;
       if (got.data !== undefined && error === undefined) return new BatchView(this.method.output as O, got.data, got.data.metadata ?? new Map());
     }
@@ -270,6 +326,8 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
   private finish(): void {
     if (this.finished_) return;
     this.finished_ = true;
+    // The output's end is read: the server is done with this stream and the segment.
+    this.conn.shmReader?.settle();
     this.closed = true;
     this.done = true;
     this.release();
@@ -283,9 +341,19 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     await this.writeInput((enc, out) => enc.writeColumns(out, 0, [], metadata));
   }
 
+  /** Send `n` ticks without metadata in one write. */
+  private async sendTicks(n: number): Promise<void> {
+    this.ticksSent += n;
+    await this.writeInput((enc, out) => {
+      for (let i = 0; i < n; i++) enc.writeColumns(out, 0, []);
+    });
+  }
+
   private async readTickOutput(): Promise<BatchView<O> | null> {
     const b = await this.readOutput();
     if (b !== null) this.batchesRead++;
+    // Every tick sent is answered: the server is idle, regions read so far can be freed.
+    if (this.ticksSent === this.batchesRead) this.conn.shmReader?.settle();
     return b;
   }
 
@@ -305,8 +373,15 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     if (this.done) throw RpcClientError.local('ProtocolError', 'the stream has ended');
     const m = this.method as ExchangeMethod;
     const { length, columns } = emissionColumns(m.input as I, m.inputSchema, input);
-    await this.writeInput((enc, out) => enc.writeColumns(out, length, columns, metadataMap(input.metadata)));
+    const segment = this.conn.segment;
+    await this.writeInput((enc, out) => {
+      // A large input goes through the client's segment (the reference's client does the same).
+      if (segment !== undefined) segment.channel.writeBatch(enc, out, length, columns, metadataMap(input.metadata));
+      else enc.writeColumns(out, length, columns, metadataMap(input.metadata));
+    });
     const out = await this.readOutput();
+    // Lockstep: the input is answered, the server is idle until the next one.
+    this.conn.shmReader?.settle();
     if (out === null) throw RpcClientError.local('ProtocolError', 'the server ended the exchange without an output batch');
     return out;
   }
@@ -340,7 +415,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
       for (;;) {
         const f = await this.conn.readFrame();
         if (f.kind === 'eos') break;
-        receive(f, this.onLog);
+        receive(f, this.onLog, this.conn.shmReader);
       }
     } finally {
       this.finish();
@@ -357,7 +432,13 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     try {
       for (;;) {
         if (this.done) return;
-        while (this.ticksSent - this.batchesRead < TICKS_AHEAD) await this.sendTick(undefined);
+        if (this.conn.shmReader === undefined) {
+          while (this.ticksSent - this.batchesRead < TICKS_AHEAD) await this.sendTick(undefined);
+        } else if (this.ticksSent === this.batchesRead) {
+          // With a segment, ticks go out in groups, and only once the last group is answered (and its regions freed):
+          // the server writes batches while this side reads, but never while it frees.
+          await this.sendTicks(SHM_TICKS_AHEAD);
+        }
         const b = await this.readTickOutput();
         if (b === null) return;
         yield b;

@@ -10,13 +10,15 @@ import type { UnaryMethod } from '../service/method.js';
 import { type ValueType, isValid } from '../types/value-type.js';
 import { RpcClientError, errorFromMetadata } from './client-error.js';
 import { type LogHandler, logFromMetadata } from './client-log.js';
+import { type SegmentReader, noSegment } from './client-shm.js';
 
 /**
  * What one non-EOS response frame means to the caller: a data batch, an
  * error (EXCEPTION batch or corrupt body), or nothing. Log batches are
- * delivered to `onLog` here.
+ * delivered to `onLog` here; a shared-memory pointer is read back out of
+ * the client's segment through `shm` (which frees its region later).
  */
-export const receive = (f: Exclude<Frame, { kind: 'eos' }>, onLog: LogHandler | undefined): { readonly data?: DecodedBatch; readonly error?: RpcClientError } => {
+export const receive = (f: Exclude<Frame, { kind: 'eos' }>, onLog: LogHandler | undefined, shm?: SegmentReader): { readonly data?: DecodedBatch; readonly error?: RpcClientError } => {
   if (f.kind === 'badBatch') return { error: RpcClientError.local('ProtocolError', f.error.message) };
   if (f.kind !== 'batch') return {};
   const b = f.batch;
@@ -28,6 +30,13 @@ export const receive = (f: Exclude<Frame, { kind: 'eos' }>, onLog: LogHandler | 
       return { error: errorFromMetadata(b.metadata!) };
     case 'data':
       return { data: b };
+    case 'shmPointer':
+      try {
+        if (shm === undefined) return { error: noSegment() };
+        return { data: shm.resolve(b) };
+      } catch (e) {
+        return { error: e as RpcClientError };
+      }
     default:
       return {};
   }

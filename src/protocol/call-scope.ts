@@ -11,6 +11,7 @@ import type * as FiberId from 'effect/FiberId';
 import { Interruption } from '../service/interruption.js';
 import type { CallContext, CallContextService, ClientLogRecord, SessionBinding, TransportKind } from '../service/call-context.js';
 import { Errors } from '../service/errors.js';
+import type { CallShm } from './connection-shm.js';
 import type { ByteConnection } from './byte-connection.js';
 import type { OpenedStream, StreamMethod } from './stream-protocol.js';
 
@@ -60,6 +61,8 @@ export interface StreamRunner {
     handler: (params: never) => Effect.Effect<unknown, unknown, never>,
     params: Record<string, unknown>,
     calls: ConnectionCalls,
+    /** The client's segment, when the connection has one (see CallShm). */
+    shm?: CallShm,
   ): Promise<void>;
   /**
    * Open a stream driven turn by turn from outside (HTTP): run its init

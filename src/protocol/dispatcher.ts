@@ -24,6 +24,9 @@ import { Hosting } from './hosting.js';
 import type { StreamMethod } from './stream-protocol.js';
 import { resolveRequest } from './request.js';
 import { type Stamp, writeErrorStream } from './responses.js';
+import { type CallShm, ConnectionShm, type SegmentAttacher, requestUsesShm } from './connection-shm.js';
+import { isShmPointer } from '../wire/shm-pointer.js';
+import { ShmSegmentError } from '../wire/shm-segment.js';
 import { runUnary } from './unary-call.js';
 import type { ServerLogLevel } from './call-log.js';
 
@@ -33,8 +36,14 @@ export interface DispatcherOptions {
   readonly serverId?: string;
   /** Host vgi_rpc.Reflection.v1 (default true). */
   readonly reflection?: boolean;
-  /** Answer `__transport_options__` with shm=true (only when an SHM transport is available). */
-  readonly shm?: boolean;
+  /**
+   * Accept a client's shared-memory segment on byte-stream connections
+   * (never HTTP): how to attach one. `__transport_options__` answers
+   * `vgi_rpc.transport.shm` "true" on those connections when it is set.
+   * The server entry points set it by default where segments can be mapped;
+   * `false` turns it off.
+   */
+  readonly shm?: SegmentAttacher | false;
   /**
    * Runs once per dispatcher (one per worker thread) when it starts serving,
    * with the transport kind of its first connection. If it fails, that
@@ -129,6 +138,9 @@ export class Dispatcher {
     };
     if (checkPeer !== undefined) conn.frames.onEnd(peerMayBeGone);
     if (conn.refuse !== undefined) tracker.interruptAll({ _tag: 'shutdown', detail: conn.refuse });
+    // The client's shared-memory segment, attached when a request first names it (byte streams only).
+    const attacher = this.options.shm;
+    const shm = attacher !== undefined && attacher !== false && conn.transportKind !== 'http' ? new ConnectionShm(attacher) : undefined;
     let draining = false;
     let idle = true;
     const startDrain = (): void => {
@@ -150,7 +162,7 @@ export class Dispatcher {
         const req = await readRequestStream(conn);
         idle = false;
         if (req === null) return;
-        const handled = this.handle(conn, tracker, req.schema, req.batch, req.error);
+        const handled = this.handle(conn, tracker, req, shm);
         // A request that arrived before the input ended: its handler (running now, if asynchronous) may outlive the peer.
         if (conn.frames.inputEnded) peerMayBeGone();
         await handled;
@@ -160,13 +172,49 @@ export class Dispatcher {
       throw e;
     } finally {
       this.supervision.close(tracker);
+      shm?.close();
     }
   }
 
-  private async handle(conn: ByteConnection, tracker: ConnectionCalls, schema: Schema, batch: DecodedBatch | undefined, bodyError: Error | undefined): Promise<void> {
-    const routed = this.route({ schema, batch, error: bodyError }, conn.transportKind);
+  private async handle(conn: ByteConnection, tracker: ConnectionCalls, req: RequestStream, shm: ConnectionShm | undefined): Promise<void> {
+    let request = req;
+    let callShm: CallShm | undefined;
+    let release: (() => void) | undefined;
+    if (shm !== undefined && req.batch !== undefined && req.error === undefined) {
+      // Attach on first sight of a segment name, then resolve a request that is itself a pointer
+      // (before the one-row check). A segment or pointer that fails is answered, and the connection goes on.
+      try {
+        const md = req.batch.metadata;
+        shm.refresh(md);
+        const channel = shm.channel;
+        if (isShmPointer(req.batch.numRows, md)) {
+          if (channel === undefined) {
+            throw new ShmSegmentError('badPointer', 'the request batch is a shared-memory pointer, but this connection has no segment attached (name it with vgi_rpc.shm_segment_name and vgi_rpc.shm_segment_size)');
+          }
+          const resolved = channel.resolve(req.batch);
+          request = { schema: resolved.batch.schema, batch: resolved.batch, error: undefined };
+          release = resolved.release;
+        }
+        if (channel !== undefined) callShm = { channel, answer: requestUsesShm(md) };
+      } catch (e) {
+        const out: Uint8Array[] = [];
+        writeErrorStream(out, emptySchema(), toWireError(e), { serverId: this.serverId, requestId: req.batch.meta(Keys.requestId) });
+        return conn.write(out);
+      }
+    }
+    const routed = this.route(request, conn.transportKind, undefined, callShm);
+    if (release !== undefined) {
+      // The arguments are decoded (from a copy): the consumer frees the request's region now, as the reference does.
+      try {
+        release();
+      } catch (e) {
+        const out: Uint8Array[] = [];
+        writeErrorStream(out, emptySchema(), toWireError(e), { serverId: this.serverId, requestId: undefined });
+        return conn.write(out);
+      }
+    }
     if (routed._tag === 'response') return conn.write(routed.out);
-    if (routed._tag === 'stream') return this.runner.runStream(conn, routed.scope, routed.method, routed.handler, routed.params, tracker);
+    if (routed._tag === 'stream') return this.runner.runStream(conn, routed.scope, routed.method, routed.handler, routed.params, tracker, callShm);
     const out: Uint8Array[] = [];
     await routed.run(out, tracker);
     await conn.write(out);
@@ -188,7 +236,7 @@ export class Dispatcher {
   }
 
   /** Route one request: a response it gets at once, a unary call to run, or a stream call to drive. */
-  private route(request: RequestStream, transportKind: TransportKind, session?: SessionBinding): Answer | { readonly _tag: 'unary'; run(out: Uint8Array[], calls: ConnectionCalls): Promise<boolean> } {
+  private route(request: RequestStream, transportKind: TransportKind, session?: SessionBinding, shm?: CallShm): Answer | { readonly _tag: 'unary'; run(out: Uint8Array[], calls: ConnectionCalls): Promise<boolean> } {
     const stamp = { serverId: this.serverId, requestId: undefined };
     if (request.error !== undefined) {
       const out: Uint8Array[] = [];
@@ -205,7 +253,7 @@ export class Dispatcher {
       const out: Uint8Array[] = [];
       const enc = new StreamEncoder(emptySchema());
       enc.writeSchema(out);
-      enc.writeEmpty(out, new Map([[Keys.transportShm, this.options.shm === true ? 'true' : 'false'], [Keys.requestVersion, REQUEST_VERSION], [Keys.serverId, this.serverId]]));
+      enc.writeEmpty(out, new Map([[Keys.transportShm, this.options.shm !== undefined && this.options.shm !== false && transportKind !== 'http' ? 'true' : 'false'], [Keys.requestVersion, REQUEST_VERSION], [Keys.serverId, this.serverId]]));
       enc.writeEos(out);
       return { _tag: 'response', out, outcome: 'ok' };
     }
@@ -224,7 +272,7 @@ export class Dispatcher {
       const stampOf = (): Stamp => ({ serverId: this.serverId, requestId: resolved.requestId ?? newRequestId() });
       return {
         _tag: 'unary',
-        run: (out, calls) => runUnary(out, this.runner, { protocol: resolved.binding.name, method: resolved.methodName }, openScope, method, handler, resolved.params, stampOf, calls),
+        run: (out, calls) => runUnary(out, this.runner, { protocol: resolved.binding.name, method: resolved.methodName }, openScope, method, handler, resolved.params, stampOf, calls, shm?.answer === true ? shm.channel : undefined),
       };
     }
     return { _tag: 'stream', scope: openScope(), method, handler, params: resolved.params };

@@ -1,13 +1,15 @@
 /**
  * A unary call: run the handler Effect, then write one response stream on
  * the result schema: the call's client logs, then the result row (a zero-row
- * batch for void methods) or an EXCEPTION batch, then EOS. A call answered
+ * batch for void methods; a pointer into the client's segment when large and
+ * the request used one) or an EXCEPTION batch, then EOS. A call answered
  * with an EXCEPTION batch is also logged on the server (call-log).
  */
 import * as Cause from 'effect/Cause';
 import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
 import { StreamEncoder } from '../wire/batch-encoder.js';
+import type { ShmChannel } from '../wire/shm-pointer.js';
 import type { UnaryMethod } from '../service/method.js';
 import { ErrorKind, RpcError, toWireError } from '../service/errors.js';
 import type { ValueType } from '../types/value-type.js';
@@ -45,6 +47,7 @@ export const runUnary = async (
   params: Record<string, unknown>,
   stampOf: () => Stamp,
   calls?: ConnectionCalls,
+  shm?: ShmChannel,
 ): Promise<boolean> => {
   // The connection's calls are being interrupted (shutdown, or the client is gone): start no new one.
   if (calls?.reason !== undefined) {
@@ -58,13 +61,13 @@ export const runUnary = async (
     effect = Effect.die(e);
   }
   if (Exit.isExit(effect)) {
-    const failed = encodeUnaryResponse(out, method, effect, NO_LOGS, stampOf, calls?.reason);
+    const failed = encodeUnaryResponse(out, method, effect, NO_LOGS, stampOf, calls?.reason, shm);
     if (failed !== undefined) logFailure(runner, call, failed);
     return failed !== undefined;
   }
   const scope = openScope();
   const exit = await runner.withContext(scope.context).run(effect as Effect.Effect<unknown, unknown, CallContext>, calls);
-  const failed = encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), calls?.reason);
+  const failed = encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), calls?.reason, shm);
   if (failed !== undefined) logFailure(runner, call, failed);
   return failed !== undefined;
 };
@@ -81,6 +84,7 @@ export const encodeUnaryResponse = (
   takeLogs: CallScope['takeLogs'],
   stampOf: () => Stamp,
   reason?: InterruptReason,
+  shm?: ShmChannel,
 ): CallFailure | undefined => {
   const enc = new StreamEncoder(method.resultSchema);
   enc.writeSchema(out);
@@ -94,7 +98,9 @@ export const encodeUnaryResponse = (
       else {
         const v = exit.value;
         if ((v === null || v === undefined) && !result.nullable) throw new TypeError(`method returned ${String(v)} but its result type ${result.label} is not nullable`);
-        enc.writeColumns(out, 1, [result.encode([v])]);
+        // A large result goes through the client's segment when the request used it.
+        if (shm !== undefined) shm.writeBatch(enc, out, 1, [result.encode([v])]);
+        else enc.writeColumns(out, 1, [result.encode([v])]);
       }
       enc.writeEos(out);
       return undefined;

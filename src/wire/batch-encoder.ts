@@ -65,10 +65,24 @@ export class StreamEncoder {
 
   /** Append one record batch of `length` rows built from `columns` (one Data per schema field). */
   writeColumns(out: Uint8Array[], length: number, columns: readonly Data[], metadata?: BatchMetadata): void {
+    this.writeAssembled(out, length, this.assemble(columns), metadata);
+  }
+
+  /**
+   * The field nodes, body buffers and dictionaries of a batch built from
+   * `columns`, before anything is written: what decides where a large batch
+   * goes (its body bytes) is known before it is written anywhere.
+   */
+  assemble(columns: readonly Data[]): AssembleContext {
     const ctx: AssembleContext = { nodes: [], buffers: [], dictionaries: undefined };
     const fields = this.schema.fields;
     if (columns.length !== fields.length) throw new TypeError(`batch has ${columns.length} columns but its schema has ${fields.length} fields`);
     for (let i = 0; i < columns.length; i++) assembleData(columns[i]!, ctx, fields[i]!.type);
+    return ctx;
+  }
+
+  /** Append a batch of `length` rows already assembled by `assemble` (with the dictionaries it needs first). */
+  writeAssembled(out: Uint8Array[], length: number, ctx: AssembleContext, metadata?: BatchMetadata): void {
     if (ctx.dictionaries !== undefined || this.dictionaryFields().length > 0) this.writeDictionaries(out, ctx.dictionaries ?? new Map());
     const { layout, bodyLength } = layoutBuffers(ctx.buffers);
     out.push(encodeRecordBatchHeader(length, ctx.nodes, layout, bodyLength, metadata));

@@ -15,7 +15,8 @@ export const classifyBatch = (numRows: number, metadata: BatchMetadata | undefin
   const level = metadata.get(Keys.logLevel);
   if (level !== undefined && metadata.has(Keys.logMessage)) return level === 'EXCEPTION' ? 'error' : 'log';
   if (metadata.has(Keys.location)) return 'externalPointer';
-  if (metadata.has(Keys.shmOffset)) return 'shmPointer';
+  // A pointer only without log_level (vgi_rpc/shm.py is_shm_pointer_batch), even when log_message is missing.
+  if (metadata.has(Keys.shmOffset) && !metadata.has(Keys.logLevel)) return 'shmPointer';
   if (metadata.has(Keys.streamState)) return 'token';
   return 'data';
 };

@@ -8,14 +8,17 @@
  * on its main thread), `stdio-workers` (the stdio worker with `--workers 1`),
  * `unix` and `tcp` (the worker listening with `--workers 2`, a fresh
  * connection per test), `http` (the worker with `--http --workers 2`, a
- * fresh HTTP client per test). Workers are the compiled
+ * fresh HTTP client per test), `shm-segment` (the stdio worker, our
+ * subprocess client owning an 8 MiB shared-memory segment, as the
+ * reference's runner does with `ShmSegment.create(8 MiB)`; Linux only).
+ * Workers are the compiled
  * `dist/examples/conformance/worker.js`: build first. The README's
  * Transports section says how long each process and connection lives, and
  * why.
  */
 import type { ChildProcess } from 'node:child_process';
 import { makeDispatcher } from '../../runtime/make-dispatcher.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -30,6 +33,8 @@ import { spawnFirstLine } from '../support/first-line.js';
 import { connectUnix } from '../../transports/unix/unix-client.js';
 import { connectTcp } from '../../transports/tcp/tcp-client.js';
 import { httpUnaryBridge } from '../support/http-unary-bridge.js';
+import type { ClientSegment } from '../../src/client/client-shm.js';
+import { createClientSegment, segmentsAvailable } from '../../transports/shm/segments.js';
 import { ConformanceService, conformanceLayer } from '../../examples/conformance/service.js';
 import { SecondaryLive, SecondaryService } from '../../examples/conformance/secondary.js';
 
@@ -65,8 +70,8 @@ export interface ConformanceTransport {
   httpUrls?(): Promise<{ readonly baseUrl: string; readonly authBaseUrl: string }>;
 }
 
-const open = (transport: ClientTransport): ConformanceConn => {
-  const conn = new RpcConnection(transport);
+const open = (transport: ClientTransport, shm?: ClientSegment): ConformanceConn => {
+  const conn = new RpcConnection(transport, shm === undefined ? {} : { shm });
   return { svc: Client.promises(ConformanceService, conn), secondary: Client.promises(SecondaryService, conn), conn, transport };
 };
 
@@ -123,6 +128,51 @@ const stdioWorker = (name: string, args: readonly string[]): ConformanceTranspor
       const code = await exited;
       // stdin ended: the worker exits 0 (2 would mean it hit a framing error it could not recover from).
       if (code !== 0) throw new Error(`the ${name} worker exited with code ${code}`);
+    },
+    skipReason: (f) => (f === 'http-only' ? 'an HTTP-only test' : undefined),
+  };
+};
+
+/** Bytes of the `shm-segment` lane's segment: the reference runner's `ShmSegment.create(8 MiB)`. */
+export const SHM_LANE_SEGMENT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The `shm-segment` lane's writer threshold, on both sides: every non-empty
+ * batch goes through the segment (the reference's own shm tests neutralise
+ * the 128 KiB gate the same way), so the whole suite exercises pointers and
+ * TestLargeData's payloads (10 KB to 160 KB) cross it.
+ */
+export const SHM_LANE_MIN_BATCH_BYTES = 0;
+
+/**
+ * The stdio worker (calls on its main thread) with our subprocess client
+ * owning a shared-memory segment; like `subprocess`, one process per test
+ * group. Teardown checks the worker exited 0 and the segment was unlinked.
+ */
+const shmSegment = (): ConformanceTransport => {
+  let shared: ConformanceConn | undefined;
+  let exited: Promise<number | null> | undefined;
+  let segment: ClientSegment | undefined;
+  return {
+    name: 'shm-segment',
+    kind: 'pipe',
+    setup: async () => {},
+    connect: async () => {
+      if (shared === undefined) {
+        const env = { ...process.env, VGI_RPC_SHM_MIN_BATCH_BYTES: String(SHM_LANE_MIN_BATCH_BYTES) };
+        const t = await spawnServer(process.execPath, [WORKER], { onStderr: forwardStderr('shm-segment'), env });
+        exited = t.exited;
+        segment = createClientSegment({ size: SHM_LANE_SEGMENT_BYTES, minBatchBytes: SHM_LANE_MIN_BATCH_BYTES });
+        shared = open(t, segment);
+      }
+      return shared;
+    },
+    teardown: async () => {
+      if (shared === undefined) return;
+      await shared.conn.close();
+      const code = await exited;
+      if (code !== 0) throw new Error(`the shm-segment worker exited with code ${code}`);
+      if (existsSync(`/dev/shm/${segment!.channel.name}`)) throw new Error(`segment ${segment!.channel.name} was not unlinked`);
     },
     skipReason: (f) => (f === 'http-only' ? 'an HTTP-only test' : undefined),
   };
@@ -322,6 +372,7 @@ const allTransports = (): ConformanceTransport[] => [
   unix(),
   tcp(),
   http(),
+  ...(segmentsAvailable() ? [shmSegment()] : []),
 ];
 
 /**

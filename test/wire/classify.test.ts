@@ -20,6 +20,8 @@ describe('batch classification (reference order)', () => {
     expect(classifyBatch(0, md({ [Keys.location]: 'https://x', [Keys.shmOffset]: '1' }))).toBe('externalPointer');
     expect(classifyBatch(0, md({ [Keys.shmOffset]: '65536', [Keys.streamState]: 'abc' }))).toBe('shmPointer');
     expect(classifyBatch(0, md({ [Keys.streamState]: 'abc' }))).toBe('token');
+    // log_level alone (no message) is not a log, and still keeps shm_offset from making it a pointer.
+    expect(classifyBatch(0, md({ [Keys.logLevel]: 'INFO', [Keys.shmOffset]: '65536' }))).toBe('data');
     expect(classifyBatch(0, md({ 'app.key': 'v' }))).toBe('data');
   });
 });

@@ -4,55 +4,84 @@
  */
 import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { Output } from '../../../src/index.js';
-import { overTransports } from '../harness.js';
+import { Output, RpcConnection } from '../../../src/index.js';
+import { type ConformanceConn, type ConformanceTransport, overTransports } from '../harness.js';
 
-overTransports('TestLargeData', (get) => {
+/**
+ * On the `shm-segment` lane, the batches of `run` must really travel
+ * through the segment: count the pointer batches the client wrote
+ * (`requests`) and resolved (`responses`), and check every region was freed.
+ */
+const throughSegment = async (conn: ConformanceConn, transport: ConformanceTransport, expected: { requests: number; responses: number }, run: () => Promise<void>): Promise<void> => {
+  const segment = conn.conn instanceof RpcConnection ? conn.conn.segment : undefined;
+  if (transport.name !== 'shm-segment') return run();
+  if (segment === undefined) throw new Error('the shm-segment lane connected without a segment');
+  const before = { ...segment.channel.counts };
+  await run();
+  expect({ requests: segment.channel.counts.written - before.written, responses: segment.channel.counts.resolved - before.resolved }).toEqual(expected);
+  expect(segment.channel.allocator.allocations()).toEqual([]);
+};
+
+overTransports('TestLargeData', (get, transport) => {
   it('test_large_string', async () => {
-    const { svc } = await get();
+    const c = await get();
     const big = 'x'.repeat(10_000);
-    expect(await svc.echo_string({ value: big })).toBe(big);
+    await throughSegment(c, transport, { requests: 1, responses: 1 }, async () => {
+      expect(await c.svc.echo_string({ value: big })).toBe(big);
+    });
   });
 
   it('test_large_bytes', async () => {
-    const { svc } = await get();
+    const c = await get();
     const big = new Uint8Array(randomBytes(100_000));
-    expect(await svc.echo_bytes({ data: big })).toEqual(big);
+    await throughSegment(c, transport, { requests: 1, responses: 1 }, async () => {
+      expect(await c.svc.echo_bytes({ data: big })).toEqual(big);
+    });
   });
 
   it('test_large_list', async () => {
-    const { svc } = await get();
+    const c = await get();
     const big = Array.from({ length: 10_000 }, (_, i) => String(i));
-    expect(await svc.echo_list({ values: big })).toEqual(big);
+    await throughSegment(c, transport, { requests: 1, responses: 1 }, async () => {
+      expect(await c.svc.echo_list({ values: big })).toEqual(big);
+    });
   });
 
   it('test_large_dict', async () => {
-    const { svc } = await get();
+    const c = await get();
     const big = new Map(Array.from({ length: 1_000 }, (_, i) => [`key_${i}`, BigInt(i)] as const));
-    const result = await svc.echo_dict({ mapping: big });
-    expect(result).toEqual(big);
-    expect([...result.keys()]).toEqual([...big.keys()]);
+    await throughSegment(c, transport, { requests: 1, responses: 1 }, async () => {
+      const result = await c.svc.echo_dict({ mapping: big });
+      expect(result).toEqual(big);
+      expect([...result.keys()]).toEqual([...big.keys()]);
+    });
   });
 
   it('test_large_batch_producer', async () => {
-    const { svc } = await get();
+    const c = await get();
     const rows: number[] = [];
-    for await (const b of await svc.produce_large_batches({ rows_per_batch: 10_000n, batch_count: 5n })) rows.push(b.numRows);
+    // The request (two int64 parameters) and all five batches.
+    await throughSegment(c, transport, { requests: 1, responses: 5 }, async () => {
+      for await (const b of await c.svc.produce_large_batches({ rows_per_batch: 10_000n, batch_count: 5n })) rows.push(b.numRows);
+    });
     expect(rows).toEqual([10_000, 10_000, 10_000, 10_000, 10_000]);
   });
 
   it('test_large_exchange', async () => {
-    const { svc } = await get();
-    const session = await svc.exchange_scale({ factor: 2.0 });
-    try {
-      for (let i = 0; i < 10; i++) {
-        const values = Array.from({ length: 5_000 }, (_, v) => v);
-        const out = await session.exchange(Output.columns({ value: values }));
-        expect(out.numRows).toBe(5_000);
+    const c = await get();
+    // The request, then ten inputs out and ten outputs back.
+    await throughSegment(c, transport, { requests: 11, responses: 10 }, async () => {
+      const session = await c.svc.exchange_scale({ factor: 2.0 });
+      try {
+        for (let i = 0; i < 10; i++) {
+          const values = Array.from({ length: 5_000 }, (_, v) => v);
+          const out = await session.exchange(Output.columns({ value: values }));
+          expect(out.numRows).toBe(5_000);
+        }
+      } finally {
+        await session.close();
       }
-    } finally {
-      await session.close();
-    }
+    });
   });
 
   it('test_many_small_batches', async () => {
