@@ -145,7 +145,6 @@ export class ShmChannel {
       bytes.set(c, at);
       at += c.byteLength;
     }
-    this.segment.sync?.push(offset, total);
     return { offset, length: total };
   }
 
@@ -164,7 +163,6 @@ export class ShmChannel {
     if (offset < SHM_HEADER_SIZE || length <= 0 || offset + length > size) {
       throw new ShmSegmentError('badPointer', `shared-memory pointer [${offset}, ${offset + length}) is outside the data region [${SHM_HEADER_SIZE}, ${size}) of segment ${JSON.stringify(this.name)}`);
     }
-    this.segment.sync?.pull(offset, length);
     const region = this.segment.bytes.subarray(offset, offset + length);
     let stream: Uint8Array;
     if (hasDictionaryColumns(pointer.schema)) {

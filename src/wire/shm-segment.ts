@@ -47,24 +47,12 @@ export class ShmSegmentError extends Error {
   }
 }
 
-/**
- * How a stand-in mapping that copies instead of sharing keeps both peers'
- * views current: `pull` before reading a byte range, `push` after writing
- * it. A real shared mapping has none (every byte is already shared).
- */
-export interface SegmentSync {
-  pull(offset: number, length: number): void;
-  push(offset: number, length: number): void;
-}
-
 /** A segment as the protocol core sees it: its name and its whole mapping. */
 export interface SegmentBytes {
   /** The name the owner gave it (sent on requests as `vgi_rpc.shm_segment_name`). */
   readonly name: string;
   /** The whole mapping; its length is the kernel-reported size. */
   readonly bytes: Uint8Array;
-  /** Present only for copy-backed stand-ins (see SegmentSync). */
-  readonly sync?: SegmentSync;
 }
 
 /** The decoded fixed header and allocation table. */
@@ -158,25 +146,16 @@ export class SegmentAllocator {
   constructor(private readonly segment: SegmentBytes, private readonly options: AllocatorOptions = {}) {
     this.bytes = segment.bytes;
     this.totalSize = segment.bytes.byteLength;
-    segment.sync?.pull(0, SHM_HEADER_SIZE);
     validateSegmentHeader(this.bytes, this.totalSize);
   }
 
   /** The current allocations, sorted by offset. */
   allocations(): (readonly [number, number])[] {
-    const sync = this.segment.sync;
-    if (sync !== undefined) {
-      // A copy-backed stand-in: fetch the count, then only the entries in use.
-      sync.pull(0, SHM_FIXED_HEADER_SIZE);
-      const n = Math.min(view(this.bytes).getUint32(16, true), SHM_MAX_ALLOCS);
-      if (n > 0) sync.pull(SHM_FIXED_HEADER_SIZE, n * SHM_ENTRY_SIZE);
-    }
     return readAllocations(this.bytes);
   }
 
   /** Number of live allocations. */
   get numAllocs(): number {
-    this.segment.sync?.pull(0, SHM_FIXED_HEADER_SIZE);
     return view(this.bytes).getUint32(16, true);
   }
 
@@ -218,6 +197,5 @@ export class SegmentAllocator {
 
   private store(allocs: readonly (readonly [number, number])[]): void {
     writeAllocations(this.bytes, allocs);
-    this.segment.sync?.push(0, SHM_FIXED_HEADER_SIZE + allocs.length * SHM_ENTRY_SIZE);
   }
 }
