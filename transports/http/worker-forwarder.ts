@@ -20,6 +20,7 @@ import type { WorkerPool } from '../../runtime/worker-pool.js';
 import type { HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
 import { ARROW_CONTENT_TYPE, type RpcRequest } from './http-app.js';
+import { inTimeSlices } from './time-slices.js';
 import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply, LinkBatch, type LinkMessage, type LinkReply, RECYCLE_MIN_BYTES } from './http-worker.js';
 
 interface Owner {
@@ -74,6 +75,7 @@ export class WorkerForwarder {
   private readonly load = new Map<number, number>();
   private nextId = 0;
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  private sweeping = false;
 
   /**
    * `ttlMs`: how long an idle stream's owner is remembered (the token TTL);
@@ -239,15 +241,32 @@ export class WorkerForwarder {
 
   private startSweeping(): void {
     if (this.sweeper !== undefined || !(this.ttlMs > 0 || this.sessionOwners.size > 0)) return;
-    this.sweeper = setInterval(() => {
+    this.sweeper = setInterval(() => void this.sweep(), 1000);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Forget expired owners, a millisecond slice at a time (100,000 sessions
+   * expiring together must not hold the front end, which serves every
+   * request, for the whole sweep); stop sweeping once nothing is tracked.
+   */
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
       const now = Date.now();
-      for (const [token, o] of this.owners) if (o.expiresAt <= now) this.owners.delete(token);
-      for (const [token, o] of this.sessionOwners) if (o.expiresAt <= now) this.sessionOwners.delete(token);
-      if (this.owners.size === 0 && this.sessionOwners.size === 0) {
+      await inTimeSlices(this.owners, ([token, o]) => {
+        if (o.expiresAt <= now) this.owners.delete(token);
+      });
+      await inTimeSlices(this.sessionOwners, ([token, o]) => {
+        if (o.expiresAt <= now) this.sessionOwners.delete(token);
+      });
+      if (this.owners.size === 0 && this.sessionOwners.size === 0 && this.sweeper !== undefined) {
         clearInterval(this.sweeper);
         this.sweeper = undefined;
       }
-    }, 1000);
-    this.sweeper.unref();
+    } finally {
+      this.sweeping = false;
+    }
   }
 }
