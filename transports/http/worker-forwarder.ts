@@ -8,7 +8,8 @@
  * decoding of the body: the token is read from the batch's message header);
  * everything else goes to the least loaded worker. The body is moved to the
  * worker and the reply body moved back. An aborted request interrupts its
- * call in the worker; a worker that dies fails only what it owned.
+ * call in the worker; a worker that dies fails only what it owned (its
+ * sticky sessions' later requests are answered SessionLostError here).
  */
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { peekBatchMetadata } from '../../src/wire/metadata-peek.js';
@@ -21,6 +22,7 @@ import type { HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
 import { ARROW_CONTENT_TYPE, type RpcRequest } from './http-app.js';
 import { inTimeSlices } from './time-slices.js';
+import { sessionLost } from './request-session.js';
 import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply, LinkBatch, type LinkMessage, type LinkReply, RECYCLE_MIN_BYTES } from './http-worker.js';
 
 interface Owner {
@@ -71,6 +73,8 @@ export class WorkerForwarder {
   private readonly owners = new Map<string, Owner>();
   /** Sticky sessions' owners by token (learned from the opening reply; forgotten on close, expiry or worker exit). */
   private readonly sessionOwners = new Map<string, Owner>();
+  /** Workers that exited (thread ids are never reused): the sessions they held are lost. */
+  private readonly exited = new Set<number>();
   private readonly links = new Map<number, Link>();
   private readonly load = new Map<number, number>();
   private nextId = 0;
@@ -89,8 +93,10 @@ export class WorkerForwarder {
     private readonly decode?: (encoding: string, body: Uint8Array) => Uint8Array,
   ) {
     pool.onWorkerExit((tid) => {
+      // Its sessions stay known, marked lost by the exit, until their expiry: their requests are answered
+      // SessionLostError here, never sent to a dead worker or to one that never held them.
+      this.exited.add(tid);
       for (const [token, o] of this.owners) if (o.threadId === tid) this.owners.delete(token);
-      for (const [token, o] of this.sessionOwners) if (o.threadId === tid) this.sessionOwners.delete(token);
       this.load.delete(tid);
       const link = this.links.get(tid);
       this.links.delete(tid);
@@ -138,12 +144,15 @@ export class WorkerForwarder {
   }
 
   /** The owner of the stream a continuation names, if known (and the body to forward, decoded when it had to be). */
-  private ownerOf(request: RpcRequest): { threadId: number | undefined; request: RpcRequest } {
+  private ownerOf(request: RpcRequest): { threadId: number | undefined; request: RpcRequest; lostWith?: number } {
     // A sticky session's requests go to the worker holding it; an unknown token goes anywhere (it answers SessionLostError).
     const session = request.headers.get('vgi-session')?.trim();
     if (session !== undefined && session !== '') {
       const owner = this.sessionOwners.get(session);
-      if (owner !== undefined) return { threadId: owner.threadId, request };
+      if (owner !== undefined) {
+        if (this.exited.has(owner.threadId)) return { threadId: undefined, request, lostWith: owner.threadId };
+        return { threadId: owner.threadId, request };
+      }
     }
     const body = request.body;
     if (body === undefined || !request.path.endsWith('/exchange')) return { threadId: undefined, request };
@@ -170,6 +179,11 @@ export class WorkerForwarder {
   /** Answer `request` on the worker that owns it. */
   async forward(request: RpcRequest, onAbort: AbortHook): Promise<HttpReply> {
     const routed = this.ownerOf(request);
+    if (routed.lostWith !== undefined) {
+      // A session DELETE's every failure is 200 with an empty body.
+      if (request.method === 'DELETE') return { status: 200, headers: [], body: [] };
+      return this.errorStream(sessionLost(`the worker thread holding the session (${routed.lostWith}) exited`), request.requestId);
+    }
     const threadId = routed.threadId ?? this.leastLoaded();
     const id = ++this.nextId;
     const body = routed.request.body === undefined ? undefined : owned(routed.request.body);
@@ -214,8 +228,12 @@ export class WorkerForwarder {
 
   /** The reply to a request whose worker died while answering it. */
   private crashed(e: unknown, requestId: string): HttpReply {
+    return this.errorStream(RpcError.of('WorkerCrashedError', `the worker thread answering this request died: ${e instanceof Error ? e.message : String(e)}`), requestId);
+  }
+
+  /** `error` as the front end answers it: 200 + `X-VGI-RPC-Error`, the EXCEPTION batch on the empty schema. */
+  private errorStream(error: RpcError, requestId: string): HttpReply {
     const out: Uint8Array[] = [];
-    const error = RpcError.of('WorkerCrashedError', `the worker thread answering this request died: ${e instanceof Error ? e.message : String(e)}`);
     writeErrorStream(out, emptySchema(), toWireError(error), { serverId: this.serverId, requestId });
     return { status: 200, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
   }
