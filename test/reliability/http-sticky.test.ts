@@ -170,6 +170,32 @@ describe('sticky sessions over HTTP with two workers', () => {
     expect(markers.map((m) => linesOf(m))).toEqual([['released 1'], ['released 10'], ['released 21']]);
   });
 
+  it("the drain handle: drain() refuses new opens and turns readiness 503 while sessions serve; shutdown() releases each session once and the server goes on", async () => {
+    const url = await serve();
+    const origin = new URL(url).origin;
+    const handle = server!.drainHandle!;
+    expect(handle.isDraining()).toBe(false);
+    const markers = [newMarker(), newMarker(), newMarker(), newMarker()];
+    const sessions = await Promise.all(markers.map((m, i) => open(url, m, BigInt(i))));
+    await handle.drain();
+    await handle.drain();
+    expect(handle.isDraining()).toBe(true);
+    const ready = await fetch(`${origin}/readyz`);
+    await ready.arrayBuffer();
+    expect(ready.status).toBe(503);
+    expect((await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, ACCEPT)).error).toBe('ServerDrainingError');
+    expect((await call(url, 'add', { by: 10n }, inSession(sessions[1]!.token))).value).toBe(11n);
+    await handle.shutdown();
+    await handle.shutdown();
+    expect(markers.map((m) => linesOf(m))).toEqual([['released 0'], ['released 11'], ['released 2'], ['released 3']]);
+    for (const s of sessions) await expectLost(url, s.token);
+    // The server itself goes on serving; the real drain afterwards releases nothing twice.
+    expect(typeof (await call(url, 'thread', {})).value).toBe('bigint');
+    await server!.drain();
+    server = undefined;
+    expect(markers.map((m) => linesOf(m).length)).toEqual([1, 1, 1, 1]);
+  });
+
   it('a drain with no open session stops at once; the readiness probe answered 200 before it', async () => {
     const url = await serve();
     const origin = new URL(url).origin;

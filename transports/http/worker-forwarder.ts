@@ -249,6 +249,13 @@ export class WorkerForwarder {
       this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'draining', on } satisfies HttpTaskPayload }).catch(() => undefined)));
   }
 
+  /** Tell every worker to release its sticky sessions now (the front end forgets their owners). */
+  async closeSessions(): Promise<void> {
+    this.sessionOwners.clear();
+    await Promise.all(this.pool.liveWorkers.map((tid) =>
+      this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeSessions' } satisfies HttpTaskPayload }).catch(() => undefined)));
+  }
+
   /** Tell every worker to end its live streams (drain). */
   async closeStreams(detail: string): Promise<void> {
     this.owners.clear();
