@@ -144,4 +144,30 @@ describe('SessionRegistry', () => {
     await reg.remove(entry);
     expect([calls, released.length, entry.isReleased]).toEqual([1, 1, true]);
   });
+
+  it('tryLock takes a free lock at once; a call arriving meanwhile waits for it, and tryLock refuses a held lock', async () => {
+    const reg = new SessionRegistry();
+    const entry = reg.open(id(40), {}, '', 60);
+    const first = entry.tryLock();
+    expect(first).toBeDefined();
+    expect(entry.tryLock()).toBeUndefined();
+    const order: string[] = [];
+    const second = entry.lock().then((unlock) => {
+      order.push('second');
+      return unlock;
+    });
+    await sleep(20);
+    expect(order, 'a waiter ran while tryLock held the lock').toEqual([]);
+    order.push('first done');
+    first!();
+    const unlockSecond = await second;
+    expect(order).toEqual(['first done', 'second']);
+    expect(entry.tryLock()).toBeUndefined();
+    unlockSecond();
+    expect(entry.busy).toBe(false);
+    const again = entry.tryLock();
+    expect(again).toBeDefined();
+    again!();
+    expect(entry.busy).toBe(false);
+  });
 });

@@ -39,6 +39,8 @@ export class SessionEntry {
   /** The last holder's turn; undefined while no call holds or waits for the lock (an idle session keeps no promise). */
   private tail: Promise<void> | undefined;
   private holders = 0;
+  /** Ends the turn of a tryLock() holder once a call waits behind it. */
+  private wakeAfterTry: (() => void) | undefined;
 
   constructor(
     /** The session id, 24 hex digits. */
@@ -62,9 +64,27 @@ export class SessionEntry {
     return this.holders > 0;
   }
 
+  /** The session's lock at once when nobody holds or waits for it (no promise, no turn of the event loop), else undefined: then `lock()`. */
+  tryLock(): (() => void) | undefined {
+    if (this.holders > 0) return undefined;
+    this.holders = 1;
+    return () => {
+      const wake = this.wakeAfterTry;
+      this.wakeAfterTry = undefined;
+      if (--this.holders === 0) this.tail = undefined;
+      wake?.();
+    };
+  }
+
   /** Wait for the session's lock; the returned function gives it back (call it exactly once). */
   async lock(): Promise<() => void> {
     this.holders++;
+    if (this.holders > 1 && this.tail === undefined) {
+      // The holder took the lock with tryLock(): its turn ends when it gives it back.
+      this.tail = new Promise<void>((resolve) => {
+        this.wakeAfterTry = resolve;
+      });
+    }
     let unlock!: () => void;
     const mine = new Promise<void>((resolve) => {
       unlock = resolve;
