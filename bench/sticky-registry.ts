@@ -8,13 +8,15 @@
  * 2. reaping 100,000 expired sessions: the time `reap()` takes to release
  *    them all, and the longest the event loop was held meanwhile (a 1 ms
  *    timer's worst lateness), which is how long a request would wait;
- *    beside the same measure over a window with nothing to reap, since a
- *    shared machine's scheduler stalls a process too.
+ *    beside the same measure over a window with nothing to reap (idle), and
+ *    over the same CPU time of dummy work cut into the same slices: a busy
+ *    thread on a shared machine is preempted for milliseconds at a time.
  *
  *   node --expose-gc dist/bench/sticky-registry.js [sessions]
  */
 import { performance } from 'node:perf_hooks';
 import { SessionRegistry } from '../transports/http/session-registry.js';
+import { inTimeSlices } from '../transports/http/time-slices.js';
 
 const N = Number(process.argv[2] ?? 100_000);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -84,5 +86,13 @@ const reaping = await stallsDuring(async () => {
   took = performance.now() - t0;
 });
 const control = await stallsDuring(() => new Promise((r) => setTimeout(r, Math.max(took, 50))));
+// The same CPU-bound work in the same slices, with nothing of the registry: on a shared machine a busy thread is preempted for
+// milliseconds at a time, which an idle one (the control above) is not.
+const spin = (us: number): void => {
+  const end = performance.now() + us / 1000;
+  while (performance.now() < end) { /* spin */ }
+};
+const busyControl = await stallsDuring(() => inTimeSlices(Array.from({ length: reaped }, (_, i) => i), () => spin((took * 1000) / reaped)));
 console.log(`reap: ${reaped} sessions released in ${took.toFixed(0)} ms (${((took * 1000) / reaped).toFixed(2)} µs each); ${summary(reaping)}`);
-console.log(`control (nothing to reap, ${Math.max(took, 50).toFixed(0)} ms): ${summary(control)}`);
+console.log(`control (nothing to reap, ${Math.max(took, 50).toFixed(0)} ms idle): ${summary(control)}`);
+console.log(`control (the same time of dummy CPU work in the same 1 ms slices): ${summary(busyControl)}`);
