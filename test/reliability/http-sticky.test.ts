@@ -131,6 +131,22 @@ describe('sticky sessions over HTTP with two workers', () => {
     await expectLost(url, token);
   });
 
+  it('DELETE __session__ queues behind a call running on the session (it takes the session lock), then closes it', async () => {
+    const url = await serve();
+    const marker = newMarker();
+    const { token } = await open(url, marker, 1n);
+    const log = newMarker();
+    const running = call(url, 'slow_add', { by: 5n, ms: 600n, marker: log, label: 'slow' }, inSession(token));
+    await waitFor(() => linesOf(log).includes('start slow'), BOUND_MS);
+    const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    await del.arrayBuffer();
+    // The DELETE answered only after the call had ended, and the state released holds the call's update.
+    expect(linesOf(log)).toEqual(['start slow', 'end slow']);
+    expect(del.status).toBe(204);
+    expect((await running).value).toBe(6n);
+    expect(linesOf(marker)).toEqual(['released 6']);
+  });
+
   it('an expired session is released by the reaper with no request, once, and its token is lost', async () => {
     const url = await serve({ defaultTtlSeconds: 1 });
     const marker = newMarker();
