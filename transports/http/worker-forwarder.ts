@@ -75,6 +75,8 @@ export class WorkerForwarder {
   private readonly sessionOwners = new Map<string, Owner>();
   /** Workers that exited (thread ids are never reused): the sessions they held are lost. */
   private readonly exited = new Set<number>();
+  /** How many of `sessionOwners` each worker holds (a drain waits only for the live workers' sessions). */
+  private readonly sessionsOf = new Map<number, number>();
   private readonly links = new Map<number, Link>();
   private readonly load = new Map<number, number>();
   private nextId = 0;
@@ -212,10 +214,10 @@ export class WorkerForwarder {
     }
     if (reply.released !== undefined) this.owners.delete(reply.released);
     if (reply.sessionOwned !== undefined) {
-      this.sessionOwners.set(reply.sessionOwned.token, { threadId, expiresAt: reply.sessionOwned.expiresAt });
+      this.rememberSession(reply.sessionOwned.token, { threadId, expiresAt: reply.sessionOwned.expiresAt });
       this.startSweeping();
     }
-    if (reply.sessionReleased !== undefined) this.sessionOwners.delete(reply.sessionReleased);
+    if (reply.sessionReleased !== undefined) this.forgetSession(reply.sessionReleased);
     const out = reply.body;
     if (out.byteLength < RECYCLE_MIN_BYTES) return { status: reply.status, headers: reply.headers, body: out.byteLength === 0 ? [] : [out] };
     // Once written, the buffer goes back to the worker that filled it (if it is still there) to be filled again.
@@ -238,9 +240,31 @@ export class WorkerForwarder {
     return { status: 200, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
   }
 
-  /** Sticky sessions whose owner is known. */
+  /** Sticky sessions held by live workers (those of a worker that exited are lost, not open). */
   get trackedSessions(): number {
-    return this.sessionOwners.size;
+    let n = 0;
+    for (const [tid, count] of this.sessionsOf) if (!this.exited.has(tid)) n += count;
+    return n;
+  }
+
+  private rememberSession(token: string, owner: Owner): void {
+    this.forgetSession(token);
+    this.sessionOwners.set(token, owner);
+    this.sessionsOf.set(owner.threadId, (this.sessionsOf.get(owner.threadId) ?? 0) + 1);
+  }
+
+  private forgetSession(token: string): void {
+    const owner = this.sessionOwners.get(token);
+    if (owner === undefined) return;
+    this.sessionOwners.delete(token);
+    const left = (this.sessionsOf.get(owner.threadId) ?? 1) - 1;
+    if (left > 0) this.sessionsOf.set(owner.threadId, left);
+    else this.sessionsOf.delete(owner.threadId);
+  }
+
+  private forgetAllSessions(): void {
+    this.sessionOwners.clear();
+    this.sessionsOf.clear();
   }
 
   /** Make every worker refuse new sticky sessions (`on`), or accept them again. */
@@ -251,7 +275,7 @@ export class WorkerForwarder {
 
   /** Tell every worker to release its sticky sessions now (the front end forgets their owners). */
   async closeSessions(): Promise<void> {
-    this.sessionOwners.clear();
+    this.forgetAllSessions();
     await Promise.all(this.pool.liveWorkers.map((tid) =>
       this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeSessions' } satisfies HttpTaskPayload }).catch(() => undefined)));
   }
@@ -259,7 +283,7 @@ export class WorkerForwarder {
   /** Tell every worker to end its live streams (drain). */
   async closeStreams(detail: string): Promise<void> {
     this.owners.clear();
-    this.sessionOwners.clear();
+    this.forgetAllSessions();
     await Promise.all(this.pool.liveWorkers.map((tid) =>
       this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeStreams', detail } satisfies HttpTaskPayload }).catch(() => undefined)));
   }
@@ -284,7 +308,7 @@ export class WorkerForwarder {
         if (o.expiresAt <= now) this.owners.delete(token);
       });
       await inTimeSlices(this.sessionOwners, ([token, o]) => {
-        if (o.expiresAt <= now) this.sessionOwners.delete(token);
+        if (o.expiresAt <= now) this.forgetSession(token);
       });
       if (this.owners.size === 0 && this.sessionOwners.size === 0 && this.sweeper !== undefined) {
         clearInterval(this.sweeper);
