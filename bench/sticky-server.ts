@@ -5,8 +5,8 @@
  * keeps the token -> worker table) for what the workers' probes cannot see:
  * `heap` answers `HEAP:<bytes in use after a full GC>` (run with node
  * --expose-gc; the worker threads inherit the flag), `arm` starts watching
- * the main thread's event loop and `stall` answers `STALL:<worst lateness
- * of a 1 ms timer, µs>`.
+ * the main thread's event loop and `stall` answers `STALL:<StallSummary
+ * as JSON>` (the lateness of a 1 ms timer meanwhile).
  *
  *   node --expose-gc dist/bench/sticky-server.js [workers] [default-ttl-s]
  */
@@ -35,7 +35,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     watch.arm();
     process.stdout.write('ARMED\n');
   } else if (cmd === 'stall') {
-    process.stdout.write(`STALL:${Math.round(watch.disarm() * 1000)}\n`);
+    process.stdout.write(`STALL:${JSON.stringify(watch.disarm())}\n`);
   }
 }).on('close', () => void server.drain());
 process.once('SIGTERM', () => void server.drain());

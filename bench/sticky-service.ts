@@ -22,8 +22,8 @@ export const StickyBench = Service.define('StickyBench', {}, {
   heap: Method.unary({ params: {}, result: T.int64 }),
   /** Sessions this thread holds (opened and not yet released). */
   held: Method.unary({ params: {}, result: T.int64 }),
-  /** `arm`: start watching this thread's event loop (a 1 ms timer's lateness); otherwise stop and return the worst stall seen, µs. */
-  stall: Method.unary({ params: { arm: T.bool }, result: T.int64 }),
+  /** `arm`: start watching this thread's event loop (a 1 ms timer's lateness); otherwise stop and return what was seen, a StallSummary as JSON. */
+  stall: Method.unary({ params: { arm: T.bool }, result: T.utf8 }),
 });
 
 /** A session's state: one counter and a close() the registry calls when the session ends. */
@@ -36,30 +36,48 @@ class Counter {
 
 let held = 0;
 
-/** Watches the event loop of the thread it runs on: the worst lateness of a 1 ms interval timer while armed. */
+/** What a StallWatch saw: the worst lateness, how many ticks were late by more than 5 ms and by more than 2 ms, and how many ticks there were. */
+export interface StallSummary {
+  readonly worst_ms: number;
+  readonly over_5ms: number;
+  readonly over_2ms: number;
+  readonly ticks: number;
+}
+
+/** Watches the event loop of the thread it runs on: the lateness of a 1 ms interval timer while armed. */
 export class StallWatch {
   private timer: ReturnType<typeof setInterval> | undefined;
   private last = 0;
   private worst = 0;
+  private over5 = 0;
+  private over2 = 0;
+  private ticks = 0;
 
   /** Start watching (from zero). */
   arm(): void {
     this.disarm();
     this.worst = 0;
+    this.over5 = 0;
+    this.over2 = 0;
+    this.ticks = 0;
     this.last = performance.now();
     this.timer = setInterval(() => {
       const now = performance.now();
-      this.worst = Math.max(this.worst, now - this.last - 1);
+      const late = now - this.last - 1;
+      this.worst = Math.max(this.worst, late);
+      if (late > 5) this.over5++;
+      if (late > 2) this.over2++;
+      this.ticks++;
       this.last = now;
     }, 1);
     this.timer.unref();
   }
 
-  /** Stop watching; the worst stall seen, ms. */
-  disarm(): number {
+  /** Stop watching; what was seen. */
+  disarm(): StallSummary {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    return this.worst;
+    return { worst_ms: this.worst, over_5ms: this.over5, over_2ms: this.over2, ticks: this.ticks };
   }
 }
 
@@ -89,8 +107,8 @@ export const StickyBenchLive = StickyBench.toLayer({
   stall: ({ arm }) => Effect.sync(() => {
     if (arm) {
       watch.arm();
-      return 0n;
+      return '';
     }
-    return BigInt(Math.round(watch.disarm() * 1000));
+    return JSON.stringify(watch.disarm());
   }),
 });
