@@ -15,7 +15,11 @@
  * 6. HTTP RPC: unary calls/s under wrk (ours with 2/1/0 workers, the peer's
  *    HTTP handler, the uWS echo floor), producer MB/s (plain and compressed)
  *    and exchange round trips/s, ours vs the peer, and where our server's CPU
- *    per unary call goes, from a CPU profile (bench/http-rpc.ts).
+ *    per unary call goes, from a CPU profile (bench/http-rpc.ts);
+ * 7. sticky sessions over HTTP (optional, part name `sticky`): 100,000 open
+ *    sessions over 2 workers, memory per idle session, resume latency
+ *    p50/p99 under 64 connections (wrk rotating session tokens) and what
+ *    reaping 100,000 expired sessions costs requests (bench/sticky-http.ts).
  *
  * Progress goes to stderr; the tables go to stdout, and everything as JSON
  * on the last line.
@@ -29,6 +33,7 @@ import { measureCopies } from './copies.js';
 import { measureStartup } from './startup.js';
 import { measureHttpEcho } from './http-echo.js';
 import { measureHttpRpc } from './http-rpc.js';
+import { measureStickyHttp } from './sticky-http.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
@@ -71,7 +76,7 @@ const PEER_BASELINE: StdioResult = {
 /** Rounds of the stdio part: this shared machine's speed drifts, so floor, ours and the peer are interleaved; each side gets its best round, and our sequential rate is compared with the floor of the same round. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup,http,http-rpc (the default; `BENCH_PARTS=` runs the stdio part alone). */
+/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup,http,http-rpc (the default; `BENCH_PARTS=` runs the stdio part alone; `sticky` is optional, about 3 minutes). */
 const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies,startup,http,http-rpc').split(',');
 
 const main = async (): Promise<void> => {
@@ -131,7 +136,9 @@ const main = async (): Promise<void> => {
   if (http !== undefined) process.stdout.write(`\n${http.table}\n`);
   const httpRpc = PARTS.includes('http-rpc') ? await measureHttpRpc(log) : undefined;
   if (httpRpc !== undefined) process.stdout.write(`\n${httpRpc.table}\n`);
-  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results, startup: startup?.results, http_echo: http?.results, http_rpc: httpRpc?.results })}\n`);
+  const sticky = PARTS.includes('sticky') ? await measureStickyHttp(log) : undefined;
+  if (sticky !== undefined) process.stdout.write(`\n${sticky.table}\n`);
+  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results, startup: startup?.results, http_echo: http?.results, http_rpc: httpRpc?.results, sticky_http: sticky?.results })}\n`);
 };
 
 await main();

@@ -34,6 +34,8 @@ export interface WrkReport {
   readonly requests: number;
   readonly p50: number;
   readonly p99: number;
+  /** The slowest answer, µs (the `Latency ... Max` column of the thread stats). */
+  readonly max: number;
   /** Socket errors plus the non-2xx/3xx answers wrk counted itself. */
   readonly errors: number;
   /** Lines the Lua script printed that start with `CHECKED` (its own response checks), parsed as `key=value` pairs. */
@@ -46,13 +48,14 @@ export const parseWrk = (out: string): WrkReport => {
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const p50 = micros(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
   const p99 = micros(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const max = micros(/^\s*Latency\s+\S+\s+\S+\s+(\S+)/m.exec(out)?.[1] ?? '');
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const errors = (socket === null ? 0 : socket.slice(1).reduce((a, b) => a + Number(b), 0)) + non2xx;
   if (!Number.isFinite(rps) || !Number.isFinite(requests)) throw new Error(`could not read wrk's report:\n${out}`);
   const line = /^CHECKED (.*)$/m.exec(out)?.[1];
   const checked = line === undefined ? undefined : Object.fromEntries(line.trim().split(/\s+/).map((kv) => kv.split('=')).map(([k, v]) => [k!, Number(v)]));
-  return { rps, requests, p50, p99, errors, checked };
+  return { rps, requests, p50, p99, max, errors, checked };
 };
 
 /** How wrk loads: threads, connections, a Lua script, a URL. */

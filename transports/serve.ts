@@ -21,7 +21,7 @@ import { DEFAULT_TCP_HOST, type TcpAddress, serveTcp } from './tcp/tcp-server.js
 import { serveUnix } from './unix/unix-server.js';
 // HTTP is loaded only by a server that serves it (a socket or stdio server starts without it).
 import type { HttpOptions } from './http/http-config.js';
-import type { HttpServing } from './http/serve-http.js';
+import type { HttpServing, StickyDrainHandle } from './http/serve-http.js';
 import { defaultAttacher } from './shm/segments.js';
 
 /** Where a server listens. */
@@ -59,6 +59,8 @@ export interface RunningServer {
    * `error` names an abnormal end of a stdio connection (a framing error).
    */
   readonly stopped: Promise<ConnectionOutcome>;
+  /** HTTP with sticky sessions on: the operator's drain switch (new opens refused, readiness 503; `shutdown()` releases every session). */
+  readonly drainHandle?: StickyDrainHandle;
   /** Graceful stop: stop accepting, let running calls finish within the grace period, interrupt the rest. */
   drain(): Promise<void>;
   /** Immediate stop: interrupt every running call now. */
@@ -101,7 +103,10 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
     }
     const stopped = new Promise<ConnectionOutcome>((resolve) => runtime.onDrain(() => void runtime.drain().then(() => resolve({}))));
     const port = serving.listener.port;
-    return { ...control, address: { kind: 'http', url: serving.url, port }, endpoint: { url: serving.url }, discovery: `PORT:${port}`, stopped };
+    return {
+      ...control, address: { kind: 'http', url: serving.url, port }, endpoint: { url: serving.url }, discovery: `PORT:${port}`, stopped,
+      ...(serving.drainHandle === undefined ? {} : { drainHandle: serving.drainHandle }),
+    };
   }
   const socketOptions = {
     ...(options.limits === undefined ? {} : { limits: options.limits }),

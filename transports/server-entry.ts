@@ -31,5 +31,6 @@ export type { ConnectionEnds, ForwardedConnection } from '../runtime/connection-
 export { Unauthorized, type AuthReason, type Authenticate } from './http/unauthorized.js';
 export type { AuthContext } from './http/http-app.js';
 export type { HttpOptions, CorsOptions, StickyOptions } from './http/http-config.js';
+export type { StickyDrainHandle } from './http/serve-http.js';
 export type { HttpEngineName } from './http/engine.js';
 export { flyServerId, flyEchoHeaders, FLY_FORCE_INSTANCE_HEADER } from './http/fly.js';

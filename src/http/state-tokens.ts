@@ -201,6 +201,17 @@ const associatedData = (plain: Uint8Array, bound: Uint8Array, scope: TokenScope)
 /** The cursor token's associated data for `scope` (exported for tests and diagnostics). */
 export const cursorAssociatedData = (scope: TokenScope): Uint8Array => associatedData(CURSOR_AAD, CURSOR_AAD_BOUND, scope);
 
+/** The session token's associated data for an anonymous caller without peer evidence (the common case; built once). */
+let anonymousSessionAad: Uint8Array | undefined;
+
+/** The sticky-session token's associated data for `identity`: the cursor token's, scoped to the server (sessions span protocols). */
+const sessionAssociatedData = (identity: TokenIdentity): Uint8Array => {
+  if (identity.principal === undefined && (identity.evidenceBinding === undefined || identity.evidenceBinding === '')) {
+    return (anonymousSessionAad ??= cursorAssociatedData({ protocol: SERVER_SCOPE }));
+  }
+  return cursorAssociatedData({ ...identity, protocol: SERVER_SCOPE });
+};
+
 /** The call token's associated data for `scope` (exported for tests and diagnostics). */
 export const callAssociatedData = (scope: TokenScope): Uint8Array => associatedData(CALL_AAD, CALL_AAD_BOUND, scope);
 
@@ -416,7 +427,7 @@ export class TokenSealer {
     const serverId = UTF8.encode(content.serverId);
     if (serverId.length > 255) throw new RangeError(`server id too long (${serverId.length} bytes); at most 255`);
     const plain = new PlainWriter().u64(this.now()).u8(serverId.length).raw(serverId).raw(content.sessionId).u64(content.expiresAt).bytes();
-    return toBase64Url(this.seal(SESSION_VERSION, plain, cursorAssociatedData({ ...identity, protocol: SERVER_SCOPE })));
+    return toBase64Url(this.seal(SESSION_VERSION, plain, sessionAssociatedData(identity)));
   }
 
   /**
@@ -426,7 +437,7 @@ export class TokenSealer {
   openSession(token: string, identity: TokenIdentity): SessionContent & Sealed {
     const raw = fromBase64Url(token);
     if (raw === undefined) throw malformedError('session');
-    const plain = this.open('session', SESSION_VERSION, raw, cursorAssociatedData({ ...identity, protocol: SERVER_SCOPE }));
+    const plain = this.open('session', SESSION_VERSION, raw, sessionAssociatedData(identity));
     const r = new PlainReader(plain, malformed('session'));
     const createdAt = r.u64();
     const serverId = r.text(r.raw(r.u8()));

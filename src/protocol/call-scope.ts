@@ -129,7 +129,7 @@ export interface CallInfoInput {
 }
 
 const noSessionError = (transportKind: TransportKind) =>
-  Errors.runtime(`open_session needs sticky sessions, which only the HTTP transport has (this call came over ${transportKind})`);
+  Errors.runtime(`sticky sessions not available on this transport: open_session needs the HTTP transport (this call came over ${transportKind})`);
 
 /** The session binding of a transport without sticky sessions: opening fails, nothing is ever bound. */
 export const noSessions = (transportKind: TransportKind): SessionBinding => ({

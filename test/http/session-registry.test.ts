@@ -117,4 +117,57 @@ describe('SessionRegistry', () => {
     expect(entry.isReleased).toBe(true);
     expect(reg.get(id(20))).toBeUndefined();
   });
+
+  it('reaping a mass expiry lets the event loop go between slices and releases every session once', async () => {
+    let now = 0;
+    const reg = new SessionRegistry({ now: () => now });
+    const states = Array.from({ length: 50_000 }, () => new Counted());
+    states.forEach((s, i) => reg.open(Uint8Array.from({ length: 12 }, (_, b) => (i >> (8 * b)) & 0xff), s, '', 1));
+    now = 5_000;
+    let ranDuring = false;
+    const reaped = reg.reap();
+    setImmediate(() => {
+      ranDuring = reg.size > 0;
+    });
+    expect(await reaped).toBe(50_000);
+    expect(ranDuring, 'the event loop was held for the whole reap').toBe(true);
+    expect(states.every((s) => s.closes === 1)).toBe(true);
+    expect(reg.size).toBe(0);
+  });
+
+  it("a state whose close() throws is still released once; the failure does not reach the caller", async () => {
+    const released: SessionEntry[] = [];
+    const reg = new SessionRegistry({ onRelease: (e) => released.push(e) });
+    let calls = 0;
+    const entry = reg.open(id(30), { close: () => { calls++; throw new Error('boom'); } }, '', 60);
+    await expect(reg.remove(entry)).resolves.toBeUndefined();
+    await reg.remove(entry);
+    expect([calls, released.length, entry.isReleased]).toEqual([1, 1, true]);
+  });
+
+  it('tryLock takes a free lock at once; a call arriving meanwhile waits for it, and tryLock refuses a held lock', async () => {
+    const reg = new SessionRegistry();
+    const entry = reg.open(id(40), {}, '', 60);
+    const first = entry.tryLock();
+    expect(first).toBeDefined();
+    expect(entry.tryLock()).toBeUndefined();
+    const order: string[] = [];
+    const second = entry.lock().then((unlock) => {
+      order.push('second');
+      return unlock;
+    });
+    await sleep(20);
+    expect(order, 'a waiter ran while tryLock held the lock').toEqual([]);
+    order.push('first done');
+    first!();
+    const unlockSecond = await second;
+    expect(order).toEqual(['first done', 'second']);
+    expect(entry.tryLock()).toBeUndefined();
+    unlockSecond();
+    expect(entry.busy).toBe(false);
+    const again = entry.tryLock();
+    expect(again).toBeDefined();
+    again!();
+    expect(entry.busy).toBe(false);
+  });
 });

@@ -131,6 +131,22 @@ describe('sticky sessions over HTTP with two workers', () => {
     await expectLost(url, token);
   });
 
+  it('DELETE __session__ queues behind a call running on the session (it takes the session lock), then closes it', async () => {
+    const url = await serve();
+    const marker = newMarker();
+    const { token } = await open(url, marker, 1n);
+    const log = newMarker();
+    const running = call(url, 'slow_add', { by: 5n, ms: 600n, marker: log, label: 'slow' }, inSession(token));
+    await waitFor(() => linesOf(log).includes('start slow'), BOUND_MS);
+    const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': token } });
+    await del.arrayBuffer();
+    // The DELETE answered only after the call had ended, and the state released holds the call's update.
+    expect(linesOf(log)).toEqual(['start slow', 'end slow']);
+    expect(del.status).toBe(204);
+    expect((await running).value).toBe(6n);
+    expect(linesOf(marker)).toEqual(['released 6']);
+  });
+
   it('an expired session is released by the reaper with no request, once, and its token is lost', async () => {
     const url = await serve({ defaultTtlSeconds: 1 });
     const marker = newMarker();
@@ -168,6 +184,32 @@ describe('sticky sessions over HTTP with two workers', () => {
     expect((await call(url, 'close', {}, inSession(again.token))).res.headers.get('VGI-Session-Close')).toBe('true');
     await drained;
     expect(markers.map((m) => linesOf(m))).toEqual([['released 1'], ['released 10'], ['released 21']]);
+  });
+
+  it("the drain handle: drain() refuses new opens and turns readiness 503 while sessions serve; shutdown() releases each session once and the server goes on", async () => {
+    const url = await serve();
+    const origin = new URL(url).origin;
+    const handle = server!.drainHandle!;
+    expect(handle.isDraining()).toBe(false);
+    const markers = [newMarker(), newMarker(), newMarker(), newMarker()];
+    const sessions = await Promise.all(markers.map((m, i) => open(url, m, BigInt(i))));
+    await handle.drain();
+    await handle.drain();
+    expect(handle.isDraining()).toBe(true);
+    const ready = await fetch(`${origin}/readyz`);
+    await ready.arrayBuffer();
+    expect(ready.status).toBe(503);
+    expect((await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, ACCEPT)).error).toBe('ServerDrainingError');
+    expect((await call(url, 'add', { by: 10n }, inSession(sessions[1]!.token))).value).toBe(11n);
+    await handle.shutdown();
+    await handle.shutdown();
+    expect(markers.map((m) => linesOf(m))).toEqual([['released 0'], ['released 11'], ['released 2'], ['released 3']]);
+    for (const s of sessions) await expectLost(url, s.token);
+    // The server itself goes on serving; the real drain afterwards releases nothing twice.
+    expect(typeof (await call(url, 'thread', {})).value).toBe('bigint');
+    await server!.drain();
+    server = undefined;
+    expect(markers.map((m) => linesOf(m).length)).toEqual([1, 1, 1, 1]);
   });
 
   it('a drain with no open session stops at once; the readiness probe answered 200 before it', async () => {
@@ -230,29 +272,62 @@ describe('sticky sessions over HTTP with two workers', () => {
     expect(twice.res.headers.get('VGI-Session')).toBeNull();
   });
 
-  it("a worker that dies loses only its sessions (SessionLostError); the other worker's keep serving", async () => {
+  it("a worker that dies loses only its sessions (SessionLostError, answered by the front end, never by the replacement worker); releases are counted once for the survivors", async () => {
     const url = await serve();
     // Opened concurrently, the sessions spread over both workers (each goes to the least loaded one).
-    let sessions: { token: string; thread: unknown }[] = [];
+    let sessions: { token: string; thread: unknown; marker: string }[] = [];
     for (let attempt = 0; attempt < 10 && new Set(sessions.map((s) => s.thread)).size < 2; attempt++) {
-      sessions = sessions.concat(await Promise.all(Array.from({ length: 6 }, () => open(url, newMarker(), 100n))));
+      sessions = sessions.concat(await Promise.all(Array.from({ length: 6 }, async () => {
+        const marker = newMarker();
+        return { ...(await open(url, marker, 100n)), marker };
+      })));
     }
     const threads = [...new Set(sessions.map((s) => s.thread))];
     expect(threads.length, 'sessions never reached both workers').toBe(2);
     const doomed = sessions.filter((s) => s.thread === threads[0]);
     const kept = sessions.filter((s) => s.thread === threads[1]);
+    const pool = server!.runtime.workerPool!;
     await call(url, 'crash', {}, inSession(doomed[0]!.token)).catch(() => undefined);
-    await waitFor(() => server!.runtime.workerPool!.liveWorkers.every((t) => t !== Number(threads[0])), BOUND_MS).catch(() => undefined);
-    // The front end forgets the dead worker's sessions as it learns the thread exited.
+    // The thread is gone and a replacement has started.
+    await waitFor(() => !pool.liveWorkers.includes(Number(threads[0])) && pool.liveWorkers.length === 2, BOUND_MS);
+    const replacement = pool.liveWorkers.find((t) => t !== Number(threads[1]))!;
+    // The front end learned of the exit with the pool: the dead worker's sessions are lost at once, answered
+    // by the front end itself (it names the exited worker), so neither the dead worker nor its replacement sees them.
     for (const s of doomed) {
-      for (let i = 0; ; i++) {
-        const o = await call(url, 'add', { by: 1n }, inSession(s.token));
-        if (o.error === 'SessionLostError') break;
-        expect(i, `a session of the dead worker still answers: ${JSON.stringify(o.value ?? o.error)}`).toBeLessThan(50);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const o = await call(url, 'add', { by: 1n }, inSession(s.token));
+      expect([o.res.status, o.res.headers.get('X-VGI-RPC-Error'), o.error, o.kind]).toEqual([200, 'true', 'SessionLostError', 'session_lost']);
+      const exc = allBatches(new Uint8Array(await (await fetch(`${url}/Tally/add`, { method: 'POST', body: requestBody(Tally, 'add', { by: 1n }), headers: { 'Content-Type': ARROW, ...inSession(s.token) } })).arrayBuffer()))
+        .find((b) => b.meta(Keys.logLevel) === 'EXCEPTION');
+      expect(exc?.meta(Keys.logMessage)).toContain(`(${String(threads[0])}) exited`);
+      const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': s.token } });
+      expect([del.status, (await del.arrayBuffer()).byteLength]).toEqual([200, 0]);
     }
+    // The replacement serves new sessions of its own.
+    let onReplacement: { token: string; thread: unknown } | undefined;
+    const later: { token: string }[] = [];
+    for (let attempt = 0; attempt < 20 && onReplacement === undefined; attempt++) {
+      const opened = await Promise.all(Array.from({ length: 4 }, () => open(url, newMarker(), 0n)));
+      later.push(...opened);
+      onReplacement = opened.find((o) => o.thread === BigInt(replacement));
+    }
+    expect(onReplacement, 'no session reached the replacement worker').toBeDefined();
+    expect((await call(url, 'add', { by: 2n }, inSession(onReplacement!.token))).value).toBe(2n);
     for (const s of kept) expect((await call(url, 'add', { by: 1n }, inSession(s.token))).value).toBe(101n);
+    // Release accounting: a dead thread cannot run its sessions' finalizers, and nothing runs them later
+    // (no replacement holds them); each survivor is released exactly once.
+    for (const s of [...kept, ...later]) {
+      const del = await fetch(`${url}/__session__`, { method: 'DELETE', headers: { 'VGI-Session': s.token } });
+      await del.arrayBuffer();
+      expect(del.status).toBe(204);
+    }
+    for (const s of kept) expect(linesOf(s.marker)).toEqual(['released 101']);
+    // With every live session closed, a drain does not wait for the lost ones (they are not open anywhere).
+    const t0 = Date.now();
+    await server!.drain();
+    server = undefined;
+    expect(Date.now() - t0, 'the drain waited for the dead worker\'s sessions').toBeLessThan(GRACE_MS);
+    for (const s of doomed) expect(linesOf(s.marker), 'a dead worker\'s session was released').toEqual([]);
+    for (const s of kept) expect(linesOf(s.marker)).toEqual(['released 101']);
   });
 });
 

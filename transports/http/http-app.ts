@@ -324,7 +324,7 @@ export class HttpApp {
     const lost = (why: string): HttpReply => this.errorReply(200, emptySchema(), sessionLost(why), req.requestId, true);
     const entry = resolveSession(this.sessions, token, caller);
     if (typeof entry === 'string') return lost(entry);
-    const unlock = await entry.lock();
+    const unlock = entry.tryLock() ?? await entry.lock();
     // Closed or expired while this request waited for the lock.
     if (entry.isReleased || entry.expiresAt <= Date.now()) {
       unlock();

@@ -30,6 +30,8 @@ export type HttpTaskPayload =
   /** Open the link to worker `threadId`: requests and aborts arrive on `port`, replies leave on it. */
   | { readonly op: 'link'; readonly threadId: number; readonly port: MessagePort }
   | { readonly op: 'closeStreams'; readonly detail: string }
+  /** Release every sticky session now (the drain handle's `shutdown`); streams and the listener go on. */
+  | { readonly op: 'closeSessions' }
   /** Refuse new sticky sessions (`on`), or accept them again. */
   | { readonly op: 'draining'; readonly on: boolean }
   /** The page model of the hosted protocols (the front end renders the HTML pages from it). */
@@ -203,6 +205,10 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
       if (task.op === 'pageModel') return pageModel(dispatcher.hosting, { prefix: settings.prefix });
       if (task.op === 'draining') {
         app.setDraining(task.on);
+        return undefined;
+      }
+      if (task.op === 'closeSessions') {
+        await app.closeSessions();
         return undefined;
       }
       await app.closeStreams({ _tag: 'shutdown', detail: task.detail });

@@ -24,11 +24,29 @@ const DEFAULT_READINESS_PATH = '/readyz';
 /** Bodies are never read past this without a configured cap (a request over it answers 413). */
 const DEFAULT_BODY_CAP = 256 * 1024 * 1024;
 
+/**
+ * The operator's drain switch of a server with sticky sessions (the
+ * reference's `drain_handle`), for hooks that drain on their own schedule
+ * rather than through `drain()` or SIGTERM (an orchestrator's pre-stop
+ * hook, a rolling deploy): `drain()` makes new opens fail with
+ * `ServerDrainingError` and the readiness probe answer 503 while existing
+ * sessions keep serving; `shutdown()` releases every session now (each
+ * state exactly once; their tokens then answer `SessionLostError`), the
+ * server itself going on. Both are idempotent.
+ */
+export interface StickyDrainHandle {
+  drain(): Promise<void>;
+  shutdown(): Promise<void>;
+  isDraining(): boolean;
+}
+
 /** A listening HTTP server. */
 export interface HttpServing {
   readonly listener: HttpListener;
   /** `http://host:port{prefix}`. */
   readonly url: string;
+  /** Sticky sessions on: the drain handle. */
+  readonly drainHandle?: StickyDrainHandle;
 }
 
 const toText = (r: { status: number; headers: ReadonlyArray<readonly [string, string]>; body: string }): HttpReply =>
@@ -40,6 +58,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
   let forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;
   let closeStreams: (detail: string) => Promise<void>;
   let setDraining: (on: boolean) => Promise<void>;
+  let closeSessions: () => Promise<void>;
   let openSessions: () => number;
   let model: () => Promise<PageModel>;
   if (local !== undefined) {
@@ -53,6 +72,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
       return Promise.resolve();
     };
     openSessions = () => app.liveSessions;
+    closeSessions = () => app.closeSessions();
     const m = pageModel(local.hosting, { prefix: settings.prefix });
     model = () => Promise.resolve(m);
   } else {
@@ -63,6 +83,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     closeStreams = (detail) => forwarder.closeStreams(detail);
     setDraining = (on) => forwarder.setDraining(on);
     openSessions = () => forwarder.trackedSessions;
+    closeSessions = () => forwarder.closeSessions();
     let cached: Promise<PageModel> | undefined;
     model = () => (cached ??= pool.runTask(pool.liveWorkers[0]!, { transport: HTTP_TASKS, payload: { op: 'pageModel' } satisfies HttpTaskPayload }) as Promise<PageModel>);
   }
@@ -149,5 +170,10 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     },
   });
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  return { listener, url: `http://${shownHost}:${listener.port}${settings.prefix}` };
+  const drainHandle: StickyDrainHandle | undefined = settings.sticky === undefined ? undefined : {
+    drain: () => drainSwitch(true),
+    shutdown: () => closeSessions(),
+    isDraining: () => !ready,
+  };
+  return { listener, url: `http://${shownHost}:${listener.port}${settings.prefix}`, ...(drainHandle === undefined ? {} : { drainHandle }) };
 };

@@ -4,25 +4,43 @@
  * release the state exactly once (close, expiry, drain, shutdown: whichever
  * comes first), and a lock that serializes the session's calls (held for
  * the whole of one request, released however the call ends). A timer reaps
- * expired sessions every second; a lookup also refuses an expired one at
- * once, so expiry may be late, never early.
+ * expired sessions every second, in slices of about a millisecond (see
+ * time-slices.ts); a lookup also refuses an expired one at once, so expiry
+ * may be late, never early. A plain state (released by its own `close()`)
+ * costs no Scope: it is released by a direct call, which keeps an idle
+ * session small and reaping 100,000 of them cheap.
  */
 import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
 import * as Scope from 'effect/Scope';
+import { diagnostic } from '../../runtime/diagnostics.js';
+import { inTimeSlices } from './time-slices.js';
 
 /** How often expired sessions are reaped. */
 const REAP_INTERVAL_MS = 1000;
-/** Sessions released per turn of the event loop while reaping (about a millisecond of work). */
-const REAP_SLICE = 100;
-/** Sessions looked at per turn of the event loop while reaping. */
-const VISIT_SLICE = 5000;
 
-/** One session: its state, owner, expiry, lifetime scope and call lock. */
+/** An already settled promise, so that releasing a plain state allocates none. */
+const DONE: Promise<void> = Promise.resolve();
+
+/** Release a plain state: call its `close()` if it has one; a failure is reported, never thrown at the caller. */
+const closeState = (state: unknown): void => {
+  const close = (state as { close?: unknown } | null | undefined)?.close;
+  if (typeof close !== 'function') return;
+  try {
+    (close as () => void).call(state);
+  } catch (e) {
+    diagnostic('error')(`vgi-rpc: a sticky session's close() failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+};
+
+/** One session: its state, owner, expiry, release and call lock. */
 export class SessionEntry {
   private released = false;
-  private tail: Promise<void> = Promise.resolve();
+  /** The last holder's turn; undefined while no call holds or waits for the lock (an idle session keeps no promise). */
+  private tail: Promise<void> | undefined;
   private holders = 0;
+  /** Ends the turn of a tryLock() holder once a call waits behind it. */
+  private wakeAfterTry: (() => void) | undefined;
 
   constructor(
     /** The session id, 24 hex digits. */
@@ -32,7 +50,8 @@ export class SessionEntry {
     readonly principalKey: string,
     /** Absolute expiry, milliseconds since the epoch. */
     readonly expiresAt: number,
-    private readonly scope: Scope.CloseableScope,
+    /** The Scope the state was acquired in (closing it releases the state); undefined: the state's own `close()` releases it. */
+    private readonly scope: Scope.CloseableScope | undefined,
   ) {}
 
   /** True once the state was released. */
@@ -45,28 +64,57 @@ export class SessionEntry {
     return this.holders > 0;
   }
 
+  /** The session's lock at once when nobody holds or waits for it (no promise, no turn of the event loop), else undefined: then `lock()`. */
+  tryLock(): (() => void) | undefined {
+    if (this.holders > 0) return undefined;
+    this.holders = 1;
+    return () => {
+      const wake = this.wakeAfterTry;
+      this.wakeAfterTry = undefined;
+      if (--this.holders === 0) this.tail = undefined;
+      wake?.();
+    };
+  }
+
   /** Wait for the session's lock; the returned function gives it back (call it exactly once). */
   async lock(): Promise<() => void> {
     this.holders++;
+    if (this.holders > 1 && this.tail === undefined) {
+      // The holder took the lock with tryLock(): its turn ends when it gives it back.
+      this.tail = new Promise<void>((resolve) => {
+        this.wakeAfterTry = resolve;
+      });
+    }
     let unlock!: () => void;
     const mine = new Promise<void>((resolve) => {
       unlock = resolve;
     });
     const before = this.tail;
-    this.tail = before.then(() => mine);
-    await before;
+    this.tail = before === undefined ? mine : before.then(() => mine);
+    if (before !== undefined) await before;
     return () => {
-      this.holders--;
+      // Nobody holds or waits for the lock any more: forget the chain.
+      if (--this.holders === 0) this.tail = undefined;
       unlock();
     };
   }
 
-  /** Close the scope (the state's finalizers run) unless it was closed already; true when this call released it. */
-  async release(): Promise<boolean> {
+  /**
+   * Release the state unless it was released already; whether this call
+   * released it: at once for a plain state (its `close()` ran), once the
+   * finalizers have run for a state acquired in a Scope.
+   */
+  release(): boolean | Promise<boolean> {
     if (this.released) return false;
     this.released = true;
-    await Effect.runPromise(Scope.close(this.scope, Exit.void));
-    return true;
+    if (this.scope === undefined) {
+      closeState(this.state);
+      return true;
+    }
+    return Effect.runPromise(Scope.close(this.scope, Exit.void)).then(() => true, (e: unknown) => {
+      diagnostic('error')(`vgi-rpc: a sticky session's finalizer failed: ${e instanceof Error ? e.message : String(e)}`);
+      return true;
+    });
   }
 }
 
@@ -114,14 +162,7 @@ export class SessionRegistry {
    * session ends.
    */
   open(sessionId: Uint8Array, state: unknown, principalKey: string, ttlSeconds: number, acquiredIn?: Scope.CloseableScope): SessionEntry {
-    const scope = acquiredIn ?? Effect.runSync(Scope.make());
-    const close = (state as { close?: unknown } | null | undefined)?.close;
-    if (acquiredIn === undefined && typeof close === 'function') {
-      Effect.runSync(Scope.addFinalizer(scope, Effect.sync(() => {
-        (close as () => void).call(state);
-      })));
-    }
-    const entry = new SessionEntry(hexOf(sessionId), state, principalKey, this.now() + ttlSeconds * 1000, scope);
+    const entry = new SessionEntry(hexOf(sessionId), state, principalKey, this.now() + ttlSeconds * 1000, acquiredIn);
     this.entries.set(entry.id, entry);
     this.startReaping();
     return entry;
@@ -138,16 +179,26 @@ export class SessionRegistry {
     return entry;
   }
 
-  /** End `entry` (close, drain): released once, whoever asks first. */
-  async remove(entry: SessionEntry): Promise<void> {
+  /** End `entry` (close, drain, expiry): released once, whoever asks first; settles once its state is released. */
+  remove(entry: SessionEntry): Promise<void> {
     if (this.entries.get(entry.id) === entry) this.entries.delete(entry.id);
-    if (await entry.release()) this.options.onRelease?.(entry);
+    const released = entry.release();
+    if (released === false) return DONE;
+    if (released === true) {
+      this.options.onRelease?.(entry);
+      return DONE;
+    }
+    return released.then((r) => {
+      if (r) this.options.onRelease?.(entry);
+    });
   }
 
   /**
    * Release expired sessions no call is using (one in use ends after its
-   * call: lookups already refuse it), a slice at a time with the event loop
-   * let go between slices, so a mass expiry never holds requests up for long.
+   * call: lookups already refuse it), in slices of about a millisecond with
+   * the event loop let go between them, so a mass expiry holds no request up
+   * for longer than one slice. Resolves once every state it released has
+   * been released (scoped ones may finish after their slice).
    */
   async reap(): Promise<number> {
     if (this.reaping) return 0;
@@ -155,21 +206,14 @@ export class SessionRegistry {
     try {
       const now = this.now();
       let released = 0;
-      let visited = 0;
-      let slice: SessionEntry[] = [];
-      const flush = async (): Promise<void> => {
-        released += slice.length;
-        await Promise.all(slice.map((e) => this.remove(e)));
-        slice = [];
-        visited = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      };
-      // A Map iterator survives deletions and additions made while it is paused.
-      for (const e of this.entries.values()) {
-        if (e.expiresAt <= now && !e.busy) slice.push(e);
-        if (slice.length >= REAP_SLICE || ++visited >= VISIT_SLICE) await flush();
-      }
-      if (slice.length > 0) await flush();
+      const pending: Promise<void>[] = [];
+      await inTimeSlices(this.entries.values(), (e) => {
+        if (e.expiresAt > now || e.busy) return;
+        released++;
+        const p = this.remove(e);
+        if (p !== DONE) pending.push(p);
+      });
+      await Promise.all(pending);
       if (this.entries.size === 0) this.stopReaping();
       return released;
     } finally {
@@ -179,7 +223,11 @@ export class SessionRegistry {
 
   /** Release every session (shutdown: calls still running were interrupted or finished by now). */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.entries.values()].map((e) => this.remove(e)));
+    const pending: Promise<void>[] = [];
+    await inTimeSlices([...this.entries.values()], (e) => {
+      pending.push(this.remove(e));
+    });
+    await Promise.all(pending);
     this.stopReaping();
   }
 

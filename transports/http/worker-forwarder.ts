@@ -8,7 +8,8 @@
  * decoding of the body: the token is read from the batch's message header);
  * everything else goes to the least loaded worker. The body is moved to the
  * worker and the reply body moved back. An aborted request interrupts its
- * call in the worker; a worker that dies fails only what it owned.
+ * call in the worker; a worker that dies fails only what it owned (its
+ * sticky sessions' later requests are answered SessionLostError here).
  */
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { peekBatchMetadata } from '../../src/wire/metadata-peek.js';
@@ -20,6 +21,8 @@ import type { WorkerPool } from '../../runtime/worker-pool.js';
 import type { HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
 import { ARROW_CONTENT_TYPE, type RpcRequest } from './http-app.js';
+import { inTimeSlices } from './time-slices.js';
+import { sessionLost } from './request-session.js';
 import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply, LinkBatch, type LinkMessage, type LinkReply, RECYCLE_MIN_BYTES } from './http-worker.js';
 
 interface Owner {
@@ -70,10 +73,15 @@ export class WorkerForwarder {
   private readonly owners = new Map<string, Owner>();
   /** Sticky sessions' owners by token (learned from the opening reply; forgotten on close, expiry or worker exit). */
   private readonly sessionOwners = new Map<string, Owner>();
+  /** Workers that exited (thread ids are never reused): the sessions they held are lost. */
+  private readonly exited = new Set<number>();
+  /** How many of `sessionOwners` each worker holds (a drain waits only for the live workers' sessions). */
+  private readonly sessionsOf = new Map<number, number>();
   private readonly links = new Map<number, Link>();
   private readonly load = new Map<number, number>();
   private nextId = 0;
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  private sweeping = false;
 
   /**
    * `ttlMs`: how long an idle stream's owner is remembered (the token TTL);
@@ -87,8 +95,10 @@ export class WorkerForwarder {
     private readonly decode?: (encoding: string, body: Uint8Array) => Uint8Array,
   ) {
     pool.onWorkerExit((tid) => {
+      // Its sessions stay known, marked lost by the exit, until their expiry: their requests are answered
+      // SessionLostError here, never sent to a dead worker or to one that never held them.
+      this.exited.add(tid);
       for (const [token, o] of this.owners) if (o.threadId === tid) this.owners.delete(token);
-      for (const [token, o] of this.sessionOwners) if (o.threadId === tid) this.sessionOwners.delete(token);
       this.load.delete(tid);
       const link = this.links.get(tid);
       this.links.delete(tid);
@@ -136,12 +146,15 @@ export class WorkerForwarder {
   }
 
   /** The owner of the stream a continuation names, if known (and the body to forward, decoded when it had to be). */
-  private ownerOf(request: RpcRequest): { threadId: number | undefined; request: RpcRequest } {
+  private ownerOf(request: RpcRequest): { threadId: number | undefined; request: RpcRequest; lostWith?: number } {
     // A sticky session's requests go to the worker holding it; an unknown token goes anywhere (it answers SessionLostError).
     const session = request.headers.get('vgi-session')?.trim();
     if (session !== undefined && session !== '') {
       const owner = this.sessionOwners.get(session);
-      if (owner !== undefined) return { threadId: owner.threadId, request };
+      if (owner !== undefined) {
+        if (this.exited.has(owner.threadId)) return { threadId: undefined, request, lostWith: owner.threadId };
+        return { threadId: owner.threadId, request };
+      }
     }
     const body = request.body;
     if (body === undefined || !request.path.endsWith('/exchange')) return { threadId: undefined, request };
@@ -168,6 +181,11 @@ export class WorkerForwarder {
   /** Answer `request` on the worker that owns it. */
   async forward(request: RpcRequest, onAbort: AbortHook): Promise<HttpReply> {
     const routed = this.ownerOf(request);
+    if (routed.lostWith !== undefined) {
+      // A session DELETE's every failure is 200 with an empty body.
+      if (request.method === 'DELETE') return { status: 200, headers: [], body: [] };
+      return this.errorStream(sessionLost(`the worker thread holding the session (${routed.lostWith}) exited`), request.requestId);
+    }
     const threadId = routed.threadId ?? this.leastLoaded();
     const id = ++this.nextId;
     const body = routed.request.body === undefined ? undefined : owned(routed.request.body);
@@ -196,10 +214,10 @@ export class WorkerForwarder {
     }
     if (reply.released !== undefined) this.owners.delete(reply.released);
     if (reply.sessionOwned !== undefined) {
-      this.sessionOwners.set(reply.sessionOwned.token, { threadId, expiresAt: reply.sessionOwned.expiresAt });
+      this.rememberSession(reply.sessionOwned.token, { threadId, expiresAt: reply.sessionOwned.expiresAt });
       this.startSweeping();
     }
-    if (reply.sessionReleased !== undefined) this.sessionOwners.delete(reply.sessionReleased);
+    if (reply.sessionReleased !== undefined) this.forgetSession(reply.sessionReleased);
     const out = reply.body;
     if (out.byteLength < RECYCLE_MIN_BYTES) return { status: reply.status, headers: reply.headers, body: out.byteLength === 0 ? [] : [out] };
     // Once written, the buffer goes back to the worker that filled it (if it is still there) to be filled again.
@@ -212,15 +230,41 @@ export class WorkerForwarder {
 
   /** The reply to a request whose worker died while answering it. */
   private crashed(e: unknown, requestId: string): HttpReply {
+    return this.errorStream(RpcError.of('WorkerCrashedError', `the worker thread answering this request died: ${e instanceof Error ? e.message : String(e)}`), requestId);
+  }
+
+  /** `error` as the front end answers it: 200 + `X-VGI-RPC-Error`, the EXCEPTION batch on the empty schema. */
+  private errorStream(error: RpcError, requestId: string): HttpReply {
     const out: Uint8Array[] = [];
-    const error = RpcError.of('WorkerCrashedError', `the worker thread answering this request died: ${e instanceof Error ? e.message : String(e)}`);
     writeErrorStream(out, emptySchema(), toWireError(error), { serverId: this.serverId, requestId });
     return { status: 200, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
   }
 
-  /** Sticky sessions whose owner is known. */
+  /** Sticky sessions held by live workers (those of a worker that exited are lost, not open). */
   get trackedSessions(): number {
-    return this.sessionOwners.size;
+    let n = 0;
+    for (const [tid, count] of this.sessionsOf) if (!this.exited.has(tid)) n += count;
+    return n;
+  }
+
+  private rememberSession(token: string, owner: Owner): void {
+    this.forgetSession(token);
+    this.sessionOwners.set(token, owner);
+    this.sessionsOf.set(owner.threadId, (this.sessionsOf.get(owner.threadId) ?? 0) + 1);
+  }
+
+  private forgetSession(token: string): void {
+    const owner = this.sessionOwners.get(token);
+    if (owner === undefined) return;
+    this.sessionOwners.delete(token);
+    const left = (this.sessionsOf.get(owner.threadId) ?? 1) - 1;
+    if (left > 0) this.sessionsOf.set(owner.threadId, left);
+    else this.sessionsOf.delete(owner.threadId);
+  }
+
+  private forgetAllSessions(): void {
+    this.sessionOwners.clear();
+    this.sessionsOf.clear();
   }
 
   /** Make every worker refuse new sticky sessions (`on`), or accept them again. */
@@ -229,25 +273,49 @@ export class WorkerForwarder {
       this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'draining', on } satisfies HttpTaskPayload }).catch(() => undefined)));
   }
 
+  /** Tell every worker to release its sticky sessions now (the front end forgets their owners). */
+  async closeSessions(): Promise<void> {
+    this.forgetAllSessions();
+    await Promise.all(this.pool.liveWorkers.map((tid) =>
+      this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeSessions' } satisfies HttpTaskPayload }).catch(() => undefined)));
+  }
+
   /** Tell every worker to end its live streams (drain). */
   async closeStreams(detail: string): Promise<void> {
     this.owners.clear();
-    this.sessionOwners.clear();
+    this.forgetAllSessions();
     await Promise.all(this.pool.liveWorkers.map((tid) =>
       this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeStreams', detail } satisfies HttpTaskPayload }).catch(() => undefined)));
   }
 
   private startSweeping(): void {
     if (this.sweeper !== undefined || !(this.ttlMs > 0 || this.sessionOwners.size > 0)) return;
-    this.sweeper = setInterval(() => {
+    this.sweeper = setInterval(() => void this.sweep(), 1000);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Forget expired owners, a millisecond slice at a time (100,000 sessions
+   * expiring together must not hold the front end, which serves every
+   * request, for the whole sweep); stop sweeping once nothing is tracked.
+   */
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
       const now = Date.now();
-      for (const [token, o] of this.owners) if (o.expiresAt <= now) this.owners.delete(token);
-      for (const [token, o] of this.sessionOwners) if (o.expiresAt <= now) this.sessionOwners.delete(token);
-      if (this.owners.size === 0 && this.sessionOwners.size === 0) {
+      await inTimeSlices(this.owners, ([token, o]) => {
+        if (o.expiresAt <= now) this.owners.delete(token);
+      });
+      await inTimeSlices(this.sessionOwners, ([token, o]) => {
+        if (o.expiresAt <= now) this.forgetSession(token);
+      });
+      if (this.owners.size === 0 && this.sessionOwners.size === 0 && this.sweeper !== undefined) {
         clearInterval(this.sweeper);
         this.sweeper = undefined;
       }
-    }, 1000);
-    this.sweeper.unref();
+    } finally {
+      this.sweeping = false;
+    }
   }
 }

@@ -1,0 +1,463 @@
+/**
+ * Sticky sessions over HTTP at scale (issue 11's bench), against one server
+ * process with 2 worker threads (bench/sticky-server.ts, run with node
+ * --expose-gc so the probes can force full GCs):
+ *
+ * 1. memory: 100,000 sessions opened (each holding a one-field counter)
+ *    from 64 keep-alive connections (bench/raw-http.ts: our wire code
+ *    encodes the request; each answer is checked for 200, no
+ *    `X-VGI-RPC-Error` and a `VGI-Session` token). The V8 heap in use after
+ *    full GCs, of each worker (read through a session the bench holds on
+ *    it) and of the main thread (the front end's token -> worker table),
+ *    before and after, gives the bytes per idle session of the whole server
+ *    beside the process's RSS growth; sessions per GiB follow.
+ * 2. resume latency: wrk (/usr/bin/wrk), 2 threads and 64 keep-alive
+ *    connections, POSTs `touch` (a unary call bumping the session's
+ *    counter) with a different session's `VGI-Session` token on every
+ *    request (a Lua script rotates the 100,000 tokens) and checks every
+ *    answer (200, no `X-VGI-RPC-Error`). Saturated: as fast as the
+ *    connections go, so the latency includes queueing (64 in flight: the
+ *    mean is 64 / calls per second); paced: each connection waits
+ *    `pacedDelayMs` between calls (wrk's `delay()`), so the latency is the
+ *    server's answer time at a third or so of its capacity. Each run: a
+ *    warm-up, then a measured run with wrk's CPU (/usr/bin/time), the
+ *    server's (/proc/<pid>/stat) and the rest of the machine's (/proc/stat).
+ *    The same saturated load on `ping` (no session) shows what the session
+ *    costs.
+ * 3. reaping: a fresh server; 1,000 long-lived sessions, then 100,000 more
+ *    opened with one common expiry instant. Paced resumes of the long-lived
+ *    ones run from before that instant until 3 s after it (the worker
+ *    reapers and the front end's sweep each run within a second of it),
+ *    while every thread watches its event loop (the worst lateness of a 1 ms
+ *    timer); the expired sessions must all be released (the workers count
+ *    their states' close()). Then the same window again with nothing
+ *    expiring, as the control: the machine's own noise.
+ *
+ * Standalone: node dist/bench/sticky-http.js [--sessions N] [--only memory,resume,reap]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Client, httpConnect } from '../src/index.js';
+import { encodeRequest } from '../src/client/connection.js';
+import type { HttpConnection } from '../src/client/http/http-connection.js';
+import type { PromiseClient } from '../src/client/typed-client.js';
+import { RawHttpConnection } from './raw-http.js';
+import { type StallSummary, StickyBench } from './sticky-service.js';
+import { type WrkLoad, type WrkRun, measuredRun, warmUp, wrkMissing } from './wrk.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const SERVER = join(HERE, 'sticky-server.js');
+const ARROW = 'application/vnd.apache.arrow.stream';
+
+/** How the bench is shaped. */
+export interface StickyHttpOptions {
+  readonly sessions: number;
+  readonly workers: number;
+  readonly connections: number;
+  readonly threads: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  /** Each connection's pause between paced calls, ms. */
+  readonly pacedDelayMs: number;
+  /** Long-lived sessions resumed while the others are reaped. */
+  readonly reapLoadSessions: number;
+  readonly parts: readonly ('memory' | 'resume' | 'reap')[];
+}
+
+const DEFAULTS: StickyHttpOptions = {
+  sessions: 100_000, workers: 2, connections: 64, threads: 2, warmupSeconds: 2, seconds: 5,
+  pacedDelayMs: 5, reapLoadSessions: 1_000, parts: ['memory', 'resume', 'reap'],
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+
+/** The bench server process: its port, and the main thread's answers to stdin commands. */
+class BenchServer {
+  private readonly waiting: { prefix: string; resolve: (v: string) => void }[] = [];
+
+  private constructor(readonly child: ChildProcess, readonly port: number, lines: ReturnType<typeof createInterface>) {
+    lines.on('line', (line: string) => {
+      const i = this.waiting.findIndex((w) => line.startsWith(w.prefix));
+      if (i < 0) return;
+      const w = this.waiting.splice(i, 1)[0]!;
+      w.resolve(line.slice(w.prefix.length));
+    });
+  }
+
+  static start(workers: number): Promise<BenchServer> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--expose-gc', SERVER, String(workers), '3600'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`  server: ${line}\n`));
+      const rl = createInterface({ input: child.stdout! });
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('the sticky bench server did not start')); }, 30_000);
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the sticky bench server exited (${code}) before listening`)); });
+      const first = (line: string): void => {
+        const m = /^PORT:(\d+)$/.exec(line);
+        if (m === null) return;
+        clearTimeout(timer);
+        rl.off('line', first);
+        resolve(new BenchServer(child, Number(m[1]), rl));
+      };
+      rl.on('line', first);
+    });
+  }
+
+  /** Send a command line; resolves with what follows `prefix` in the answer. */
+  ask(command: string, prefix: string): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiting.push({ prefix, resolve: (v) => resolve(v) });
+      this.child.stdin!.write(`${command}\n`);
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The process's resident set, bytes. */
+  rss(): number {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'))?.[1];
+    return Number(kb) * 1024;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** A session the bench holds on each worker, to reach that worker's probes. */
+interface Probe {
+  readonly thread: bigint;
+  readonly api: PromiseClient<typeof StickyBench.methods>;
+  readonly conn: HttpConnection;
+}
+
+/** Open sessions until every worker holds one (the front end sends an open to the least loaded worker). */
+const probeEachWorker = async (url: string, workers: number): Promise<Probe[]> => {
+  const conn = await httpConnect(url, { retry: false });
+  const probes = new Map<bigint, Probe>();
+  for (let attempt = 0; attempt < 50 && probes.size < workers; attempt++) {
+    const batch = await Promise.all(Array.from({ length: 4 }, async () => {
+      const s = conn.withSession();
+      const api = Client.promises(StickyBench, s);
+      return { thread: await api.open({ expires_at_ms: 0n }), api, conn: s };
+    }));
+    for (const p of batch) if (!probes.has(p.thread)) probes.set(p.thread, p);
+  }
+  if (probes.size < workers) throw new Error(`sessions reached ${probes.size} of ${workers} workers`);
+  return [...probes.values()];
+};
+
+/** The request body of `method` with `params`. */
+const bodyOf = (method: 'open' | 'touch' | 'ping', params: Record<string, unknown>): Buffer => {
+  const parts: Uint8Array[] = [];
+  encodeRequest(parts, { protocol: 'StickyBench', protocolVersion: undefined }, method, StickyBench.methods[method], params);
+  return Buffer.concat(parts);
+};
+
+/** Open `n` sessions from `connections` keep-alive connections; their tokens, and the rate. */
+const openSessions = async (port: number, n: number, connections: number, expiresAtMs: number): Promise<{ tokens: string[]; perSecond: number }> => {
+  const body = bodyOf('open', { expires_at_ms: BigInt(expiresAtMs) });
+  const tokens: string[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: connections }, async () => {
+    const c = new RawHttpConnection('127.0.0.1', port);
+    try {
+      while (next < n) {
+        next++;
+        const a = await c.post('/StickyBench/open', { 'Content-Type': ARROW, 'VGI-Session-Accept': 'true' }, [body]);
+        const token = a.headers.get('vgi-session');
+        if (a.status !== 200 || a.headers.has('x-vgi-rpc-error') || token === undefined) throw new Error(`open answered ${a.status}: ${a.body.toString('latin1').slice(0, 200)}`);
+        tokens.push(token);
+      }
+    } finally {
+      c.close();
+    }
+  }));
+  return { tokens, perSecond: n / ((performance.now() - t0) / 1000) };
+};
+
+/**
+ * A wrk Lua script POSTing `bodyFile` to `path`: with `tokensFile`, each
+ * request carries the next token (each wrk thread starts at its own offset);
+ * with `delayMs`, each connection waits that long between requests. Every
+ * answer is checked; `CHECKED ok=N bad=M` is printed at the end.
+ */
+const wrkScript = (path: string, bodyFile: string, tokensFile: string | undefined, delayMs: number | undefined): string => `
+local f = assert(io.open(${JSON.stringify(bodyFile)}, "rb"))
+local body = f:read("*all")
+f:close()
+local tokens = {}
+${tokensFile === undefined ? '' : `for line in io.lines(${JSON.stringify(tokensFile)}) do tokens[#tokens + 1] = line end`}
+local n = #tokens
+local headers = { ["Content-Type"] = ${JSON.stringify(ARROW)} }
+local i = 0
+local threads = {}
+local started = 0
+function setup(thread)
+  thread:set("offset", started)
+  started = started + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  if n > 0 then i = math.floor((offset or 0) * n / 7) % n end
+end
+function request()
+  if n > 0 then
+    i = i + 1
+    if i > n then i = 1 end
+    headers["VGI-Session"] = tokens[i]
+  end
+  return wrk.format("POST", ${JSON.stringify(path)}, headers, body)
+end
+${delayMs === undefined ? '' : `function delay() return ${delayMs} end`}
+ok = 0
+bad = 0
+function response(status, hdrs, b)
+  if status ~= 200 or hdrs["X-VGI-RPC-Error"] ~= nil or hdrs["x-vgi-rpc-error"] ~= nil then bad = bad + 1 else ok = ok + 1 end
+end
+function done(summary, latency, requests)
+  local o, b = 0, 0
+  for _, t in ipairs(threads) do o = o + t:get("ok"); b = b + t:get("bad") end
+  io.write(string.format("CHECKED ok=%d bad=%d\\n", o, b))
+end
+`;
+
+/** One measured wrk run's numbers. */
+export interface LoadResult {
+  readonly calls_per_s: number;
+  readonly calls: number;
+  readonly p50_us: number;
+  readonly p99_us: number;
+  readonly max_us: number;
+  readonly bad: number;
+  readonly server_cpu_pct: number;
+  readonly wrk_cpu_pct: number;
+  readonly other_cpu_pct: number;
+}
+
+const loadResult = (r: WrkRun): LoadResult => {
+  const bad = r.report.errors + (r.report.checked?.bad ?? 0);
+  return {
+    calls_per_s: r.report.rps, calls: r.report.requests, p50_us: r.report.p50, p99_us: r.report.p99, max_us: r.report.max, bad,
+    server_cpu_pct: r.serverCpuPct, wrk_cpu_pct: r.wrkCpuPct, other_cpu_pct: r.otherCpuPct,
+  };
+};
+
+const loadLine = (name: string, r: LoadResult): string =>
+  `${name.padEnd(44)} ${fmt(r.calls_per_s).padStart(8)} ${fmt(r.p50_us).padStart(7)} ${fmt(r.p99_us).padStart(7)} ${fmt(r.max_us).padStart(8)} ${String(r.bad).padStart(4)} ${fmt(r.server_cpu_pct).padStart(6)}% ${fmt(r.wrk_cpu_pct).padStart(5)}% ${fmt(r.other_cpu_pct).padStart(6)}%`;
+const LOAD_HEAD = `${'load'.padEnd(44)} ${'calls/s'.padStart(8)} ${'p50 µs'.padStart(7)} ${'p99 µs'.padStart(7)} ${'max µs'.padStart(8)} ${'bad'.padStart(4)} ${'server'.padStart(7)} ${'wrk'.padStart(6)} ${'others'.padStart(7)}`;
+
+/** Everything measured. */
+export interface StickyHttpResults {
+  readonly memory?: {
+    readonly sessions: number;
+    readonly per_worker: readonly number[];
+    readonly open_per_s: number;
+    readonly worker_heap_bytes_per_session: number;
+    readonly main_heap_bytes_per_session: number;
+    readonly heap_bytes_per_session: number;
+    readonly rss_bytes_per_session: number;
+    readonly sessions_per_gib: number;
+  };
+  readonly resume?: { readonly saturated: LoadResult; readonly paced: LoadResult; readonly stateless: LoadResult };
+  readonly reap?: {
+    readonly expired: number;
+    readonly released: number;
+    readonly reaping: LoadResult;
+    readonly reaping_stalls: ThreadStalls;
+    readonly control: LoadResult;
+    readonly control_stalls: ThreadStalls;
+    readonly late_start: boolean;
+  };
+}
+
+/** Heap in use after full GCs: the main thread's and each worker's. */
+const heaps = async (server: BenchServer, probes: readonly Probe[]): Promise<{ main: number; workers: number[] }> => {
+  const workers: number[] = [];
+  for (const p of probes) workers.push(Number(await p.api.heap({})));
+  return { main: Number(await server.ask('heap', 'HEAP:')), workers };
+};
+
+const armStalls = async (server: BenchServer, probes: readonly Probe[]): Promise<void> => {
+  await server.ask('arm', 'ARMED');
+  for (const p of probes) await p.api.stall({ arm: true });
+};
+
+/** What each thread's event-loop watch saw over a window. */
+interface ThreadStalls {
+  readonly main: StallSummary;
+  readonly workers: readonly StallSummary[];
+}
+
+const readStalls = async (server: BenchServer, probes: readonly Probe[]): Promise<ThreadStalls> => {
+  const workers: StallSummary[] = [];
+  for (const p of probes) workers.push(JSON.parse(await p.api.stall({ arm: false })) as StallSummary);
+  return { main: JSON.parse(await server.ask('stall', 'STALL:')) as StallSummary, workers };
+};
+
+/** Run the bench; progress goes to `log`. */
+export const measureStickyHttp = async (log: (s: string) => void, options: Partial<StickyHttpOptions> = {}): Promise<{ table: string; results: StickyHttpResults }> => {
+  const o = { ...DEFAULTS, ...options };
+  const missing = wrkMissing();
+  if (missing !== undefined) return { table: `sticky sessions over HTTP: skipped (${missing})`, results: {} };
+  const dir = mkdtempSync(join(tmpdir(), 'vgi-sticky-bench-'));
+  const lines: string[] = [];
+  const results: { -readonly [K in keyof StickyHttpResults]: StickyHttpResults[K] } = {};
+  const touchBody = join(dir, 'touch.arrow');
+  writeFileSync(touchBody, bodyOf('touch', {}));
+  const pingBody = join(dir, 'ping.arrow');
+  writeFileSync(pingBody, bodyOf('ping', {}));
+  const load = (script: string, url: string): WrkLoad => ({ threads: o.threads, connections: o.connections, script, url });
+  const run = async (name: string, wl: WrkLoad, pid: number, warmup = o.warmupSeconds, seconds = o.seconds): Promise<LoadResult> => {
+    log(`  ${name}: ${warmup} s warm-up, ${seconds} s measured`);
+    if (warmup > 0) await warmUp(wl, warmup);
+    return loadResult(await measuredRun(wl, seconds, pid));
+  };
+  const load0 = loadavg()[0]!;
+  let openRate = 10_000;
+  try {
+    if (o.parts.includes('memory') || o.parts.includes('resume')) {
+      const server = await BenchServer.start(o.workers);
+      try {
+        const probes = await probeEachWorker(server.url, o.workers);
+        await sleep(500);
+        const before = await heaps(server, probes);
+        const rss0 = server.rss();
+        log(`sticky: opening ${fmt(o.sessions)} sessions from ${o.connections} connections`);
+        const opened = await openSessions(server.port, o.sessions, o.connections, 0);
+        openRate = opened.perSecond;
+        const perWorker = await Promise.all(probes.map(async (p) => Number(await p.api.held({})) - 1));
+        await sleep(500);
+        const after = await heaps(server, probes);
+        const rss1 = server.rss();
+        const workerBytes = after.workers.reduce((a, b) => a + b, 0) - before.workers.reduce((a, b) => a + b, 0);
+        const mainBytes = after.main - before.main;
+        const perSession = (workerBytes + mainBytes) / o.sessions;
+        results.memory = {
+          sessions: o.sessions, per_worker: perWorker, open_per_s: opened.perSecond,
+          worker_heap_bytes_per_session: workerBytes / o.sessions, main_heap_bytes_per_session: mainBytes / o.sessions,
+          heap_bytes_per_session: perSession, rss_bytes_per_session: (rss1 - rss0) / o.sessions, sessions_per_gib: (1 << 30) / perSession,
+        };
+        const m = results.memory;
+        lines.push(
+          `sticky sessions over HTTP (bench/sticky-http.ts; server: bench/sticky-server.ts, ${o.workers} workers, node --expose-gc; ${cpus().length} cores, load average ${fmt(load0, 2)} at the start)`,
+          `memory: ${fmt(o.sessions)} sessions opened from ${o.connections} keep-alive connections at ${fmt(m.open_per_s)}/s, held ${perWorker.map((n) => fmt(n)).join(' + ')} by the workers; ` +
+            'V8 heap in use after full GCs, before and after, per session (each state is a one-field counter with a close()):',
+          `  workers ${fmt(m.worker_heap_bytes_per_session)} B + main thread (token -> worker table) ${fmt(m.main_heap_bytes_per_session)} B = ${fmt(m.heap_bytes_per_session)} B per idle session ` +
+            `(${fmt(m.sessions_per_gib / 1e6, 2)} M sessions per GiB of heap); process RSS grew ${fmt(m.rss_bytes_per_session)} B per session (RSS keeps garbage and free heap pages)`,
+        );
+        if (o.parts.includes('resume')) {
+          const tokens = join(dir, 'tokens.txt');
+          writeFileSync(tokens, `${opened.tokens.join('\n')}\n`);
+          const pid = server.child.pid!;
+          const touchUrl = `${server.url}/StickyBench/touch`;
+          log('sticky: resumes under wrk');
+          const saturatedScript = join(dir, 'touch.lua');
+          writeFileSync(saturatedScript, wrkScript('/StickyBench/touch', touchBody, tokens, undefined));
+          const pacedScript = join(dir, 'touch-paced.lua');
+          writeFileSync(pacedScript, wrkScript('/StickyBench/touch', touchBody, tokens, o.pacedDelayMs));
+          const pingScript = join(dir, 'ping.lua');
+          writeFileSync(pingScript, wrkScript('/StickyBench/ping', pingBody, undefined, undefined));
+          const saturated = await run('resume, saturated', load(saturatedScript, touchUrl), pid);
+          const paced = await run(`resume, paced (${o.pacedDelayMs} ms between calls per connection)`, load(pacedScript, touchUrl), pid);
+          const stateless = await run('stateless ping, saturated', load(pingScript, `${server.url}/StickyBench/ping`), pid);
+          results.resume = { saturated, paced, stateless };
+          lines.push(
+            '',
+            `resume: touch (unary, bumps the session's counter) with a different one of the ${fmt(o.sessions)} tokens on every request (wrk Lua rotates them), ` +
+              `wrk ${o.threads} threads / ${o.connections} keep-alive connections, ${o.warmupSeconds} s warm-up then ${o.seconds} s measured, every answer checked; ` +
+              "CPU in % of one core (server = the whole server process, wrk = wrk's user+system, others = the rest of the machine)",
+            LOAD_HEAD,
+            loadLine('resume, saturated (64 in flight)', saturated),
+            loadLine(`resume, paced (${o.pacedDelayMs} ms pause per connection)`, paced),
+            loadLine('stateless ping, saturated (no session)', stateless),
+            `saturated latency is mostly queueing (64 in flight / ${fmt(saturated.calls_per_s)} calls/s = ${fmt((o.connections / saturated.calls_per_s) * 1e6)} µs mean); the paced run shows the answer time below saturation. Target: resume p99 < 1 ms.`,
+          );
+        }
+        for (const p of probes) await p.conn.close();
+      } finally {
+        await server.stop();
+      }
+    }
+    if (o.parts.includes('reap')) {
+      const server = await BenchServer.start(o.workers);
+      try {
+        const probes = await probeEachWorker(server.url, o.workers);
+        log(`sticky reaping: ${fmt(o.reapLoadSessions)} long-lived sessions, then ${fmt(o.sessions)} expiring at one instant`);
+        const longLived = await openSessions(server.port, o.reapLoadSessions, o.connections, 0);
+        const tokens = join(dir, 'long-lived.txt');
+        writeFileSync(tokens, `${longLived.tokens.join('\n')}\n`);
+        const script = join(dir, 'touch-reap.lua');
+        writeFileSync(script, wrkScript('/StickyBench/touch', touchBody, tokens, o.pacedDelayMs));
+        const wl = load(script, `${server.url}/StickyBench/touch`);
+        // Warm the server's resume path before the expiring sessions exist.
+        await warmUp(wl, o.warmupSeconds);
+        // Opening must end before the expiry: estimate its time from the slower of the rates seen.
+        const expiresAt = Date.now() + Math.ceil((o.sessions / Math.min(openRate, longLived.perSecond)) * 1.5 * 1000) + 3_000;
+        await openSessions(server.port, o.sessions, o.connections, expiresAt);
+        const heldBefore = (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
+        const lateStart = Date.now() > expiresAt - 1_000;
+        // The measured window starts 2 s before the expiry.
+        await sleep(Math.max(0, expiresAt - 2_000 - Date.now()));
+        await armStalls(server, probes);
+        const window = Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000) + 3);
+        log(`  reaping window: ${window} s of paced resumes of the long-lived sessions (expiry in ${fmt((expiresAt - Date.now()) / 1000, 1)} s)`);
+        const reaping = await run('resumes while reaping', wl, server.child.pid!, 0, window);
+        const reapingStall = await readStalls(server, probes);
+        const heldAfter = (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
+        await armStalls(server, probes);
+        const control = await run('control: the same load, nothing expiring', wl, server.child.pid!, 0, window);
+        const controlStall = await readStalls(server, probes);
+        results.reap = {
+          expired: o.sessions, released: heldBefore - heldAfter, reaping, reaping_stalls: reapingStall, control, control_stalls: controlStall, late_start: lateStart,
+        };
+        const one = (s: StallSummary): string => `${fmt(s.worst_ms, 1)} ms (${s.over_5ms} over 5 ms, ${s.over_2ms} over 2 ms in ${fmt(s.ticks)} ticks)`;
+        const stalls = (s: ThreadStalls): string => `main ${one(s.main)}; workers ${s.workers.map(one).join(' / ')}`;
+        lines.push(
+          '',
+          `reaping: ${fmt(o.sessions)} sessions expiring at one instant (opened with that absolute expiry) beside ${fmt(o.reapLoadSessions)} long-lived ones; ` +
+            `paced resumes of the long-lived ones (${o.pacedDelayMs} ms pause per connection, ${o.connections} connections) over ${window} s spanning the expiry and the reapers' next ticks; ` +
+            `released by the reapers in the window: ${fmt(heldBefore - heldAfter)} of ${fmt(o.sessions)}${lateStart ? ' (opening ran late: the expiry came less than 1 s after the last open)' : ''}`,
+          LOAD_HEAD,
+          loadLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping),
+          loadLine('control: same load, nothing expiring', control),
+          `event-loop stalls (lateness of a 1 ms timer in each thread): worst, and how many ticks were late by more than 5 / 2 ms`,
+          `  while reaping: ${stalls(reapingStall)}`,
+          `  control:       ${stalls(controlStall)}`,
+          'Target: no request stalled by more than 5 ms (on a shared machine the control shows what preemption alone costs).',
+        );
+        for (const p of probes) await p.conn.close();
+      } finally {
+        await server.stop();
+      }
+    }
+    lines.push(`(load average ${fmt(load0, 2)} at the start, ${fmt(loadavg()[0]!, 2)} at the end; the machine is shared)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { table: lines.join('\n'), results };
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const arg = (name: string): string | undefined => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  const sessions = arg('--sessions');
+  const only = arg('--only');
+  const { table, results } = await measureStickyHttp((s) => process.stderr.write(`${s}\n`), {
+    ...(sessions === undefined ? {} : { sessions: Number(sessions) }),
+    ...(only === undefined ? {} : { parts: only.split(',') as StickyHttpOptions['parts'] }),
+  });
+  process.stdout.write(`${table}\n${JSON.stringify(results)}\n`);
+}

@@ -1,0 +1,114 @@
+/**
+ * The service the sticky-session HTTP bench (bench/sticky-http.ts) serves:
+ * sessions holding a small counter, a resume that bumps it, and per-thread
+ * probes the bench reads through a session it holds on each worker (its
+ * heap after a full GC, the sessions the thread holds, the longest
+ * event-loop stall while armed).
+ */
+import { threadId } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import * as Effect from 'effect/Effect';
+import { CallContext, Errors, Method, Service, T } from '../src/index.js';
+
+/** The bench's protocol. */
+export const StickyBench = Service.define('StickyBench', {}, {
+  /** Open a session holding a counter; `expires_at_ms` > 0: it expires at that instant (ms since the epoch) instead of after the server's default TTL. Returns the thread holding it. */
+  open: Method.unary({ params: { expires_at_ms: T.int64 }, result: T.int64 }),
+  /** The resume: bump the session's counter; returns it. */
+  touch: Method.unary({ params: {}, result: T.int64 }),
+  /** No session: the stateless call the resume is compared with. */
+  ping: Method.unary({ params: {}, result: T.int64 }),
+  /** This thread's V8 heap in use after a full GC (needs node --expose-gc; -1 without). */
+  heap: Method.unary({ params: {}, result: T.int64 }),
+  /** Sessions this thread holds (opened and not yet released). */
+  held: Method.unary({ params: {}, result: T.int64 }),
+  /** `arm`: start watching this thread's event loop (a 1 ms timer's lateness); otherwise stop and return what was seen, a StallSummary as JSON. */
+  stall: Method.unary({ params: { arm: T.bool }, result: T.utf8 }),
+});
+
+/** A session's state: one counter and a close() the registry calls when the session ends. */
+class Counter {
+  value = 0n;
+  close(): void {
+    held--;
+  }
+}
+
+let held = 0;
+
+/** What a StallWatch saw: the worst lateness, how many ticks were late by more than 5 ms and by more than 2 ms, and how many ticks there were. */
+export interface StallSummary {
+  readonly worst_ms: number;
+  readonly over_5ms: number;
+  readonly over_2ms: number;
+  readonly ticks: number;
+}
+
+/** Watches the event loop of the thread it runs on: the lateness of a 1 ms interval timer while armed. */
+export class StallWatch {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private last = 0;
+  private worst = 0;
+  private over5 = 0;
+  private over2 = 0;
+  private ticks = 0;
+
+  /** Start watching (from zero). */
+  arm(): void {
+    this.disarm();
+    this.worst = 0;
+    this.over5 = 0;
+    this.over2 = 0;
+    this.ticks = 0;
+    this.last = performance.now();
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const late = now - this.last - 1;
+      this.worst = Math.max(this.worst, late);
+      if (late > 5) this.over5++;
+      if (late > 2) this.over2++;
+      this.ticks++;
+      this.last = now;
+    }, 1);
+    this.timer.unref();
+  }
+
+  /** Stop watching; what was seen. */
+  disarm(): StallSummary {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    return { worst_ms: this.worst, over_5ms: this.over5, over_2ms: this.over2, ticks: this.ticks };
+  }
+}
+
+const watch = new StallWatch();
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** StickyBench handlers. */
+export const StickyBenchLive = StickyBench.toLayer({
+  open: ({ expires_at_ms }) => Effect.flatMap(CallContext, (ctx) => {
+    const ttl = expires_at_ms > 0n ? (Number(expires_at_ms) - Date.now()) / 1000 : undefined;
+    if (ttl !== undefined && !(ttl > 0)) return Effect.fail(Errors.value(`expires_at_ms is in the past by ${-ttl} s`));
+    return Effect.map(ctx.openSession(new Counter(), ttl), () => {
+      held++;
+      return BigInt(threadId);
+    });
+  }),
+  touch: () => Effect.flatMap(CallContext, (ctx) =>
+    ctx.session instanceof Counter ? Effect.succeed(++ctx.session.value) : Effect.fail(Errors.runtime('no session bound to this request'))),
+  ping: () => Effect.succeed(1n),
+  heap: () => Effect.sync(() => {
+    if (gc === undefined) return -1n;
+    gc();
+    gc();
+    return BigInt(process.memoryUsage().heapUsed);
+  }),
+  held: () => Effect.sync(() => BigInt(held)),
+  stall: ({ arm }) => Effect.sync(() => {
+    if (arm) {
+      watch.arm();
+      return '';
+    }
+    return JSON.stringify(watch.disarm());
+  }),
+});
