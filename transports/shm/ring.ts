@@ -56,7 +56,7 @@ export class RingError extends Error {
  */
 const USED = 0; // bytes written and not yet read: the only word both sides change
 const HEAD = 16; // the writer's position (stored so an end can be re-attached in another thread)
-const WRITER_WAITING = 17; // 1 while the writer is about to sleep for space
+const WRITER_WAITING = 17; // while the writer sleeps for space: the free bytes it waits for (0: awake)
 const SPACE_SIG = 18; // bumped to wake the writer
 const WRITER_STATE = 19;
 const TAIL = 32; // the reader's position
@@ -175,12 +175,16 @@ export class RingWriter {
   private pending: Promise<void> | undefined;
   private queued = 0;
   private readonly spin: number;
+  /** A writer waiting for space sleeps until this much is free (or what its frame still needs, if less). */
+  private readonly wakeAt: number;
   private readonly prefix = new Uint8Array(PREFIX);
+  private readonly prefixView = new DataView(this.prefix.buffer);
 
   private constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
     ({ cells: this.cells, data: this.data, capacity: this.capacity } = viewsOf(sab));
     this.head = Atomics.load(this.cells, HEAD);
     this.spin = options.spin ?? 0;
+    this.wakeAt = Math.max(1, Math.floor(this.capacity / 2));
   }
 
   /** Open the writing end of the ring in `sab` (one writer at a time). */
@@ -245,7 +249,18 @@ export class RingWriter {
   }
 
   private putPrefix(length: number): void {
-    new DataView(this.prefix.buffer).setUint32(0, length, true);
+    const h = this.head;
+    if (h + PREFIX <= this.capacity) {
+      // The common case, byte by byte: cheaper than a copy for four bytes.
+      const d = this.data;
+      d[h] = length & 0xff;
+      d[h + 1] = (length >>> 8) & 0xff;
+      d[h + 2] = (length >>> 16) & 0xff;
+      d[h + 3] = length >>> 24;
+      this.head = (h + PREFIX) % this.capacity;
+      return;
+    }
+    this.prefixView.setUint32(0, length, true);
     this.put(this.prefix, 0, PREFIX);
   }
 
@@ -271,14 +286,16 @@ export class RingWriter {
   /** Stream a frame through the ring piece by piece, waiting for space between pieces. */
   private async writeSlow(list: readonly Uint8Array[], length: number): Promise<void> {
     this.check();
-    new DataView(this.prefix.buffer).setUint32(0, length, true);
-    const parts = [this.prefix.slice(), ...list];
+    this.prefixView.setUint32(0, length, true);
+    // Empty chunks are dropped: with a full ring, a loop over them would wait for zero bytes forever.
+    const parts = [this.prefix.slice(), ...list.filter((c) => c.byteLength > 0)];
     let part = 0;
     let offset = 0;
+    let remaining = PREFIX + length;
     while (part < parts.length) {
       let free = this.capacity - Atomics.load(this.cells, USED);
       if (free === 0) {
-        await this.awaitSpace();
+        await this.awaitSpace(Math.min(this.wakeAt, remaining));
         this.check();
         continue;
       }
@@ -295,16 +312,22 @@ export class RingWriter {
           offset = 0;
         }
       }
+      remaining -= wrote;
       this.publish(wrote);
     }
   }
 
-  /** Resolves once the reader has freed some space (or an end's state changed). */
-  private awaitSpace(): Promise<void> | void {
-    for (let i = 0; i < this.spin; i++) if (Atomics.load(this.cells, USED) < this.capacity) return;
+  /**
+   * Resolves once the reader has freed `want` bytes (or an end's state
+   * changed). Waking for a large share of the ring rather than for the
+   * first freed byte lets the writer refill in bursts: a ring kept full
+   * would otherwise cost one wake-up per frame the reader takes.
+   */
+  private awaitSpace(want: number): Promise<void> | void {
+    for (let i = 0; i < this.spin; i++) if (this.capacity - Atomics.load(this.cells, USED) >= want) return;
     const sig = Atomics.load(this.cells, SPACE_SIG);
-    Atomics.store(this.cells, WRITER_WAITING, 1);
-    if (Atomics.load(this.cells, USED) < this.capacity || Atomics.load(this.cells, READER_STATE) !== OPEN || Atomics.load(this.cells, WRITER_STATE) !== OPEN) {
+    Atomics.store(this.cells, WRITER_WAITING, want);
+    if (this.capacity - Atomics.load(this.cells, USED) >= want || Atomics.load(this.cells, READER_STATE) !== OPEN || Atomics.load(this.cells, WRITER_STATE) !== OPEN) {
       Atomics.store(this.cells, WRITER_WAITING, 0);
       return;
     }
@@ -351,6 +374,7 @@ export class RingReader {
   private readonly spin: number;
   /** The length prefix being read (it may straddle the wrap or arrive in pieces). */
   private readonly prefix = new Uint8Array(PREFIX);
+  private readonly prefixView = new DataView(this.prefix.buffer);
   private prefixFilled = 0;
   /** The frame being assembled, when its prefix has been read. */
   private frame: Uint8Array | undefined;
@@ -383,8 +407,9 @@ export class RingReader {
   /** Hand `n` read bytes back to the writer, waking it if it sleeps for space. */
   private release(n: number): void {
     Atomics.store(this.cells, TAIL, this.tail);
-    Atomics.sub(this.cells, USED, n);
-    if (Atomics.load(this.cells, WRITER_WAITING) !== 0 && Atomics.exchange(this.cells, WRITER_WAITING, 0) !== 0) {
+    const used = Atomics.sub(this.cells, USED, n) - n;
+    const want = Atomics.load(this.cells, WRITER_WAITING);
+    if (want !== 0 && this.capacity - used >= want && Atomics.exchange(this.cells, WRITER_WAITING, 0) !== 0) {
       Atomics.add(this.cells, SPACE_SIG, 1);
       Atomics.notify(this.cells, SPACE_SIG);
     }
@@ -406,14 +431,24 @@ export class RingReader {
     let consumed = 0;
     let out: Uint8Array | undefined;
     while (avail > 0) {
-      if (this.frame === undefined) {
+      if (this.frame === undefined && this.prefixFilled === 0 && avail >= PREFIX && this.tail + PREFIX <= this.capacity) {
+        // The common case: the whole prefix lies before the wrap.
+        const d = this.data;
+        const t = this.tail;
+        const length = (d[t]! | (d[t + 1]! << 8) | (d[t + 2]! << 16)) + d[t + 3]! * 0x100_0000;
+        this.tail = (t + PREFIX) % this.capacity;
+        avail -= PREFIX;
+        consumed += PREFIX;
+        this.frame = new Uint8Array(length);
+        this.frameFilled = 0;
+      } else if (this.frame === undefined) {
         const n = Math.min(PREFIX - this.prefixFilled, avail);
         this.take(this.prefix, this.prefixFilled, n);
         this.prefixFilled += n;
         avail -= n;
         consumed += n;
         if (this.prefixFilled < PREFIX) break;
-        const length = new DataView(this.prefix.buffer).getUint32(0, true);
+        const length = this.prefixView.getUint32(0, true);
         this.frame = new Uint8Array(length);
         this.frameFilled = 0;
       }
