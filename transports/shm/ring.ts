@@ -140,10 +140,12 @@ const wakeBoth = (cells: Int32Array): void => {
  */
 export const markCrashed = (sab: SharedArrayBuffer, end: 'writer' | 'reader', exitCode: number): void => {
   const { cells } = viewsOf(sab);
-  Atomics.store(cells, EXIT_CODE, exitCode | 0);
   const word = end === 'writer' ? WRITER_STATE : READER_STATE;
-  // Only an open (or, for the writer, aborted) end becomes crashed.
-  if (Atomics.compareExchange(cells, word, OPEN, CRASHED) !== OPEN && end === 'writer') Atomics.compareExchange(cells, word, ABORTED, CRASHED);
+  // Only an open (or, for the writer, aborted) end becomes crashed; the first report's exit code stays.
+  const was = Atomics.load(cells, word);
+  if (was !== OPEN && !(was === ABORTED && end === 'writer')) return;
+  Atomics.store(cells, EXIT_CODE, exitCode | 0);
+  if (Atomics.compareExchange(cells, word, was, CRASHED) !== was) return;
   wakeBoth(cells);
 };
 
