@@ -66,6 +66,7 @@ const startHop = async (via: Via): Promise<Hop> => {
       },
       close: async () => {
         await writer.close();
+        reader.close();
         await worker.terminate();
       },
     };

@@ -89,20 +89,25 @@ const waitAsync: WaitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).wa
 
 /**
  * A pending Atomics.waitAsync does not keep a Node thread alive (a worker
- * whose only work is a wait would exit). One interval timer per thread is
- * ref'd while any end of this thread sleeps, unref'd otherwise: toggling a
- * ref is cheap, creating a timer per sleep is not.
+ * whose only work is a wait would exit). So an open end keeps its thread
+ * alive, as an open socket does: one interval timer per thread, ref'd while
+ * any end of this thread is open and its ring has not failed. (Toggling the
+ * ref around every sleep instead costs a third of the round trips/s.)
  */
-let sleepers = 0;
+let holders = 0;
 let keepAlive: NodeJS.Timeout | undefined;
-const sleep = (cells: Int32Array, index: number, value: number): Promise<void> | void => {
-  const w = waitAsync(cells, index, value);
-  if (!w.async) return;
+const holdThread = (): void => {
   keepAlive ??= setInterval(() => {}, 0x3fff_ffff);
-  if (sleepers++ === 0) keepAlive.ref();
-  return (w.value as Promise<unknown>).then(() => {
-    if (--sleepers === 0) keepAlive!.unref();
-  });
+  if (holders++ === 0) keepAlive.ref();
+};
+const releaseThread = (): void => {
+  if (--holders === 0) keepAlive!.unref();
+};
+
+/** Sleep until `cells[index]` is no longer `value` (or it is notified). */
+const sleep = (cells: Int32Array, index: number, value: number): Promise<unknown> | void => {
+  const w = waitAsync(cells, index, value);
+  if (w.async) return w.value as Promise<unknown>;
 };
 
 /** Allocate the shared memory of a ring with `capacity` data bytes (any size >= 1; a power of two is no faster). */
@@ -187,6 +192,15 @@ export class RingWriter {
     this.head = Atomics.load(this.cells, HEAD);
     this.spin = options.spin ?? 0;
     this.wakeAt = Math.max(1, Math.floor(this.capacity / 2));
+    holdThread();
+  }
+
+  private holding = true;
+  /** This end is done (closed, or its ring failed): it no longer keeps the thread alive. */
+  private letGo(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    releaseThread();
   }
 
   /** Open the writing end of the ring in `sab` (one writer at a time). */
@@ -207,8 +221,12 @@ export class RingWriter {
   /** Throws the RingError that stops writing now, if any. */
   private check(): void {
     const mine = Atomics.load(this.cells, WRITER_STATE);
-    if (mine !== OPEN) throw new RingError('closed', 'this ring writer is closed');
+    if (mine !== OPEN) {
+      this.letGo();
+      throw new RingError('closed', 'this ring writer is closed');
+    }
     const theirs = Atomics.load(this.cells, READER_STATE);
+    if (theirs !== OPEN) this.letGo();
     if (theirs === CLOSED) throw new RingError('peer-closed', 'the reader closed the ring');
     if (theirs === CRASHED) {
       const code = Atomics.load(this.cells, EXIT_CODE);
@@ -325,7 +343,7 @@ export class RingWriter {
    * first freed byte lets the writer refill in bursts: a ring kept full
    * would otherwise cost one wake-up per frame the reader takes.
    */
-  private awaitSpace(want: number): Promise<void> | void {
+  private awaitSpace(want: number): Promise<unknown> | void {
     for (let i = 0; i < this.spin; i++) if (this.capacity - Atomics.load(this.cells, USED) >= want) return;
     const sig = Atomics.load(this.cells, SPACE_SIG);
     Atomics.store(this.cells, WRITER_WAITING, want);
@@ -355,6 +373,7 @@ export class RingWriter {
       failure = e;
     }
     if (Atomics.compareExchange(this.cells, WRITER_STATE, OPEN, CLOSED) === OPEN) wakeBoth(this.cells);
+    this.letGo();
     if (failure !== undefined) throw failure;
   }
 
@@ -364,6 +383,7 @@ export class RingWriter {
    */
   abort(): void {
     if (Atomics.compareExchange(this.cells, WRITER_STATE, OPEN, ABORTED) === OPEN) wakeBoth(this.cells);
+    this.letGo();
   }
 }
 
@@ -386,6 +406,15 @@ export class RingReader {
     ({ cells: this.cells, data: this.data, capacity: this.capacity } = viewsOf(sab));
     this.tail = Atomics.load(this.cells, TAIL);
     this.spin = options.spin ?? 0;
+    holdThread();
+  }
+
+  private holding = true;
+  /** This end is done (closed, at end of stream, or its ring failed): it no longer keeps the thread alive. */
+  private letGo(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    releaseThread();
   }
 
   /** Open the reading end of the ring in `sab` (one reader at a time). */
@@ -426,7 +455,10 @@ export class RingReader {
    */
   tryRead(): Uint8Array | null | undefined {
     const mine = Atomics.load(this.cells, READER_STATE);
-    if (mine !== OPEN) return null;
+    if (mine !== OPEN) {
+      this.letGo();
+      return null;
+    }
     // The writer's state is read before the byte count: a writer publishes its last bytes before it closes.
     const theirs = Atomics.load(this.cells, WRITER_STATE);
     let avail = Atomics.load(this.cells, USED);
@@ -471,6 +503,7 @@ export class RingReader {
     if (theirs === OPEN || avail > 0) return undefined;
     // The writer has stopped and everything it wrote has been read.
     const midFrame = this.frame !== undefined || this.prefixFilled > 0;
+    this.letGo();
     if (theirs === CLOSED && !midFrame) return null;
     if (theirs === CRASHED) {
       const code = Atomics.load(this.cells, EXIT_CODE);
@@ -483,7 +516,7 @@ export class RingReader {
    * Resolves once there may be something new to read: bytes arrived, or an
    * end's state changed. Announces the sleep so that the writer notifies.
    */
-  readable(): Promise<void> | void {
+  readable(): Promise<unknown> | void {
     for (let i = 0; i < this.spin; i++) if (Atomics.load(this.cells, USED) > 0) return;
     const sig = Atomics.load(this.cells, DATA_SIG);
     Atomics.store(this.cells, READER_WAITING, 1);
@@ -506,5 +539,6 @@ export class RingReader {
   /** Stop reading: the writer's pending and later writes fail with RingError 'peer-closed'; reads return null. */
   close(): void {
     if (Atomics.compareExchange(this.cells, READER_STATE, OPEN, CLOSED) === OPEN) wakeBoth(this.cells);
+    this.letGo();
   }
 }
