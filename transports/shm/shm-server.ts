@@ -69,7 +69,9 @@ export const serveShm = (runtime: RpcRuntime, options: ShmListenOptions = {}): S
       const done = serveShmChannel(runtime.localDispatcher!, channel, label, { drain, shutdown }, options.limits);
       return { control: (m) => (m.t === 'drain' ? startDrain() : startShutdown(m.detail)), done };
     }
-    const workers = pool.liveWorkers;
+    // Between a worker's death and its replacement's start, the pool's threads stand in for the live list.
+    const alive = pool.liveWorkers;
+    const workers = alive.length > 0 ? alive : pool.threads.map((t) => t.threadId);
     const tid = workers[sequence % workers.length]!;
     const { port1, port2 } = new MessageChannel();
     const task: ShmTask = { channel, label, control: port2, ...(options.limits === undefined ? {} : { limits: options.limits }) };
