@@ -1,7 +1,7 @@
 /**
  * Connecting to a server, the public way: name an endpoint (a unix socket, a
  * TCP address, a server command to spawn and talk to over its
- * stdin/stdout, or an HTTP server's URL) and get a connection (an
+ * stdin/stdout, an HTTP server's URL, or an in-process `shm` server) and get a connection (an
  * `RpcConnection`, or an `HttpConnection` for a URL), either as a Promise
  * (`open`, closed by `conn.close()`) or as an Effect that closes it with its
  * Scope (`connect`). Wrap the connection with `Client.promises` or
@@ -16,6 +16,7 @@ import { type SpawnOptions, spawnServer } from './pipe/subprocess-client.js';
 import { connectTcp } from './tcp/tcp-client.js';
 import { connectUnix } from './unix/unix-client.js';
 import { type ClientSegmentOptions, createClientSegment } from './shm/segments.js';
+import type { ShmAcceptor } from './shm/shm-server.js';
 
 /**
  * An HTTP server: its URL (the path is the server's prefix), as an
@@ -41,7 +42,9 @@ export type ByteStreamEndpoint =
   /** `"host:port"` or `{ host, port }`. */
   | ({ readonly tcp: string | { readonly host: string; readonly port: number } } & ShmOption)
   /** A server program speaking vgi-rpc on its stdin/stdout: `[command, ...args]`. */
-  | ({ readonly command: readonly [string, ...string[]]; readonly spawn?: SpawnOptions } & ShmOption);
+  | ({ readonly command: readonly [string, ...string[]]; readonly spawn?: SpawnOptions } & ShmOption)
+  /** A server in this process listening on `shm` (its RunningServer's `endpoint`): a SharedArrayBuffer channel to a worker thread. */
+  | { readonly inProcess: ShmAcceptor };
 
 /**
  * Where a client connects. A string is `unix:PATH`, `tcp:HOST:PORT` (the
@@ -95,6 +98,10 @@ export const openTransport = async (given: ByteStreamEndpoint): Promise<ClientTr
     await t.connected.catch((e: unknown) => { throw unreachable(`tcp ${host}:${port}`, e); });
     return t;
   }
+  if ('inProcess' in endpoint) {
+    const { connectShm } = await import('./shm/shm-client.js');
+    return connectShm(endpoint.inProcess);
+  }
   const [command, ...args] = endpoint.command;
   const t = await spawnServer(command, args, endpoint.spawn).catch((e: unknown) => { throw unreachable(`the server command ${command}`, e); });
   await t.started.catch((e: unknown) => { throw unreachable(`the server command ${command}`, e); });
@@ -122,7 +129,7 @@ export async function open(endpoint: Endpoint): Promise<RpcConnection | HttpConn
   const http = httpTarget(endpoint);
   if (http !== undefined) return httpConnect(http.url, http.http);
   const byteEndpoint = endpoint as ByteStreamEndpoint;
-  const shmOptions = typeof byteEndpoint === 'string' ? undefined : byteEndpoint.shm;
+  const shmOptions = typeof byteEndpoint === 'string' || !('shm' in byteEndpoint) ? undefined : byteEndpoint.shm;
   if (shmOptions === undefined) return new RpcConnection(await openTransport(byteEndpoint));
   let segment: ReturnType<typeof createClientSegment>;
   try {

@@ -3,7 +3,8 @@
  * Effect that holds the server in a Scope and drains it when the Scope
  * closes) and `serverLayer` (the same as a Layer providing `RpcServer`).
  * One options object says what to host, on how many worker threads, who
- * accepts, and where to listen: stdin/stdout, a unix socket or TCP.
+ * accepts, and where to listen: stdin/stdout, a unix socket, TCP, HTTP, or
+ * `shm` (in-process clients over SharedArrayBuffer channels).
  */
 import * as Context from 'effect/Context';
 import * as Data from 'effect/Data';
@@ -29,7 +30,9 @@ export type Listen =
   | { readonly kind: 'stdio' }
   | { readonly kind: 'unix'; readonly path: string }
   | { readonly kind: 'tcp'; readonly host?: string; readonly port?: number }
-  | { readonly kind: 'http'; readonly host?: string; readonly port?: number };
+  | { readonly kind: 'http'; readonly host?: string; readonly port?: number }
+  /** In-process connections over SharedArrayBuffer channels: clients in this process's threads open `endpoint` (`{ inProcess }`). */
+  | { readonly kind: 'shm'; readonly ringBytes?: number };
 
 /** What `startServer`, `serve` and `serverLayer` take. */
 export interface ServeOptions<E> extends RuntimeOptions<E> {
@@ -48,10 +51,10 @@ export interface RunningServer {
   /** The runtime: worker threads, drain handle, connection count. */
   readonly runtime: RpcRuntime;
   /** Where it listens, with the port a TCP server bound. */
-  readonly address: { readonly kind: 'stdio' } | { readonly kind: 'unix'; readonly path: string } | ({ readonly kind: 'tcp' } & TcpAddress) | { readonly kind: 'http'; readonly url: string; readonly port: number };
-  /** What a client passes to `open`/`connect` to reach it (undefined for stdio: spawn the program instead). */
+  readonly address: { readonly kind: 'stdio' } | { readonly kind: 'shm' } | { readonly kind: 'unix'; readonly path: string } | ({ readonly kind: 'tcp' } & TcpAddress) | { readonly kind: 'http'; readonly url: string; readonly port: number };
+  /** What a client passes to `open`/`connect` to reach it (undefined for stdio: spawn the program instead; `{ inProcess }` only works in this process). */
   readonly endpoint: Endpoint | undefined;
-  /** The discovery line a server process prints: `UNIX:<path>`, `TCP:<host>:<port>`, `PORT:<port>` for HTTP, or empty for stdio. */
+  /** The discovery line a server process prints: `UNIX:<path>`, `TCP:<host>:<port>`, `PORT:<port>` for HTTP, or empty for stdio and shm. */
   readonly discovery: string;
   /**
    * Settles once the server has stopped: after `drain()`/`shutdown()` (or a
@@ -91,6 +94,15 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
     // The server stops once its one connection is over (stdin ended, or a drain stopped it).
     const stopped = serveStdio(runtime, options.limits).then(async (outcome) => { await runtime.drain(); return outcome; });
     return { ...control, address: { kind: 'stdio' }, endpoint: undefined, discovery: '', stopped };
+  }
+  if (listen.kind === 'shm') {
+    const { serveShm } = await import('./shm/shm-server.js');
+    const listener = serveShm(runtime, {
+      ...(listen.ringBytes === undefined ? {} : { ringBytes: listen.ringBytes }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
+    });
+    const stopped = new Promise<ConnectionOutcome>((resolve) => runtime.onDrain(() => void runtime.drain().then(() => resolve({}))));
+    return { ...control, address: { kind: 'shm' }, endpoint: { inProcess: listener }, discovery: '', stopped };
   }
   if (listen.kind === 'http') {
     let serving: HttpServing;

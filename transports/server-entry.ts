@@ -26,6 +26,7 @@ export { serveTcp, DEFAULT_TCP_HOST, type TcpAddress } from './tcp/tcp-server.js
 export type { SocketListener, ListenOptions } from './socket/socket-listener.js';
 export { serveStdio } from './pipe/stdio-main.js';
 export { memoryConnect } from './memory/memory-transport.js';
+export { serveShm, type ShmListener, type ShmListenOptions, type ShmAcceptor, type ShmChannelHandle } from './shm/shm-server.js';
 export { reserveStdout } from '../runtime/stdout-reservation.js';
 export type { ConnectionEnds, ForwardedConnection } from '../runtime/connection-bridge.js';
 export { Unauthorized, type AuthReason, type Authenticate } from './http/unauthorized.js';

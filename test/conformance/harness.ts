@@ -8,7 +8,9 @@
  * on its main thread), `stdio-workers` (the stdio worker with `--workers 1`),
  * `unix` and `tcp` (the worker listening with `--workers 2`, a fresh
  * connection per test), `http` (the worker with `--http --workers 2`, a
- * fresh HTTP client per test), `shm-segment` (the stdio worker, our
+ * fresh HTTP client per test), `shm` (a runtime in the test process with two
+ * worker threads, a fresh SharedArrayBuffer channel per test from the test's
+ * thread to one of them), `shm-segment` (the stdio worker, our
  * subprocess client owning an 8 MiB shared-memory segment, as the
  * reference's runner does with `ShmSegment.create(8 MiB)`; Linux only).
  * Workers are the compiled
@@ -37,6 +39,9 @@ import type { ClientSegment } from '../../src/client/client-shm.js';
 import { createClientSegment, segmentsAvailable } from '../../transports/shm/segments.js';
 import { ConformanceService, conformanceLayer } from '../../examples/conformance/service.js';
 import { SecondaryLive, SecondaryService } from '../../examples/conformance/secondary.js';
+import { type RunningServer, startServer } from '../../transports/serve.js';
+import { connectShm } from '../../transports/shm/shm-client.js';
+import type { ShmAcceptor } from '../../transports/shm/shm-server.js';
 
 /** One open connection to a conformance server. */
 export interface ConformanceConn {
@@ -248,12 +253,27 @@ let nextSocket = 0;
 /** This test file's shared socket workers, by transport (harness state is per test file: vitest isolates files). */
 const fileServers = new Map<string, SocketServer>();
 
+/** This test file's in-process shm server (the `shm` transport), started on first use. */
+let shmServer: Promise<RunningServer> | undefined;
+
 /** Stop this test file's shared socket workers and remove its socket directory (registered as a file-level afterAll). */
 const stopFileServers = async (): Promise<void> => {
   const servers = [...fileServers.values()];
   fileServers.clear();
+  const shm = shmServer;
+  shmServer = undefined;
   try {
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([
+      ...servers.map((s) => s.stop()),
+      (async () => {
+        const server = await shm?.catch(() => undefined);
+        if (server === undefined) return;
+        await server.drain();
+        // Every connection was closed after its test: the drain had nothing to interrupt.
+        const outcome = await server.stopped;
+        if (outcome.error !== undefined) throw new Error(`the shm server stopped with ${outcome.error}`);
+      })(),
+    ]);
   } finally {
     if (socketDir !== undefined) rmSync(socketDir, { recursive: true, force: true });
     socketDir = undefined;
@@ -364,6 +384,44 @@ const http = (): ConformanceTransport => {
   };
 };
 
+const WORKER_THREAD = fileURLToPath(new URL('../../dist/examples/conformance/worker-thread.js', import.meta.url));
+
+/**
+ * In-process over SAB channels: a runtime in this test process (two worker
+ * threads running the compiled conformance worker-thread module, one
+ * runtime per test file like the socket workers), a fresh channel per test
+ * from the test's thread to one of the workers, closed after it.
+ */
+const shm = (): ConformanceTransport => {
+  let current: ConformanceConn | undefined;
+  const release = async (): Promise<void> => {
+    const c = current;
+    current = undefined;
+    await c?.conn.close();
+  };
+  return {
+    name: 'shm',
+    kind: 'pipe',
+    setup: async () => {},
+    connect: async () => {
+      shmServer ??= startServer({
+        services: [ConformanceService, SecondaryService],
+        layer: Layer.mergeAll(conformanceLayer(), SecondaryLive),
+        workerModule: WORKER_THREAD,
+        workers: 2,
+        graceMs: 5_000,
+        listen: { kind: 'shm' },
+      });
+      const server = await shmServer;
+      current ??= open(await connectShm((server.endpoint as { inProcess: ShmAcceptor }).inProcess));
+      return current;
+    },
+    release,
+    teardown: release,
+    skipReason: (f) => (f === 'http-only' ? 'an HTTP-only test' : undefined),
+  };
+};
+
 /** Every transport the suite runs over today. */
 const allTransports = (): ConformanceTransport[] => [
   memory(),
@@ -372,6 +430,7 @@ const allTransports = (): ConformanceTransport[] => [
   unix(),
   tcp(),
   http(),
+  shm(),
   ...(segmentsAvailable() ? [shmSegment()] : []),
 ];
 
