@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, RpcConnection } from '../src/index.js';
 import { Bench, BenchLive } from '../examples/bench/bench-service.js';
+import { timeCalls as time } from './stats.js';
 import { RpcRuntime } from '../runtime/rpc-runtime.js';
 import { serveUnix } from '../transports/unix/unix-server.js';
 import { connectUnix } from '../transports/unix/unix-client.js';
@@ -63,15 +64,6 @@ const sabRelay = async (runtime: RpcRuntime, path: string): Promise<() => Promis
   });
   await new Promise<void>((r) => server.listen(path, r));
   return () => new Promise<void>((r) => server.close(() => r()));
-};
-
-const time = async (count: number, f: () => Promise<unknown>): Promise<{ perSec: number; cpuUs: number }> => {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await f();
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  return { perSec: count / wall, cpuUs: (cpu.user + cpu.system) / count };
 };
 
 const main = async (): Promise<void> => {

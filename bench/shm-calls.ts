@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type RpcConnection } from '../src/index.js';
 import { Bench, BenchLive } from '../examples/bench/bench-service.js';
+import { timeCalls as time } from './stats.js';
 import { type ByteStreamEndpoint, open } from '../transports/connect.js';
 import { type ServeOptions, startServer } from '../transports/serve.js';
 
@@ -23,15 +24,6 @@ const lanes: readonly (readonly [string, ServeOptions<never>['listen'], 'workers
   ['unix (workers accept)', { kind: 'unix', path: join(tmpdir(), `vgi-shm-calls-${process.pid}-a.sock`) }, 'workers'],
   ['unix (relay)', { kind: 'unix', path: join(tmpdir(), `vgi-shm-calls-${process.pid}-b.sock`) }, 'relay'],
 ];
-
-const time = async (count: number, f: () => Promise<unknown>): Promise<{ perSec: number; cpuUs: number }> => {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await f();
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  return { perSec: count / wall, cpuUs: (cpu.user + cpu.system) / count };
-};
 
 const main = async (): Promise<void> => {
   const quick = process.argv.includes('--quick');

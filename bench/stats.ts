@@ -12,3 +12,13 @@ export const percentile = (values: readonly number[], p: number): number => {
 
 /** The median of `values`. */
 export const median = (values: readonly number[]): number => percentile(values, 50);
+
+/** Run `f` (which makes `count` calls) once: calls per second of wall time, and this process's CPU µs per call. */
+export const timeCalls = async (count: number, f: () => Promise<unknown>): Promise<{ perSec: number; cpuUs: number }> => {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await f();
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { perSec: count / wall, cpuUs: (cpu.user + cpu.system) / count };
+};

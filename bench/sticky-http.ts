@@ -47,7 +47,7 @@ import type { HttpConnection } from '../src/client/http/http-connection.js';
 import type { PromiseClient } from '../src/client/typed-client.js';
 import { RawHttpConnection } from './raw-http.js';
 import { type StallSummary, StickyBench } from './sticky-service.js';
-import { type WrkLoad, type WrkRun, measuredRun, warmUp, wrkMissing } from './wrk.js';
+import { CHECK_ANSWERS_LUA, type WrkLoad, type WrkRun, measuredRun, warmUp, wrkMissing } from './wrk.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const SERVER = join(HERE, 'sticky-server.js');
@@ -220,17 +220,7 @@ function request()
   return wrk.format("POST", ${JSON.stringify(path)}, headers, body)
 end
 ${delayMs === undefined ? '' : `function delay() return ${delayMs} end`}
-ok = 0
-bad = 0
-function response(status, hdrs, b)
-  if status ~= 200 or hdrs["X-VGI-RPC-Error"] ~= nil or hdrs["x-vgi-rpc-error"] ~= nil then bad = bad + 1 else ok = ok + 1 end
-end
-function done(summary, latency, requests)
-  local o, b = 0, 0
-  for _, t in ipairs(threads) do o = o + t:get("ok"); b = b + t:get("bad") end
-  io.write(string.format("CHECKED ok=%d bad=%d\\n", o, b))
-end
-`;
+${CHECK_ANSWERS_LUA}`;
 
 /** One measured wrk run's numbers. */
 export interface LoadResult {

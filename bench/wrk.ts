@@ -125,6 +125,23 @@ export const measuredRun = async (load: WrkLoad, seconds: number, pid: number): 
 };
 
 /**
+ * The Lua that checks every answer (status 200 and no `X-VGI-RPC-Error`
+ * header) and prints `CHECKED ok=N bad=M` at the end; the script defines
+ * `threads` (filled by its `setup`).
+ */
+export const CHECK_ANSWERS_LUA = `ok = 0
+bad = 0
+function response(status, headers, body)
+  if status ~= 200 or headers["X-VGI-RPC-Error"] ~= nil or headers["x-vgi-rpc-error"] ~= nil then bad = bad + 1 else ok = ok + 1 end
+end
+function done(summary, latency, requests)
+  local o, b = 0, 0
+  for _, t in ipairs(threads) do o = o + t:get("ok"); b = b + t:get("bad") end
+  io.write(string.format("CHECKED ok=%d bad=%d\\n", o, b))
+end
+`;
+
+/**
  * A Lua script that POSTs the file `bodyFile` with `contentType`, checks
  * every answer (status 200 and no `X-VGI-RPC-Error` header) and prints
  * `CHECKED ok=N bad=M` at the end. Checking needs wrk's `response()` hook,
@@ -139,14 +156,4 @@ f:close()
 wrk.headers["Content-Type"] = ${JSON.stringify(contentType)}
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
-ok = 0
-bad = 0
-function response(status, headers, body)
-  if status ~= 200 or headers["X-VGI-RPC-Error"] ~= nil or headers["x-vgi-rpc-error"] ~= nil then bad = bad + 1 else ok = ok + 1 end
-end
-function done(summary, latency, requests)
-  local o, b = 0, 0
-  for _, t in ipairs(threads) do o = o + t:get("ok"); b = b + t:get("bad") end
-  io.write(string.format("CHECKED ok=%d bad=%d\\n", o, b))
-end
-`;
+${CHECK_ANSWERS_LUA}`;
