@@ -22,6 +22,7 @@ import { pageModel } from '../../src/http/pages.js';
 import { HttpApp, type InFlight, type RpcRequest } from './http-app.js';
 
 import { HTTP_TASKS } from './http-worker-hook.js';
+import { type ListenOrder, WorkerListener } from './worker-listener.js';
 
 export { HTTP_TASKS };
 
@@ -33,7 +34,13 @@ export type HttpTaskPayload =
   /** Refuse new sticky sessions (`on`), or accept them again. */
   | { readonly op: 'draining'; readonly on: boolean }
   /** The page model of the hosted protocols (the front end renders the HTML pages from it). */
-  | { readonly op: 'pageModel' };
+  | { readonly op: 'pageModel' }
+  /** Listen on the shared port with this worker's own front end (`listeners: 'workers'`); answers the port bound. */
+  | { readonly op: 'listen'; readonly order: ListenOrder }
+  /** Stop listening (`now`: at once, else once the requests in flight are answered). */
+  | { readonly op: 'unlisten'; readonly now: boolean }
+  /** How many sticky sessions this worker holds (answers a number). */
+  | { readonly op: 'liveSessions' };
 
 /** What the front end sends on a link (in batches: one message carries an array of these). */
 export type LinkMessage =
@@ -104,7 +111,11 @@ export interface HttpTaskReply {
 /** What a worker sends back on a link (in batches): the reply to request `id`, or why it has none. */
 export type LinkReply =
   | { readonly id: number; readonly reply: HttpTaskReply }
-  | { readonly id: number; readonly failed: string };
+  | { readonly id: number; readonly failed: string }
+  /** This worker's thread is exiting: these are the requests it had received and not answered (the others never ran). */
+  | { readonly dying: readonly number[] }
+  /** The worker took the link (its first message): requests sent before it died without saying so never ran. */
+  | { readonly linked: true };
 
 /** Answer one request with `app` as a task reply (the body gathered into one transferable buffer, a recycled one when `buffers` has one that fits). */
 export const answerTask = async (app: HttpApp, request: RpcRequest, onStart?: (f: InFlight) => void, buffers?: ReplyBuffers): Promise<HttpTaskReply> => {
@@ -145,7 +156,16 @@ export class LinkBatch<T> {
     }
   }
 
+  /** Send what is queued now (a thread about to exit). */
+  flushNow(): void {
+    if (this.queue.length > 0) this.flush();
+  }
+
   private readonly flush = (): void => {
+    if (this.queue.length === 0) {
+      this.scheduled = false;
+      return;
+    }
     const queue = this.queue;
     const transfer = this.transfer;
     this.queue = [];
@@ -157,7 +177,7 @@ export class LinkBatch<T> {
 
 /** This worker's handler of HTTP tasks: its HttpApp, and the links the front end opens to it. */
 export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings): TransportTaskHandler => {
-  const app = new HttpApp(dispatcher, appOptionsOf(settings));
+  const app = new HttpApp(dispatcher, appOptionsOf(settings, threadId));
   const inFlight = new Map<number, InFlight>();
   const aborted = new Set<number>();
   const abort = (id: number): void => {
@@ -166,7 +186,9 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
     else aborted.add(id);
   };
   const buffers = new ReplyBuffers();
-  const answer = async (id: number, request: RpcRequest, out: LinkBatch<LinkReply>): Promise<void> => {
+  let listener: WorkerListener | undefined;
+  const answer = async (id: number, request: RpcRequest, out: LinkBatch<LinkReply>, received: Set<number>): Promise<void> => {
+    received.add(id);
     try {
       const reply = await answerTask(app, request, (f) => {
         inFlight.set(id, f);
@@ -176,6 +198,7 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
     } catch (e) {
       out.send({ id, failed: e instanceof Error ? e.message : String(e) });
     } finally {
+      received.delete(id);
       inFlight.delete(id);
       aborted.delete(id);
     }
@@ -191,9 +214,18 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
           throw new Error(`worker thread ${task.threadId} is gone`);
         }
         const out = new LinkBatch<LinkReply>(task.port);
+        const received = new Set<number>();
+        // A thread that exits tells the link which of its requests it had received: the others, still in
+        // the port, never ran, and the sender may answer them elsewhere (see NotReceivedError).
+        const port = task.port;
+        port.postMessage([{ linked: true }] satisfies LinkReply[]);
+        process.once('exit', () => {
+          out.flushNow();
+          port.postMessage([{ dying: [...received] }] satisfies LinkReply[]);
+        });
         task.port.on('message', (batch: readonly LinkMessage[]) => {
           for (const m of batch) {
-            if (m.op === 'request') void answer(m.id, m.request, out);
+            if (m.op === 'request') void answer(m.id, m.request, out, received);
             else if (m.op === 'abort') abort(m.id);
             else buffers.give(m.buffer);
           }
@@ -201,8 +233,18 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
         return undefined;
       }
       if (task.op === 'pageModel') return pageModel(dispatcher.hosting, { prefix: settings.prefix });
+      if (task.op === 'listen') {
+        listener ??= new WorkerListener(dispatcher, app, settings);
+        return listener.listen(task.order);
+      }
+      if (task.op === 'liveSessions') return app.liveSessions;
+      if (task.op === 'unlisten') {
+        await listener?.unlisten(task.now);
+        return undefined;
+      }
       if (task.op === 'draining') {
         app.setDraining(task.on);
+        listener?.setReady(!task.on);
         return undefined;
       }
       await app.closeStreams({ _tag: 'shutdown', detail: task.detail });

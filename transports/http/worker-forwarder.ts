@@ -15,7 +15,7 @@ import { peekBatchMetadata } from '../../src/wire/metadata-peek.js';
 import { RpcError, toWireError } from '../../src/service/errors.js';
 import { emptySchema } from '../../src/service/method.js';
 import { writeErrorStream } from '../../src/protocol/responses.js';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { WorkerPool } from '../../runtime/worker-pool.js';
 import type { HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
@@ -31,6 +31,11 @@ interface Owner {
 const owned = (b: Uint8Array): Uint8Array =>
   b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer) ? b : Uint8Array.prototype.slice.call(b);
 
+/** A request on a link whose worker exited without having received it (so nothing of it ran). */
+export class NotReceivedError extends Error {
+  override readonly name = 'NotReceivedError';
+}
+
 /** A request sent on a link and not answered yet. */
 interface Pending {
   readonly resolve: (r: HttpTaskReply) => void;
@@ -38,41 +43,177 @@ interface Pending {
 }
 
 /** The link to one worker: its port, the batch being gathered for it, and the requests it has not answered. */
-class Link {
+export class Link {
   readonly out: LinkBatch<LinkMessage>;
   readonly pending = new Map<number, Pending>();
+  /** The requests the worker had received when its thread began to exit (undefined: it did not say). */
+  private received: ReadonlySet<number> | undefined;
+  /** The worker took its end of the link (it says so first): before that, nothing sent on it ran. */
+  private linked = false;
 
   constructor(readonly port: MessagePort) {
     this.out = new LinkBatch(port);
-    port.on('message', (batch: readonly LinkReply[]) => {
-      for (const r of batch) {
-        const p = this.pending.get(r.id);
-        if (p === undefined) continue;
-        this.pending.delete(r.id);
-        if ('reply' in r) p.resolve(r.reply);
-        else p.reject(new Error(r.failed));
-      }
-    });
+    port.on('message', (batch: readonly LinkReply[]) => this.take(batch));
     // The link must not keep the process alive once the server has stopped.
     port.unref();
   }
 
-  /** The worker exited: every request it had fails with `e`. */
-  fail(e: Error): void {
-    for (const p of this.pending.values()) p.reject(e);
+  private take(batch: readonly LinkReply[]): void {
+    for (const r of batch) {
+      if ('dying' in r) {
+        this.received = new Set(r.dying);
+        continue;
+      }
+      if ('linked' in r) {
+        this.linked = true;
+        continue;
+      }
+      const p = this.pending.get(r.id);
+      if (p === undefined) continue;
+      this.pending.delete(r.id);
+      if ('reply' in r) p.resolve(r.reply);
+      else p.reject(new Error(r.failed));
+    }
+  }
+
+  /**
+   * The worker exited: every request it had fails with `e`, but those it
+   * said it never received (its exit notice), or all when the link never
+   * reached it (`opened` false, or it never said it took the link), fail
+   * with NotReceivedError.
+   */
+  fail(e: Error, opened = true): void {
+    // What the worker posted before it exited may still wait in the port (the exit notice comes on
+    // another port, in no set order with this one): its replies and its list of received requests.
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) this.take(m.message as readonly LinkReply[]);
+    const ran = (id: number): boolean => opened && this.linked && (this.received === undefined || this.received.has(id));
+    for (const [id, p] of this.pending) p.reject(ran(id) ? e : new NotReceivedError(e.message));
     this.pending.clear();
     this.port.close();
   }
 }
+
+/**
+ * Links to workers, each opened on first use, and the sending of one
+ * request on them: used by the main thread's forwarder and by a worker that
+ * hands a continuation to the worker holding its stream. `open` hands the
+ * worker `threadId` its end of a new link (what is sent meanwhile waits in
+ * the port); when it rejects, the requests on that link fail.
+ */
+export class WorkerLinks {
+  private readonly links = new Map<number, Link>();
+  private nextId = 0;
+
+  constructor(
+    private readonly serverId: string,
+    private readonly open: (threadId: number, port: MessagePort) => Promise<unknown>,
+  ) {}
+
+  /** The link to worker `threadId`, opened on first use. */
+  private linkTo(threadId: number): Link {
+    let link = this.links.get(threadId);
+    if (link === undefined) {
+      const { port1, port2 } = new MessageChannel();
+      link = new Link(port1);
+      this.links.set(threadId, link);
+      const opened = link;
+      this.open(threadId, port2).catch((e: unknown) => {
+        if (this.links.get(threadId) === opened) this.links.delete(threadId);
+        opened.fail(e instanceof Error ? e : new Error(String(e)), false);
+      });
+    }
+    return link;
+  }
+
+  /**
+   * Worker `threadId` exited: what it had not answered fails (answered
+   * WorkerCrashedError); `opened` false: the link never reached it, so none
+   * of its requests ran.
+   */
+  exited(threadId: number, opened = true): void {
+    const link = this.links.get(threadId);
+    this.links.delete(threadId);
+    link?.fail(new Error(`worker thread ${threadId} exited`), opened);
+  }
+
+  /**
+   * Answer `request` on worker `threadId`: its task reply, or `crashed`
+   * (the WorkerCrashedError reply) when the worker died before answering
+   * (`received` false: it said, as it exited, that it had not received the
+   * request, so nothing of it ran).
+   * A worker's failure to answer rejects.
+   */
+  async request(threadId: number, request: RpcRequest, onAbort: AbortHook): Promise<{ reply: HttpTaskReply; release: (r: HttpTaskReply) => HttpReply } | { crashed: HttpReply; received: boolean }> {
+    const id = ++this.nextId;
+    const body = request.body === undefined ? undefined : owned(request.body);
+    const link = this.linkTo(threadId);
+    const unsubscribe = onAbort(() => link.out.send({ op: 'abort', id }));
+    try {
+      const reply = await new Promise<HttpTaskReply>((resolve, reject) => {
+        link.pending.set(id, { resolve, reject });
+        link.out.send({ op: 'request', id, request: { ...request, body } }, body?.buffer as ArrayBuffer | undefined);
+      });
+      return { reply, release: (r) => this.released(threadId, link, r) };
+    } catch (e) {
+      if (this.links.get(threadId) === link) throw e; // the worker answered with a failure: the front end reports it
+      return { crashed: this.crashed(e, request.requestId), received: !(e instanceof NotReceivedError) };
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /** A task reply as the engine's reply; a large body's buffer goes back to the worker that filled it once written. */
+  private released(threadId: number, link: Link, reply: HttpTaskReply): HttpReply {
+    const out = reply.body;
+    if (out.byteLength < RECYCLE_MIN_BYTES) return { status: reply.status, headers: reply.headers, body: out.byteLength === 0 ? [] : [out] };
+    const buffer = out.buffer as ArrayBuffer;
+    const onWritten = (): void => {
+      if (this.links.get(threadId) === link && buffer.byteLength > 0) link.out.send({ op: 'recycle', buffer }, buffer);
+    };
+    return { status: reply.status, headers: reply.headers, body: [out], onWritten };
+  }
+
+  /** The reply to a request whose worker died while answering it. */
+  private crashed(e: unknown, requestId: string): HttpReply {
+    const out: Uint8Array[] = [];
+    const error = RpcError.of('WorkerCrashedError', `the worker thread answering this request died: ${e instanceof Error ? e.message : String(e)}`);
+    writeErrorStream(out, emptySchema(), toWireError(error), { serverId: this.serverId, requestId });
+    return { status: 200, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
+  }
+}
+
+/**
+ * A continuation's request with its body's content coding undone (`decode`),
+ * so its tokens can be read from the batch metadata, and the cursor token;
+ * the request as it was when its coding cannot be undone here (the worker
+ * reports that in the contract's words).
+ */
+export const exchangeTokens = (request: RpcRequest, decode: ((encoding: string, body: Uint8Array) => Uint8Array) | undefined): { request: RpcRequest; meta: ReadonlyMap<string, string> | undefined } => {
+  const body = request.body;
+  if (body === undefined || !request.path.endsWith('/exchange')) return { request, meta: undefined };
+  const encoding = (request.headers.get('content-encoding') ?? '').trim().toLowerCase();
+  let plain = request;
+  if (encoding !== '' && encoding !== 'identity') {
+    if (decode === undefined) return { request, meta: undefined };
+    try {
+      const decoded = decode(encoding, body);
+      const headers = new Map(request.headers);
+      headers.delete('content-encoding');
+      plain = { ...request, headers, body: decoded };
+    } catch {
+      return { request, meta: undefined };
+    }
+  }
+  return { request: plain, meta: peekBatchMetadata(plain.body!) };
+};
 
 /** Forwards HTTP requests to the pool's workers. */
 export class WorkerForwarder {
   private readonly owners = new Map<string, Owner>();
   /** Sticky sessions' owners by token (learned from the opening reply; forgotten on close, expiry or worker exit). */
   private readonly sessionOwners = new Map<string, Owner>();
-  private readonly links = new Map<number, Link>();
+  private readonly links: WorkerLinks;
   private readonly load = new Map<number, number>();
-  private nextId = 0;
   private sweeper: ReturnType<typeof setInterval> | undefined;
 
   /**
@@ -82,38 +223,19 @@ export class WorkerForwarder {
    */
   constructor(
     private readonly pool: WorkerPool,
-    private readonly serverId: string,
+    serverId: string,
     private readonly ttlMs: number,
     private readonly decode?: (encoding: string, body: Uint8Array) => Uint8Array,
   ) {
+    // One pool task hands a worker its end of the link (the pool waits for a worker still starting).
+    this.links = new WorkerLinks(serverId, (threadId, port) =>
+      pool.runTask(threadId, { transport: HTTP_TASKS, payload: { op: 'link', threadId, port } satisfies HttpTaskPayload }, [port]));
     pool.onWorkerExit((tid) => {
       for (const [token, o] of this.owners) if (o.threadId === tid) this.owners.delete(token);
       for (const [token, o] of this.sessionOwners) if (o.threadId === tid) this.sessionOwners.delete(token);
       this.load.delete(tid);
-      const link = this.links.get(tid);
-      this.links.delete(tid);
-      link?.fail(new Error(`worker thread ${tid} exited`));
+      this.links.exited(tid);
     });
-  }
-
-  /**
-   * The link to worker `threadId`, opened on first use: one pool task hands
-   * the worker its end (the pool waits for a worker still starting; what is
-   * sent meanwhile waits in the port).
-   */
-  private linkTo(threadId: number): Link {
-    let link = this.links.get(threadId);
-    if (link === undefined) {
-      const { port1, port2 } = new MessageChannel();
-      link = new Link(port1);
-      this.links.set(threadId, link);
-      const opened = link;
-      this.pool.runTask(threadId, { transport: HTTP_TASKS, payload: { op: 'link', threadId, port: port2 } satisfies HttpTaskPayload }, [port2]).catch((e: unknown) => {
-        if (this.links.get(threadId) === opened) this.links.delete(threadId);
-        opened.fail(e instanceof Error ? e : new Error(String(e)));
-      });
-    }
-    return link;
   }
 
   /** Streams whose owner is known. */
@@ -143,23 +265,8 @@ export class WorkerForwarder {
       const owner = this.sessionOwners.get(session);
       if (owner !== undefined) return { threadId: owner.threadId, request };
     }
-    const body = request.body;
-    if (body === undefined || !request.path.endsWith('/exchange')) return { threadId: undefined, request };
-    const encoding = (request.headers.get('content-encoding') ?? '').trim().toLowerCase();
-    let plain = request;
-    if (encoding !== '' && encoding !== 'identity') {
-      if (this.decode === undefined) return { threadId: undefined, request };
-      try {
-        const decoded = this.decode(encoding, body);
-        const headers = new Map(request.headers);
-        headers.delete('content-encoding');
-        plain = { ...request, headers, body: decoded };
-      } catch {
-        // The worker reports the coding error in the contract's words.
-        return { threadId: undefined, request };
-      }
-    }
-    const token = peekBatchMetadata(plain.body!)?.get(Keys.callState);
+    const { request: plain, meta } = exchangeTokens(request, this.decode);
+    const token = meta?.get(Keys.callState);
     const owner = token === undefined ? undefined : this.owners.get(token);
     if (owner !== undefined) owner.expiresAt = Date.now() + this.ttlMs;
     return { threadId: owner?.threadId, request: plain };
@@ -169,27 +276,17 @@ export class WorkerForwarder {
   async forward(request: RpcRequest, onAbort: AbortHook): Promise<HttpReply> {
     const routed = this.ownerOf(request);
     const threadId = routed.threadId ?? this.leastLoaded();
-    const id = ++this.nextId;
-    const body = routed.request.body === undefined ? undefined : owned(routed.request.body);
-    const link = this.linkTo(threadId);
-    const abort = (): void => link.out.send({ op: 'abort', id });
-    const unsubscribe = onAbort(abort);
     this.load.set(threadId, (this.load.get(threadId) ?? 0) + 1);
-    let reply: HttpTaskReply;
+    let answered: Awaited<ReturnType<WorkerLinks['request']>>;
     try {
-      reply = await new Promise<HttpTaskReply>((resolve, reject) => {
-        link.pending.set(id, { resolve, reject });
-        link.out.send({ op: 'request', id, request: { ...routed.request, body } }, body?.buffer as ArrayBuffer | undefined);
-      });
-    } catch (e) {
-      if (this.links.get(threadId) === link) throw e; // the worker answered with a failure: the front end reports it
-      return this.crashed(e, request.requestId);
+      answered = await this.links.request(threadId, routed.request, onAbort);
     } finally {
-      unsubscribe();
       const l = (this.load.get(threadId) ?? 1) - 1;
       if (l > 0) this.load.set(threadId, l);
       else this.load.delete(threadId);
     }
+    if ('crashed' in answered) return answered.crashed;
+    const reply = answered.reply;
     if (reply.owns !== undefined) {
       this.owners.set(reply.owns, { threadId, expiresAt: Date.now() + this.ttlMs });
       this.startSweeping();
@@ -200,22 +297,7 @@ export class WorkerForwarder {
       this.startSweeping();
     }
     if (reply.sessionReleased !== undefined) this.sessionOwners.delete(reply.sessionReleased);
-    const out = reply.body;
-    if (out.byteLength < RECYCLE_MIN_BYTES) return { status: reply.status, headers: reply.headers, body: out.byteLength === 0 ? [] : [out] };
-    // Once written, the buffer goes back to the worker that filled it (if it is still there) to be filled again.
-    const buffer = out.buffer as ArrayBuffer;
-    const onWritten = (): void => {
-      if (this.links.get(threadId) === link && buffer.byteLength > 0) link.out.send({ op: 'recycle', buffer }, buffer);
-    };
-    return { status: reply.status, headers: reply.headers, body: [out], onWritten };
-  }
-
-  /** The reply to a request whose worker died while answering it. */
-  private crashed(e: unknown, requestId: string): HttpReply {
-    const out: Uint8Array[] = [];
-    const error = RpcError.of('WorkerCrashedError', `the worker thread answering this request died: ${e instanceof Error ? e.message : String(e)}`);
-    writeErrorStream(out, emptySchema(), toWireError(error), { serverId: this.serverId, requestId });
-    return { status: 200, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
+    return answered.release(reply);
   }
 
   /** Sticky sessions whose owner is known. */

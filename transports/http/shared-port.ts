@@ -1,0 +1,145 @@
+/**
+ * `listeners: 'workers'`, the main thread's part: every worker listens on
+ * the server's port itself (uWebSockets.js with SO_REUSEPORT; the kernel
+ * spreads connections among them) and runs the whole front end (see
+ * worker-listener.ts), so no request crosses the main thread. The main
+ * thread orders the listening (port 0: the first worker binds, the others
+ * bind the port it got), starts a replacement's listener when a worker
+ * died, brokers the worker-to-worker links a continuation travels on to the
+ * worker holding its stream, tells the workers who is alive, flips the
+ * drain switches on every worker, and on a drain makes each stop listening
+ * once its requests are answered (a uWS socket still open when a worker's
+ * loop closes would abort the process).
+ */
+import { createServer } from 'node:net';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { WorkerPool } from '../../runtime/worker-pool.js';
+import type { HttpListener } from './engine.js';
+import type { FrontEndSettings } from './front-end-settings.js';
+import { HTTP_TASKS, type HttpTaskPayload } from './http-worker.js';
+import type { ControlToMain, ControlToWorker, ListenOrder } from './worker-listener.js';
+
+/** The workers' listeners, seen from the main thread. */
+export interface WorkerListeners extends HttpListener {
+  /** Refuse new sticky sessions and answer readiness 503 on every worker (`on`), or undo it. */
+  setDraining(on: boolean): Promise<void>;
+  /** Sticky sessions the workers hold. */
+  openSessions(): Promise<number>;
+  /** Stop listening at once on every worker (the drain's grace period is over). */
+  closeNow(): void;
+}
+
+/**
+ * Make every worker of `pool` listen on host:port with its own front end;
+ * resolves once all listen. `testDrain`: what a worker's test drain switch
+ * does (every worker's sessions; see FrontEndOptions.testDrain).
+ */
+export const listenInWorkers = async (
+  pool: WorkerPool,
+  host: string,
+  port: number,
+  front: FrontEndSettings,
+  testDrain: (on: boolean) => Promise<void>,
+): Promise<WorkerListeners> => {
+  const task = (threadId: number, payload: HttpTaskPayload, transfer: readonly MessagePort[] = []): Promise<unknown> =>
+    pool.runTask(threadId, { transport: HTTP_TASKS, payload }, transfer);
+  const controls = new Map<number, MessagePort>();
+  const inFlight = new SharedArrayBuffer(4);
+  const counter = new Int32Array(inFlight);
+  let closing = false;
+  let bound = port;
+
+  const broadcast = (m: ControlToWorker): void => {
+    for (const c of controls.values()) c.postMessage(m);
+  };
+  const start = async (threadId: number, at: number): Promise<number> => {
+    const { port1, port2 } = new MessageChannel();
+    controls.set(threadId, port1);
+    port1.on('message', (m: ControlToMain) => {
+      if (m.op === 'link') {
+        // The other worker answers this worker's requests on the link as it answers the forwarder's.
+        task(m.threadId, { op: 'link', threadId: m.threadId, port: m.port }, [m.port]).catch((e: unknown) =>
+          port1.postMessage({ op: 'linkFailed', threadId: m.threadId, error: e instanceof Error ? e.message : String(e) } satisfies ControlToWorker));
+      } else {
+        void testDrain(m.on).finally(() => port1.postMessage({ op: 'testDrained', id: m.id } satisfies ControlToWorker));
+      }
+    });
+    port1.unref();
+    const order: ListenOrder = { host, port: at, front, control: port2, live: pool.liveWorkers, inFlight };
+    try {
+      return (await task(threadId, { op: 'listen', order }, [port2])) as number;
+    } catch (e) {
+      if (controls.get(threadId) === port1) controls.delete(threadId);
+      port1.close();
+      throw e;
+    }
+  };
+
+  pool.onWorkerExit((threadId) => {
+    const c = controls.get(threadId);
+    controls.delete(threadId);
+    c?.close();
+    broadcast({ op: 'exited', threadId });
+  });
+  // A replacement listens again (its predecessor's listener died with it), and the others learn of it.
+  pool.onWorkerStart((threadId) => {
+    if (closing) return;
+    void start(threadId, bound).then(
+      () => broadcast({ op: 'workers', live: pool.liveWorkers }),
+      () => undefined,
+    );
+  });
+
+  const [first, ...rest] = pool.liveWorkers;
+  if (first === undefined) throw new Error('no worker is running');
+  try {
+    if (port !== 0) bound = await start(first, port);
+    else {
+      // uWS does not share a port it was asked to pick (port 0 with SO_REUSEPORT): the port is picked
+      // here, and picked again if another process took it in between.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          bound = await start(first, await freePort(host));
+          break;
+        } catch (e) {
+          if (attempt >= 5) throw e;
+        }
+      }
+    }
+    await Promise.all(rest.map((t) => start(t, bound)));
+  } catch (e) {
+    closing = true;
+    await Promise.all([...controls.keys()].map((t) => task(t, { op: 'unlisten', now: true }).catch(() => undefined)));
+    throw e;
+  }
+  broadcast({ op: 'workers', live: pool.liveWorkers });
+
+  const every = (payload: HttpTaskPayload): Promise<unknown[]> =>
+    Promise.all(pool.liveWorkers.map((t) => task(t, payload).catch(() => undefined)));
+  let closed: Promise<void> | undefined;
+  return {
+    engine: 'uws',
+    port: bound,
+    get inFlight() { return Atomics.load(counter, 0); },
+    close: () => (closed ??= (async () => {
+      closing = true;
+      await every({ op: 'unlisten', now: false });
+    })()),
+    closeNow: () => {
+      closing = true;
+      void every({ op: 'unlisten', now: true });
+    },
+    setDraining: async (on) => { await every({ op: 'draining', on }); },
+    openSessions: async () => (await every({ op: 'liveSessions' })).reduce<number>((n, c) => n + (typeof c === 'number' ? c : 0), 0),
+  };
+};
+
+/** A port free on `host` right now (the kernel's pick). */
+const freePort = (host: string): Promise<number> => new Promise((resolve, reject) => {
+  const probe = createServer();
+  probe.once('error', reject);
+  probe.listen(0, host, () => {
+    const address = probe.address();
+    probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+  });
+});
