@@ -181,9 +181,9 @@ const serveInWorkers = async (runtime: RpcRuntime, pool: WorkerPool, host: strin
     },
     shutdown: (detail) => {
       grace.over();
-      listener.closeNow();
       void closeStreams(detail);
     },
+    halt: () => listener.closeNow(),
   });
   return { listener, url: urlOf(host, listener.port, settings.prefix) };
 };

@@ -25,8 +25,8 @@ export interface WorkerListeners extends HttpListener {
   setDraining(on: boolean): Promise<void>;
   /** Sticky sessions the workers hold. */
   openSessions(): Promise<number>;
-  /** Stop listening at once on every worker (the drain's grace period is over). */
-  closeNow(): void;
+  /** Stop listening at once on every worker (the drain's grace period is over, or the process exits now); resolves once they have. */
+  closeNow(): Promise<void>;
 }
 
 /**
@@ -114,6 +114,9 @@ export const listenInWorkers = async (
   }
   broadcast({ op: 'workers', live: pool.liveWorkers });
 
+  // The listening sockets are the workers': this keeps the process alive while they serve, as the
+  // main thread's own listener would (a process that exits with uWS open in a worker aborts).
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
   const every = (payload: HttpTaskPayload): Promise<unknown[]> =>
     Promise.all(pool.liveWorkers.map((t) => task(t, payload).catch(() => undefined)));
   let closed: Promise<void> | undefined;
@@ -124,10 +127,12 @@ export const listenInWorkers = async (
     close: () => (closed ??= (async () => {
       closing = true;
       await every({ op: 'unlisten', now: false });
+      clearInterval(keepAlive);
     })()),
-    closeNow: () => {
+    closeNow: async () => {
       closing = true;
-      void every({ op: 'unlisten', now: true });
+      await every({ op: 'unlisten', now: true });
+      clearInterval(keepAlive);
     },
     setDraining: async (on) => { await every({ op: 'draining', on }); },
     openSessions: async () => (await every({ op: 'liveSessions' })).reduce<number>((n, c) => n + (typeof c === 'number' ? c : 0), 0),
