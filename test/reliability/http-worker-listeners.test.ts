@@ -1,0 +1,110 @@
+/**
+ * `http: { listeners: 'workers' }`: every worker listens on the port itself
+ * (SO_REUSEPORT) and the kernel spreads connections among them. Requests on
+ * fresh connections reach both workers; a stream whose state is a closure
+ * (it cannot resume anywhere else) is continued turn after turn on fresh
+ * connections, so most turns arrive at the worker that does not hold it and
+ * must travel to the one that does (the thread id sealed into its tokens'
+ * nonces); a sticky session likewise. An `authenticate` hook given to the
+ * main thread is refused in this mode. The route hint itself: written into
+ * every nonce, read back without the key, and ignored when it is another
+ * process's.
+ */
+import { request as httpRequest } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../transports/serve.js';
+import { Chaos, ChaosLive } from '../fixtures/chaos-service.js';
+import { allBatches, continuationBody, requestBody, tokenSentinel } from '../conformance/http/http-support.js';
+import { Keys } from '../../src/wire/metadata-keys.js';
+import { TokenSealer, tokenRouteHint } from '../../src/http/state-tokens.js';
+import { hintedThread, routeHint } from '../../transports/http/route-hint.js';
+import { Unauthorized } from '../../transports/http/unauthorized.js';
+
+const CHAOS_WORKER = new URL('../../dist/test/fixtures/chaos-worker-thread.js', import.meta.url);
+const ARROW = 'application/vnd.apache.arrow.stream';
+
+/** POST on a connection of its own (no keep-alive: the kernel picks the worker for each). */
+const postFresh = (url: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Uint8Array }> =>
+  new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'Content-Type': ARROW, 'Content-Length': String(body.byteLength), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: new Uint8Array(Buffer.concat(chunks)) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
+const urlOf = (s: RunningServer): string => (s.address.kind === 'http' ? s.address.url : '');
+
+const threadOf = async (url: string): Promise<bigint> => {
+  const res = await postFresh(`${url}/Chaos/thread`, requestBody(Chaos, 'thread'));
+  const b = allBatches(res.body).find((x) => x.numRows > 0);
+  return b!.toRecordBatch().getChildAt(0)!.get(0) as bigint;
+};
+
+describe("HTTP with listeners: 'workers'", () => {
+  it('fresh connections reach both workers; a closure-state stream continues on fresh connections, every turn served by its owner', async () => {
+    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' }, http: { listeners: 'workers', engine: 'uws' } });
+    try {
+      const url = urlOf(server);
+      const threads = new Set<bigint>();
+      for (let i = 0; i < 24 && threads.size < 2; i++) threads.add(await threadOf(url));
+      expect(threads.size, 'the kernel never spread connections over both workers').toBe(2);
+
+      const TURNS = 16;
+      const init = await postFresh(`${url}/Chaos/count/init`, requestBody(Chaos, 'count', { n: BigInt(TURNS + 1) }));
+      let sentinel = tokenSentinel(allBatches(init.body));
+      expect(sentinel, `no tokens on /init (HTTP ${init.status})`).toBeDefined();
+      const call = sentinel!.meta(Keys.callState)!;
+      let cursor = sentinel!.meta(Keys.streamState)!;
+      const seen: bigint[] = [];
+      for (let turn = 0; turn < TURNS; turn++) {
+        const res = await postFresh(`${url}/Chaos/count/exchange`, continuationBody(cursor, call));
+        const batches = allBatches(res.body);
+        const error = batches.find((b) => b.meta(Keys.logLevel) === 'EXCEPTION');
+        expect(error?.meta(Keys.logMessage), `turn ${turn}`).toBeUndefined();
+        const rows = batches.find((b) => b.numRows > 0);
+        seen.push(rows!.toRecordBatch().getChildAt(0)!.get(0) as bigint);
+        sentinel = tokenSentinel(batches);
+        cursor = sentinel!.meta(Keys.streamState)!;
+      }
+      // /init produced 0; a stream whose state no other worker can rebuild went on from 1.
+      expect(seen).toEqual(Array.from({ length: TURNS }, (_, i) => BigInt(i + 1)));
+    } finally {
+      await server.drain();
+    }
+  });
+
+  it('an authenticate hook on the main thread is refused with a clear error', async () => {
+    const start = startServer({
+      services: [Chaos], layer: ChaosLive, workers: 1, workerModule: CHAOS_WORKER, listen: { kind: 'http' },
+      http: { listeners: 'workers', engine: 'uws', authenticate: () => { throw new Unauthorized('missing_credential', 'no'); } },
+    });
+    await expect(start).rejects.toThrow(/listeners 'workers' cannot use an authenticate hook/);
+  });
+});
+
+describe('route hints in token nonces', () => {
+  const key = new Uint8Array(32).fill(7);
+  const scope = { protocol: 'P' };
+  const callId = new Uint8Array(16).fill(1);
+
+  it('every token a hinted sealer makes carries the hint, and still opens; an unhinted one carries random bytes', () => {
+    const hint = routeHint(0xbeef, 70_001);
+    const sealer = new TokenSealer({ key, routeHint: hint });
+    const cursor = sealer.sealCursor({ callId, state: new Uint8Array([1, 2, 3]) }, scope);
+    const session = sealer.sealSession({ serverId: 's', sessionId: new Uint8Array(12), expiresAt: 9 }, {});
+    for (const t of [cursor, session]) expect(tokenRouteHint(t)).toEqual(hint);
+    expect(sealer.openCursor(cursor, scope).state).toEqual(new Uint8Array([1, 2, 3]));
+    expect(hintedThread(cursor, 0xbeef)).toBe(70_001 & 0xffff);
+    expect(hintedThread(session, 0xbeef)).toBe(70_001 & 0xffff);
+    // Another process's tag: no hint.
+    expect(hintedThread(cursor, 0xbeee)).toBeUndefined();
+    const plain = new TokenSealer({ key });
+    const hints = new Set(Array.from({ length: 8 }, () => String(tokenRouteHint(plain.sealCursor({ callId, state: new Uint8Array(0) }, scope)))));
+    expect(hints.size).toBeGreaterThan(1);
+    expect(tokenRouteHint('short')).toBeUndefined();
+  });
+});
