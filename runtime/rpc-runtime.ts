@@ -89,6 +89,8 @@ export class RpcRuntime {
     private readonly graceMs: number,
     /** Who accepts socket connections (undefined without a pool: the main thread serves them). */
     readonly acceptMode: AcceptMode | undefined,
+    /** The workers run under V8 heap limits (`resourceLimits`): one may be killed by its heap limit, no JS run. */
+    readonly heapLimited = false,
   ) {}
 
   /** Start the runtime; resolves once every worker is READY. */
@@ -115,7 +117,7 @@ export class RpcRuntime {
     });
     const accept = options.accept ?? (options.resourceLimits === undefined ? 'workers' : 'relay');
     await pool.ready();
-    return new RpcRuntime(serverId, pool, undefined, graceMs, accept);
+    return new RpcRuntime(serverId, pool, undefined, graceMs, accept, options.resourceLimits !== undefined);
   }
 
   /** Number of worker threads (0 when calls run on the main thread). */

@@ -5,8 +5,8 @@
  * (it cannot resume anywhere else) is continued turn after turn on fresh
  * connections, so most turns arrive at the worker that does not hold it and
  * must travel to the one that does (the thread id sealed into its tokens'
- * nonces); a sticky session likewise. An `authenticate` hook given to the
- * main thread is refused in this mode. The route hint itself: written into
+ * nonces); a sticky session likewise. An `authenticate` hook given to the main thread, and heap
+ * limits, are refused in this mode. The route hint itself: written into
  * every nonce, read back without the key, and ignored when it is another
  * process's.
  */
@@ -14,11 +14,16 @@ import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../transports/serve.js';
 import { Chaos, ChaosLive } from '../fixtures/chaos-service.js';
-import { allBatches, continuationBody, requestBody, tokenSentinel } from '../conformance/http/http-support.js';
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { TokenSealer, tokenRouteHint } from '../../src/http/state-tokens.js';
 import { hintedThread, routeHint } from '../../transports/http/route-hint.js';
 import { Unauthorized } from '../../transports/http/unauthorized.js';
+import { Tally, TallyLive } from '../fixtures/session-service.js';
+import { markerFiles } from '../support/marker-files.js';
+import { allBatches, continuationBody, requestBody, resultValue, tokenSentinel } from '../conformance/http/http-support.js';
+
+const SESSION_WORKER = new URL('../../dist/test/fixtures/session-worker-thread.js', import.meta.url);
+const { newMarker } = markerFiles('vgi-http-listeners-');
 
 const CHAOS_WORKER = new URL('../../dist/test/fixtures/chaos-worker-thread.js', import.meta.url);
 const ARROW = 'application/vnd.apache.arrow.stream';
@@ -77,12 +82,40 @@ describe("HTTP with listeners: 'workers'", () => {
     }
   });
 
+  it('a sticky session opened on one worker is served by it on fresh connections (each turn adds to the same tally)', async () => {
+    const server = await startServer({
+      services: [Tally], layer: TallyLive, workers: 2, workerModule: SESSION_WORKER, listen: { kind: 'http' }, graceMs: 1_000,
+      http: { listeners: 'workers', engine: 'uws', sticky: {} },
+    });
+    try {
+      const url = urlOf(server);
+      const opened = await postFresh(`${url}/Tally/open`, requestBody(Tally, 'open', { marker: newMarker(), initial: 100n, ttl: 0n }), { 'VGI-Session-Accept': 'true' });
+      const token = opened.headers['vgi-session'] as string;
+      expect(token).toBeTruthy();
+      for (let i = 1; i <= 12; i++) {
+        const r = await postFresh(`${url}/Tally/add`, requestBody(Tally, 'add', { by: 1n }), { 'VGI-Session-Accept': 'true', 'VGI-Session': token });
+        expect(r.headers['x-vgi-rpc-error'], `add ${i}`).toBeUndefined();
+        expect(resultValue(r.body)).toBe(100n + BigInt(i));
+      }
+    } finally {
+      await server.drain();
+    }
+  });
+
   it('an authenticate hook on the main thread is refused with a clear error', async () => {
     const start = startServer({
       services: [Chaos], layer: ChaosLive, workers: 1, workerModule: CHAOS_WORKER, listen: { kind: 'http' },
       http: { listeners: 'workers', engine: 'uws', authenticate: () => { throw new Unauthorized('missing_credential', 'no'); } },
     });
     await expect(start).rejects.toThrow(/listeners 'workers' cannot use an authenticate hook/);
+  });
+
+  it('heap limits (resourceLimits) are refused: a worker killed by its limit would abort the process with its listener open', async () => {
+    const start = startServer({
+      services: [Chaos], layer: ChaosLive, workers: 1, workerModule: CHAOS_WORKER, listen: { kind: 'http' },
+      resourceLimits: { maxOldGenerationSizeMb: 256 }, http: { listeners: 'workers', engine: 'uws' },
+    });
+    await expect(start).rejects.toThrow(/cannot run under resourceLimits/);
   });
 });
 

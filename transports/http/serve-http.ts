@@ -39,10 +39,10 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
   // Each worker listens itself only with a pool and uWS (Node 20's worker threads cannot share a
   // node:http port); a hook given here cannot reach the workers.
   if (listeners === 'workers' && pool !== undefined && options.engine !== 'node' && uwsStatus().available) {
-    if (options.authenticate === undefined) return serveInWorkers(runtime, pool, host, port, settings, front);
-    if (explicit) throw new TypeError("http.listeners 'workers' cannot use an authenticate hook: it is a function of the main thread, and every worker answers requests itself there; use listeners 'main' (the default) with authenticate");
-  } else if (listeners === 'workers' && explicit && options.engine === 'uws' && pool !== undefined) {
-    throw new TypeError(`http.listeners 'workers' needs uWebSockets.js: ${uwsStatus().available ? '' : (uwsStatus() as { reason: string }).reason}`);
+    if (options.authenticate === undefined && !runtime.heapLimited) return serveInWorkers(runtime, pool, host, port, settings, front);
+    if (explicit && options.authenticate !== undefined) throw new TypeError("http.listeners 'workers' cannot use an authenticate hook: it is a function of the main thread, and every worker answers requests itself there; use listeners 'main' (the default) with authenticate");
+    // A worker killed by its heap limit runs no JS, so its uWS listener cannot be closed first, and Node aborts the process.
+    if (explicit) throw new TypeError("http.listeners 'workers' cannot run under resourceLimits: a worker killed by its heap limit would take the whole process down with its listener; use listeners 'main' (the default)");
   }
   const local = runtime.localDispatcher;
   let forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;
