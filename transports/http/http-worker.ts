@@ -93,19 +93,11 @@ export class ReplyBuffers {
   }
 }
 
-/** A worker's answer to one request: the reply, with the call token of a stream it now holds or has just ended. */
+/** A worker's answer to one request (the body in one buffer, moved to the receiving thread). */
 export interface HttpTaskReply {
   readonly status: number;
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly body: Uint8Array;
-  /** The call token of a stream this worker holds after the request (its continuations come here). */
-  readonly owns?: string;
-  /** The call token of a stream that ended with the request. */
-  readonly released?: string;
-  /** A sticky session the worker opened with the request (its later requests come here). */
-  readonly sessionOwned?: { readonly token: string; readonly expiresAt: number };
-  /** The token of a sticky session the request closed. */
-  readonly sessionReleased?: string;
 }
 
 /** What a worker sends back on a link (in batches): the reply to request `id`, or why it has none. */
@@ -125,13 +117,7 @@ export const answerTask = async (app: HttpApp, request: RpcRequest, onStart?: (f
   const body = reply.body.length === 1 && reply.body[0]!.byteOffset === 0 && reply.body[0]!.byteLength === reply.body[0]!.buffer.byteLength
     ? reply.body[0]!
     : buffers !== undefined && total >= RECYCLE_MIN_BYTES ? buffers.gather(reply.body, total) : concatBytes(reply.body);
-  return {
-    status: reply.status, headers: reply.headers, body,
-    ...(reply.owns === undefined ? {} : { owns: reply.owns }),
-    ...(reply.released === undefined ? {} : { released: reply.released }),
-    ...(reply.sessionOwned === undefined ? {} : { sessionOwned: reply.sessionOwned }),
-    ...(reply.sessionReleased === undefined ? {} : { sessionReleased: reply.sessionReleased }),
-  };
+  return { status: reply.status, headers: reply.headers, body };
 };
 
 /**

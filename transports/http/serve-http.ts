@@ -48,7 +48,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
   let forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;
   let closeStreams: (detail: string) => Promise<void>;
   let setDraining: (on: boolean) => Promise<void>;
-  let openSessions: () => number;
+  let openSessions: () => Promise<number>;
   let model: () => Promise<PageModel>;
   if (local !== undefined) {
     const app = new HttpApp(local, appOptionsOf(settings));
@@ -60,17 +60,17 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
       app.setDraining(on);
       return Promise.resolve();
     };
-    openSessions = () => app.liveSessions;
+    openSessions = () => Promise.resolve(app.liveSessions);
     const m = pageModel(local.hosting, { prefix: settings.prefix });
     model = () => Promise.resolve(m);
   } else {
-    const pool = runtime.workerPool!;
+    if (pool === undefined) throw new Error('HTTP needs a worker pool or the main thread\'s dispatcher');
     const codecs = httpCodecs([]);
-    const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.tokenTtlSeconds * 1000, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes));
+    const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.routeTag, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes));
     forward = (request, onAbort) => forwarder.forward(request, onAbort);
     closeStreams = (detail) => forwarder.closeStreams(detail);
     setDraining = (on) => forwarder.setDraining(on);
-    openSessions = () => forwarder.trackedSessions;
+    openSessions = () => forwarder.openSessions();
     let cached: Promise<PageModel> | undefined;
     model = () => (cached ??= pool.runTask(pool.liveWorkers[0]!, { transport: HTTP_TASKS, payload: { op: 'pageModel' } satisfies HttpTaskPayload }) as Promise<PageModel>);
   }
@@ -109,7 +109,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     handler,
     ...(options.engine === undefined ? {} : { engine: options.engine }),
   });
-  const grace = sessionGrace(() => Promise.resolve(openSessions()));
+  const grace = sessionGrace(openSessions);
   runtime.participate({
     get connections() {
       return listener.inFlight;

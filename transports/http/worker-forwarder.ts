@@ -3,15 +3,20 @@
  * over the link (a MessagePort) the forwarder opens to each worker with one
  * pool task; the requests of one event-loop turn travel to a worker as one
  * message (see http-worker.ts). A stream's continuation goes to the worker
- * that holds its live state, found by the call token the client echoes (the
- * front end learns the owner from the /init reply, with no crypto and no
- * decoding of the body: the token is read from the batch's message header);
- * everything else goes to the least loaded worker. The body is moved to the
- * worker and the reply body moved back. An aborted request interrupts its
- * call in the worker; a worker that dies fails only what it owned.
+ * that holds its live state, and a sticky session's request to the worker
+ * holding the session: the worker that sealed the cursor or session token
+ * wrote its thread id into the token's nonce (route-hint.ts), read here
+ * with no crypto and no decoding of the body (the cursor is read from the
+ * batch's message header). A hint naming no live worker (a dead one,
+ * another process's token) and everything else go to the least loaded
+ * worker. The body is moved to the worker and the reply body moved back.
+ * An aborted request interrupts its call in the worker; a worker that dies
+ * fails only what it owned. Workers-to-worker links (listeners: 'workers')
+ * use the same WorkerLinks.
  */
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { peekBatchMetadata } from '../../src/wire/metadata-peek.js';
+import { hintedThread } from './route-hint.js';
 import { RpcError, toWireError } from '../../src/service/errors.js';
 import { emptySchema } from '../../src/service/method.js';
 import { writeErrorStream } from '../../src/protocol/responses.js';
@@ -21,11 +26,6 @@ import type { HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
 import { ARROW_CONTENT_TYPE, type RpcRequest } from './http-app.js';
 import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply, LinkBatch, type LinkMessage, type LinkReply, RECYCLE_MIN_BYTES } from './http-worker.js';
-
-interface Owner {
-  readonly threadId: number;
-  expiresAt: number;
-}
 
 /** An owned copy of `b` unless it already spans its whole buffer (a transfer detaches the buffer). */
 const owned = (b: Uint8Array): Uint8Array =>
@@ -209,38 +209,27 @@ export const exchangeTokens = (request: RpcRequest, decode: ((encoding: string, 
 
 /** Forwards HTTP requests to the pool's workers. */
 export class WorkerForwarder {
-  private readonly owners = new Map<string, Owner>();
-  /** Sticky sessions' owners by token (learned from the opening reply; forgotten on close, expiry or worker exit). */
-  private readonly sessionOwners = new Map<string, Owner>();
   private readonly links: WorkerLinks;
   private readonly load = new Map<number, number>();
-  private sweeper: ReturnType<typeof setInterval> | undefined;
 
   /**
-   * `ttlMs`: how long an idle stream's owner is remembered (the token TTL);
-   * `decode` undoes a request's content coding, so a compressed
+   * `routeTag`: the process's route tag the workers seal into their tokens'
+   * nonces; `decode` undoes a request's content coding, so a compressed
    * continuation's token can be read.
    */
   constructor(
     private readonly pool: WorkerPool,
     serverId: string,
-    private readonly ttlMs: number,
+    private readonly routeTag: number,
     private readonly decode?: (encoding: string, body: Uint8Array) => Uint8Array,
   ) {
     // One pool task hands a worker its end of the link (the pool waits for a worker still starting).
     this.links = new WorkerLinks(serverId, (threadId, port) =>
       pool.runTask(threadId, { transport: HTTP_TASKS, payload: { op: 'link', threadId, port } satisfies HttpTaskPayload }, [port]));
     pool.onWorkerExit((tid) => {
-      for (const [token, o] of this.owners) if (o.threadId === tid) this.owners.delete(token);
-      for (const [token, o] of this.sessionOwners) if (o.threadId === tid) this.sessionOwners.delete(token);
       this.load.delete(tid);
       this.links.exited(tid);
     });
-  }
-
-  /** Streams whose owner is known. */
-  get trackedStreams(): number {
-    return this.owners.size;
   }
 
   private leastLoaded(): number {
@@ -257,19 +246,22 @@ export class WorkerForwarder {
     return best;
   }
 
-  /** The owner of the stream a continuation names, if known (and the body to forward, decoded when it had to be). */
+  /** The live worker whose thread id a token's route hint names, if any. */
+  private hinted(token: string): number | undefined {
+    const h = hintedThread(token, this.routeTag);
+    if (h === undefined) return undefined;
+    for (const tid of this.pool.liveWorkers) if ((tid & 0xffff) === h) return tid;
+    return undefined;
+  }
+
+  /** The worker holding what a request continues, if it names a live one (and the body to forward, decoded when it had to be). */
   private ownerOf(request: RpcRequest): { threadId: number | undefined; request: RpcRequest } {
     // A sticky session's requests go to the worker holding it; an unknown token goes anywhere (it answers SessionLostError).
     const session = request.headers.get('vgi-session')?.trim();
-    if (session !== undefined && session !== '') {
-      const owner = this.sessionOwners.get(session);
-      if (owner !== undefined) return { threadId: owner.threadId, request };
-    }
+    if (session !== undefined && session !== '') return { threadId: this.hinted(session), request };
     const { request: plain, meta } = exchangeTokens(request, this.decode);
-    const token = meta?.get(Keys.callState);
-    const owner = token === undefined ? undefined : this.owners.get(token);
-    if (owner !== undefined) owner.expiresAt = Date.now() + this.ttlMs;
-    return { threadId: owner?.threadId, request: plain };
+    const cursor = meta?.get(Keys.streamState);
+    return { threadId: cursor === undefined ? undefined : this.hinted(cursor), request: plain };
   }
 
   /** Answer `request` on the worker that owns it. */
@@ -285,24 +277,14 @@ export class WorkerForwarder {
       if (l > 0) this.load.set(threadId, l);
       else this.load.delete(threadId);
     }
-    if ('crashed' in answered) return answered.crashed;
-    const reply = answered.reply;
-    if (reply.owns !== undefined) {
-      this.owners.set(reply.owns, { threadId, expiresAt: Date.now() + this.ttlMs });
-      this.startSweeping();
-    }
-    if (reply.released !== undefined) this.owners.delete(reply.released);
-    if (reply.sessionOwned !== undefined) {
-      this.sessionOwners.set(reply.sessionOwned.token, { threadId, expiresAt: reply.sessionOwned.expiresAt });
-      this.startSweeping();
-    }
-    if (reply.sessionReleased !== undefined) this.sessionOwners.delete(reply.sessionReleased);
-    return answered.release(reply);
+    return 'crashed' in answered ? answered.crashed : answered.release(answered.reply);
   }
 
-  /** Sticky sessions whose owner is known. */
-  get trackedSessions(): number {
-    return this.sessionOwners.size;
+  /** Sticky sessions the workers hold. */
+  async openSessions(): Promise<number> {
+    const counts = await Promise.all(this.pool.liveWorkers.map((tid) =>
+      this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'liveSessions' } satisfies HttpTaskPayload }).catch(() => 0)));
+    return counts.reduce<number>((n, c) => n + (typeof c === 'number' ? c : 0), 0);
   }
 
   /** Make every worker refuse new sticky sessions (`on`), or accept them again. */
@@ -313,23 +295,7 @@ export class WorkerForwarder {
 
   /** Tell every worker to end its live streams (drain). */
   async closeStreams(detail: string): Promise<void> {
-    this.owners.clear();
-    this.sessionOwners.clear();
     await Promise.all(this.pool.liveWorkers.map((tid) =>
       this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeStreams', detail } satisfies HttpTaskPayload }).catch(() => undefined)));
-  }
-
-  private startSweeping(): void {
-    if (this.sweeper !== undefined || !(this.ttlMs > 0 || this.sessionOwners.size > 0)) return;
-    this.sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const [token, o] of this.owners) if (o.expiresAt <= now) this.owners.delete(token);
-      for (const [token, o] of this.sessionOwners) if (o.expiresAt <= now) this.sessionOwners.delete(token);
-      if (this.owners.size === 0 && this.sessionOwners.size === 0) {
-        clearInterval(this.sweeper);
-        this.sweeper = undefined;
-      }
-    }, 1000);
-    this.sweeper.unref();
   }
 }
