@@ -102,6 +102,46 @@ describe("HTTP with listeners: 'workers'", () => {
     }
   });
 
+  it('a worker that dies takes its listener with it; the others keep serving and its replacement listens again', async () => {
+    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' }, http: { listeners: 'workers', engine: 'uws' } });
+    try {
+      const url = urlOf(server);
+      const before = new Set<bigint>();
+      for (let i = 0; i < 24 && before.size < 2; i++) before.add(await threadOf(url));
+      expect(before.size).toBe(2);
+      const crashed = await postFresh(`${url}/Chaos/crash`, requestBody(Chaos, 'crash', { how: 'exit' }));
+      const error = allBatches(crashed.body).find((b) => b.meta(Keys.logLevel) === 'EXCEPTION');
+      expect(error?.meta(Keys.logMessage)).toMatch(/WorkerCrashedError/);
+      // A connection the kernel queued on the dying worker's socket as it closed is reset (SO_REUSEPORT
+      // gives each listener its own queue); new ones go to the survivor, then to the replacement too.
+      const deadline = Date.now() + 15_000;
+      let replacement: bigint | undefined;
+      let served = 0;
+      while (replacement === undefined && Date.now() < deadline) {
+        const t = await threadOf(url).catch(() => undefined);
+        if (t === undefined) continue;
+        served++;
+        if (!before.has(t)) replacement = t;
+      }
+      expect(served).toBeGreaterThan(0);
+      expect(replacement, 'no replacement worker ever answered on the port').toBeDefined();
+    } finally {
+      await server.drain();
+    }
+  });
+
+  it('a port another server holds is refused, even one that shares its port (SO_REUSEPORT)', async () => {
+    const first = await startServer({ services: [Chaos], layer: ChaosLive, workers: 1, workerModule: CHAOS_WORKER, listen: { kind: 'http' }, http: { listeners: 'workers', engine: 'uws' } });
+    try {
+      const port = first.address.kind === 'http' ? first.address.port : 0;
+      const second = startServer({ services: [Chaos], layer: ChaosLive, workers: 1, workerModule: CHAOS_WORKER, listen: { kind: 'http', port }, http: { listeners: 'workers', engine: 'uws' } });
+      await expect(second).rejects.toThrow(/address in use/);
+      expect(typeof (await threadOf(urlOf(first)))).toBe('bigint');
+    } finally {
+      await first.drain();
+    }
+  });
+
   it('an authenticate hook on the main thread is refused with a clear error', async () => {
     const start = startServer({
       services: [Chaos], layer: ChaosLive, workers: 1, workerModule: CHAOS_WORKER, listen: { kind: 'http' },

@@ -93,8 +93,12 @@ export const listenInWorkers = async (
   const [first, ...rest] = pool.liveWorkers;
   if (first === undefined) throw new Error('no worker is running');
   try {
-    if (port !== 0) bound = await start(first, port);
-    else {
+    if (port !== 0) {
+      // SO_REUSEPORT would let the workers join another server already listening there with it (a
+      // second instance of this one): an exclusive probe first makes a busy port fail as it should.
+      await probePort(host, port);
+      bound = await start(first, port);
+    } else {
       // uWS does not share a port it was asked to pick (port 0 with SO_REUSEPORT): the port is picked
       // here, and picked again if another process took it in between.
       for (let attempt = 1; ; attempt++) {
@@ -139,12 +143,16 @@ export const listenInWorkers = async (
   };
 };
 
-/** A port free on `host` right now (the kernel's pick). */
-const freePort = (host: string): Promise<number> => new Promise((resolve, reject) => {
+/** Bind host:port exclusively and let it go again: the port a free one (port 0: the kernel's pick); rejects when it is in use. */
+const probePort = (host: string, port: number): Promise<number> => new Promise((resolve, reject) => {
   const probe = createServer();
-  probe.once('error', reject);
-  probe.listen(0, host, () => {
+  probe.once('error', (e: NodeJS.ErrnoException) =>
+    reject(new Error(`uWebSockets.js could not listen on ${host}:${port} (${e.code === 'EADDRINUSE' ? 'address in use' : e.message})`)));
+  probe.listen(port, host, () => {
     const address = probe.address();
     probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
   });
 });
+
+/** A port free on `host` right now (the kernel's pick). */
+const freePort = (host: string): Promise<number> => probePort(host, 0);
