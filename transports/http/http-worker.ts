@@ -173,6 +173,9 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
   };
   const buffers = new ReplyBuffers();
   let listener: WorkerListener | undefined;
+  /** The links open to this worker, told on its exit which requests it had received. */
+  const openLinks = new Set<{ readonly out: LinkBatch<LinkReply>; readonly port: MessagePort; readonly received: Set<number> }>();
+  let exitHooked = false;
   const answer = async (id: number, request: RpcRequest, out: LinkBatch<LinkReply>, received: Set<number>): Promise<void> => {
     received.add(id);
     try {
@@ -205,10 +208,19 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
         // the port, never ran, and the sender may answer them elsewhere (see NotReceivedError).
         const port = task.port;
         port.postMessage([{ linked: true }] satisfies LinkReply[]);
-        process.once('exit', () => {
-          out.flushNow();
-          port.postMessage([{ dying: [...received] }] satisfies LinkReply[]);
-        });
+        const link = { out, port, received };
+        openLinks.add(link);
+        if (!exitHooked) {
+          exitHooked = true;
+          process.once('exit', () => {
+            for (const l of openLinks) {
+              l.out.flushNow();
+              l.port.postMessage([{ dying: [...l.received] }] satisfies LinkReply[]);
+            }
+          });
+        }
+        // The sender's end closed (its thread exited): nothing more to tell it.
+        port.once('close', () => openLinks.delete(link));
         task.port.on('message', (batch: readonly LinkMessage[]) => {
           for (const m of batch) {
             if (m.op === 'request') void answer(m.id, m.request, out, received);
