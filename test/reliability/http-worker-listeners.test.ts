@@ -142,12 +142,31 @@ describe("HTTP with listeners: 'workers'", () => {
     }
   });
 
-  it('an authenticate hook on the main thread is refused with a clear error', async () => {
+  it('an authenticate hook on the main thread is refused with a clear error (it belongs in the worker module)', async () => {
     const start = startServer({
       services: [Chaos], layer: ChaosLive, workers: 1, workerModule: CHAOS_WORKER, listen: { kind: 'http' },
       http: { listeners: 'workers', engine: 'uws', authenticate: () => { throw new Unauthorized('missing_credential', 'no'); } },
     });
-    await expect(start).rejects.toThrow(/listeners 'workers' cannot use an authenticate hook/);
+    await expect(start).rejects.toThrow(/listeners 'workers' cannot use http.authenticate/);
+  });
+
+  it("the worker module's authenticate hook guards each worker's listener (401 without credentials); the default mode refuses to start with it", async () => {
+    const AUTH_WORKER = new URL('../../dist/test/fixtures/chaos-auth-worker-thread.js', import.meta.url);
+    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: AUTH_WORKER, listen: { kind: 'http' }, http: { listeners: 'workers', engine: 'uws' } });
+    try {
+      const url = urlOf(server);
+      for (let i = 0; i < 6; i++) {
+        const refused = await postFresh(`${url}/Chaos/thread`, requestBody(Chaos, 'thread'));
+        expect(refused.status).toBe(401);
+        expect(refused.headers['vgi-auth-reason']).toBe('missing_credential');
+        const allowed = await postFresh(`${url}/Chaos/thread`, requestBody(Chaos, 'thread'), { 'X-Principal': 'alice' });
+        expect(allowed.status).toBe(200);
+      }
+    } finally {
+      await server.drain();
+    }
+    const main = startServer({ services: [Chaos], layer: ChaosLive, workers: 1, workerModule: AUTH_WORKER, listen: { kind: 'http' }, http: { listeners: 'main' } });
+    await expect(main).rejects.toThrow(/worker module sets an authenticate hook/);
   });
 
   it('heap limits (resourceLimits) are refused: a worker killed by its limit would abort the process with its listener open', async () => {

@@ -23,6 +23,7 @@ import { HttpApp, type InFlight, type RpcRequest } from './http-app.js';
 
 import { HTTP_TASKS } from './http-worker-hook.js';
 import { type ListenOrder, WorkerListener } from './worker-listener.js';
+import type { Authenticate } from './unauthorized.js';
 
 export { HTTP_TASKS };
 
@@ -40,7 +41,9 @@ export type HttpTaskPayload =
   /** Stop listening (`now`: at once, else once the requests in flight are answered). */
   | { readonly op: 'unlisten'; readonly now: boolean }
   /** How many sticky sessions this worker holds (answers a number). */
-  | { readonly op: 'liveSessions' };
+  | { readonly op: 'liveSessions' }
+  /** Whether this worker's module sets an `authenticate` hook (answers a boolean). */
+  | { readonly op: 'authenticates' };
 
 /** What the front end sends on a link (in batches: one message carries an array of these). */
 export type LinkMessage =
@@ -162,7 +165,7 @@ export class LinkBatch<T> {
 }
 
 /** This worker's handler of HTTP tasks: its HttpApp, and the links the front end opens to it. */
-export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings): TransportTaskHandler => {
+export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings, authenticate?: Authenticate): TransportTaskHandler => {
   const app = new HttpApp(dispatcher, appOptionsOf(settings, threadId));
   const inFlight = new Map<number, InFlight>();
   const aborted = new Set<number>();
@@ -232,10 +235,11 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
       }
       if (task.op === 'pageModel') return pageModel(dispatcher.hosting, { prefix: settings.prefix });
       if (task.op === 'listen') {
-        listener ??= new WorkerListener(dispatcher, app, settings);
+        listener ??= new WorkerListener(dispatcher, app, settings, authenticate);
         return listener.listen(task.order);
       }
       if (task.op === 'liveSessions') return app.liveSessions;
+      if (task.op === 'authenticates') return authenticate !== undefined;
       if (task.op === 'unlisten') {
         await listener?.unlisten(task.now);
         return undefined;

@@ -40,9 +40,17 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
   // node:http port); a hook given here cannot reach the workers.
   if (listeners === 'workers' && pool !== undefined && options.engine !== 'node' && uwsStatus().available) {
     if (options.authenticate === undefined && !runtime.heapLimited) return serveInWorkers(runtime, pool, host, port, settings, front);
-    if (explicit && options.authenticate !== undefined) throw new TypeError("http.listeners 'workers' cannot use an authenticate hook: it is a function of the main thread, and every worker answers requests itself there; use listeners 'main' (the default) with authenticate");
+    if (explicit && options.authenticate !== undefined) throw new TypeError("http.listeners 'workers' cannot use http.authenticate: it is a function of the main thread, and every worker answers requests itself there; give the hook to the worker module (workerEntry(services, layer, { authenticate })), or use listeners 'main' (the default)");
     // A worker killed by its heap limit runs no JS, so its uWS listener cannot be closed first, and Node aborts the process.
     if (explicit) throw new TypeError("http.listeners 'workers' cannot run under resourceLimits: a worker killed by its heap limit would take the whole process down with its listener; use listeners 'main' (the default)");
+  }
+  if (pool !== undefined) {
+    // A worker module's hook runs only in a worker's own listener: here it would be skipped, and every request let in.
+    const hooked = await Promise.all(pool.liveWorkers.map((tid) =>
+      pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'authenticates' } satisfies HttpTaskPayload }).catch(() => false)));
+    if (hooked.some((h) => h === true)) {
+      throw new TypeError("the worker module sets an authenticate hook (workerEntry(..., { authenticate })), which only a worker's own listener runs: serve with http.listeners 'workers' (--listen-in-workers), with uWebSockets.js, no http.authenticate and no resourceLimits");
+    }
   }
   const local = runtime.localDispatcher;
   let forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;

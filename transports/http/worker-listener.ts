@@ -38,6 +38,7 @@ import { type HttpSettings, httpCodecs } from './http-config.js';
 import { hintedThread } from './route-hint.js';
 import { type UwsListener, listenUws } from './uws-engine.js';
 import { WorkerLinks, exchangeTokens } from './worker-forwarder.js';
+import type { Authenticate } from './unauthorized.js';
 
 /** Bodies are never read past this without a configured cap (a request over it answers 413). */
 export const DEFAULT_BODY_CAP = 256 * 1024 * 1024;
@@ -84,6 +85,8 @@ export class WorkerListener {
     private readonly dispatcher: Dispatcher,
     private readonly app: HttpApp,
     private readonly settings: HttpSettings,
+    /** The worker module's hook (`workerEntry(..., { authenticate })`). */
+    private readonly authenticate?: Authenticate,
   ) {}
 
   /** Readiness: false once a drain started (the probe answers 503). */
@@ -149,6 +152,7 @@ export class WorkerListener {
       stamps,
       sticky: settings.sticky !== undefined,
       readiness: { path: front.readinessPath, ready: () => this.ready },
+      ...(this.authenticate === undefined ? {} : { authenticate: this.authenticate }),
       ...(front.testDrain ? {
         testDrain: (on: boolean) => new Promise<void>((resolve) => {
           const id = ++this.nextTestDrain;
