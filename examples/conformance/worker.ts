@@ -15,8 +15,11 @@
  * worker thread. Unknown flags print the usage to stderr and exit 64
  * (EX_USAGE).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EX_USAGE, SERVER_FLAGS_SYNOPSIS, SERVER_FLAGS_USAGE, type ServerArgs, parseServerArgs, runServer } from '../../transports/server-command.js';
-import { CONFORMANCE_ECHO_HEADERS, FAIL_SERVE_START_ENV, GENERATION_ENV, type Generation, conformanceHosting, parseGeneration, principalFromHeader, rejectAll, serveStartHook } from './hosting.js';
+import { CONFORMANCE_ECHO_HEADERS, FAIL_SERVE_START_ENV, FAIL_SERVE_START_MARK_ENV, GENERATION_ENV, type Generation, conformanceHosting, parseGeneration, principalFromHeader, rejectAll, serveStartHook } from './hosting.js';
 
 export { EX_USAGE };
 
@@ -89,7 +92,12 @@ if ('error' in parsed) {
 } else {
   // Worker threads copy the environment when they start: this is how they learn the generation.
   process.env[GENERATION_ENV] = String(parsed.generation);
-  if (parsed.failServeStartOnce) process.env[FAIL_SERVE_START_ENV] = '1';
+  if (parsed.failServeStartOnce) {
+    process.env[FAIL_SERVE_START_ENV] = '1';
+    const dir = mkdtempSync(join(tmpdir(), 'vgi-serve-start-'));
+    process.env[FAIL_SERVE_START_MARK_ENV] = join(dir, 'failed');
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
   await runServer(parsed, {
     ...conformanceHosting(parsed.generation),
     ...serveStartHook(),
