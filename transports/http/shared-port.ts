@@ -3,9 +3,9 @@
  * the server's port itself (uWebSockets.js with SO_REUSEPORT; the kernel
  * spreads connections among them) and runs the whole front end (see
  * worker-listener.ts), so no request crosses the main thread. The main
- * thread orders the listening (port 0: the first worker binds, the others
- * bind the port it got), starts a replacement's listener when a worker
- * died, brokers the worker-to-worker links a continuation travels on to the
+ * thread orders the listening (port 0: it picks a free port first, since
+ * uWS cannot share a port the kernel picked for it; a given port is probed
+ * exclusively first), starts a replacement's listener when a worker died, brokers the worker-to-worker links a continuation travels on to the
  * worker holding its stream, tells the workers who is alive, flips the
  * drain switches on every worker, and on a drain makes each stop listening
  * once its requests are answered (a uWS socket still open when a worker's
@@ -47,6 +47,7 @@ export const listenInWorkers = async (
   const inFlight = new SharedArrayBuffer(4);
   const counter = new Int32Array(inFlight);
   let closing = false;
+  let draining = false;
   let bound = port;
 
   const broadcast = (m: ControlToWorker): void => {
@@ -85,9 +86,13 @@ export const listenInWorkers = async (
   pool.onWorkerStart((threadId) => {
     if (closing) return;
     void start(threadId, bound).then(
-      () => broadcast({ op: 'workers', live: pool.liveWorkers }),
+      async () => {
+        broadcast({ op: 'workers', live: pool.liveWorkers });
+        // A replacement started during a drain drains too (readiness 503, no new sessions).
+        if (draining) await task(threadId, { op: 'draining', on: true });
+      },
       () => undefined,
-    );
+    ).catch(() => undefined);
   });
 
   const [first, ...rest] = pool.liveWorkers;
@@ -138,7 +143,10 @@ export const listenInWorkers = async (
       await every({ op: 'unlisten', now: true });
       clearInterval(keepAlive);
     },
-    setDraining: async (on) => { await every({ op: 'draining', on }); },
+    setDraining: async (on) => {
+      draining = on;
+      await every({ op: 'draining', on });
+    },
     openSessions: async () => (await every({ op: 'liveSessions' })).reduce<number>((n, c) => n + (typeof c === 'number' ? c : 0), 0),
   };
 };

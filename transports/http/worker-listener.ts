@@ -77,7 +77,6 @@ export class WorkerListener {
   private listener: UwsListener | undefined;
   private ready = true;
   private live = new Set<number>();
-  private links: WorkerLinks | undefined;
   private readonly testDrains = new Map<number, () => void>();
   private nextTestDrain = 0;
 
@@ -106,7 +105,6 @@ export class WorkerListener {
       control.postMessage({ op: 'link', threadId: to, port } satisfies ControlToMain, [port]);
       return Promise.resolve();
     });
-    this.links = links;
     control.on('message', (m: ControlToWorker) => {
       if (m.op === 'workers') this.live = new Set(m.live);
       else if (m.op === 'exited') {
