@@ -11,7 +11,7 @@
  * another process's token) and everything else go to the least loaded
  * worker. The body is moved to the worker and the reply body moved back.
  * An aborted request interrupts its call in the worker; a worker that dies
- * fails only what it owned. Workers-to-worker links (listeners: 'workers')
+ * fails only what it owned. Worker-to-worker links (listeners: 'workers')
  * use the same WorkerLinks.
  */
 import { Keys } from '../../src/wire/metadata-keys.js';
