@@ -6,7 +6,9 @@
  *    POSTs the request our client encodes for add(1, 2) (read from a file by
  *    a Lua script) to `/Bench/add` with the Arrow media type, and checks every
  *    answer (status 200, no `X-VGI-RPC-Error`). Servers: ours with 2, 1 and
- *    0 worker threads (examples/bench/worker.js --http), the peer's
+ *    0 worker threads (examples/bench/worker.js --http), and with 2 workers
+ *    each listening on the port itself (`--listen-in-workers`: no hop
+ *    through the main thread; the kernel spreads the connections), the peer's
  *    `createHttpHandler` on node:http (bench/peer-http-server.mjs), and the
  *    bare uWS POST echo (bench/http-echo-server.ts, the same request body to
  *    `/echo`, the same Lua script) as the machine's floor. Each: a 2 s wrk
@@ -96,8 +98,15 @@ interface Target {
   readonly args: readonly string[];
 }
 
-const ours = (workers: number, extra: readonly string[] = []): Target =>
-  ({ name: `ours, ${workers === 0 ? '0 workers (main thread)' : `${workers} worker${workers === 1 ? '' : 's'}`}`, kind: 'ours', args: [WORKER, '--http', '--port', '0', '--workers', String(workers), ...extra] });
+/** The flag of the mode where every worker listens on the port itself (no main-thread hop). */
+const LISTENING = '--listen-in-workers';
+const ours = (workers: number, extra: readonly string[] = []): Target => ({
+  name: `ours, ${workers === 0 ? '0 workers (main thread)' : `${workers} worker${workers === 1 ? '' : 's'}`}${extra.includes(LISTENING) ? ', each listening' : ''}`,
+  kind: 'ours',
+  args: [WORKER, '--http', '--port', '0', '--workers', String(workers), ...extra],
+});
+/** Whether a result is of the mode where every worker listens. */
+const listening = (r: { readonly name: string }): boolean => r.name.includes('each listening');
 const peer = (extra: readonly string[] = []): Target => ({ name: 'peer 0.25.4 on node:http', kind: 'peer', args: [PEER_SERVER, ...extra] });
 
 /** A started server. */
@@ -227,7 +236,7 @@ const unaryResult = (t: Target, run: Awaited<ReturnType<typeof measuredRun>>): U
 const measureUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: string) => void): Promise<UnaryResult[]> => {
   const targets: Target[] = [
     ...(uwsStatus().available ? [{ name: 'floor: bare uWS POST echo', kind: 'floor' as const, args: [] }] : []),
-    ours(2), ours(1), ours(0), peer(),
+    ours(2), ours(2, [LISTENING]), ours(1), ours(0), peer(),
   ];
   const results: UnaryResult[] = [];
   for (const t of targets) {
@@ -239,21 +248,24 @@ const measureUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: strin
 };
 
 const unaryTable = (results: readonly UnaryResult[], o: HttpRpcOptions): string[] => {
-  const best = results.find((r) => r.kind === 'ours' && r.name.includes('2 workers'));
+  const best = results.find((r) => r.kind === 'ours' && r.name.includes('2 workers') && !listening(r));
+  const spread = results.find((r) => r.kind === 'ours' && listening(r));
   const p = results.find((r) => r.kind === 'peer');
   const floor = results.find((r) => r.kind === 'floor');
   const lines = [
     `unary add(1, 2): wrk ${o.threads} threads / ${o.connections} keep-alive connections on 127.0.0.1, the request our client encodes (POST /Bench/add, ${ARROW}), ` +
       `every answer checked by the Lua script (200 and no X-VGI-RPC-Error); ${o.warmupSeconds} s warm-up, then ${o.seconds} s measured ` +
       `(its 64 connects take ~5 ms of it); one run per server, each alone in its own process`,
-    `${'server'.padEnd(30)} ${'calls/s'.padStart(9)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)} ${'bad'.padStart(5)} ${'server CPU'.padStart(10)} ${'us/call'.padStart(8)} ${'wrk CPU'.padStart(8)} ${'us/call'.padStart(8)} ${'others'.padStart(7)}`,
+    `${'server'.padEnd(34)} ${'calls/s'.padStart(9)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)} ${'bad'.padStart(5)} ${'server CPU'.padStart(10)} ${'us/call'.padStart(8)} ${'wrk CPU'.padStart(8)} ${'us/call'.padStart(8)} ${'others'.padStart(7)}`,
     ...results.map((r) =>
-      `${r.name.padEnd(30)} ${fmt(r.calls_per_s).padStart(9)} ${fmt(r.p50_us).padStart(8)} ${fmt(r.p99_us).padStart(8)} ${fmt(r.bad).padStart(5)} ` +
+      `${r.name.padEnd(34)} ${fmt(r.calls_per_s).padStart(9)} ${fmt(r.p50_us).padStart(8)} ${fmt(r.p99_us).padStart(8)} ${fmt(r.bad).padStart(5)} ` +
       `${`${fmt(r.server_cpu_pct)}%`.padStart(10)} ${fmt(r.server_cpu_us_per_call, 1).padStart(8)} ${`${fmt(r.wrk_cpu_pct)}%`.padStart(8)} ${fmt(r.wrk_cpu_us_per_call, 1).padStart(8)} ${`${fmt(r.other_cpu_pct)}%`.padStart(7)}`),
     '(CPU in % of one core, 200% = both cores; "others": the rest of the machine\'s busy time over the window, from /proc/stat; "bad": non-200 or X-VGI-RPC-Error answers and socket errors)',
   ];
   if (best !== undefined && p !== undefined) lines.push(`ours (2 workers) / peer: ${fmt(best.calls_per_s / p.calls_per_s, 1)}x calls/s (target >= 12x); server CPU per call ${fmt(p.server_cpu_us_per_call / best.server_cpu_us_per_call, 1)}x less`);
   if (best !== undefined && floor !== undefined) lines.push(`ours (2 workers) / uWS echo floor: ${fmt((best.calls_per_s / floor.calls_per_s) * 100, 1)}% (target >= 40%)`);
+  if (spread !== undefined && p !== undefined) lines.push(`ours (2 workers, each listening) / peer: ${fmt(spread.calls_per_s / p.calls_per_s, 1)}x calls/s (target >= 12x); server CPU per call ${fmt(p.server_cpu_us_per_call / spread.server_cpu_us_per_call, 1)}x less`);
+  if (spread !== undefined && floor !== undefined) lines.push(`ours (2 workers, each listening) / uWS echo floor: ${fmt((spread.calls_per_s / floor.calls_per_s) * 100, 1)}% (target >= 40%)`);
   return lines;
 };
 
@@ -332,13 +344,13 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
   const producer = results.filter((r) => r.workload === 'producer');
   const exchange = results.filter((r) => r.workload === 'exchange');
   const row = (r: StreamResult): string =>
-    `${`${r.name}, ${r.compression}`.padEnd(48)} ${fmt(r.mb_per_s, 1).padStart(8)} ${fmt(r.units_per_s).padStart(9)} ${fmt(r.errors).padStart(6)} ` +
+    `${`${r.name}, ${r.compression}`.padEnd(52)} ${fmt(r.mb_per_s, 1).padStart(8)} ${fmt(r.units_per_s).padStart(9)} ${fmt(r.errors).padStart(6)} ` +
     `${`${fmt(r.server_cpu_pct)}%`.padStart(10)} ${fmt(r.server_cpu_us_per_unit).padStart(9)} ${`${fmt(r.load_cpu_pct)}%`.padStart(9)} ${fmt(r.load_cpu_us_per_unit).padStart(9)} ${`${fmt(r.other_cpu_pct)}%`.padStart(7)}`;
   const head = (unit: string): string =>
-    `${'server, compression'.padEnd(48)} ${'MB/s'.padStart(8)} ${`${unit}/s`.padStart(9)} ${'errors'.padStart(6)} ${'server CPU'.padStart(10)} ${`us/${unit}`.padStart(9)} ${'load CPU'.padStart(9)} ${`us/${unit}`.padStart(9)} ${'others'.padStart(7)}`;
+    `${'server, compression'.padEnd(52)} ${'MB/s'.padStart(8)} ${`${unit}/s`.padStart(9)} ${'errors'.padStart(6)} ${'server CPU'.padStart(10)} ${`us/${unit}`.padStart(9)} ${'load CPU'.padStart(9)} ${`us/${unit}`.padStart(9)} ${'others'.padStart(7)}`;
   const lines: string[] = [];
-  const ratio = (list: readonly StreamResult[], compression: string, key: 'mb_per_s' | 'units_per_s'): number => {
-    const a = list.find((r) => r.kind === 'ours' && r.compression.startsWith(compression));
+  const ratio = (list: readonly StreamResult[], compression: string, key: 'mb_per_s' | 'units_per_s', spread = false): number => {
+    const a = list.find((r) => r.kind === 'ours' && listening(r) === spread && r.compression.startsWith(compression));
     const b = list.find((r) => r.kind === 'peer' && r.compression.startsWith(compression));
     return a === undefined || b === undefined ? Number.NaN : a[key] / b[key];
   };
@@ -351,6 +363,7 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
       head('batch'),
       ...producer.map(row),
       `ours / peer: uncompressed ${fmt(ratio(producer, 'off', 'mb_per_s'), 1)}x MB/s (target >= 5x); compressed ${fmt(ratio(producer, 'on', 'mb_per_s'), 1)}x (target >= 20x; ours zstd vs the peer's gzip, the only codec it can encode on Node 20)`,
+      `ours (each listening) / peer: uncompressed ${fmt(ratio(producer, 'off', 'mb_per_s', true), 1)}x MB/s; compressed ${fmt(ratio(producer, 'on', 'mb_per_s', true), 1)}x`,
       '(handlers: the peer\'s produce, test/interop/peer-bench-protocol.mjs as the stdio part uses it, builds its two columns anew for every batch, about 2 ms per 100,000 rows here; ours builds them once and emits them again)',
     );
   }
@@ -361,7 +374,7 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
         `compression off on both servers; same load process as the producer; MB = input payload bytes`,
       head('turn'),
       ...exchange.map(row),
-      `ours / peer: ${fmt(ratio(exchange, 'off', 'units_per_s'), 1)}x round trips/s (target >= 10x)`,
+      `ours / peer: ${fmt(ratio(exchange, 'off', 'units_per_s'), 1)}x round trips/s (target >= 10x); each listening: ${fmt(ratio(exchange, 'off', 'units_per_s', true), 1)}x`,
     );
   }
   lines.push('("load CPU": the client process, % of one core; "others": the rest of the machine\'s busy time)');
@@ -373,10 +386,10 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
 // ---------------------------------------------------------------------------
 
 /** The profile breakdown of our 2-worker server under wrk, per call. */
-const profileUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: string) => void): Promise<{ text: string; calls_per_s: number }> => {
+const profileUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: string) => void, extra: readonly string[] = []): Promise<{ text: string; calls_per_s: number }> => {
   const dir = mkdtempSync(join(tmpdir(), 'vgi-http-prof-'));
   try {
-    const t = ours(2);
+    const t = ours(2, extra);
     const { server, run } = await unaryRun({ ...t, name: `${t.name} under --cpu-prof` }, files, o, log, ['--cpu-prof', '--cpu-prof-dir', dir]);
     await stopServer(server.child);
     const threads = profileFiles([dir]).map((f) => readProfile(f, { fromUs: run.fromUs, toUs: run.toUs }));
@@ -384,7 +397,7 @@ const profileUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: strin
     return {
       calls_per_s: run.report.rps,
       text: [
-        `where the CPU of a unary call goes: ours, 2 workers, run again under node --cpu-prof (one profile per thread) with the same wrk load: ${fmt(run.report.rps)} calls/s, ` +
+        `where the CPU of a unary call goes: ${t.name}, run again under node --cpu-prof (one profile per thread) with the same wrk load: ${fmt(run.report.rps)} calls/s, ` +
           `server CPU ${fmt(run.serverCpuPct)}%; self time of the samples inside the measured ${o.seconds} s, by stage and by source file (natives charged to their JS caller), divided by the ${fmt(calls)} calls. ` +
           'V8 samples on a wall clock: a thread preempted inside a system call that wakes another thread (a socket write waking wrk, a postMessage waking a worker) is counted there, ' +
           'so on a busy 2-core machine those calls read larger than their CPU; the /proc figures above are the CPU truth',
@@ -403,6 +416,7 @@ export interface HttpRpcResults {
   readonly unary?: UnaryResult[];
   readonly streams?: StreamResult[];
   readonly profile_calls_per_s?: number;
+  readonly profile_listening_calls_per_s?: number;
 }
 
 /** Run the selected parts; results and a printable report. */
@@ -425,11 +439,13 @@ export const measureHttpRpc = async (log: (s: string) => void, options: Partial<
     if (o.parts.includes('producer')) {
       for (const [compression, flags] of [['off', ['--no-compression']], ['on (defaults)', []]] as const) {
         streams.push(await streamRun(ours(2, flags), 'producer', compression, o, log));
+        streams.push(await streamRun(ours(2, [...flags, LISTENING]), 'producer', compression, o, log));
         streams.push(await streamRun(peer(flags), 'producer', compression, o, log));
       }
     }
     if (o.parts.includes('exchange')) {
       streams.push(await streamRun(ours(2, ['--no-compression']), 'exchange', 'off', o, log));
+      streams.push(await streamRun(ours(2, ['--no-compression', LISTENING]), 'exchange', 'off', o, log));
       streams.push(await streamRun(peer(['--no-compression']), 'exchange', 'off', o, log));
     }
     if (streams.length > 0) {
@@ -440,6 +456,9 @@ export const measureHttpRpc = async (log: (s: string) => void, options: Partial<
       const prof = await profileUnary(files, o, log);
       results.profile_calls_per_s = prof.calls_per_s;
       lines.push('', prof.text);
+      const spread = await profileUnary(files, o, log, [LISTENING]);
+      results.profile_listening_calls_per_s = spread.calls_per_s;
+      lines.push('', spread.text);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -61,6 +61,12 @@ export interface DrainParticipant {
   drain(): Promise<void>;
   /** Interrupt what its connections are running, with ServerShutdownError carrying `detail`. */
   shutdown(detail: string): void;
+  /**
+   * The process is about to exit at once (a second signal): release, as
+   * fast as it can, what must not outlive it (uWS listeners in worker
+   * threads abort the process if they are open when it exits).
+   */
+  halt?(): Promise<void>;
 }
 
 /** Where connections are served and how the server is stopped: the drain handle. */
@@ -83,6 +89,8 @@ export class RpcRuntime {
     private readonly graceMs: number,
     /** Who accepts socket connections (undefined without a pool: the main thread serves them). */
     readonly acceptMode: AcceptMode | undefined,
+    /** The workers run under V8 heap limits (`resourceLimits`): one may be killed by its heap limit, no JS run. */
+    readonly heapLimited = false,
   ) {}
 
   /** Start the runtime; resolves once every worker is READY. */
@@ -109,7 +117,7 @@ export class RpcRuntime {
     });
     const accept = options.accept ?? (options.resourceLimits === undefined ? 'workers' : 'relay');
     await pool.ready();
-    return new RpcRuntime(serverId, pool, undefined, graceMs, accept);
+    return new RpcRuntime(serverId, pool, undefined, graceMs, accept, options.resourceLimits !== undefined);
   }
 
   /** Number of worker threads (0 when calls run on the main thread). */
@@ -219,6 +227,18 @@ export class RpcRuntime {
     return this.draining;
   }
 
+  /**
+   * Before an immediate process exit: let the participants release what
+   * must not outlive the process (see DrainParticipant.halt), waiting at
+   * most `boundMs`.
+   */
+  async halt(boundMs = 1_000): Promise<void> {
+    const halting = Promise.all([...this.participants].map((p) => p.halt?.().catch(() => undefined)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([halting, new Promise((r) => { timer = setTimeout(r, boundMs); })]);
+    clearTimeout(timer);
+  }
+
   /** Immediate stop: interrupt every running call now, then release everything. */
   async shutdown(): Promise<void> {
     const drained = this.drain();
@@ -235,6 +255,8 @@ export class RpcRuntime {
 
   private async close(): Promise<void> {
     this.closed = true;
+    // Whatever a participant still holds in the workers goes before they are stopped.
+    await this.halt();
     if (this.pool !== undefined) await this.pool.close();
     if (this.local !== undefined) await this.local.dispose();
   }

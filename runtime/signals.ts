@@ -12,7 +12,8 @@ export const drainOnSignals = (runtime: RpcRuntime, log: (line: string) => void 
     count++;
     if (count > 1) {
       log(`vgi-rpc: second ${sig}, exiting now`);
-      process.exit(130);
+      void runtime.halt().finally(() => process.exit(130));
+      return;
     }
     log(`vgi-rpc: ${sig} received, draining (send it again to exit at once)`);
     void runtime.drain().then(

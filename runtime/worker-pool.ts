@@ -111,6 +111,7 @@ export class WorkerPool {
       // The thread id is read now: a thread that has exited reports -1.
       const tid = w.id;
       this.live.add(tid);
+      for (const f of this.startListeners) f(tid);
       const thread = this.piscina.threads.find((t) => t.threadId === tid);
       thread?.once('exit', () => {
         this.live.delete(tid);
@@ -120,6 +121,16 @@ export class WorkerPool {
   }
 
   private readonly exitListeners: ((threadId: number) => void)[] = [];
+  private readonly startListeners: ((threadId: number) => void)[] = [];
+
+  /**
+   * Call `f` with a worker's thread id whenever a worker thread starts after
+   * this call (a replacement of one that exited); tasks addressed to it wait
+   * until it is READY.
+   */
+  onWorkerStart(f: (threadId: number) => void): void {
+    this.startListeners.push(f);
+  }
 
   /** Call `f` with a worker's thread id whenever a worker thread exits (crashed, or stopped by `close`). */
   onWorkerExit(f: (threadId: number) => void): void {

@@ -65,6 +65,10 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
   --sticky-echo NAME=VALUE  HTTP: sticky sessions on; a session's opening response
                       asks the client to replay NAME: VALUE (repeatable; a proxy
                       routes on it, e.g. each instance its own VALUE)
+  --listen-in-workers HTTP: every worker listens on the port itself (uWS; the
+                      kernel spreads connections) with no main-thread hop; with
+                      --workers 0 or the node engine the main thread listens;
+                      refused for a program with an authenticate hook
   --server-id ID      the server id stamped on log and error batches
   --workers N         worker threads serving the connections (0 = the main
                       thread). Default: one per core for --unix/--tcp, 0 for
@@ -206,6 +210,9 @@ export const parseServerArgs = (
         break;
       case '--no-call-state-cache':
         http.callStateCache = false;
+        break;
+      case '--listen-in-workers':
+        http.listeners = 'workers';
         break;
       case '--token-key': {
         const v = next();

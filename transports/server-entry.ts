@@ -16,7 +16,7 @@ export {
   type ServerArgs,
   type FlagHandler,
 } from './server-command.js';
-export { workerEntry } from './worker-module.js';
+export { workerEntry, type WorkerEntryOptions } from './worker-module.js';
 export { workerRuntime, type WorkerHook } from '../runtime/worker-entry.js';
 export { RpcRuntime, type RuntimeOptions, type AcceptMode, type DrainParticipant } from '../runtime/rpc-runtime.js';
 export { makeDispatcher } from '../runtime/make-dispatcher.js';

@@ -6,6 +6,7 @@
  * CLI sets it before the pool starts, and worker threads inherit a copy of
  * the main thread's environment when they are created.
  */
+import { closeSync, openSync } from 'node:fs';
 import * as Effect from 'effect/Effect';
 import * as Layer from 'effect/Layer';
 import { type AuthReason, type Authenticate, Unauthorized } from '../../transports/http/front-end.js';
@@ -41,15 +42,33 @@ export const conformanceHosting = (generation: Generation): { services: readonly
 /** Environment variable telling every thread that the first on_serve_start call fails (`--fail-serve-start-once`). */
 export const FAIL_SERVE_START_ENV = 'VGI_CONFORMANCE_FAIL_SERVE_START_ONCE';
 
+/**
+ * Environment variable naming a file that does not exist yet: the thread
+ * that creates it has the process's first on_serve_start call, so the call
+ * fails once per process, not once per thread (a worker that listens itself
+ * may take the follow-up request the reference expects to succeed).
+ */
+export const FAIL_SERVE_START_MARK_ENV = 'VGI_CONFORMANCE_FAIL_SERVE_START_MARK';
+
 /** The on_serve_start hook of `--fail-serve-start-once` (the reference fixture's): fails the first time, then succeeds. */
 export const serveStartHook = (env: NodeJS.ProcessEnv = process.env): { onServeStart?: () => Effect.Effect<void, Error> } => {
   if (env[FAIL_SERVE_START_ENV] !== '1') return {};
+  const mark = env[FAIL_SERVE_START_MARK_ENV];
   let failed = false;
+  const first = (): boolean => {
+    if (mark === undefined || mark === '') return true;
+    try {
+      closeSync(openSync(mark, 'wx'));
+      return true;
+    } catch {
+      return false;
+    }
+  };
   return {
     onServeStart: () => Effect.suspend(() => {
       if (failed) return Effect.void;
       failed = true;
-      return Effect.fail(new Error('injected on_serve_start failure'));
+      return first() ? Effect.fail(new Error('injected on_serve_start failure')) : Effect.void;
     }),
   };
 };

@@ -15,8 +15,12 @@
  * worker thread. Unknown flags print the usage to stderr and exit 64
  * (EX_USAGE).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROBE_FILE_ENV } from './cancel-probe.js';
 import { EX_USAGE, SERVER_FLAGS_SYNOPSIS, SERVER_FLAGS_USAGE, type ServerArgs, parseServerArgs, runServer } from '../../transports/server-command.js';
-import { CONFORMANCE_ECHO_HEADERS, FAIL_SERVE_START_ENV, GENERATION_ENV, type Generation, conformanceHosting, parseGeneration, principalFromHeader, rejectAll, serveStartHook } from './hosting.js';
+import { CONFORMANCE_ECHO_HEADERS, FAIL_SERVE_START_ENV, FAIL_SERVE_START_MARK_ENV, GENERATION_ENV, type Generation, conformanceHosting, parseGeneration, principalFromHeader, rejectAll, serveStartHook } from './hosting.js';
 
 export { EX_USAGE };
 
@@ -89,7 +93,18 @@ if ('error' in parsed) {
 } else {
   // Worker threads copy the environment when they start: this is how they learn the generation.
   process.env[GENERATION_ENV] = String(parsed.generation);
-  if (parsed.failServeStartOnce) process.env[FAIL_SERVE_START_ENV] = '1';
+  // Over HTTP one client's requests may reach several worker threads (each worker listening, or the
+  // forwarder's balancing): what the reference keeps per process is kept in files shared by the threads.
+  const shared = parsed.failServeStartOnce || (parsed.listen.kind === 'http' && !process.env[PROBE_FILE_ENV])
+    ? mkdtempSync(join(tmpdir(), 'vgi-conformance-'))
+    : undefined;
+  if (shared !== undefined) process.once('exit', () => rmSync(shared, { recursive: true, force: true }));
+  if (parsed.failServeStartOnce) {
+    process.env[FAIL_SERVE_START_ENV] = '1';
+    process.env[FAIL_SERVE_START_MARK_ENV] = join(shared!, 'serve-start-failed');
+  }
+  // The cancel probe's counters are process-wide in the reference.
+  if (parsed.listen.kind === 'http' && !process.env[PROBE_FILE_ENV]) process.env[PROBE_FILE_ENV] = join(shared!, 'cancel-probe.json');
   await runServer(parsed, {
     ...conformanceHosting(parsed.generation),
     ...serveStartHook(),

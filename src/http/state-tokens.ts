@@ -152,7 +152,31 @@ export interface TokenSealerOptions {
   readonly compressor?: TokenCompressor;
   /** Clock in whole seconds since the epoch (tests inject one). */
   readonly now?: () => number;
+  /**
+   * Routing hint written as the first {@link ROUTE_HINT_BYTES} bytes of
+   * every nonce this sealer draws (the rest stays random): a front end reads
+   * it back with {@link tokenRouteHint}, without the key, to send a
+   * continuation to the thread that sealed its token. The nonce is ours to
+   * choose; XChaCha20's 192-bit nonce keeps 160 random bits.
+   */
+  readonly routeHint?: Uint8Array;
 }
+
+/** Length of a sealer's routing hint (see TokenSealerOptions.routeHint). */
+export const ROUTE_HINT_BYTES = 4;
+
+/**
+ * The routing hint in the nonce of a sealed token (either base64 spelling),
+ * read without opening it; undefined when the text is too short or not
+ * base64. A token sealed without a hint yields random bytes: callers check
+ * the hint names something of theirs.
+ */
+export const tokenRouteHint = (token: string): Uint8Array | undefined => {
+  const head = token.slice(0, 8);
+  if (head.length < 8) return undefined;
+  const raw = fromBase64(head) ?? fromBase64Url(head);
+  return raw === undefined ? undefined : raw.subarray(1, 1 + ROUTE_HINT_BYTES);
+};
 
 // Envelope version bytes, one line per token kind (they change independently).
 const CURSOR_VERSION = 5;
@@ -336,6 +360,7 @@ export class TokenSealer {
   private readonly ttlSeconds: number;
   private readonly compressor: TokenCompressor | undefined;
   private readonly now: () => number;
+  private readonly routeHint: Uint8Array | undefined;
 
   constructor(options: TokenSealerOptions) {
     const ttl = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
@@ -344,6 +369,8 @@ export class TokenSealer {
     this.ttlSeconds = ttl;
     this.compressor = options.compressor;
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    if (options.routeHint !== undefined) checkLength('route hint', options.routeHint, ROUTE_HINT_BYTES);
+    this.routeHint = options.routeHint;
   }
 
   /** Seal a cursor for `scope`: `created_at u64 || call_id 16 || state_len u32 || state`. */
@@ -449,6 +476,7 @@ export class TokenSealer {
 
   private seal(version: number, plain: Uint8Array, aad: Uint8Array): Uint8Array {
     const nonce = randomBytes(NONCE_BYTES);
+    if (this.routeHint !== undefined) nonce.set(this.routeHint);
     const sealed = xchacha20poly1305(this.key, nonce, aad).encrypt(plain);
     return concatBytes([Uint8Array.of(version), nonce, sealed]);
   }

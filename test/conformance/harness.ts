@@ -343,19 +343,22 @@ const tcp = (): ConformanceTransport =>
   });
 
 /**
- * HTTP: the worker with `--http --workers 2` (one process per test file, like
+ * HTTP: the worker with `--http --workers 2` (`http-workers`: with
+ * `--listen-in-workers` too) (one process per test file, like
  * the socket workers), a fresh HTTP client per test. It also exposes the
  * base URL of an auth-refusing worker (`authBaseUrl`, for TestHealth),
  * started only when a test asks for it (`httpUrls`).
  */
-const http = (): ConformanceTransport => {
+const http = (name: 'http' | 'http-workers' = 'http'): ConformanceTransport => {
   const portOf = (w: ListeningWorker): number => {
     const m = /^PORT:(\d+)$/.exec(w.line);
     if (m === null) throw new Error(`unexpected discovery line from the http worker: ${w.line}`);
     return Number(m[1]);
   };
-  const server = fileServers.get('http') ?? new SocketServer('http', () => spawnListening('http', ['--http', '--workers', '2']));
-  fileServers.set('http', server);
+  // `http-workers`: every worker listens on the port itself (--listen-in-workers).
+  const flags = ['--http', '--workers', '2', ...(name === 'http-workers' ? ['--listen-in-workers'] : [])];
+  const server = fileServers.get(name) ?? new SocketServer(name, () => spawnListening(name, flags));
+  fileServers.set(name, server);
   const auth = fileServers.get('http-auth') ?? new SocketServer('http-auth', () => spawnListening('http-auth', ['--http', '--workers', '1', '--auth-reject-all']));
   fileServers.set('http-auth', auth);
   let baseUrl: string | undefined;
@@ -366,7 +369,7 @@ const http = (): ConformanceTransport => {
     await c?.conn.close();
   };
   return {
-    name: 'http',
+    name,
     kind: 'http',
     setup: async () => {},
     connect: async () => {
@@ -430,6 +433,7 @@ const allTransports = (): ConformanceTransport[] => [
   unix(),
   tcp(),
   http(),
+  http('http-workers'),
   shm(),
   ...(segmentsAvailable() ? [shmSegment()] : []),
 ];

@@ -25,8 +25,11 @@ const BOUND_MS = 3_000;
 const { newMarker } = markerFiles('vgi-http-rt-');
 const waitFor = (cond: () => boolean): Promise<number> => waitUntil(cond, BOUND_MS);
 
-const serveHang = (workers: number, engine: 'uws' | 'node', extra: { cors?: { origins: string }; tokenKey?: string; tokenTtlSeconds?: number } = {}): Promise<RunningServer> =>
+const serveHang = (workers: number, engine: 'uws' | 'node', extra: { cors?: { origins: string }; tokenKey?: string; tokenTtlSeconds?: number; listeners?: 'main' | 'workers' } = {}): Promise<RunningServer> =>
   startServer({ services: [Hang], layer: HangLive, workers, workerModule: WORKER, listen: { kind: 'http' }, http: { engine, ...extra } });
+
+/** Whether the servers of this run listen in their workers (VGI_RPC_HTTP_LISTENERS=workers runs every HTTP test that way). */
+const envWorkers = process.env.VGI_RPC_HTTP_LISTENERS === 'workers';
 
 const urlOf = (s: RunningServer): string => (s.address.kind === 'http' ? s.address.url : '');
 
@@ -39,72 +42,74 @@ const echoWorks = async (s: RunningServer): Promise<void> => {
   }
 };
 
-for (const engine of ['uws', 'node'] as const) {
-  for (const workers of [0, 2]) {
-    describe(`HTTP on ${engine}, ${workers === 0 ? 'main thread' : `${workers} workers`}`, () => {
-      let server: RunningServer;
-      beforeAll(async () => { server = await serveHang(workers, engine); });
-      afterAll(async () => { await server.drain(); });
+const lanes = [
+  ...(['uws', 'node'] as const).flatMap((engine) => [0, 2].map((workers) => ({ engine, workers, listeners: undefined as 'workers' | undefined }))),
+  { engine: 'uws' as const, workers: 2, listeners: 'workers' as const },
+];
+for (const { engine, workers, listeners } of lanes) {
+  describe(`HTTP on ${engine}, ${workers === 0 ? 'main thread' : `${workers} workers`}${listeners === 'workers' ? ', each listening' : ''}`, () => {
+    let server: RunningServer;
+    beforeAll(async () => { server = await serveHang(workers, engine, listeners === undefined ? {} : { listeners }); });
+    afterAll(async () => { await server.drain(); });
 
-      it('an aborted request interrupts its call, whose finalizer runs; the server keeps serving', async () => {
-        const marker = newMarker();
-        const abort = new AbortController();
-        const pending = fetch(`${urlOf(server)}/Hang/hang`, { method: 'POST', body: requestBody(Hang, 'hang', { marker }), headers: { 'Content-Type': ARROW }, signal: abort.signal });
-        await waitFor(() => linesOf(marker).includes('call acquired'));
-        abort.abort();
-        await expect(pending).rejects.toThrow();
-        await waitFor(() => linesOf(marker).includes('call released interrupted'));
-        await echoWorks(server);
-      });
-
-      it('many streams open at once: every continuation reaches the worker holding its stream', async () => {
-        const conn = await httpConnect(urlOf(server));
-        try {
-          const hang = Client.promises(Hang, conn);
-          const marker = newMarker();
-          const streams = await Promise.all(Array.from({ length: 12 }, () => hang.ticks({ marker })));
-          for (let turn = 0; turn < 3; turn++) {
-            const batches = await Promise.all(streams.map((s) => s.tick()));
-            for (const b of batches) expect(b?.values('n')).toEqual([BigInt(turn)]);
-          }
-          await Promise.all(streams.map((s) => s.cancel()));
-          await waitFor(() => linesOf(marker).filter((l) => l.startsWith('stream released')).length === 12);
-        } finally {
-          await conn.close();
-        }
-      });
-
-      it('a corrupt gzip body is 400, an unknown coding 415, and the next request is served', async () => {
-        const body = requestBody(Hang, 'echo', { text: 'x' });
-        const post = (encoding: string, bytes: Uint8Array) =>
-          fetch(`${urlOf(server)}/Hang/echo`, { method: 'POST', body: bytes, headers: { 'Content-Type': ARROW, 'Content-Encoding': encoding } });
-        const corrupt = gzipSync(body);
-        const at = corrupt.length - 6;
-        corrupt[at] = corrupt[at]! ^ 0xff;
-        const bad = await post('gzip', corrupt.subarray(0, corrupt.length - 3));
-        await bad.arrayBuffer();
-        expect(bad.status).toBe(400);
-        const unknown = await post('br', body);
-        await unknown.arrayBuffer();
-        expect(unknown.status).toBe(415);
-        const good = await post('gzip', gzipSync(body));
-        await good.arrayBuffer();
-        expect(good.status).toBe(200);
-        await echoWorks(server);
-      });
-
-      it('CORS is off unless configured: no Access-Control headers', async () => {
-        const res = await fetch(`${urlOf(server)}/health`, { headers: { Origin: 'https://elsewhere.example' } });
-        await res.arrayBuffer();
-        expect([...res.headers.keys()].filter((k) => k.startsWith('access-control-'))).toEqual([]);
-      });
+    it('an aborted request interrupts its call, whose finalizer runs; the server keeps serving', async () => {
+      const marker = newMarker();
+      const abort = new AbortController();
+      const pending = fetch(`${urlOf(server)}/Hang/hang`, { method: 'POST', body: requestBody(Hang, 'hang', { marker }), headers: { 'Content-Type': ARROW }, signal: abort.signal });
+      await waitFor(() => linesOf(marker).includes('call acquired'));
+      abort.abort();
+      await expect(pending).rejects.toThrow();
+      await waitFor(() => linesOf(marker).includes('call released interrupted'));
+      await echoWorks(server);
     });
-  }
+
+    it('many streams open at once: every continuation reaches the worker holding its stream', async () => {
+      const conn = await httpConnect(urlOf(server));
+      try {
+        const hang = Client.promises(Hang, conn);
+        const marker = newMarker();
+        const streams = await Promise.all(Array.from({ length: 12 }, () => hang.ticks({ marker })));
+        for (let turn = 0; turn < 3; turn++) {
+          const batches = await Promise.all(streams.map((s) => s.tick()));
+          for (const b of batches) expect(b?.values('n')).toEqual([BigInt(turn)]);
+        }
+        await Promise.all(streams.map((s) => s.cancel()));
+        await waitFor(() => linesOf(marker).filter((l) => l.startsWith('stream released')).length === 12);
+      } finally {
+        await conn.close();
+      }
+    });
+
+    it('a corrupt gzip body is 400, an unknown coding 415, and the next request is served', async () => {
+      const body = requestBody(Hang, 'echo', { text: 'x' });
+      const post = (encoding: string, bytes: Uint8Array) =>
+        fetch(`${urlOf(server)}/Hang/echo`, { method: 'POST', body: bytes, headers: { 'Content-Type': ARROW, 'Content-Encoding': encoding } });
+      const corrupt = gzipSync(body);
+      const at = corrupt.length - 6;
+      corrupt[at] = corrupt[at]! ^ 0xff;
+      const bad = await post('gzip', corrupt.subarray(0, corrupt.length - 3));
+      await bad.arrayBuffer();
+      expect(bad.status).toBe(400);
+      const unknown = await post('br', body);
+      await unknown.arrayBuffer();
+      expect(unknown.status).toBe(415);
+      const good = await post('gzip', gzipSync(body));
+      await good.arrayBuffer();
+      expect(good.status).toBe(200);
+      await echoWorks(server);
+    });
+
+    it('CORS is off unless configured: no Access-Control headers', async () => {
+      const res = await fetch(`${urlOf(server)}/health`, { headers: { Origin: 'https://elsewhere.example' } });
+      await res.arrayBuffer();
+      expect([...res.headers.keys()].filter((k) => k.startsWith('access-control-'))).toEqual([]);
+    });
+  });
 }
 
 describe('HTTP drain and CORS', () => {
-  it('a drain answers the request in flight, releases the live streams, and stops listening', async () => {
-    const server = await serveHang(2, 'uws');
+  it.each(['main', 'workers'] as const)('a drain answers the request in flight, releases the live streams, and stops listening (listeners: %s)', async (listeners) => {
+    const server = await serveHang(2, 'uws', { listeners: listeners === 'main' && envWorkers ? 'workers' : listeners });
     const conn = await httpConnect(urlOf(server));
     const hang = Client.promises(Hang, conn);
     const marker = newMarker();
@@ -120,9 +125,9 @@ describe('HTTP drain and CORS', () => {
     await expect(fetch(`${urlOf(server)}/health`)).rejects.toThrow();
   });
 
-  it('with CORS on: a preflight is answered for the origin, and the actual response exposes the capability headers', async () => {
+  it.each([{ workers: 0, engine: 'node' as const }, { workers: 2, engine: 'uws' as const, listeners: 'workers' as const }])('with CORS on: a preflight is answered for the origin, and the actual response exposes the capability headers (%o)', async ({ workers, engine, ...listeners }) => {
     const origin = 'https://app.example';
-    const server = await serveHang(0, 'node', { cors: { origins: origin } });
+    const server = await serveHang(workers, engine, { cors: { origins: origin }, ...listeners });
     try {
       const pre = await fetch(`${urlOf(server)}/Hang/echo`, {
         method: 'OPTIONS',
@@ -205,11 +210,14 @@ describe('HTTP stream tokens', () => {
   });
 });
 
-describe('HTTP and a worker that dies', () => {
+describe.each(['main', 'workers'] as const)('HTTP and a worker that dies (listeners: %s)', (listeners) => {
   const CHAOS_WORKER = new URL('../../dist/test/fixtures/chaos-worker-thread.js', import.meta.url);
+  // With each worker listening, the dead worker's connections close with it: a request sent on one
+  // as it closes fails with a transport error (the client retries nothing here).
+  const connectionLost = listeners === 'workers' || envWorkers;
 
   it('the request it was answering gets WorkerCrashedError; streams it held are lost (StreamStateLostError), others go on, new calls are served', async () => {
-    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' } });
+    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' }, http: { listeners: listeners === 'main' && envWorkers ? 'workers' : listeners } });
     const conn = await httpConnect(urlOf(server), { retry: false });
     try {
       const chaos = Client.promises(Chaos, conn);
@@ -222,7 +230,7 @@ describe('HTTP and a worker that dies', () => {
         try {
           expect((await s.tick())?.values('i')).toEqual([1n]);
         } catch (e) {
-          expect((e as RpcClientError).errorType).toBe('StreamStateLostError');
+          expect((e as RpcClientError).errorType).toBe(connectionLost && (e as RpcClientError).errorType === 'TransportError' ? 'TransportError' : 'StreamStateLostError');
           lost++;
         }
       }

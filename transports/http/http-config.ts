@@ -15,6 +15,7 @@ import type { HttpEngineName } from './engine.js';
 import { BodyCodingError, type HttpAppOptions, type HttpCodecs } from './http-app.js';
 import type { Authenticate } from './front-end.js';
 import type { StickySettings } from './request-session.js';
+import { routeHint } from './route-hint.js';
 
 /** CORS, opt-in. */
 export interface CorsOptions {
@@ -72,6 +73,17 @@ export interface HttpOptions {
   readonly authenticate?: Authenticate;
   /** The engine: uWebSockets.js where its native binary loads (`auto`, default), or `uws` / `node` explicitly. */
   readonly engine?: HttpEngineName;
+  /**
+   * Who listens with a worker pool: `main` (default) runs the engine and the
+   * front end on the main thread and hands each RPC request to a worker;
+   * `workers` makes every worker listen on the port itself (uWebSockets.js
+   * with SO_REUSEPORT; the kernel spreads connections) with the whole front
+   * end, so no request crosses the main thread. `workers` needs uWS (the
+   * node:http engine keeps the main thread's front end) and takes no
+   * `authenticate` hook (functions cannot cross threads): it throws when one
+   * is set. Default: the `VGI_RPC_HTTP_LISTENERS` environment variable, else `main`.
+   */
+  readonly listeners?: HttpListeners;
   /** Serve the HTML landing, describe and 404 pages on GET (default true). */
   readonly pages?: boolean;
   /** Sticky sessions (off when absent). */
@@ -91,6 +103,15 @@ export interface HttpOptions {
   readonly testDrainEndpoint?: boolean;
 }
 
+/** Who listens with a worker pool (see HttpOptions.listeners). */
+export type HttpListeners = 'main' | 'workers';
+
+/** The listeners `options` ask for: the option, else `VGI_RPC_HTTP_LISTENERS`, else `main`; and whether the option said so explicitly. */
+export const listenersOf = (options: HttpOptions): { readonly listeners: HttpListeners; readonly explicit: boolean } => {
+  if (options.listeners !== undefined) return { listeners: options.listeners, explicit: true };
+  return { listeners: process.env.VGI_RPC_HTTP_LISTENERS === 'workers' ? 'workers' : 'main', explicit: false };
+};
+
 /** What every worker needs to answer HTTP requests (plain data: it crosses threads). */
 export interface HttpSettings {
   readonly prefix: string;
@@ -103,6 +124,8 @@ export interface HttpSettings {
   readonly callStateCache: boolean;
   /** Sticky sessions (off when absent). */
   readonly sticky?: StickySettings;
+  /** This process's route tag (random u16): workers seal it with their thread id into every token's nonce (see route-hint.ts). */
+  readonly routeTag: number;
 }
 
 /** The sticky settings of `options` (undefined: off). */
@@ -128,6 +151,7 @@ export const settingsOf = (options: HttpOptions): HttpSettings => {
     responseCodecs: options.compression === false ? [] : availableCodecs(),
     callStateCache: options.callStateCache !== false,
     ...(sticky === undefined ? {} : { sticky }),
+    routeTag: randomBytes(2).readUInt16LE(0),
   };
 };
 
@@ -153,12 +177,16 @@ export const httpCodecs = (responseCodecs: readonly CompressionCodec[]): HttpCod
   },
 });
 
-/** The app's services in one worker. */
-export const appOptionsOf = (s: HttpSettings): HttpAppOptions => {
+/** The app's services in one worker (`threadId`: the worker's, sealed as the route hint of its tokens). */
+export const appOptionsOf = (s: HttpSettings, threadId?: number): HttpAppOptions => {
   const compressor = zstdTokenCompressor();
   return {
     prefix: s.prefix,
-    tokens: new TokenSealer({ key: s.tokenKey, ttlSeconds: s.tokenTtlSeconds, ...(compressor === undefined ? {} : { compressor }) }),
+    tokens: new TokenSealer({
+      key: s.tokenKey, ttlSeconds: s.tokenTtlSeconds,
+      ...(compressor === undefined ? {} : { compressor }),
+      ...(threadId === undefined ? {} : { routeHint: routeHint(s.routeTag, threadId) }),
+    }),
     codecs: httpCodecs(s.responseCodecs),
     ...(s.maxRequestBytes === undefined ? {} : { maxRequestBytes: s.maxRequestBytes }),
     ...(s.maxResponseBytes === undefined ? {} : { maxResponseBytes: s.maxResponseBytes }),

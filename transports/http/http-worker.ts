@@ -22,6 +22,8 @@ import { pageModel } from '../../src/http/pages.js';
 import { HttpApp, type InFlight, type RpcRequest } from './http-app.js';
 
 import { HTTP_TASKS } from './http-worker-hook.js';
+import { type ListenOrder, WorkerListener } from './worker-listener.js';
+import type { Authenticate } from './unauthorized.js';
 
 export { HTTP_TASKS };
 
@@ -35,7 +37,15 @@ export type HttpTaskPayload =
   /** Refuse new sticky sessions (`on`), or accept them again. */
   | { readonly op: 'draining'; readonly on: boolean }
   /** The page model of the hosted protocols (the front end renders the HTML pages from it). */
-  | { readonly op: 'pageModel' };
+  | { readonly op: 'pageModel' }
+  /** Listen on the shared port with this worker's own front end (`listeners: 'workers'`); answers the port bound. */
+  | { readonly op: 'listen'; readonly order: ListenOrder }
+  /** Stop listening (`now`: at once, else once the requests in flight are answered). */
+  | { readonly op: 'unlisten'; readonly now: boolean }
+  /** How many sticky sessions this worker holds (answers a number). */
+  | { readonly op: 'liveSessions' }
+  /** Whether this worker's module sets an `authenticate` hook (answers a boolean). */
+  | { readonly op: 'authenticates' };
 
 /** What the front end sends on a link (in batches: one message carries an array of these). */
 export type LinkMessage =
@@ -88,25 +98,21 @@ export class ReplyBuffers {
   }
 }
 
-/** A worker's answer to one request: the reply, with the call token of a stream it now holds or has just ended. */
+/** A worker's answer to one request (the body in one buffer, moved to the receiving thread). */
 export interface HttpTaskReply {
   readonly status: number;
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly body: Uint8Array;
-  /** The call token of a stream this worker holds after the request (its continuations come here). */
-  readonly owns?: string;
-  /** The call token of a stream that ended with the request. */
-  readonly released?: string;
-  /** A sticky session the worker opened with the request (its later requests come here). */
-  readonly sessionOwned?: { readonly token: string; readonly expiresAt: number };
-  /** The token of a sticky session the request closed. */
-  readonly sessionReleased?: string;
 }
 
 /** What a worker sends back on a link (in batches): the reply to request `id`, or why it has none. */
 export type LinkReply =
   | { readonly id: number; readonly reply: HttpTaskReply }
-  | { readonly id: number; readonly failed: string };
+  | { readonly id: number; readonly failed: string }
+  /** This worker's thread is exiting: these are the requests it had received and not answered (the others never ran). */
+  | { readonly dying: readonly number[] }
+  /** The worker took the link (its first message): requests sent before it died without saying so never ran. */
+  | { readonly linked: true };
 
 /** Answer one request with `app` as a task reply (the body gathered into one transferable buffer, a recycled one when `buffers` has one that fits). */
 export const answerTask = async (app: HttpApp, request: RpcRequest, onStart?: (f: InFlight) => void, buffers?: ReplyBuffers): Promise<HttpTaskReply> => {
@@ -116,13 +122,7 @@ export const answerTask = async (app: HttpApp, request: RpcRequest, onStart?: (f
   const body = reply.body.length === 1 && reply.body[0]!.byteOffset === 0 && reply.body[0]!.byteLength === reply.body[0]!.buffer.byteLength
     ? reply.body[0]!
     : buffers !== undefined && total >= RECYCLE_MIN_BYTES ? buffers.gather(reply.body, total) : concatBytes(reply.body);
-  return {
-    status: reply.status, headers: reply.headers, body,
-    ...(reply.owns === undefined ? {} : { owns: reply.owns }),
-    ...(reply.released === undefined ? {} : { released: reply.released }),
-    ...(reply.sessionOwned === undefined ? {} : { sessionOwned: reply.sessionOwned }),
-    ...(reply.sessionReleased === undefined ? {} : { sessionReleased: reply.sessionReleased }),
-  };
+  return { status: reply.status, headers: reply.headers, body };
 };
 
 /**
@@ -147,7 +147,16 @@ export class LinkBatch<T> {
     }
   }
 
+  /** Send what is queued now (a thread about to exit). */
+  flushNow(): void {
+    if (this.queue.length > 0) this.flush();
+  }
+
   private readonly flush = (): void => {
+    if (this.queue.length === 0) {
+      this.scheduled = false;
+      return;
+    }
     const queue = this.queue;
     const transfer = this.transfer;
     this.queue = [];
@@ -158,8 +167,8 @@ export class LinkBatch<T> {
 }
 
 /** This worker's handler of HTTP tasks: its HttpApp, and the links the front end opens to it. */
-export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings): TransportTaskHandler => {
-  const app = new HttpApp(dispatcher, appOptionsOf(settings));
+export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings, authenticate?: Authenticate): TransportTaskHandler => {
+  const app = new HttpApp(dispatcher, appOptionsOf(settings, threadId));
   const inFlight = new Map<number, InFlight>();
   const aborted = new Set<number>();
   const abort = (id: number): void => {
@@ -168,7 +177,12 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
     else aborted.add(id);
   };
   const buffers = new ReplyBuffers();
-  const answer = async (id: number, request: RpcRequest, out: LinkBatch<LinkReply>): Promise<void> => {
+  let listener: WorkerListener | undefined;
+  /** The links open to this worker, told on its exit which requests it had received. */
+  const openLinks = new Set<{ readonly out: LinkBatch<LinkReply>; readonly port: MessagePort; readonly received: Set<number> }>();
+  let exitHooked = false;
+  const answer = async (id: number, request: RpcRequest, out: LinkBatch<LinkReply>, received: Set<number>): Promise<void> => {
+    received.add(id);
     try {
       const reply = await answerTask(app, request, (f) => {
         inFlight.set(id, f);
@@ -178,6 +192,7 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
     } catch (e) {
       out.send({ id, failed: e instanceof Error ? e.message : String(e) });
     } finally {
+      received.delete(id);
       inFlight.delete(id);
       aborted.delete(id);
     }
@@ -193,9 +208,27 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
           throw new Error(`worker thread ${task.threadId} is gone`);
         }
         const out = new LinkBatch<LinkReply>(task.port);
+        const received = new Set<number>();
+        // A thread that exits tells the link which of its requests it had received: the others, still in
+        // the port, never ran, and the sender may answer them elsewhere (see NotReceivedError).
+        const port = task.port;
+        port.postMessage([{ linked: true }] satisfies LinkReply[]);
+        const link = { out, port, received };
+        openLinks.add(link);
+        if (!exitHooked) {
+          exitHooked = true;
+          process.once('exit', () => {
+            for (const l of openLinks) {
+              l.out.flushNow();
+              l.port.postMessage([{ dying: [...l.received] }] satisfies LinkReply[]);
+            }
+          });
+        }
+        // The sender's end closed (its thread exited): nothing more to tell it.
+        port.once('close', () => openLinks.delete(link));
         task.port.on('message', (batch: readonly LinkMessage[]) => {
           for (const m of batch) {
-            if (m.op === 'request') void answer(m.id, m.request, out);
+            if (m.op === 'request') void answer(m.id, m.request, out, received);
             else if (m.op === 'abort') abort(m.id);
             else buffers.give(m.buffer);
           }
@@ -203,8 +236,19 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings):
         return undefined;
       }
       if (task.op === 'pageModel') return pageModel(dispatcher.hosting, { prefix: settings.prefix });
+      if (task.op === 'listen') {
+        listener ??= new WorkerListener(dispatcher, app, settings, authenticate);
+        return listener.listen(task.order);
+      }
+      if (task.op === 'liveSessions') return app.liveSessions;
+      if (task.op === 'authenticates') return authenticate !== undefined;
+      if (task.op === 'unlisten') {
+        await listener?.unlisten(task.now);
+        return undefined;
+      }
       if (task.op === 'draining') {
         app.setDraining(task.on);
+        listener?.setReady(!task.on);
         return undefined;
       }
       if (task.op === 'closeSessions') {

@@ -2,27 +2,27 @@
  * Serving HTTP on a runtime: the engine and the front end on the main
  * thread; the RPC routes answered by the main thread's own HttpApp when
  * there is no pool, else by the worker that owns each call (the
- * WorkerForwarder). A drain stops the listener, lets requests in flight
- * finish and ends the live streams.
+ * WorkerForwarder). Or, with `listeners: 'workers'`, every worker listens
+ * on the port itself with the whole front end (shared-port.ts). A drain
+ * stops the listener, lets requests in flight finish and ends the live
+ * streams.
  */
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
 import { type PageModel, pageModel, pageReply, renderPages } from '../../src/http/pages.js';
-import { type CapabilityConfig, capabilityHeaders } from '../../src/http/capability-headers.js';
-import { corsHeaders, corsPolicy } from '../../src/http/cors-headers.js';
 import type { HttpListener, HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
 import { listenHttp } from './listen-http.js';
-import { frontEnd, type ResponseStamps } from './front-end.js';
+import { frontEnd } from './front-end.js';
+import { frontEndSettingsOf, pageHttpReply, responseStamps } from './front-end-settings.js';
 import { HttpApp, type RpcRequest } from './http-app.js';
-import { type HttpOptions, type HttpSettings, appOptionsOf, httpCodecs } from './http-config.js';
+import { type HttpOptions, type HttpSettings, appOptionsOf, httpCodecs, listenersOf } from './http-config.js';
 import { HTTP_TASKS, type HttpTaskPayload } from './http-worker.js';
 import { WorkerForwarder } from './worker-forwarder.js';
-
-/** Where the readiness probe answers unless `readinessPath` says otherwise. */
-const DEFAULT_READINESS_PATH = '/readyz';
-
-/** Bodies are never read past this without a configured cap (a request over it answers 413). */
-const DEFAULT_BODY_CAP = 256 * 1024 * 1024;
+import { DEFAULT_BODY_CAP } from './worker-listener.js';
+import { type WorkerListeners, listenInWorkers } from './shared-port.js';
+import type { FrontEndSettings } from './front-end-settings.js';
+import type { WorkerPool } from '../../runtime/worker-pool.js';
+import { uwsStatus } from './uws-engine.js';
 
 /**
  * The operator's drain switch of a server with sticky sessions (the
@@ -49,17 +49,33 @@ export interface HttpServing {
   readonly drainHandle?: StickyDrainHandle;
 }
 
-const toText = (r: { status: number; headers: ReadonlyArray<readonly [string, string]>; body: string }): HttpReply =>
-  ({ status: r.status, headers: r.headers, body: [new TextEncoder().encode(r.body)] });
-
 /** Serve HTTP for `runtime` on host:port. */
 export const serveHttp = async (runtime: RpcRuntime, host: string, port: number, options: HttpOptions, settings: HttpSettings, primaryProtocol: string): Promise<HttpServing> => {
+  const front = frontEndSettingsOf(options, runtime.serverId, primaryProtocol);
+  const { listeners, explicit } = listenersOf(options);
+  const pool = runtime.workerPool;
+  // Each worker listens itself only with a pool and uWS (Node 20's worker threads cannot share a
+  // node:http port); a hook given here cannot reach the workers.
+  if (listeners === 'workers' && pool !== undefined && options.engine !== 'node' && uwsStatus().available) {
+    if (options.authenticate === undefined && !runtime.heapLimited) return serveInWorkers(runtime, pool, host, port, settings, front);
+    if (explicit && options.authenticate !== undefined) throw new TypeError("http.listeners 'workers' cannot use http.authenticate: it is a function of the main thread, and every worker answers requests itself there; give the hook to the worker module (workerEntry(services, layer, { authenticate })), or use listeners 'main' (the default)");
+    // A worker killed by its heap limit runs no JS, so its uWS listener cannot be closed first, and Node aborts the process.
+    if (explicit) throw new TypeError("http.listeners 'workers' cannot run under resourceLimits: a worker killed by its heap limit would take the whole process down with its listener; use listeners 'main' (the default)");
+  }
+  if (pool !== undefined) {
+    // A worker module's hook runs only in a worker's own listener: here it would be skipped, and every request let in.
+    const hooked = await Promise.all(pool.liveWorkers.map((tid) =>
+      pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'authenticates' } satisfies HttpTaskPayload }).catch(() => false)));
+    if (hooked.some((h) => h === true)) {
+      throw new TypeError("the worker module sets an authenticate hook (workerEntry(..., { authenticate })), which only a worker's own listener runs: serve with http.listeners 'workers' (--listen-in-workers), with uWebSockets.js, no http.authenticate and no resourceLimits");
+    }
+  }
   const local = runtime.localDispatcher;
   let forward: (request: RpcRequest, onAbort: AbortHook) => Promise<HttpReply>;
   let closeStreams: (detail: string) => Promise<void>;
   let setDraining: (on: boolean) => Promise<void>;
   let closeSessions: () => Promise<void>;
-  let openSessions: () => number;
+  let openSessions: () => Promise<number>;
   let model: () => Promise<PageModel>;
   if (local !== undefined) {
     const app = new HttpApp(local, appOptionsOf(settings));
@@ -71,41 +87,24 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
       app.setDraining(on);
       return Promise.resolve();
     };
-    openSessions = () => app.liveSessions;
+    openSessions = () => Promise.resolve(app.liveSessions);
     closeSessions = () => app.closeSessions();
     const m = pageModel(local.hosting, { prefix: settings.prefix });
     model = () => Promise.resolve(m);
   } else {
-    const pool = runtime.workerPool!;
+    if (pool === undefined) throw new Error('HTTP needs a worker pool or the main thread\'s dispatcher');
     const codecs = httpCodecs([]);
-    const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.tokenTtlSeconds * 1000, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes));
+    const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.routeTag, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes));
     forward = (request, onAbort) => forwarder.forward(request, onAbort);
     closeStreams = (detail) => forwarder.closeStreams(detail);
     setDraining = (on) => forwarder.setDraining(on);
-    openSessions = () => forwarder.trackedSessions;
+    openSessions = () => forwarder.openSessions();
     closeSessions = () => forwarder.closeSessions();
     let cached: Promise<PageModel> | undefined;
     model = () => (cached ??= pool.runTask(pool.liveWorkers[0]!, { transport: HTTP_TASKS, payload: { op: 'pageModel' } satisfies HttpTaskPayload }) as Promise<PageModel>);
   }
   let pages: { model: PageModel; rendered: ReturnType<typeof renderPages> } | undefined;
-  const capabilityConfig: CapabilityConfig = {
-    supportedEncodings: settings.responseCodecs,
-    externalizationEnabled: false,
-    ...(settings.maxRequestBytes === undefined ? {} : { maxRequestBytes: settings.maxRequestBytes }),
-    ...(settings.maxResponseBytes === undefined ? {} : { maxResponseBytes: settings.maxResponseBytes }),
-    ...(options.maxExternalizedResponseBytes === undefined ? {} : { maxExternalizedResponseBytes: options.maxExternalizedResponseBytes }),
-    ...(settings.sticky === undefined ? {} : {
-      sticky: { defaultTtlSeconds: settings.sticky.defaultTtlSeconds, echoHeaders: settings.sticky.echoHeaders.map(([name]) => name) },
-    }),
-  };
-  const cors = options.cors === undefined ? undefined : corsPolicy({
-    origins: options.cors.origins === '*' ? '*' : options.cors.origins.split(',').map((o) => o.trim()),
-    ...(options.cors.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: options.cors.maxAgeSeconds }),
-  }, capabilityConfig);
-  const stamps: ResponseStamps = {
-    capabilities: capabilityHeaders(capabilityConfig),
-    cors: (method, headers) => (cors === undefined ? [] : corsHeaders(cors, method, headers)),
-  };
+  const stamps = responseStamps(settings, front);
   // Ready until a drain starts (or the test drain switch is on): the readiness probe then answers 503.
   let ready = true;
   const drainSwitch = async (on: boolean): Promise<void> => {
@@ -118,7 +117,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     protocol: primaryProtocol,
     stamps,
     sticky: settings.sticky !== undefined,
-    readiness: { path: options.readinessPath ?? DEFAULT_READINESS_PATH, ready: () => ready },
+    readiness: { path: front.readinessPath, ready: () => ready },
     ...(options.testDrainEndpoint === true ? { testDrain: drainSwitch } : {}),
     ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
     ...(options.pages === false ? {} : {
@@ -127,7 +126,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
           const m = await model();
           pages = { model: m, rendered: renderPages(m) };
         }
-        return toText(pageReply(pages.rendered, path));
+        return pageHttpReply(pageReply(pages.rendered, path));
       },
     }),
     forward,
@@ -139,41 +138,91 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     handler,
     ...(options.engine === undefined ? {} : { engine: options.engine }),
   });
-  // A drain keeps serving while sticky sessions are open (new opens fail, readiness answers 503),
-  // until they are all closed or expired, or the grace period ends (shutdown); then it stops listening.
-  let graceOver: (() => void) | undefined;
-  const sessionsEnded = (): Promise<void> => new Promise<void>((resolve) => {
-    const check = (): void => {
-      if (openSessions() === 0 || graceOver === undefined) {
-        graceOver = undefined;
-        resolve();
-      } else setTimeout(check, 100).unref();
-    };
-    graceOver = resolve;
-    check();
-  });
+  const grace = sessionGrace(openSessions);
   runtime.participate({
     get connections() {
       return listener.inFlight;
     },
     drain: async () => {
       await drainSwitch(true);
-      if (settings.sticky !== undefined) await sessionsEnded();
+      if (settings.sticky !== undefined) await grace.sessionsEnded();
       await listener.close();
       await closeStreams('the server is draining');
     },
     shutdown: (detail) => {
-      const over = graceOver;
-      graceOver = undefined;
-      over?.();
+      grace.over();
       void closeStreams(detail);
     },
   });
-  const shownHost = host.includes(':') ? `[${host}]` : host;
   const drainHandle: StickyDrainHandle | undefined = settings.sticky === undefined ? undefined : {
     drain: () => drainSwitch(true),
     shutdown: () => closeSessions(),
     isDraining: () => !ready,
   };
-  return { listener, url: `http://${shownHost}:${listener.port}${settings.prefix}`, ...(drainHandle === undefined ? {} : { drainHandle }) };
+  return { listener, url: urlOf(host, listener.port, settings.prefix), ...(drainHandle === undefined ? {} : { drainHandle }) };
+};
+
+const urlOf = (host: string, port: number, prefix: string): string => `http://${host.includes(':') ? `[${host}]` : host}:${port}${prefix}`;
+
+/**
+ * A drain keeps serving while sticky sessions are open (new opens fail,
+ * readiness answers 503), until they are all closed or expired, or the
+ * grace period ends (`over`, called on shutdown); then it stops listening.
+ */
+const sessionGrace = (openSessions: () => Promise<number>): { sessionsEnded(): Promise<void>; over(): void } => {
+  let graceOver: (() => void) | undefined;
+  return {
+    sessionsEnded: () => new Promise<void>((resolve) => {
+      const check = (): void => {
+        void openSessions().then((n) => {
+          if (n === 0 || graceOver === undefined) {
+            graceOver = undefined;
+            resolve();
+          } else setTimeout(check, 100).unref();
+        });
+      };
+      graceOver = resolve;
+      check();
+    }),
+    over: () => {
+      const over = graceOver;
+      graceOver = undefined;
+      over?.();
+    },
+  };
+};
+
+/** Serve with every worker listening on the port itself (`listeners: 'workers'`, see shared-port.ts). */
+const serveInWorkers = async (runtime: RpcRuntime, pool: WorkerPool, host: string, port: number, settings: HttpSettings, front: FrontEndSettings): Promise<HttpServing> => {
+  const closeStreams = async (detail: string): Promise<void> => {
+    await Promise.all(pool.liveWorkers.map((tid) =>
+      pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeStreams', detail } satisfies HttpTaskPayload }).catch(() => undefined)));
+  };
+  let listeners: WorkerListeners | undefined;
+  const drainSwitch = async (on: boolean): Promise<void> => { await listeners?.setDraining(on); };
+  listeners = await listenInWorkers(pool, host, port, front, drainSwitch);
+  const listener = listeners;
+  const grace = sessionGrace(() => listener.openSessions());
+  runtime.participate({
+    get connections() {
+      return listener.inFlight;
+    },
+    drain: async () => {
+      await listener.setDraining(true);
+      if (settings.sticky !== undefined) await grace.sessionsEnded();
+      await listener.close();
+      await closeStreams('the server is draining');
+    },
+    shutdown: (detail) => {
+      grace.over();
+      void closeStreams(detail);
+    },
+    halt: () => listener.closeNow(),
+  });
+  const drainHandle: StickyDrainHandle | undefined = settings.sticky === undefined ? undefined : {
+    drain: () => listener.setDraining(true),
+    shutdown: () => listener.closeSessions(),
+    isDraining: () => listener.draining,
+  };
+  return { listener, url: urlOf(host, listener.port, settings.prefix), ...(drainHandle === undefined ? {} : { drainHandle }) };
 };

@@ -109,10 +109,35 @@ const CLOSING_END_MAX = 1024 * 1024;
 
 /** The server-wide state an exchange reports to. */
 interface ServerState {
-  readonly options: HttpEngineOptions;
+  readonly options: UwsListenOptions;
   closing: boolean;
   inFlight: number;
   onIdle: (() => void) | undefined;
+  /** Exchanges whose reply has not started (told the farewell if the thread dies; see UwsListener.closeNow). */
+  readonly waiting: Set<Exchange>;
+}
+
+/** Options of `listenUws`: the engine's, and whether the port is shared. */
+export interface UwsListenOptions extends HttpEngineOptions {
+  /**
+   * Listen with SO_REUSEPORT, so listeners in other threads of this process
+   * (the workers' own listeners) take the same port and the kernel spreads
+   * connections among them. Without it the port is taken exclusively: a
+   * second server on a busy port fails instead of sharing it.
+   */
+  readonly sharedPort?: boolean;
+}
+
+/** A uWS listener, which can also be closed synchronously. */
+export interface UwsListener extends HttpListener {
+  /**
+   * Stop at once, in this turn (a worker thread about to exit: a uWS socket
+   * still open when its thread's loop closes aborts the process): requests
+   * still waiting for their reply are answered `farewell` (when given, as
+   * far as the socket takes it without waiting), then the listening socket
+   * and every connection are closed.
+   */
+  closeNow(farewell?: HttpReply): void;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -159,6 +184,7 @@ class Exchange {
   /** uWS says the connection went away: the response is dead from here on. */
   onAborted(): void {
     this.aborted = true;
+    this.server.waiting.delete(this);
     if (this.request !== undefined) EngineRequest.abort(this.request);
     this.settle();
   }
@@ -234,6 +260,7 @@ class Exchange {
   }
 
   private replied(reply: HttpReply): void {
+    this.server.waiting.delete(this);
     if (this.aborted || this.ended) {
       reply.onWritten?.(); // the client is gone: the reply is dropped
       return;
@@ -341,10 +368,17 @@ class Exchange {
     return true;
   }
 
+  /** The thread is going away: answer `farewell` now if no reply has started (see UwsListener.closeNow). */
+  farewell(reply: HttpReply): void {
+    if (this.aborted || this.ended || this.framed !== undefined || this.held !== undefined) return;
+    this.replied(reply);
+  }
+
   /** The exchange is over for the server's count: answered or abandoned. */
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
+    this.server.waiting.delete(this);
     const release = this.release;
     this.release = undefined;
     release?.();
@@ -355,12 +389,12 @@ class Exchange {
 }
 
 /** Start serving with uWebSockets.js; rejects with UwsUnavailableError when its native binary cannot load here. */
-export const listenUws = (options: HttpEngineOptions): Promise<HttpListener> => {
+export const listenUws = (options: UwsListenOptions): Promise<UwsListener> => {
   const l = uwsLoaded();
   if (!('uws' in l)) return Promise.reject(new UwsUnavailableError(l.reason));
   const uws = l.uws;
   const app = uws.App();
-  const server: ServerState = { options, closing: false, inFlight: 0, onIdle: undefined };
+  const server: ServerState = { options, closing: false, inFlight: 0, onIdle: undefined, waiting: new Set() };
 
   app.any('/*', (res, req) => {
     // Everything the request object holds is copied now: it is gone once this callback returns.
@@ -375,13 +409,14 @@ export const listenUws = (options: HttpEngineOptions): Promise<HttpListener> => 
     const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
     server.inFlight++;
     const exchange = new Exchange(res, server, method, path, query, headers, remoteAddress);
+    server.waiting.add(exchange);
     res.onAborted(() => exchange.onAborted());
     exchange.start();
   });
 
   return new Promise((resolve, reject) => {
-    // Exclusive: without it a second server on a busy port may share it (SO_REUSEPORT) instead of failing.
-    const exclusive = (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
+    // Exclusive unless shared: without it a second server on a busy port may share it (SO_REUSEPORT) instead of failing.
+    const exclusive = options.sharedPort === true ? 0 : (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
     (app as unknown as ListenWithOptions).listen(options.host, options.port, exclusive, (socket) => {
       if (socket === false) {
         reject(new Error(`uWebSockets.js could not listen on ${options.host}:${options.port} (address in use or not available)`));
@@ -399,12 +434,28 @@ export const listenUws = (options: HttpEngineOptions): Promise<HttpListener> => 
         server.onIdle = undefined;
         // Let the last replies' corked bytes reach the kernel, then drop the idle keep-alive connections.
         await new Promise((r) => setImmediate(r));
+        if (!stopped) {
+          stopped = true;
+          (app as Uws.TemplatedApp & { close(): void }).close();
+        }
+      };
+      let stopped = false;
+      const closeNow = (farewell?: HttpReply): void => {
+        if (stopped) return;
+        stopped = true;
+        server.closing = true;
+        if (farewell !== undefined) for (const x of [...server.waiting]) x.farewell(farewell);
+        if (listenSocket !== undefined) {
+          uws.us_listen_socket_close(listenSocket);
+          listenSocket = undefined;
+        }
         (app as Uws.TemplatedApp & { close(): void }).close();
       };
       resolve({
         engine: 'uws',
         port: uws.us_socket_local_port(socket as unknown as Uws.us_socket),
         close: () => (closed ??= close()),
+        closeNow,
         get inFlight() { return server.inFlight; },
       });
     });
