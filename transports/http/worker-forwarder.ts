@@ -25,7 +25,15 @@ import type { WorkerPool } from '../../runtime/worker-pool.js';
 import type { HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
 import { ARROW_CONTENT_TYPE, type RpcRequest } from './http-app.js';
+import { sessionLost } from './request-session.js';
 import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply, LinkBatch, type LinkMessage, type LinkReply, RECYCLE_MIN_BYTES } from './http-worker.js';
+
+/** `error` as the front end answers it: 200 + `X-VGI-RPC-Error`, the EXCEPTION batch on the empty schema. */
+const errorReply = (serverId: string, error: RpcError, requestId: string): HttpReply => {
+  const out: Uint8Array[] = [];
+  writeErrorStream(out, emptySchema(), toWireError(error), { serverId, requestId });
+  return { status: 200, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
+};
 
 /** An owned copy of `b` unless it already spans its whole buffer (a transfer detaches the buffer). */
 const owned = (b: Uint8Array): Uint8Array =>
@@ -175,10 +183,7 @@ export class WorkerLinks {
 
   /** The reply to a request whose worker died while answering it. */
   private crashed(e: unknown, requestId: string): HttpReply {
-    const out: Uint8Array[] = [];
-    const error = RpcError.of('WorkerCrashedError', `the worker thread answering this request died: ${e instanceof Error ? e.message : String(e)}`);
-    writeErrorStream(out, emptySchema(), toWireError(error), { serverId: this.serverId, requestId });
-    return { status: 200, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
+    return errorReply(this.serverId, RpcError.of('WorkerCrashedError', `the worker thread answering this request died: ${e instanceof Error ? e.message : String(e)}`), requestId);
   }
 }
 
@@ -219,7 +224,7 @@ export class WorkerForwarder {
    */
   constructor(
     private readonly pool: WorkerPool,
-    serverId: string,
+    private readonly serverId: string,
     private readonly routeTag: number,
     private readonly decode?: (encoding: string, body: Uint8Array) => Uint8Array,
   ) {
@@ -246,27 +251,41 @@ export class WorkerForwarder {
     return best;
   }
 
-  /** The live worker whose thread id a token's route hint names, if any. */
-  private hinted(token: string): number | undefined {
+  /**
+   * The worker a token's route hint names: live (its thread id), gone (`gone`:
+   * a thread of this process that exited, as ids are never reused), or none
+   * (no hint, or another process's).
+   */
+  private hinted(token: string): { threadId?: number; gone?: number } {
     const h = hintedThread(token, this.routeTag);
-    if (h === undefined) return undefined;
-    for (const tid of this.pool.liveWorkers) if ((tid & 0xffff) === h) return tid;
-    return undefined;
+    if (h === undefined) return {};
+    for (const tid of this.pool.liveWorkers) if ((tid & 0xffff) === h) return { threadId: tid };
+    return { gone: h };
   }
 
   /** The worker holding what a request continues, if it names a live one (and the body to forward, decoded when it had to be). */
-  private ownerOf(request: RpcRequest): { threadId: number | undefined; request: RpcRequest } {
-    // A sticky session's requests go to the worker holding it; an unknown token goes anywhere (it answers SessionLostError).
+  private ownerOf(request: RpcRequest): { threadId: number | undefined; request: RpcRequest; lostWith?: number } {
+    // A sticky session's requests go to the worker holding it; a session of a worker that exited is lost
+    // (answered here: neither a dead worker nor its replacement holds it); an unknown token goes anywhere
+    // (that worker answers SessionLostError).
     const session = request.headers.get('vgi-session')?.trim();
-    if (session !== undefined && session !== '') return { threadId: this.hinted(session), request };
+    if (session !== undefined && session !== '') {
+      const { threadId, gone } = this.hinted(session);
+      return gone === undefined ? { threadId, request } : { threadId: undefined, request, lostWith: gone };
+    }
     const { request: plain, meta } = exchangeTokens(request, this.decode);
     const cursor = meta?.get(Keys.streamState);
-    return { threadId: cursor === undefined ? undefined : this.hinted(cursor), request: plain };
+    return { threadId: cursor === undefined ? undefined : this.hinted(cursor).threadId, request: plain };
   }
 
   /** Answer `request` on the worker that owns it. */
   async forward(request: RpcRequest, onAbort: AbortHook): Promise<HttpReply> {
     const routed = this.ownerOf(request);
+    if (routed.lostWith !== undefined) {
+      // A session DELETE's every failure is 200 with an empty body.
+      if (request.method === 'DELETE') return { status: 200, headers: [], body: [] };
+      return errorReply(this.serverId, sessionLost(`the worker thread holding the session (${routed.lostWith}) exited`), request.requestId);
+    }
     const threadId = routed.threadId ?? this.leastLoaded();
     this.load.set(threadId, (this.load.get(threadId) ?? 0) + 1);
     let answered: Awaited<ReturnType<WorkerLinks['request']>>;
