@@ -12,7 +12,8 @@ export const drainOnSignals = (runtime: RpcRuntime, log: (line: string) => void 
     count++;
     if (count > 1) {
       log(`vgi-rpc: second ${sig}, exiting now`);
-      void runtime.halt().finally(() => process.exit(130));
+      // Close what must not outlive the process first (workers' listeners), but exit whatever that does.
+      void (async () => runtime.halt())().catch(() => undefined).finally(() => process.exit(130));
       return;
     }
     log(`vgi-rpc: ${sig} received, draining (send it again to exit at once)`);
