@@ -99,16 +99,9 @@ export interface RpcRequest {
   readonly acceptMaxResponseBytes: number | undefined;
 }
 
-/** A reply, and the call token of a stream this worker holds after it (`owns`) or that ended with it (`released`). */
+/** A reply, with the response limit a stream sealed at /init (a continuation may tighten it, never raise it). */
 export interface AppReply extends HttpReply {
-  readonly owns?: string;
-  readonly released?: string;
-  /** A stream's response limit sealed at /init (a continuation may tighten it, never raise it). */
   readonly sealedLimit?: number;
-  /** A sticky session this worker opened with the request: its token and absolute expiry (ms). */
-  readonly sessionOwned?: { readonly token: string; readonly expiresAt: number };
-  /** The token of a sticky session the request closed. */
-  readonly sessionReleased?: string;
 }
 
 /** A request being answered: interrupting it interrupts its call. */
@@ -210,16 +203,7 @@ export class HttpApp {
 
   /** The reply to one RPC request (`onStart` receives its call supervisor, to interrupt it if the client goes away). */
   async answer(req: RpcRequest, onStart?: (inFlight: InFlight) => void): Promise<AppReply> {
-    const reply = await this.route(req, onStart);
-    const done = this.finish(req, reply);
-    if (reply.owns === undefined && reply.released === undefined && reply.sessionOwned === undefined && reply.sessionReleased === undefined) return done;
-    return {
-      ...done,
-      ...(reply.owns === undefined ? {} : { owns: reply.owns }),
-      ...(reply.released === undefined ? {} : { released: reply.released }),
-      ...(reply.sessionOwned === undefined ? {} : { sessionOwned: reply.sessionOwned }),
-      ...(reply.sessionReleased === undefined ? {} : { sessionReleased: reply.sessionReleased }),
-    };
+    return this.finish(req, await this.route(req, onStart));
   }
 
   /** Enforce the response budget, then compress as the request accepts. */
@@ -291,15 +275,7 @@ export class HttpApp {
         done();
       }
       const headers = bound.responseHeaders();
-      const owned = bound.owned();
-      const released = bound.released();
-      if (headers.length === 0 && owned === undefined && released === undefined) return reply;
-      return {
-        ...reply,
-        headers: [...reply.headers, ...headers],
-        ...(owned === undefined ? {} : { sessionOwned: owned }),
-        ...(released === undefined ? {} : { sessionReleased: released }),
-      };
+      return headers.length === 0 ? reply : { ...reply, headers: [...reply.headers, ...headers] };
     } finally {
       bound.unlock();
     }
@@ -347,7 +323,7 @@ export class HttpApp {
     } finally {
       unlock();
     }
-    return { status: 204, headers: [['VGI-Session-Close', 'true']], body: [], sessionReleased: token };
+    return { status: 204, headers: [['VGI-Session-Close', 'true']], body: [] };
   }
 
   /** A unary call or a stream's /init: the routing-key agreement, then the dispatcher. */
@@ -389,7 +365,7 @@ export class HttpApp {
     if (turn.state === 'open') {
       if (this.options.callStateCache !== false) {
         this.cache.put(hex(callId), this.identity(req), route.protocol, { stream, callToken, responseLimit });
-        return { status: 200, headers: [ARROW], body, owns: callToken };
+        return { status: 200, headers: [ARROW], body };
       }
       void stream.close({ _tag: 'shutdown', detail: 'the server keeps no call state' });
     }
@@ -421,7 +397,6 @@ export class HttpApp {
       this.cache.discard(id, identity, route.protocol, { _tag: 'shutdown', detail: 'the stream continued from another state' });
       entry = undefined;
     }
-    let owns: string | undefined;
     if (entry === undefined) {
       const call = batch.meta(Keys.callState);
       if (call === undefined) return bad('Missing call token in exchange request');
@@ -439,10 +414,7 @@ export class HttpApp {
       }
       if (resumed._tag === 'failed') return { status: 200, headers: [ARROW, ERROR_FLAG], body: resumed.out };
       entry = { stream: resumed.stream, callToken: call, responseLimit: content.responseLimitBytes, expiresAt: 0 };
-      if (this.options.callStateCache !== false) {
-        this.cache.put(id, identity, route.protocol, entry);
-        owns = call;
-      }
+      if (this.options.callStateCache !== false) this.cache.put(id, identity, route.protocol, entry);
     }
     const stream: DetachedStream = entry.stream;
     if (stream.busy) return bad('a turn of this stream is already running');
@@ -456,10 +428,10 @@ export class HttpApp {
       status: 200, headers: flag ? [ARROW, ERROR_FLAG] : [ARROW], body: turn.out,
       ...(entry.responseLimit === undefined ? {} : { sealedLimit: entry.responseLimit }),
     };
-    if (turn.state === 'open') return owns === undefined ? reply : { ...reply, owns };
+    if (turn.state === 'open') return reply;
     this.cache.delete(id, identity, route.protocol);
     if (this.options.callStateCache === false) void stream.close({ _tag: 'shutdown', detail: 'the server keeps no call state' });
-    return { ...reply, released: entry.callToken };
+    return reply;
   }
 
   /**

@@ -61,7 +61,6 @@ export const resolveSession = (host: SessionHost, token: string, caller: Session
 /** A request's session binding: what the handler sees through its CallContext. */
 export class RequestSession implements SessionBinding {
   private opened: { readonly entry: SessionEntry; readonly token: string } | undefined;
-  private closedToken: string | undefined;
   private closedAny = false;
   private unlocked = false;
 
@@ -146,7 +145,6 @@ export class RequestSession implements SessionBinding {
     const live = this.current;
     if (live === undefined || live.entry.isReleased) return;
     this.closedAny = true;
-    if (live === this.resumed) this.closedToken = live.token;
     await this.host.registry.remove(live.entry);
   });
 
@@ -158,16 +156,5 @@ export class RequestSession implements SessionBinding {
     const out: Array<readonly [string, string]> = [[SESSION_HEADER, opened.token]];
     for (const [name, value] of this.host.sticky?.echoHeaders ?? []) out.push([`${ECHO_HEADER_PREFIX}${name}`, value]);
     return out;
-  }
-
-  /** The session this worker now holds for the front end to route to it: its token and absolute expiry (ms). */
-  owned(): { readonly token: string; readonly expiresAt: number } | undefined {
-    const opened = this.opened;
-    return opened === undefined || opened.entry.isReleased ? undefined : { token: opened.token, expiresAt: opened.entry.expiresAt };
-  }
-
-  /** The token of a resumed session the request closed (the front end forgets its owner). */
-  released(): string | undefined {
-    return this.closedToken;
   }
 }
