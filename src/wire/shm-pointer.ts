@@ -73,6 +73,21 @@ const chunksLength = (chunks: readonly Uint8Array[]): number => {
   return n;
 };
 
+/** Node's Buffer where there is one (see copyOut); this module imports nothing from node:*. */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/**
+ * A private copy of a region. Under Node the copy goes into an unzeroed
+ * allocation (every byte is overwritten at once), as a large body read from
+ * a socket does, which skips zeroing a fresh 1 MiB buffer per batch.
+ */
+const copyOut = (region: Uint8Array): Uint8Array => {
+  if (NodeBuffer === undefined) return region.slice();
+  const b = NodeBuffer.allocUnsafeSlow(region.byteLength);
+  b.set(region);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+};
+
 const DECIMAL = /^\d+$/;
 
 const decimal = (md: BatchMetadata, key: string): number => {
@@ -183,7 +198,7 @@ export class ShmChannel {
         stream.set(EOS_BYTES, head.byteLength + length);
       } else stream = [head, region, EOS_BYTES];
     } else {
-      stream = copy ? region.slice() : region;
+      stream = copy ? copyOut(region) : region;
     }
     let decoded: DecodedBatch | undefined;
     try {
