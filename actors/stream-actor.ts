@@ -66,6 +66,13 @@ export type Turn =
   | { readonly _tag: 'end'; readonly ending: Ending }
   | { readonly _tag: 'nothing' };
 
+/** Most turns whose output the byte-stream driver holds back while more input is already waiting. */
+const MAX_HELD_TURNS = 8;
+/** Most bytes of output held back that way (a large inline batch is written at once). */
+const MAX_HELD_BYTES = 64 * 1024;
+/** Longest a held output waits for the turns after it, in milliseconds. */
+const MAX_HELD_MS = 2;
+
 const ending = (exit: Exit.Exit<unknown, unknown>, final: Uint8Array[], drain: Ending['drain']): Ending => ({ exit, final, drain });
 
 /** How a cancelled stream's Scope is closed: interrupted, with the cancel reason (see Interruption). */
@@ -314,15 +321,43 @@ export class StreamActor implements Interruptible {
     writeLogs(head, enc, scope.takeLogs(), stamp);
     await conn.write(head);
     const live: LiveStream = { stream, output, enc };
+    // Small output of quick turns whose next input was already here (a client keeping ticks in flight, answered
+    // with shared-memory pointers): written together once no more input is waiting, so a group of ticks costs
+    // fewer writes. Held for at most MAX_HELD_TURNS turns, MAX_HELD_BYTES bytes and MAX_HELD_MS, so large
+    // batches and slow turns reach the client as soon as they are made.
+    let held: Uint8Array[] = [];
+    let heldTurns = 0;
+    let heldBytes = 0;
+    let heldSince = 0;
     for (;;) {
       // undefined: interrupted while waiting for input; null: the input ended
       let f = this.readyInput();
-      if (f === undefined) f = await this.nextInput();
-      if (f === undefined) return this.failTurn(live, [], this.interruptedError(), this.interrupted, Cause.interrupt(interruptFiberId(calls.reason)));
-      if (f === null) return ending(this.interrupted, [], 'none');
+      if (f === undefined) {
+        if (held.length > 0) {
+          await conn.write(held);
+          held = [];
+          heldTurns = heldBytes = 0;
+        }
+        f = await this.nextInput();
+      }
+      if (f === undefined) return this.failTurn(live, held, this.interruptedError(), this.interrupted, Cause.interrupt(interruptFiberId(calls.reason)));
+      if (f === null) return ending(this.interrupted, held, 'none');
+      const turnStart = performance.now();
       const next = await this.turn(live, f);
-      if (next._tag === 'end') return next.ending;
-      if (next._tag === 'output') await conn.write(next.out);
+      if (next._tag === 'end') return held.length === 0 ? next.ending : { ...next.ending, final: [...held, ...next.ending.final] };
+      if (next._tag === 'output') {
+        // Timed from the start of the first held turn: a slow turn's output is never held.
+        if (heldTurns === 0) heldSince = turnStart;
+        for (const chunk of next.out) {
+          held.push(chunk);
+          heldBytes += chunk.byteLength;
+        }
+        if (++heldTurns >= MAX_HELD_TURNS || heldBytes >= MAX_HELD_BYTES || performance.now() - heldSince >= MAX_HELD_MS) {
+          await conn.write(held);
+          held = [];
+          heldTurns = heldBytes = 0;
+        }
+      }
     }
   }
 

@@ -19,7 +19,11 @@
  * 7. sticky sessions over HTTP (optional, part name `sticky`): 100,000 open
  *    sessions over 2 workers, memory per idle session, resume latency
  *    p50/p99 under 64 connections (wrk rotating session tokens) and what
- *    reaping 100,000 expired sessions costs requests (bench/sticky-http.ts).
+ *    reaping 100,000 expired sessions costs requests (bench/sticky-http.ts);
+ * 8. shared memory (optional, part name `shm`): producer MB/s, 1 MiB
+ *    echo_bytes and exchange round trips over pipe, socketpair, unix and a
+ *    client segment (copying and zero-copy), with memcpy as the floor
+ *    (bench/shm.ts).
  *
  * Progress goes to stderr; the tables go to stdout, and everything as JSON
  * on the last line.
@@ -34,6 +38,7 @@ import { measureStartup } from './startup.js';
 import { measureHttpEcho } from './http-echo.js';
 import { measureHttpRpc } from './http-rpc.js';
 import { measureStickyHttp } from './sticky-http.js';
+import { measureShm } from './shm.js';
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
@@ -76,7 +81,7 @@ const PEER_BASELINE: StdioResult = {
 /** Rounds of the stdio part: this shared machine's speed drifts, so floor, ours and the peer are interleaved; each side gets its best round, and our sequential rate is compared with the floor of the same round. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup,http,http-rpc (the default; `BENCH_PARTS=` runs the stdio part alone; `sticky` is optional, about 3 minutes). */
+/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup,http,http-rpc (the default; `BENCH_PARTS=` runs the stdio part alone; `sticky` is optional, about 3 minutes; `shm` is optional, about a minute). */
 const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies,startup,http,http-rpc').split(',');
 
 const main = async (): Promise<void> => {
@@ -138,7 +143,9 @@ const main = async (): Promise<void> => {
   if (httpRpc !== undefined) process.stdout.write(`\n${httpRpc.table}\n`);
   const sticky = PARTS.includes('sticky') ? await measureStickyHttp(log) : undefined;
   if (sticky !== undefined) process.stdout.write(`\n${sticky.table}\n`);
-  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results, startup: startup?.results, http_echo: http?.results, http_rpc: httpRpc?.results, sticky_http: sticky?.results })}\n`);
+  const shm = PARTS.includes('shm') ? await measureShm(log) : undefined;
+  if (shm !== undefined) process.stdout.write(`\n${shm.table}\n`);
+  process.stdout.write(`${JSON.stringify({ floor_round_trips_per_s: floors, ours_seq_percent_of_floor: pcts, ours, ours_producer_after_unary_mb_per_s: producerAfterUnary, peer, unix: unix?.results, copies: copies?.results, startup: startup?.results, http_echo: http?.results, http_rpc: httpRpc?.results, sticky_http: sticky?.results, shm: shm?.results })}\n`);
 };
 
 await main();

@@ -11,15 +11,21 @@
  * Rounds are interleaved and the best round of each is reported. On a
  * shared machine wall-clock rates swing with other load, so the producer's
  * CPU cost (client and server process time per MiB, from process.cpuUsage
- * and /proc/<pid>/stat) is reported too: the lowest of the rounds. Not part
- * of bench/run.ts.
+ * and /proc/<pid>/stat) is reported too: the lowest of the rounds, and the
+ * load average before and after. `shm-segment` copies each batch out of the
+ * segment; `shm-zerocopy` is the same with the client segment's `zeroCopy`
+ * option (producer and exchange output decoded over the segment, valid
+ * until the stream moves on). The handlers build nothing per batch:
+ * `produce` emits the same prebuilt columns every tick, `echo_bytes`
+ * returns its argument, `double` maps its input to a new Float64Array.
+ * Optional part `shm` of bench/run.ts (BENCH_PARTS=...,shm), and standalone:
  *
  *   node dist/bench/shm.js [--rounds N] [--batches N]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Output, type RpcConnection } from '../src/index.js';
@@ -35,13 +41,13 @@ interface Lane {
   connect(): Promise<{ conn: RpcConnection; pid: number; stop(): Promise<void> }>;
 }
 
-const stdio = (name: string, extra: { stdoutPipe?: boolean; shm?: number }): Lane => ({
+const stdio = (name: string, extra: { stdoutPipe?: boolean; shm?: number; zeroCopy?: boolean }): Lane => ({
   name,
   connect: async () => {
     const conn = await open({
       command: [process.execPath, WORKER],
       spawn: extra.stdoutPipe === true ? { stdoutPipe: true } : {},
-      ...(extra.shm === undefined ? {} : { shm: { size: extra.shm } }),
+      ...(extra.shm === undefined ? {} : { shm: { size: extra.shm, zeroCopy: extra.zeroCopy === true } }),
     });
     return { conn, pid: (conn.transport as unknown as { child: { pid: number } }).child.pid, stop: () => conn.close() };
   },
@@ -140,14 +146,23 @@ const arg = (flag: string, fallback: number): number => {
   return i < 0 ? fallback : Number(process.argv[i + 1]);
 };
 
-const main = async (): Promise<void> => {
-  const rounds = arg('--rounds', 3);
-  const batches = arg('--batches', 200);
+/** What the shm part measured: each lane's best round, the memcpy floor and the load average around the run. */
+export interface ShmResults {
+  readonly lanes: Record<string, Result>;
+  readonly memcpy_mb_per_s: { readonly cached: number; readonly memory: number };
+  readonly load_before: number;
+  readonly load_after: number;
+}
+
+/** Run the shm bench; progress goes to `log`. */
+export const measureShm = async (log: (s: string) => void, rounds = 3, batches = 200): Promise<{ table: string; results: ShmResults }> => {
+  const load0 = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'vgi-bench-shm-'));
-  const lanes = [stdio('pipe', { stdoutPipe: true }), stdio('socketpair', {}), unix(dir), stdio('shm-segment', { shm: 16 * MiB })];
+  const lanes = [stdio('pipe', { stdoutPipe: true }), stdio('socketpair', {}), unix(dir), stdio('shm-segment', { shm: 16 * MiB }), stdio('shm-zerocopy', { shm: 16 * MiB, zeroCopy: true })];
   const best = new Map<string, Result>();
   try {
     for (let r = 0; r < rounds; r++) {
+      log(`shm: round ${r + 1}/${rounds}, lanes ${lanes.map((l) => l.name).join(', ')} (${batches} batches of 1 MiB each)`);
       for (const lane of lanes) {
         const got = await measure(lane, batches);
         const prev = best.get(lane.name);
@@ -164,12 +179,19 @@ const main = async (): Promise<void> => {
     rmSync(dir, { recursive: true, force: true });
   }
   const floor = memcpyMBs();
+  const load1 = loadavg()[0]!;
   const pipe = best.get('pipe')!;
-  console.log(`shm bench: best of ${rounds} rounds, ${batches} batches of 1 MiB per measure; memcpy of 1 MiB: ${floor.cached.toFixed(0)} MB/s in cache, ${floor.memory.toFixed(0)} MB/s from memory (the floor used below)`);
-  console.log('lane          producer MB/s  vs pipe  % memcpy  CPU ms/MiB  vs pipe   echo 1MiB/s  exchange 1MiB/s  pointers (client wrote/resolved)');
+  const lines = [
+    `shm (bench/shm.ts): best of ${rounds} rounds, ${batches} batches of 1 MiB per measure; memcpy of 1 MiB: ${floor.cached.toFixed(0)} MB/s in cache, ${floor.memory.toFixed(0)} MB/s from memory (the floor used below); load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after`,
+    'lane          producer MB/s  vs pipe  % memcpy  CPU ms/MiB  vs pipe   echo 1MiB/s  exchange 1MiB/s  pointers (client wrote/resolved)',
+  ];
   for (const [name, r] of best) {
-    console.log(`${name.padEnd(13)} ${r.producerMBs.toFixed(0).padStart(13)}  ${(r.producerMBs / pipe.producerMBs).toFixed(2).padStart(6)}x  ${((100 * r.producerMBs) / floor.memory).toFixed(1).padStart(7)}%  ${r.producerCpuMs.toFixed(3).padStart(10)}  ${(pipe.producerCpuMs / r.producerCpuMs).toFixed(2).padStart(6)}x  ${r.echoPerS.toFixed(0).padStart(11)}  ${r.exchangePerS.toFixed(0).padStart(15)}  ${r.pointers}`);
+    lines.push(`${name.padEnd(13)} ${r.producerMBs.toFixed(0).padStart(13)}  ${(r.producerMBs / pipe.producerMBs).toFixed(2).padStart(6)}x  ${((100 * r.producerMBs) / floor.memory).toFixed(1).padStart(7)}%  ${r.producerCpuMs.toFixed(3).padStart(10)}  ${(pipe.producerCpuMs / r.producerCpuMs).toFixed(2).padStart(6)}x  ${r.echoPerS.toFixed(0).padStart(11)}  ${r.exchangePerS.toFixed(0).padStart(15)}  ${r.pointers}`);
   }
+  return { table: lines.join('\n'), results: { lanes: Object.fromEntries(best), memcpy_mb_per_s: floor, load_before: load0, load_after: load1 } };
 };
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { table, results } = await measureShm((s) => process.stderr.write(`${s}\n`), arg('--rounds', 3), arg('--batches', 200));
+  process.stdout.write(`${table}\n${JSON.stringify(results)}\n`);
+}

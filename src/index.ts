@@ -7,7 +7,7 @@ export * as Method from './service/method.js';
 export * as Service from './service/service.js';
 export * as Client from './client/typed-client.js';
 export * as Reflected from './client/reflected-client.js';
-export { Output, BatchView, type Emission } from './service/stream-output.js';
+export { Output, BatchView, ReleasedBatchError, type Emission } from './service/stream-output.js';
 export type { ProducerStream, ExchangeStream, Tick, Handlers, ServiceDef, AnyService, Resumable } from './service/service.js';
 export { resumable } from './service/service.js';
 export { CallContext, clientLog, type CallContextService, type TransportKind, type ClientLogLevel } from './service/call-context.js';

@@ -15,7 +15,7 @@ import type { LogHandler } from './client-log.js';
 import { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
 import { type RequestShm, encodeRequest } from './request-encoding.js';
 import { decodeResult, receive } from './response-frames.js';
-import { type ClientSegment, SegmentReader, segmentMetadata } from './client-shm.js';
+import { type ClientSegment, type RegionLease, SegmentReader, segmentMetadata } from './client-shm.js';
 
 export { type CallOptions, type ClientConnection, StreamSession, type Target } from './call-surface.js';
 export { encodeRequest } from './request-encoding.js';
@@ -234,7 +234,7 @@ export class RpcConnection implements ClientConnection {
 /** Producer ticks kept in flight by the iterator (the batch being read plus one ahead). */
 const TICKS_AHEAD = 2;
 
-/** Producer ticks the iterator sends at once on a connection with a segment (see SegmentReader). */
+/** Producer ticks the iterator sends in its first group on a connection with a segment; later groups fill the segment (SegmentReader.tickGroup). */
 const SHM_TICKS_AHEAD = 4;
 
 /** A producer or exchange stream on a byte-stream connection, in lockstep with the server. */
@@ -243,6 +243,8 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
   private outputOpen = false;
   private done = false;
   private closed = false;
+  /** The lease of the output batch last handed out over a zero-copy segment. */
+  private lease: RegionLease | undefined;
 
   /** @internal */
   constructor(
@@ -305,9 +307,13 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
         this.done = true;
         break;
       }
-      const got = receive(f, this.onLog, this.conn.shmReader);
+      const got = receive(f, this.onLog, this.conn.shmReader, true);
       error ??= got.error;
-      if (got.data !== undefined && error === undefined) return new BatchView(this.method.output as O, got.data, got.data.metadata ?? new Map());
+      if (got.data !== undefined && error === undefined) {
+        this.lease = got.lease;
+        return new BatchView(this.method.output as O, got.data, got.data.metadata ?? new Map(), got.lease);
+      }
+      got.lease?.release();
     }
     // Output ended: close our input so the server's drain completes.
     await this.closeInput();
@@ -322,11 +328,19 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     this.finish();
   }
 
+  /** The consumer is done with the batch handed out last (the stream moves on); its region is freed at the next settle. */
+  private giveBack(): void {
+    this.lease?.release();
+    this.lease = undefined;
+  }
+
   private finished_ = false;
   private finish(): void {
     if (this.finished_) return;
     this.finished_ = true;
-    // The output's end is read: the server is done with this stream and the segment.
+    // The output's end is read: the server is done with this stream and the segment; the stream's batches end with it.
+    this.giveBack();
+    this.conn.shmReader?.releaseAll();
     this.conn.shmReader?.settle();
     this.closed = true;
     this.done = true;
@@ -364,7 +378,11 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
    */
   async tick(metadata?: EmitMetadata): Promise<BatchView<O> | null> {
     if (this.done) return null;
-    if (this.ticksSent === this.batchesRead) await this.sendTick(metadataMap(metadata));
+    this.giveBack();
+    if (this.ticksSent === this.batchesRead) {
+      this.conn.shmReader?.settle();
+      await this.sendTick(metadataMap(metadata));
+    }
     return this.readTickOutput();
   }
 
@@ -374,6 +392,9 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
     const m = this.method as ExchangeMethod;
     const { length, columns } = emissionColumns(m.input as I, m.inputSchema, input);
     const segment = this.conn.segment;
+    // Lockstep: the previous output is answered, the server is idle; the batch it returned is given back.
+    this.giveBack();
+    this.conn.shmReader?.settle();
     await this.writeInput((enc, out) => {
       // A large input goes through the client's segment (the reference's client does the same).
       if (segment !== undefined) segment.channel.writeBatch(enc, out, length, columns, metadataMap(input.metadata));
@@ -389,6 +410,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
   /** Cancel the stream: the server runs its cancel hook and closes the output without an error. */
   async cancel(): Promise<void> {
     if (this.done) return;
+    this.giveBack();
     await this.writeInput((enc, out) => {
       enc.writeEmpty(out, new Map([[Keys.cancel, '1']]));
       enc.writeEos(out);
@@ -400,6 +422,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
   /** End the stream from the client side (exchange end, or stop a producer early). */
   async close(): Promise<void> {
     if (this.done) return;
+    this.giveBack();
     await this.writeInput((enc, out) => enc.writeEos(out));
     this.closed = true;
     await this.drainOutput();
@@ -415,7 +438,7 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
       for (;;) {
         const f = await this.conn.readFrame();
         if (f.kind === 'eos') break;
-        receive(f, this.onLog, this.conn.shmReader);
+        receive(f, this.onLog, this.conn.shmReader, true).lease?.release();
       }
     } finally {
       this.finish();
@@ -426,18 +449,23 @@ export class ByteStreamSession<O extends Fields, I extends Fields = Fields, H ex
    * Iterate a producer. Ticks without metadata are sent one ahead of the
    * batch being read, so the server produces the next batch while this one
    * is consumed; a tick left over when the producer finishes is drained by
-   * the server with the rest of the input stream.
+   * the server with the rest of the input stream. On a zero-copy segment a
+   * batch is valid until the next pull.
    */
   async *[Symbol.asyncIterator](): AsyncIterator<BatchView<O>> {
     try {
       for (;;) {
         if (this.done) return;
-        if (this.conn.shmReader === undefined) {
+        this.giveBack();
+        const reader = this.conn.shmReader;
+        if (reader === undefined) {
           while (this.ticksSent - this.batchesRead < TICKS_AHEAD) await this.sendTick(undefined);
         } else if (this.ticksSent === this.batchesRead) {
-          // With a segment, ticks go out in groups, and only once the last group is answered (and its regions freed):
-          // the server writes batches while this side reads, but never while it frees.
-          await this.sendTicks(SHM_TICKS_AHEAD);
+          // With a segment, ticks go out in groups, and only once the last group is answered and its regions
+          // freed: the server writes batches while this side reads, but never while it frees. A group is as
+          // many answers as the segment has room for, so the pipeline drains rarely.
+          reader.settle();
+          await this.sendTicks(reader.tickGroup(SHM_TICKS_AHEAD));
         }
         const b = await this.readTickOutput();
         if (b === null) return;

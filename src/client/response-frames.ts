@@ -10,15 +10,22 @@ import type { UnaryMethod } from '../service/method.js';
 import { type ValueType, isValid } from '../types/value-type.js';
 import { RpcClientError, errorFromMetadata } from './client-error.js';
 import { type LogHandler, logFromMetadata } from './client-log.js';
-import { type SegmentReader, noSegment } from './client-shm.js';
+import { type RegionLease, type SegmentReader, noSegment } from './client-shm.js';
 
 /**
  * What one non-EOS response frame means to the caller: a data batch, an
  * error (EXCEPTION batch or corrupt body), or nothing. Log batches are
  * delivered to `onLog` here; a shared-memory pointer is read back out of
- * the client's segment through `shm` (which frees its region later).
+ * the client's segment through `shm` (which frees its region later). With
+ * `lease`, a pointer may be decoded over the segment (a zero-copy segment);
+ * the batch then comes with the lease the caller must release.
  */
-export const receive = (f: Exclude<Frame, { kind: 'eos' }>, onLog: LogHandler | undefined, shm?: SegmentReader): { readonly data?: DecodedBatch; readonly error?: RpcClientError } => {
+export const receive = (
+  f: Exclude<Frame, { kind: 'eos' }>,
+  onLog: LogHandler | undefined,
+  shm?: SegmentReader,
+  lease = false,
+): { readonly data?: DecodedBatch; readonly error?: RpcClientError; readonly lease?: RegionLease } => {
   if (f.kind === 'badBatch') return { error: RpcClientError.local('ProtocolError', f.error.message) };
   if (f.kind !== 'batch') return {};
   const b = f.batch;
@@ -33,7 +40,8 @@ export const receive = (f: Exclude<Frame, { kind: 'eos' }>, onLog: LogHandler | 
     case 'shmPointer':
       try {
         if (shm === undefined) return { error: noSegment() };
-        return { data: shm.resolve(b) };
+        const { batch, lease: held } = shm.resolve(b, lease);
+        return held === undefined ? { data: batch } : { data: batch, lease: held };
       } catch (e) {
         return { error: e as RpcClientError };
       }

@@ -91,6 +91,19 @@ export const emissionColumns = (fields: Fields, schema: Schema, e: Emission<unkn
   }
 };
 
+/**
+ * A batch decoded over shared memory was read after it was given back (the
+ * stream moved on: see the client segment's `zeroCopy` option); its region
+ * may already hold other data.
+ */
+export class ReleasedBatchError extends Error {
+  override readonly name = 'ReleasedBatchError';
+
+  constructor() {
+    super('this batch was decoded over shared memory and released when its stream moved on (next pull, tick or exchange, or the end); copy what must outlive it, or use a segment without zeroCopy');
+  }
+}
+
 /** A received batch (exchange input, stream output) with typed access to its columns. */
 export class BatchView<I extends Fields> {
   /** Wrap a decoded batch whose columns follow the declared input field order. */
@@ -99,7 +112,14 @@ export class BatchView<I extends Fields> {
     private readonly decoded: DecodedBatch,
     /** Batch metadata, framework keys removed. */
     readonly metadata: ReadonlyMap<string, string>,
+    /** For a batch decoded over shared memory: released once the memory may be reused (columns then throw). */
+    private readonly lease?: { readonly released: boolean },
   ) {}
+
+  /** False once a batch decoded over shared memory was given back (its columns are then unreadable). */
+  get valid(): boolean {
+    return this.lease?.released !== true;
+  }
 
   /** The Arrow schema the batch was sent with. */
   get schema(): Schema {
@@ -113,6 +133,7 @@ export class BatchView<I extends Fields> {
 
   /** The raw arrow-js column of a field (found by name: a stream may send a subset of its declared columns). */
   column<K extends keyof I & string>(name: K): Data {
+    if (this.lease?.released === true) throw new ReleasedBatchError();
     const i = this.decoded.schema.fields.findIndex((f) => f.name === name);
     const col = i < 0 ? undefined : this.decoded.columns[i];
     if (col === undefined) throw new TypeError(`the batch has no column '${name}' (it has ${this.decoded.schema.fields.map((f) => f.name).join(', ')})`);
@@ -158,11 +179,12 @@ export class BatchView<I extends Fields> {
    * fields (a method known only from Reflection, a dynamic schema).
    */
   rowsAsSent(): Record<string, unknown>[] {
-    return new BatchView(fieldsOfSchema(this.decoded.schema), this.decoded, this.metadata).rows();
+    return new BatchView(fieldsOfSchema(this.decoded.schema), this.decoded, this.metadata, this.lease).rows();
   }
 
   /** The batch as an arrow-js RecordBatch. */
   toRecordBatch(): RecordBatch {
+    if (this.lease?.released === true) throw new ReleasedBatchError();
     return this.decoded.toRecordBatch();
   }
 }

@@ -14,8 +14,11 @@
  * of exactly their size, and the reader rebuilds the stream around them
  * with the pointer's own schema.
  *
- * Resolved bytes are copied out of the segment before they are decoded, so
- * nothing decoded ever points into memory the peer may reuse.
+ * By default resolved bytes are copied out of the segment before they are
+ * decoded, so nothing decoded ever points into memory the peer may reuse.
+ * A reader that can bound how long the batch is used resolves without the
+ * copy (`copy: false`): the batch's columns are then views over the region,
+ * valid only until the region is freed.
  */
 import { DataType, type Data, type Schema } from 'apache-arrow';
 import type { AssembleContext } from './body-layout.js';
@@ -70,6 +73,21 @@ const chunksLength = (chunks: readonly Uint8Array[]): number => {
   return n;
 };
 
+/** Node's Buffer where there is one (see copyOut); this module imports nothing from node:*. */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/**
+ * A private copy of a region. Under Node the copy goes into an unzeroed
+ * allocation (every byte is overwritten at once), as a large body read from
+ * a socket does, which skips zeroing a fresh 1 MiB buffer per batch.
+ */
+const copyOut = (region: Uint8Array): Uint8Array => {
+  if (NodeBuffer === undefined) return region.slice();
+  const b = NodeBuffer.allocUnsafeSlow(region.byteLength);
+  b.set(region);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+};
+
 const DECIMAL = /^\d+$/;
 
 const decimal = (md: BatchMetadata, key: string): number => {
@@ -83,6 +101,8 @@ const decimal = (md: BatchMetadata, key: string): number => {
 export interface ResolvedPointer {
   /** The batch with the pointer's metadata minus the offset and length, plus `vgi_rpc.shm_source`. */
   readonly batch: DecodedBatch;
+  /** Bytes the region holds (its `vgi_rpc.shm_length`). */
+  readonly length: number;
   /** Free the region (once; later calls do nothing). */
   readonly release: () => void;
 }
@@ -151,10 +171,12 @@ export class ShmChannel {
   /**
    * Resolve a pointer batch (see `isShmPointer`): read its region back,
    * decoded on the schema the region carries (rebuilt from the pointer's
-   * schema for dictionary batches). Throws ShmSegmentError when the pointer
-   * does not name a readable region of this segment.
+   * schema for dictionary batches). With `copy: false` the columns are
+   * views over the segment (valid until `release`); otherwise they are
+   * over a private copy. Throws ShmSegmentError when the pointer does not
+   * name a readable region of this segment.
    */
-  resolve(pointer: DecodedBatch): ResolvedPointer {
+  resolve(pointer: DecodedBatch, options: { readonly copy?: boolean } = {}): ResolvedPointer {
     const md = pointer.metadata;
     if (md === undefined || !isShmPointer(pointer.numRows, md)) throw new ShmSegmentError('badPointer', 'batch is not a shared-memory pointer');
     const offset = decimal(md, Keys.shmOffset);
@@ -164,15 +186,19 @@ export class ShmChannel {
       throw new ShmSegmentError('badPointer', `shared-memory pointer [${offset}, ${offset + length}) is outside the data region [${SHM_HEADER_SIZE}, ${size}) of segment ${JSON.stringify(this.name)}`);
     }
     const region = this.segment.bytes.subarray(offset, offset + length);
-    let stream: Uint8Array;
+    const copy = options.copy !== false;
+    let stream: Uint8Array | Uint8Array[];
     if (hasDictionaryColumns(pointer.schema)) {
+      // The region holds the dictionary and record batch messages only: put the stream around them.
       const head = schemaMessage(pointer.schema);
-      stream = new Uint8Array(head.byteLength + length + EOS_BYTES.byteLength);
-      stream.set(head, 0);
-      stream.set(region, head.byteLength);
-      stream.set(EOS_BYTES, head.byteLength + length);
+      if (copy) {
+        stream = new Uint8Array(head.byteLength + length + EOS_BYTES.byteLength);
+        stream.set(head, 0);
+        stream.set(region, head.byteLength);
+        stream.set(EOS_BYTES, head.byteLength + length);
+      } else stream = [head, region, EOS_BYTES];
     } else {
-      stream = region.slice();
+      stream = copy ? copyOut(region) : region;
     }
     let decoded: DecodedBatch | undefined;
     try {
@@ -190,6 +216,7 @@ export class ShmChannel {
     this.counts.resolved++;
     return {
       batch: new Batch(decoded.schema, decoded.numRows, decoded.columns, resolvedMd, pointer.badUtf8Keys),
+      length,
       release: () => {
         if (released) return;
         released = true;

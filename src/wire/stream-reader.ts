@@ -397,10 +397,15 @@ export class StreamReader {
   }
 }
 
-/** Parse a complete byte buffer holding exactly one IPC stream (used for nested dataclass values). */
-export const decodeOneStream = (bytes: Uint8Array, limits: ReaderLimits = defaultReaderLimits): { schema: Schema; batches: DecodedBatch[] } => {
+/**
+ * Parse a complete byte buffer holding exactly one IPC stream (used for
+ * nested dataclass values), or that stream given as consecutive pieces.
+ * Bodies lying within one piece are decoded as views over it (no copy).
+ */
+export const decodeOneStream = (bytes: Uint8Array | readonly Uint8Array[], limits: ReaderLimits = defaultReaderLimits): { schema: Schema; batches: DecodedBatch[] } => {
   const r = new StreamReader(limits);
-  r.push(bytes);
+  if (bytes instanceof Uint8Array) r.push(bytes);
+  else for (const piece of bytes) r.push(piece);
   r.end();
   const first = r.read();
   if (first === null || first === undefined || first.kind !== 'schema') throw new IpcFormatError('nested IPC stream does not start with a schema');

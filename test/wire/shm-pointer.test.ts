@@ -193,6 +193,32 @@ describe('writing and resolving pointers (TestShmSegment, TestMaybeWriteToShm)',
     expect([...resolved.batch.toRecordBatch().getChild('label')!]).toEqual(['item_0', 'item_1', 'item_0']);
   });
 
+  it('resolving without a copy decodes over the region (plain and dictionary layouts); by default the columns are a private copy', () => {
+    const ch = channel(1024 * 1024);
+    const segmentBuffer = ch.segment.bytes.buffer;
+    const original = testBatch(1000);
+    const plain = travel(ch, original);
+    const copied = ch.resolve(plain.sent);
+    const viewed = ch.resolve(plain.sent, { copy: false });
+    expect(copied.batch.columns[0]!.values.buffer).not.toBe(segmentBuffer);
+    expect(viewed.batch.columns[0]!.values.buffer).toBe(segmentBuffer);
+    expect(values(viewed.batch)).toEqual(values(copied.batch));
+    expect(viewed.length).toBe(plain.region!.length);
+    // The view sees what the segment holds: a writer reusing the region would change it (why it lives only until release).
+    const x = viewed.batch.columns[0]!.values as BigInt64Array;
+    const at = x.byteOffset;
+    new DataView(segmentBuffer).setBigInt64(at, 42n, true);
+    expect(x[0]).toBe(42n);
+    expect((copied.batch.columns[0]!.values as BigInt64Array)[0]).toBe(0n);
+    viewed.release();
+    expect(ch.allocator.allocations()).toEqual([]);
+    const labels = A.vectorFromArray(['a', 'b', 'a'], new A.Dictionary(new A.Utf8(), new A.Int32()));
+    const dict = travel(ch, new A.Table({ label: labels }).batches[0]!);
+    const dictViewed = ch.resolve(dict.sent, { copy: false });
+    expect(dictViewed.batch.columns[0]!.values.buffer).toBe(segmentBuffer);
+    expect([...dictViewed.batch.toRecordBatch().getChild('label')!]).toEqual(['a', 'b', 'a']);
+  });
+
   it('a pointer outside the segment, or malformed, fails with a typed error', () => {
     const ch = channel(SHM_HEADER_SIZE + 4096);
     const { sent } = travel(ch, testBatch(5));

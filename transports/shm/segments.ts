@@ -43,6 +43,12 @@ export interface ClientSegmentOptions {
   readonly size: number;
   /** Batch bodies of at least this many bytes go through the segment (default: VGI_RPC_SHM_MIN_BATCH_BYTES, else 128 KiB). */
   readonly minBatchBytes?: number;
+  /**
+   * Decode producer and exchange output over the segment, without a copy
+   * (default false). A batch is then valid only until its stream moves on
+   * (the next pull, tick or exchange, or the stream's end); see ClientSegment.zeroCopy.
+   */
+  readonly zeroCopy?: boolean;
 }
 
 /**
@@ -56,7 +62,11 @@ export const createClientSegment = (options: ClientSegmentOptions): ClientSegmen
   const owned = createOwnedSegment(size);
   try {
     initSegmentHeader(owned.bytes, owned.bytes.byteLength);
-    return { channel: new ShmChannel({ name: owned.name, bytes: owned.bytes }, options.minBatchBytes ?? minBatchBytesFromEnv()), close: () => owned.close() };
+    return {
+      channel: new ShmChannel({ name: owned.name, bytes: owned.bytes }, options.minBatchBytes ?? minBatchBytesFromEnv()),
+      zeroCopy: options.zeroCopy === true,
+      close: () => owned.close(),
+    };
   } catch (e) {
     owned.close();
     throw e;
