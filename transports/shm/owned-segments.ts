@@ -9,14 +9,26 @@
  * drain handlers in runtime/signals.ts), the signal is theirs: they end the process with
  * process.exit, and the 'exit' hook unlinks then. The hooks exist only while a segment is owned.
  *
- * Nothing runs on SIGKILL or a kernel OOM kill: those names stay in /dev/shm. The `vgi_<pid>_`
- * prefix lets a sweeper find them (see ownedSegmentPrefix).
+ * Nothing of ours runs on SIGKILL or a kernel OOM kill, so a segment tracker does (segment-tracker.ts,
+ * after Python's multiprocessing resource tracker): the first segment a thread creates starts one
+ * child process, unref'd so it never keeps the owner alive, whose stdin is a pipe from this thread.
+ * Each name is registered before it is handed out and unregistered after close unlinks it; when the
+ * pipe ends, however the owner ended, the tracker unlinks what is still registered and exits. A
+ * tracker that dies only costs that protection: the hooks above still unlink, and the next segment
+ * created starts a new tracker and registers every name still owned. Threads that never create a
+ * segment start none. Should the tracker script be missing (running from sources without a build),
+ * segments work without one.
  *
- * Worker threads: the 'exit' hook runs when the worker's own process object exits (process.exit or
- * the end of its event loop) but not when the worker is terminated from outside, and signals reach
- * only the main thread; create long-lived segments on the main thread.
+ * Worker threads: each thread that creates segments has a tracker of its own, tied to that thread:
+ * its pipe closes when the thread ends, also when the worker is terminated from outside (where the
+ * 'exit' hook does not run), and the tracker then unlinks what that thread still owned. Signals
+ * reach only the main thread.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { type SharedMapping, createMapping, unlinkMapping } from './mapping.js';
 
@@ -39,13 +51,62 @@ const owned = new Map<string, SharedMapping>();
 const signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 let hooked = false;
 
+/** The compiled tracker: beside this module in dist/, or under dist/ when this module runs from source (tests). */
+const trackerScript = (): string | undefined => {
+  for (const relative of ['./segment-tracker.js', '../../dist/transports/shm/segment-tracker.js']) {
+    const url = new URL(relative, import.meta.url);
+    if (existsSync(url)) return fileURLToPath(url);
+  }
+  return undefined;
+};
+
+let tracker: ChildProcess | undefined;
+
+/** Spawns this thread's tracker; undefined when it cannot run (segments then rely on the hooks alone). */
+const startTracker = (): ChildProcess | undefined => {
+  const script = trackerScript();
+  if (script === undefined) return undefined;
+  // The tracker is plain Node: whatever the owner's NODE_OPTIONS preload or open (an inspector port) is not for it.
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [script, String(process.pid)], { stdio: ['pipe', 'ignore', 'inherit'], detached: false, env });
+  } catch {
+    return undefined;
+  }
+  const lost = (): void => {
+    if (tracker === child) tracker = undefined;
+  };
+  child.once('error', lost);
+  child.once('exit', lost);
+  // A dead tracker makes writes fail with EPIPE: that is a lost tracker, not an error of the owner.
+  child.stdin!.on('error', lost);
+  child.unref();
+  (child.stdin as Socket).unref();
+  return child;
+};
+
+/** One line to the tracker, if there is one; the write reaches the pipe before this returns. */
+const tell = (verb: 'register' | 'unregister', name: string): void => {
+  const stdin = tracker?.stdin;
+  if (stdin?.writable === true) stdin.write(`${verb} ${encodeURIComponent(name)}\n`);
+};
+
+/** Registers `name` (already in `owned`) with the tracker, starting one that registers every owned name if none runs. */
+const track = (name: string): void => {
+  if (tracker !== undefined) return tell('register', name);
+  tracker = startTracker();
+  for (const each of owned.keys()) tell('register', each);
+};
+
 /** Unlinks every owned name; never throws (it runs while the process is going down). */
 const unlinkAll = (): void => {
   for (const name of owned.keys()) {
     try {
       unlinkMapping(name);
+      tell('unregister', name);
     } catch {
-      // Best effort: the process is exiting and has nobody left to tell.
+      // Best effort: the process is exiting and has nobody left to tell; the tracker gets what remains.
     }
   }
   owned.clear();
@@ -80,6 +141,8 @@ const unhook = (): void => {
 export const createOwnedSegment = (size: number, name: string = newSegmentName()): OwnedSegment => {
   const mapping = createMapping(name, size);
   owned.set(name, mapping);
+  // Registered only once created: a name that failed (EEXIST) may be another process's.
+  track(name);
   hook();
   return {
     name,
@@ -91,6 +154,7 @@ export const createOwnedSegment = (size: number, name: string = newSegmentName()
       if (!owned.delete(name)) return;
       try {
         unlinkMapping(name);
+        tell('unregister', name);
       } finally {
         if (owned.size === 0) unhook();
       }
@@ -100,3 +164,6 @@ export const createOwnedSegment = (size: number, name: string = newSegmentName()
 
 /** Names this process owns and has not closed yet (for diagnostics and tests). */
 export const ownedSegmentNames = (): readonly string[] => [...owned.keys()];
+
+/** The pid of this thread's segment tracker, or undefined while none runs (diagnostics and tests). */
+export const segmentTrackerPid = (): number | undefined => tracker?.pid;
