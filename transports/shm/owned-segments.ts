@@ -21,8 +21,10 @@
  *
  * Worker threads: each thread that creates segments has a tracker of its own, tied to that thread:
  * its pipe closes when the thread ends, also when the worker is terminated from outside (where the
- * 'exit' hook does not run), and the tracker then unlinks what that thread still owned. Signals
- * reach only the main thread.
+ * 'exit' hook does not run), and the tracker then unlinks what that thread still owned. Node reaps
+ * a child only on the thread that spawned it, so the exited tracker of an ended worker stays a
+ * zombie (a process-table entry, no memory) until the process ends. Signals reach only the main
+ * thread.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
