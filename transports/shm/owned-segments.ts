@@ -82,9 +82,9 @@ const startTracker = (): ChildProcess | undefined => {
   child.once('error', lost);
   child.once('exit', lost);
   // A dead tracker makes writes fail with EPIPE: that is a lost tracker, not an error of the owner.
-  child.stdin!.on('error', lost);
+  child.stdin?.on('error', lost);
   child.unref();
-  (child.stdin as Socket).unref();
+  (child.stdin as Socket | null)?.unref();
   return child;
 };
 
