@@ -8,7 +8,7 @@
  * documented entries are used.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +159,16 @@ describe('the packed package, installed into a fresh project', () => {
 
   it('http.js serves over HTTP (node:http without the optional uWebSockets.js) and calls itself with the HTTP client', async () => {
     expect(await node(out, ['http.js'])).toMatch(/kiwi rows: 1, served on PORT:\d+/);
+  }, 60_000);
+
+  it('shm.js calls a worker thread over SharedArrayBuffer channels and a subprocess through a shared-memory segment, leaving no segment', async () => {
+    const before = new Set(existsSync('/dev/shm') ? readdirSync('/dev/shm') : []);
+    const printed = await node(out, ['shm.js']);
+    expect(printed).toMatch(/in-process: 3\n/);
+    if (process.platform === 'linux') {
+      expect(printed).toMatch(/segment: 1\n/);
+      expect(readdirSync('/dev/shm').filter((n) => !before.has(n) && n.startsWith('vgi_'))).toEqual([]);
+    }
   }, 60_000);
 
   it('app.js serves in an Effect Scope, calls through `connect`, and drains when the Scope closes', async () => {
