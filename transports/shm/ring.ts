@@ -172,45 +172,57 @@ const totalOf = (chunks: readonly Uint8Array[]): number => {
   return n;
 };
 
-/** The producing end of a ring. Writes are applied in call order. */
-export class RingWriter {
-  private readonly cells: Int32Array;
-  private readonly data: Uint8Array;
-  private readonly capacity: number;
-  private head: number;
-  /** The slow writes queued behind a full ring (undefined when none is pending). */
-  private pending: Promise<void> | undefined;
-  private queued = 0;
-  private readonly spin: number;
-  /** A writer waiting for space sleeps until this much is free (or what its frame still needs, if less). */
-  private readonly wakeAt: number;
-  private readonly prefix = new Uint8Array(PREFIX);
-  private readonly prefixView = new DataView(this.prefix.buffer);
+/**
+ * What both ends of a ring hold: the ring's views, the spin setting, the
+ * length-prefix scratch, and their hold on the thread (an open end keeps
+ * its thread alive, as a socket does, until it is done).
+ */
+abstract class RingEnd {
+  protected readonly cells: Int32Array;
+  protected readonly data: Uint8Array;
+  protected readonly capacity: number;
+  protected readonly spin: number;
+  protected readonly prefix = new Uint8Array(PREFIX);
+  protected readonly prefixView = new DataView(this.prefix.buffer);
+  private holding = true;
 
-  private constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
+  protected constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
     ({ cells: this.cells, data: this.data, capacity: this.capacity } = viewsOf(sab));
-    this.head = Atomics.load(this.cells, HEAD);
     this.spin = options.spin ?? 0;
-    this.wakeAt = Math.max(1, Math.floor(this.capacity / 2));
     holdThread();
   }
 
-  private holding = true;
-  /** This end is done (closed, or its ring failed): it no longer keeps the thread alive. */
-  private letGo(): void {
+  /** This end is done (closed, at end of stream, or its ring failed): it no longer keeps the thread alive. */
+  protected letGo(): void {
     if (!this.holding) return;
     this.holding = false;
     releaseThread();
   }
 
-  /** Open the writing end of the ring in `sab` (one writer at a time). */
-  static attach(sab: SharedArrayBuffer, options: RingEndOptions = {}): RingWriter {
-    return new RingWriter(sab, options);
-  }
-
   /** The ring's data capacity in bytes. */
   get size(): number {
     return this.capacity;
+  }
+}
+
+/** The producing end of a ring. Writes are applied in call order. */
+export class RingWriter extends RingEnd {
+  private head: number;
+  /** The slow writes queued behind a full ring (undefined when none is pending). */
+  private pending: Promise<void> | undefined;
+  private queued = 0;
+  /** A writer waiting for space sleeps until this much is free (or what its frame still needs, if less). */
+  private readonly wakeAt: number;
+
+  private constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
+    super(sab, options);
+    this.head = Atomics.load(this.cells, HEAD);
+    this.wakeAt = Math.max(1, Math.floor(this.capacity / 2));
+  }
+
+  /** Open the writing end of the ring in `sab` (one writer at a time). */
+  static attach(sab: SharedArrayBuffer, options: RingEndOptions = {}): RingWriter {
+    return new RingWriter(sab, options);
   }
 
   /** Bytes in the ring not yet read. */
@@ -388,33 +400,17 @@ export class RingWriter {
 }
 
 /** The consuming end of a ring. */
-export class RingReader {
-  private readonly cells: Int32Array;
-  private readonly data: Uint8Array;
-  private readonly capacity: number;
+export class RingReader extends RingEnd {
   private tail: number;
-  private readonly spin: number;
-  /** The length prefix being read (it may straddle the wrap or arrive in pieces). */
-  private readonly prefix = new Uint8Array(PREFIX);
-  private readonly prefixView = new DataView(this.prefix.buffer);
+  /** How much of the length prefix is read (it may straddle the wrap or arrive in pieces). */
   private prefixFilled = 0;
   /** The frame being assembled, when its prefix has been read. */
   private frame: Uint8Array | undefined;
   private frameFilled = 0;
 
   private constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
-    ({ cells: this.cells, data: this.data, capacity: this.capacity } = viewsOf(sab));
+    super(sab, options);
     this.tail = Atomics.load(this.cells, TAIL);
-    this.spin = options.spin ?? 0;
-    holdThread();
-  }
-
-  private holding = true;
-  /** This end is done (closed, at end of stream, or its ring failed): it no longer keeps the thread alive. */
-  private letGo(): void {
-    if (!this.holding) return;
-    this.holding = false;
-    releaseThread();
   }
 
   /** Open the reading end of the ring in `sab` (one reader at a time). */
@@ -422,10 +418,6 @@ export class RingReader {
     return new RingReader(sab, options);
   }
 
-  /** The ring's data capacity in bytes. */
-  get size(): number {
-    return this.capacity;
-  }
 
   /** Copy `n` bytes out at the tail into `dst[at, at + n)`. */
   private take(dst: Uint8Array, at: number, n: number): void {
