@@ -138,28 +138,14 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
     handler,
     ...(options.engine === undefined ? {} : { engine: options.engine }),
   });
-  const grace = sessionGrace(openSessions);
-  runtime.participate({
-    get connections() {
-      return listener.inFlight;
-    },
-    drain: async () => {
-      await drainSwitch(true);
-      if (settings.sticky !== undefined) await grace.sessionsEnded();
-      await listener.close();
-      await closeStreams('the server is draining');
-    },
-    shutdown: (detail) => {
-      grace.over();
-      void closeStreams(detail);
-    },
-  });
-  const drainHandle: StickyDrainHandle | undefined = settings.sticky === undefined ? undefined : {
-    drain: () => drainSwitch(true),
-    shutdown: () => closeSessions(),
+  return served(runtime, host, settings, {
+    listener,
+    setDraining: drainSwitch,
     isDraining: () => !ready,
-  };
-  return { listener, url: urlOf(host, listener.port, settings.prefix), ...(drainHandle === undefined ? {} : { drainHandle }) };
+    openSessions,
+    closeSessions,
+    closeStreams,
+  });
 };
 
 const urlOf = (host: string, port: number, prefix: string): string => `http://${host.includes(':') ? `[${host}]` : host}:${port}${prefix}`;
@@ -202,27 +188,62 @@ const serveInWorkers = async (runtime: RpcRuntime, pool: WorkerPool, host: strin
   const drainSwitch = async (on: boolean): Promise<void> => { await listeners?.setDraining(on); };
   listeners = await listenInWorkers(pool, host, port, front, drainSwitch);
   const listener = listeners;
-  const grace = sessionGrace(() => listener.openSessions());
+  return served(runtime, host, settings, {
+    listener,
+    setDraining: (on) => listener.setDraining(on),
+    isDraining: () => listener.draining,
+    openSessions: () => listener.openSessions(),
+    closeSessions: () => listener.closeSessions(),
+    closeStreams,
+    halt: () => listener.closeNow(),
+  });
+};
+
+/** What a listening HTTP server controls, however it listens. */
+interface ServingControls {
+  readonly listener: HttpListener;
+  /** Refuse new sticky sessions and answer readiness 503 (`on`), or undo it. */
+  setDraining(on: boolean): Promise<void>;
+  isDraining(): boolean;
+  /** Sticky sessions held now. */
+  openSessions(): Promise<number>;
+  /** Release every sticky session now. */
+  closeSessions(): Promise<void>;
+  /** End every live stream. */
+  closeStreams(detail: string): Promise<void>;
+  /** Stop listening at once (see DrainParticipant.halt). */
+  halt?(): Promise<void>;
+}
+
+/**
+ * Join the runtime's drain with `controls` (a drain refuses new sessions,
+ * waits for the open ones within the grace period, stops listening and
+ * ends the live streams) and give the server's URL and, with sticky
+ * sessions, its drain handle.
+ */
+const served = (runtime: RpcRuntime, host: string, settings: HttpSettings, controls: ServingControls): HttpServing => {
+  const { listener } = controls;
+  const grace = sessionGrace(() => controls.openSessions());
   runtime.participate({
     get connections() {
       return listener.inFlight;
     },
     drain: async () => {
-      await listener.setDraining(true);
+      await controls.setDraining(true);
       if (settings.sticky !== undefined) await grace.sessionsEnded();
       await listener.close();
-      await closeStreams('the server is draining');
+      await controls.closeStreams('the server is draining');
     },
     shutdown: (detail) => {
       grace.over();
-      void closeStreams(detail);
+      void controls.closeStreams(detail);
     },
-    halt: () => listener.closeNow(),
+    ...(controls.halt === undefined ? {} : { halt: controls.halt }),
   });
   const drainHandle: StickyDrainHandle | undefined = settings.sticky === undefined ? undefined : {
-    drain: () => listener.setDraining(true),
-    shutdown: () => listener.closeSessions(),
-    isDraining: () => listener.draining,
+    drain: () => controls.setDraining(true),
+    shutdown: () => controls.closeSessions(),
+    isDraining: () => controls.isDraining(),
   };
   return { listener, url: urlOf(host, listener.port, settings.prefix), ...(drainHandle === undefined ? {} : { drainHandle }) };
 };
