@@ -68,6 +68,23 @@ export interface TokenCompressor {
   decompress(bytes: Uint8Array, maxBytes: number): Uint8Array;
 }
 
+/**
+ * The AEAD under the envelope: XChaCha20-Poly1305 with a 32-byte key and a
+ * 24-byte nonce, the 16-byte tag appended. `open` throws when the tag does
+ * not verify. The default is @noble/ciphers (pure JS, so this module runs in
+ * browsers); a Node server injects a native one (transports/http).
+ */
+export interface TokenCipher {
+  seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array): Uint8Array;
+  open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array;
+}
+
+/** XChaCha20-Poly1305 from @noble/ciphers (pure JS). */
+export const nobleTokenCipher: TokenCipher = {
+  seal: (key, nonce, aad, plain) => xchacha20poly1305(key, nonce, aad).encrypt(plain),
+  open: (key, nonce, aad, sealed) => xchacha20poly1305(key, nonce, aad).decrypt(sealed),
+};
+
 /** Who a token is bound to. An absent `principal` is an anonymous caller. */
 export interface TokenIdentity {
   /** The authenticated principal (may be empty: still authenticated, unlike absent). */
@@ -150,6 +167,8 @@ export interface TokenSealerOptions {
   readonly ttlSeconds?: number;
   /** Compression inside the seal; without one, tokens are sealed raw and compressed ones are refused. */
   readonly compressor?: TokenCompressor;
+  /** The AEAD implementation; default {@link nobleTokenCipher}. Any conforming one seals the same bytes. */
+  readonly cipher?: TokenCipher;
   /** Clock in whole seconds since the epoch (tests inject one). */
   readonly now?: () => number;
   /**
@@ -359,6 +378,7 @@ export class TokenSealer {
   private readonly key: Uint8Array;
   private readonly ttlSeconds: number;
   private readonly compressor: TokenCompressor | undefined;
+  private readonly cipher: TokenCipher;
   private readonly now: () => number;
   private readonly routeHint: Uint8Array | undefined;
 
@@ -368,6 +388,7 @@ export class TokenSealer {
     this.key = normalizeTokenKey(options.key);
     this.ttlSeconds = ttl;
     this.compressor = options.compressor;
+    this.cipher = options.cipher ?? nobleTokenCipher;
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     if (options.routeHint !== undefined) checkLength('route hint', options.routeHint, ROUTE_HINT_BYTES);
     this.routeHint = options.routeHint;
@@ -477,7 +498,7 @@ export class TokenSealer {
   private seal(version: number, plain: Uint8Array, aad: Uint8Array): Uint8Array {
     const nonce = randomBytes(NONCE_BYTES);
     if (this.routeHint !== undefined) nonce.set(this.routeHint);
-    const sealed = xchacha20poly1305(this.key, nonce, aad).encrypt(plain);
+    const sealed = this.cipher.seal(this.key, nonce, aad, plain);
     return concatBytes([Uint8Array.of(version), nonce, sealed]);
   }
 
@@ -486,7 +507,7 @@ export class TokenSealer {
     if (raw.length < MIN_ENVELOPE_BYTES) throw malformedError(kind);
     if (raw[0] !== version) throw new StateTokenError(kind, 'version', `Unsupported ${label.toLowerCase()} token version ${raw[0]}`);
     try {
-      return xchacha20poly1305(this.key, raw.subarray(1, 1 + NONCE_BYTES), aad).decrypt(raw.subarray(1 + NONCE_BYTES));
+      return this.cipher.open(this.key, raw.subarray(1, 1 + NONCE_BYTES), aad, raw.subarray(1 + NONCE_BYTES));
     } catch {
       throw new StateTokenError(kind, 'verification', `${label} token signature verification failed`);
     }

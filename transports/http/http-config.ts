@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type CompressionCodec, responseEncodingFor } from '../../src/http/encoding-negotiation.js';
+import { nodeTokenCipher } from './native-token-cipher.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, TokenSealer, normalizeTokenKey } from '../../src/http/state-tokens.js';
 import { normalizePrefix } from '../../src/http/routes.js';
 import { availableCodecs, compressBody, decompressBody, zstdTokenCompressor, BodyTooLargeError, CorruptBodyError, UnsupportedEncodingError } from './body-codecs.js';
@@ -183,7 +184,7 @@ export const appOptionsOf = (s: HttpSettings, threadId?: number): HttpAppOptions
   return {
     prefix: s.prefix,
     tokens: new TokenSealer({
-      key: s.tokenKey, ttlSeconds: s.tokenTtlSeconds,
+      key: s.tokenKey, ttlSeconds: s.tokenTtlSeconds, cipher: nodeTokenCipher(),
       ...(compressor === undefined ? {} : { compressor }),
       ...(threadId === undefined ? {} : { routeHint: routeHint(s.routeTag, threadId) }),
     }),
