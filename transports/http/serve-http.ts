@@ -17,7 +17,7 @@ import { frontEndSettingsOf, pageHttpReply, responseStamps } from './front-end-s
 import { HttpApp, type RpcRequest } from './http-app.js';
 import { type HttpOptions, type HttpSettings, appOptionsOf, httpCodecs, listenersOf } from './http-config.js';
 import { HTTP_TASKS, type HttpTaskPayload } from './http-worker.js';
-import { WorkerForwarder } from './worker-forwarder.js';
+import { WorkerForwarder, everyWorker } from './worker-forwarder.js';
 import { DEFAULT_BODY_CAP } from './worker-listener.js';
 import { type WorkerListeners, listenInWorkers } from './shared-port.js';
 import type { FrontEndSettings } from './front-end-settings.js';
@@ -64,8 +64,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
   }
   if (pool !== undefined) {
     // A worker module's hook runs only in a worker's own listener: here it would be skipped, and every request let in.
-    const hooked = await Promise.all(pool.liveWorkers.map((tid) =>
-      pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'authenticates' } satisfies HttpTaskPayload }).catch(() => false)));
+    const hooked = await everyWorker(pool, { op: 'authenticates' });
     if (hooked.some((h) => h === true)) {
       throw new TypeError("the worker module sets an authenticate hook (workerEntry(..., { authenticate })), which only a worker's own listener runs: serve with http.listeners 'workers' (--listen-in-workers), with uWebSockets.js, no http.authenticate and no resourceLimits");
     }
@@ -181,8 +180,7 @@ const sessionGrace = (openSessions: () => Promise<number>): { sessionsEnded(): P
 /** Serve with every worker listening on the port itself (`listeners: 'workers'`, see shared-port.ts). */
 const serveInWorkers = async (runtime: RpcRuntime, pool: WorkerPool, host: string, port: number, settings: HttpSettings, front: FrontEndSettings): Promise<HttpServing> => {
   const closeStreams = async (detail: string): Promise<void> => {
-    await Promise.all(pool.liveWorkers.map((tid) =>
-      pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeStreams', detail } satisfies HttpTaskPayload }).catch(() => undefined)));
+    await everyWorker(pool, { op: 'closeStreams', detail });
   };
   let listeners: WorkerListeners | undefined;
   const drainSwitch = async (on: boolean): Promise<void> => { await listeners?.setDraining(on); };

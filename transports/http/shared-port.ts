@@ -17,6 +17,7 @@ import type { WorkerPool } from '../../runtime/worker-pool.js';
 import type { HttpListener } from './engine.js';
 import type { FrontEndSettings } from './front-end-settings.js';
 import { HTTP_TASKS, type HttpTaskPayload } from './http-worker.js';
+import { everyWorker, liveSessions } from './worker-forwarder.js';
 import type { ControlToMain, ControlToWorker, ListenOrder } from './worker-listener.js';
 
 /** The workers' listeners, seen from the main thread. */
@@ -130,8 +131,7 @@ export const listenInWorkers = async (
   // The listening sockets are the workers': this keeps the process alive while they serve, as the
   // main thread's own listener would (a process that exits with uWS open in a worker aborts).
   const keepAlive = setInterval(() => undefined, 2 ** 30);
-  const every = (payload: HttpTaskPayload): Promise<unknown[]> =>
-    Promise.all(pool.liveWorkers.map((t) => task(t, payload).catch(() => undefined)));
+  const every = (payload: HttpTaskPayload): Promise<unknown[]> => everyWorker(pool, payload);
   let closed: Promise<void> | undefined;
   return {
     engine: 'uws',
@@ -151,7 +151,7 @@ export const listenInWorkers = async (
       draining = on;
       await every({ op: 'draining', on });
     },
-    openSessions: async () => (await every({ op: 'liveSessions' })).reduce<number>((n, c) => n + (typeof c === 'number' ? c : 0), 0),
+    openSessions: () => liveSessions(pool),
     closeSessions: async () => {
       await every({ op: 'closeSessions' });
     },

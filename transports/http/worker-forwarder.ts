@@ -212,6 +212,31 @@ export const exchangeTokens = (request: RpcRequest, decode: ((encoding: string, 
   return { request: plain, meta: peekBatchMetadata(plain.body!) };
 };
 
+/**
+ * What a request continues, for routing: the token whose route hint names
+ * the worker holding its state (the sticky session's, else the exchange
+ * cursor's), and the request to pass on (its body decoded when it had to be
+ * read). Both the main-thread forwarder and a listening worker route by it.
+ */
+export const continuationOf = (
+  request: RpcRequest,
+  decode: ((encoding: string, body: Uint8Array) => Uint8Array) | undefined,
+): { request: RpcRequest; token?: string; session: boolean } => {
+  const session = request.headers.get('vgi-session')?.trim();
+  if (session !== undefined && session !== '') return { request, token: session, session: true };
+  const { request: plain, meta } = exchangeTokens(request, decode);
+  const cursor = meta?.get(Keys.streamState);
+  return cursor === undefined ? { request: plain, session: false } : { request: plain, token: cursor, session: false };
+};
+
+/** Run one HTTP control task on every live worker; a worker that fails (or exits) answers undefined. */
+export const everyWorker = (pool: WorkerPool, payload: HttpTaskPayload): Promise<unknown[]> =>
+  Promise.all(pool.liveWorkers.map((tid) => pool.runTask(tid, { transport: HTTP_TASKS, payload }).catch(() => undefined)));
+
+/** Sticky sessions held by all live workers. */
+export const liveSessions = async (pool: WorkerPool): Promise<number> =>
+  (await everyWorker(pool, { op: 'liveSessions' })).reduce<number>((n, c) => n + (typeof c === 'number' ? c : 0), 0);
+
 /** Forwards HTTP requests to the pool's workers. */
 export class WorkerForwarder {
   private readonly links: WorkerLinks;
@@ -267,15 +292,11 @@ export class WorkerForwarder {
   private ownerOf(request: RpcRequest): { threadId: number | undefined; request: RpcRequest; lostWith?: number } {
     // A sticky session's requests go to the worker holding it; a session of a worker that exited is lost
     // (answered here: neither a dead worker nor its replacement holds it); an unknown token goes anywhere
-    // (that worker answers SessionLostError).
-    const session = request.headers.get('vgi-session')?.trim();
-    if (session !== undefined && session !== '') {
-      const { threadId, gone } = this.hinted(session);
-      return gone === undefined ? { threadId, request } : { threadId: undefined, request, lostWith: gone };
-    }
-    const { request: plain, meta } = exchangeTokens(request, this.decode);
-    const cursor = meta?.get(Keys.streamState);
-    return { threadId: cursor === undefined ? undefined : this.hinted(cursor).threadId, request: plain };
+    // (that worker answers SessionLostError, or resumes a stream from its cursor).
+    const c = continuationOf(request, this.decode);
+    if (c.token === undefined) return { threadId: undefined, request: c.request };
+    const { threadId, gone } = this.hinted(c.token);
+    return c.session && gone !== undefined ? { threadId: undefined, request: c.request, lostWith: gone } : { threadId, request: c.request };
   }
 
   /** Answer `request` on the worker that owns it. */
@@ -300,27 +321,22 @@ export class WorkerForwarder {
   }
 
   /** Sticky sessions the workers hold. */
-  async openSessions(): Promise<number> {
-    const counts = await Promise.all(this.pool.liveWorkers.map((tid) =>
-      this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'liveSessions' } satisfies HttpTaskPayload }).catch(() => 0)));
-    return counts.reduce<number>((n, c) => n + (typeof c === 'number' ? c : 0), 0);
+  openSessions(): Promise<number> {
+    return liveSessions(this.pool);
   }
 
   /** Make every worker refuse new sticky sessions (`on`), or accept them again. */
   async setDraining(on: boolean): Promise<void> {
-    await Promise.all(this.pool.liveWorkers.map((tid) =>
-      this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'draining', on } satisfies HttpTaskPayload }).catch(() => undefined)));
+    await everyWorker(this.pool, { op: 'draining', on });
   }
 
   /** Tell every worker to release its sticky sessions now. */
   async closeSessions(): Promise<void> {
-    await Promise.all(this.pool.liveWorkers.map((tid) =>
-      this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeSessions' } satisfies HttpTaskPayload }).catch(() => undefined)));
+    await everyWorker(this.pool, { op: 'closeSessions' });
   }
 
   /** Tell every worker to end its live streams (drain). */
   async closeStreams(detail: string): Promise<void> {
-    await Promise.all(this.pool.liveWorkers.map((tid) =>
-      this.pool.runTask(tid, { transport: HTTP_TASKS, payload: { op: 'closeStreams', detail } satisfies HttpTaskPayload }).catch(() => undefined)));
+    await everyWorker(this.pool, { op: 'closeStreams', detail });
   }
 }

@@ -37,7 +37,7 @@ import { ARROW_CONTENT_TYPE, type HttpApp, type RpcRequest } from './http-app.js
 import { type HttpSettings, httpCodecs } from './http-config.js';
 import { hintedThread } from './route-hint.js';
 import { type UwsListener, listenUws } from './uws-engine.js';
-import { WorkerLinks, exchangeTokens } from './worker-forwarder.js';
+import { WorkerLinks, continuationOf } from './worker-forwarder.js';
 import type { Authenticate } from './unauthorized.js';
 
 /** Bodies are never read past this without a configured cap (a request over it answers 413). */
@@ -121,16 +121,8 @@ export class WorkerListener {
         onAbort(() => f.calls.interruptAll({ _tag: 'disconnect', detail: 'the client aborted the HTTP request' }));
       });
     const forward = async (request: RpcRequest, onAbort: AbortHook): Promise<HttpReply> => {
-      let target: number | undefined;
-      let routed = request;
-      const session = request.headers.get('vgi-session')?.trim();
-      if (session !== undefined && session !== '') target = this.owner(session);
-      else if (request.path.endsWith('/exchange')) {
-        const t = exchangeTokens(request, decode);
-        routed = t.request;
-        const cursor = t.meta?.get(Keys.streamState);
-        if (cursor !== undefined) target = this.owner(cursor);
-      }
+      const { request: routed, token } = continuationOf(request, decode);
+      const target = token === undefined ? undefined : this.owner(token);
       if (target === undefined) return local(routed, onAbort);
       // The body moves to the owner; a copy stays in case the owner dies before receiving it.
       const kept = routed.body === undefined ? routed : { ...routed, body: Uint8Array.prototype.slice.call(routed.body) };
