@@ -2,7 +2,7 @@
  * CPU time of processes and of the whole machine, read from Linux's /proc,
  * for benchmarks that report what the server and the load generator cost.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ on Linux). */
 export const CLK_TCK = 100;
@@ -25,4 +25,29 @@ export const machineBusyTicks = (): number => {
   // user nice system idle iowait irq softirq steal (guest time is already in user)
   const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
   return total - cpu[3]! - cpu[4]!;
+};
+
+/**
+ * Nanoseconds the threads of process `pid` have spent runnable but waiting
+ * for a core, so far (the second field of each thread's
+ * /proc/<pid>/task/<tid>/schedstat, summed; threads that ended drop out). A
+ * thread waiting here cannot answer, whatever its event loop does, so this
+ * tells scheduler delays from slow code; 0 where the kernel keeps no schedstats.
+ */
+export const runQueueWaitNs = (pid: number): number => {
+  let total = 0;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const tid of tasks) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return total;
 };

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { CLK_TCK, machineBusyTicks, processTicks } from './proc-cpu.js';
+import { CLK_TCK, machineBusyTicks, processTicks, runQueueWaitNs } from './proc-cpu.js';
 
 /** The wrk binary. */
 export const WRK = '/usr/bin/wrk';
@@ -84,6 +84,8 @@ export interface WrkRun {
   readonly wrkCpuSeconds: number;
   /** Busy CPU of everything else on the machine, % of one core. */
   readonly otherCpuPct: number;
+  /** Time the server's threads spent runnable but waiting for a core, summed over threads, % of the run (see runQueueWaitNs). */
+  readonly serverRunQueuePct: number;
   /** CLOCK_MONOTONIC µs (process.hrtime) at the start and end of the run, to cut profiles to it. */
   readonly fromUs: number;
   readonly toUs: number;
@@ -97,6 +99,7 @@ export const warmUp = async (load: WrkLoad, seconds: number): Promise<void> => {
 /** One measured run against the server process `pid`. */
 export const measuredRun = async (load: WrkLoad, seconds: number, pid: number): Promise<WrkRun> => {
   const server0 = processTicks(pid);
+  const wait0 = runQueueWaitNs(pid);
   const machine0 = machineBusyTicks();
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const t0 = performance.now();
@@ -104,6 +107,7 @@ export const measuredRun = async (load: WrkLoad, seconds: number, pid: number): 
   const wall = (performance.now() - t0) / 1000;
   const toUs = Number(process.hrtime.bigint() / 1000n);
   const serverTicks = processTicks(pid) - server0;
+  const serverWaitNs = runQueueWaitNs(pid) - wait0;
   const machineTicks = machineBusyTicks() - machine0;
   const cpu = /WRK-CPU ([\d.]+) ([\d.]+)/.exec(stderr);
   if (cpu === null) throw new Error(`no CPU line from ${TIME}: ${stderr}`);
@@ -119,6 +123,7 @@ export const measuredRun = async (load: WrkLoad, seconds: number, pid: number): 
     wrkCpuPct,
     wrkCpuSeconds,
     otherCpuPct: Math.max(0, (machineTicks / CLK_TCK / wall) * 100 - serverCpuPct - wrkCpuPct),
+    serverRunQueuePct: (serverWaitNs / 1e9 / wall) * 100,
     fromUs,
     toUs,
   };
