@@ -8,6 +8,11 @@
  * `socketpair` (the same with the subprocess client's default Linux socket
  * pair), `unix` (`--unix --workers 1`) and `shm-segment` (the stdio worker
  * with a 16 MiB segment), plus memcpy of 1 MiB on this machine as the floor.
+ * Each measure runs in fresh processes, so it first warms up (as many
+ * producer batches as it then times, 20 echoes and 20 exchange turns).
+ * A sweep then runs the producer at 256 KiB, 1 MiB and 4 MiB batches on
+ * pipe and zero-copy shm, to show how much of the gap to memcpy is a
+ * fixed cost per batch (the lockstep round trip) rather than per byte.
  * Rounds are interleaved and the best round of each is reported. On a
  * shared machine wall-clock rates swing with other load, so the producer's
  * CPU cost (client and server process time per MiB, from process.cpuUsage
@@ -89,10 +94,13 @@ const measure = async (lane: Lane, batches: number): Promise<Result> => {
   const { conn, pid, stop } = await lane.connect();
   try {
     const svc = Client.promises(Bench, conn);
-    // Warm up every path once.
-    for await (const _ of await svc.produce({ n_batches: 3n, rows: 65_536n })) void _;
+    // Warm up every path (both processes are fresh: the JIT needs a few hundred turns).
+    for await (const _ of await svc.produce({ n_batches: BigInt(batches), rows: 65_536n })) void _;
     const data = new Uint8Array(MiB).fill(7);
-    await svc.echo_bytes({ data });
+    for (let i = 0; i < 20; i++) await svc.echo_bytes({ data });
+    const warm = await svc.double({ factor: 2 });
+    for (let i = 0; i < 20; i++) await warm.exchange(Output.columns({ x: new Float64Array(MiB / 8) }));
+    await warm.close();
 
     let t = performance.now();
     let bytes = 0;
@@ -127,6 +135,24 @@ const measure = async (lane: Lane, batches: number): Promise<Result> => {
   }
 };
 
+/** Producer MB/s of one lane at `rows` rows per batch (16 bytes a row), after a warm-up of as many batches. */
+const producerAt = async (lane: Lane, rows: number, batches: number): Promise<number> => {
+  const { conn, stop } = await lane.connect();
+  try {
+    const svc = Client.promises(Bench, conn);
+    for await (const _ of await svc.produce({ n_batches: BigInt(batches), rows: BigInt(rows) })) void _;
+    const t = performance.now();
+    let bytes = 0;
+    for await (const b of await svc.produce({ n_batches: BigInt(batches), rows: BigInt(rows) })) bytes += b.numRows * 16;
+    return bytes / MiB / ((performance.now() - t) / 1000);
+  } finally {
+    await stop();
+  }
+};
+
+/** Batch sizes of the producer sweep, MiB (a 64 MiB segment holds several of the largest). */
+const SWEEP_MIB = [0.25, 1, 4] as const;
+
 /** memcpy MB/s of 1 MiB copies: within the cache (one buffer reused) and from memory (a 64 MiB source walked through). */
 const memcpyMBs = (): { cached: number; memory: number } => {
   const dst = new Uint8Array(MiB);
@@ -150,6 +176,8 @@ const arg = (flag: string, fallback: number): number => {
 export interface ShmResults {
   readonly lanes: Record<string, Result>;
   readonly memcpy_mb_per_s: { readonly cached: number; readonly memory: number };
+  /** Producer MB/s by batch size, pipe and zero-copy shm. */
+  readonly sweep: readonly { readonly mib: number; readonly pipe: number; readonly zeroCopy: number }[];
   readonly load_before: number;
   readonly load_after: number;
 }
@@ -178,6 +206,16 @@ export const measureShm = async (log: (s: string) => void, rounds = 3, batches =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // Where the per-batch cost stops mattering: the producer at other batch sizes, pipe against zero-copy shm.
+  const sweepLanes = [stdio('pipe', { stdoutPipe: true }), stdio('shm-zerocopy', { shm: 64 * MiB, zeroCopy: true })];
+  const sweep: { mib: number; pipe: number; zeroCopy: number }[] = [];
+  for (const mib of SWEEP_MIB) {
+    const rows = (mib * MiB) / 16;
+    const n = Math.max(50, Math.round(batches / mib));
+    log(`shm: producer sweep, ${mib} MiB batches (${n} warm-up + ${n} measured)`);
+    const [pipeMBs, zeroMBs] = [await producerAt(sweepLanes[0]!, rows, n), await producerAt(sweepLanes[1]!, rows, n)];
+    sweep.push({ mib, pipe: pipeMBs, zeroCopy: zeroMBs });
+  }
   const floor = memcpyMBs();
   const load1 = loadavg()[0]!;
   const pipe = best.get('pipe')!;
@@ -188,7 +226,11 @@ export const measureShm = async (log: (s: string) => void, rounds = 3, batches =
   for (const [name, r] of best) {
     lines.push(`${name.padEnd(13)} ${r.producerMBs.toFixed(0).padStart(13)}  ${(r.producerMBs / pipe.producerMBs).toFixed(2).padStart(6)}x  ${((100 * r.producerMBs) / floor.memory).toFixed(1).padStart(7)}%  ${r.producerCpuMs.toFixed(3).padStart(10)}  ${(pipe.producerCpuMs / r.producerCpuMs).toFixed(2).padStart(6)}x  ${r.echoPerS.toFixed(0).padStart(11)}  ${r.exchangePerS.toFixed(0).padStart(15)}  ${r.pointers}`);
   }
-  return { table: lines.join('\n'), results: { lanes: Object.fromEntries(best), memcpy_mb_per_s: floor, load_before: load0, load_after: load1 } };
+  lines.push('producer by batch size (one round each, warmed up; segment 64 MiB): MiB per batch, pipe MB/s, shm-zerocopy MB/s, zero-copy vs pipe, zero-copy % of memcpy');
+  for (const w of sweep) {
+    lines.push(`  ${String(w.mib).padStart(5)}  ${w.pipe.toFixed(0).padStart(7)}  ${w.zeroCopy.toFixed(0).padStart(7)}  ${(w.zeroCopy / w.pipe).toFixed(2).padStart(5)}x  ${((100 * w.zeroCopy) / floor.memory).toFixed(1).padStart(5)}%`);
+  }
+  return { table: lines.join('\n'), results: { lanes: Object.fromEntries(best), sweep, memcpy_mb_per_s: floor, load_before: load0, load_after: load1 } };
 };
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
