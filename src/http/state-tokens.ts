@@ -206,6 +206,13 @@ const NONCE_BYTES = 24;
 const TAG_BYTES = 16;
 const MIN_ENVELOPE_BYTES = 1 + NONCE_BYTES + TAG_BYTES;
 
+/**
+ * Plaintexts shorter than this are sealed raw without trying zstd: a
+ * frame's own overhead leaves little to win, and every exchange turn's
+ * cursor (a few dozen bytes) would pay for the attempt.
+ */
+export const TOKEN_COMPRESS_MIN_BYTES = 256;
+
 const CODEC_RAW = 0x00;
 const CODEC_ZSTD = 0x01;
 
@@ -520,9 +527,9 @@ export class TokenSealer {
     return this.unpack(kind, this.open(kind, version, raw, aad));
   }
 
-  /** Codec byte plus payload; zstd only when it is smaller. */
+  /** Codec byte plus payload; zstd only when it is smaller, and not tried below {@link TOKEN_COMPRESS_MIN_BYTES}. */
   private pack(plain: Uint8Array): Uint8Array {
-    if (this.compressor !== undefined) {
+    if (this.compressor !== undefined && plain.length >= TOKEN_COMPRESS_MIN_BYTES) {
       const packed = this.compressor.compress(plain);
       if (packed.length < plain.length) return concatBytes([Uint8Array.of(CODEC_ZSTD), packed]);
     }

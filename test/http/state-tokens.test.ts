@@ -6,6 +6,7 @@ import {
   type CallContent,
   SERVER_SCOPE,
   StateTokenError,
+  TOKEN_COMPRESS_MIN_BYTES,
   type TokenFailure,
   type TokenScope,
   TokenSealer,
@@ -374,6 +375,16 @@ describe('compression inside the seal', () => {
       expect(plain[0]).toBe(0x00);
       expect(s.openCursor(token, ANON).state).toEqual(state);
     }
+  });
+
+  it(`is not tried below ${TOKEN_COMPRESS_MIN_BYTES} bytes of plaintext, however compressible`, () => {
+    const s = sealer();
+    // 28 bytes of cursor framing precede the state.
+    const below = new Uint8Array(TOKEN_COMPRESS_MIN_BYTES - 29);
+    const above = new Uint8Array(TOKEN_COMPRESS_MIN_BYTES);
+    const codec = (state: Uint8Array): number => decryptByHand(s.sealCursor({ callId: newCallId(), state }, ANON), KEY, cursorAssociatedData(ANON))[1][0]!;
+    expect(codec(below)).toBe(0x00);
+    expect(codec(above)).toBe(0x01);
   });
 
   it('a large call token compresses too', () => {
