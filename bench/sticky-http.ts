@@ -426,7 +426,8 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
         results.reap = {
           expired: o.sessions, released: heldBefore - heldAfter, reaping, reaping_stalls: reapingStall, control, control_stalls: controlStall, late_start: lateStart,
         };
-        const one = (s: StallSummary): string => `${fmt(s.worst_ms, 1)} ms (${s.over_5ms} over 5 ms, ${s.over_2ms} over 2 ms in ${fmt(s.ticks)} ticks)`;
+        const one = (s: StallSummary): string =>
+          `${fmt(s.worst_ms, 1)} ms (${s.over_5ms} over 5 ms, ${s.over_2ms} over 2 ms in ${fmt(s.ticks)} ticks; GC worst ${fmt(s.gc_worst_ms, 1)} ms, ${s.gc_over_5ms} over 5 ms, ${fmt(s.gc_ms)} ms in all; waited for a core ${fmt(s.runqueue_ms)} ms)`;
         const stalls = (s: ThreadStalls): string => `main ${one(s.main)}; workers ${s.workers.map(one).join(' / ')}`;
         lines.push(
           '',

@@ -5,8 +5,9 @@
  * heap after a full GC, the sessions the thread holds, the longest
  * event-loop stall while armed).
  */
+import { readFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import * as Effect from 'effect/Effect';
 import { CallContext, Errors, Method, Service, T } from '../src/index.js';
 
@@ -36,13 +37,32 @@ class Counter {
 
 let held = 0;
 
-/** What a StallWatch saw: the worst lateness, how many ticks were late by more than 5 ms and by more than 2 ms, and how many ticks there were. */
+/**
+ * What a StallWatch saw: the worst lateness, how many ticks were late by
+ * more than 5 ms and by more than 2 ms, and how many ticks there were; and,
+ * to tell the causes apart, this thread's GC pauses (worst, how many over
+ * 5 ms, total) and its time runnable but without a core (run-queue wait,
+ * /proc/thread-self/schedstat; 0 where the kernel keeps no schedstats).
+ */
 export interface StallSummary {
   readonly worst_ms: number;
   readonly over_5ms: number;
   readonly over_2ms: number;
   readonly ticks: number;
+  readonly gc_worst_ms: number;
+  readonly gc_over_5ms: number;
+  readonly gc_ms: number;
+  readonly runqueue_ms: number;
 }
+
+/** This thread's run-queue wait so far, ms. */
+const runQueueMs = (): number => {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1] ?? 0) / 1e6;
+  } catch {
+    return 0;
+  }
+};
 
 /** Watches the event loop of the thread it runs on: the lateness of a 1 ms interval timer while armed. */
 export class StallWatch {
@@ -52,6 +72,11 @@ export class StallWatch {
   private over5 = 0;
   private over2 = 0;
   private ticks = 0;
+  private gcWorst = 0;
+  private gcOver5 = 0;
+  private gcTotal = 0;
+  private waited0 = 0;
+  private observer: PerformanceObserver | undefined;
 
   /** Start watching (from zero). */
   arm(): void {
@@ -60,6 +85,18 @@ export class StallWatch {
     this.over5 = 0;
     this.over2 = 0;
     this.ticks = 0;
+    this.gcWorst = 0;
+    this.gcOver5 = 0;
+    this.gcTotal = 0;
+    this.waited0 = runQueueMs();
+    this.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        this.gcWorst = Math.max(this.gcWorst, e.duration);
+        if (e.duration > 5) this.gcOver5++;
+        this.gcTotal += e.duration;
+      }
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
     this.last = performance.now();
     this.timer = setInterval(() => {
       const now = performance.now();
@@ -77,7 +114,12 @@ export class StallWatch {
   disarm(): StallSummary {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    return { worst_ms: this.worst, over_5ms: this.over5, over_2ms: this.over2, ticks: this.ticks };
+    this.observer?.disconnect();
+    this.observer = undefined;
+    return {
+      worst_ms: this.worst, over_5ms: this.over5, over_2ms: this.over2, ticks: this.ticks,
+      gc_worst_ms: this.gcWorst, gc_over_5ms: this.gcOver5, gc_ms: this.gcTotal, runqueue_ms: runQueueMs() - this.waited0,
+    };
   }
 }
 
