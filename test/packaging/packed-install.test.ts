@@ -49,16 +49,33 @@ const InventoryCalls = Service.define('Inventory', { version: '1.0.0' }, {
   list: Method.producer({ params: { pageSize: T.int64 }, defaults: { pageSize: 2n }, output: { sku: T.utf8, qty: T.int64 } }),
 });
 
-/** Run `node file args...` in `dir`; resolves with its stdout, rejects with its stderr on a non-zero exit. */
-const node = (dir: string, args: readonly string[]): Promise<string> =>
+/** Run `node args...` in `dir` (stdin at its end); resolves with its output, rejects with its stderr on a non-zero exit. */
+const nodeOutput = (dir: string, args: readonly string[]): Promise<{ out: string; err: string }> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`node ${args.join(' ')} exited ${code}:\n${err}\n${out}`))));
+    child.once('exit', (code) => (code === 0 ? resolve({ out, err }) : reject(new Error(`node ${args.join(' ')} exited ${code}:\n${err}\n${out}`))));
   });
+
+/** Run `node args...` in `dir`; resolves with its stdout. */
+const node = async (dir: string, args: readonly string[]): Promise<string> => (await nodeOutput(dir, args)).out;
+
+/**
+ * The module URLs a stdio server with no worker thread loads from start to exit (its stdin is at
+ * its end from the start), logged by a module.register load hook written into `dir`.
+ */
+const loadedModules = async (dir: string, main: string): Promise<string[]> => {
+  await writeFile(join(dir, 'load-log-hook.mjs'), 'export const load = (url, context, next) => { process.stderr.write(`LOADED ${url}\\n`); return next(url, context); };\n');
+  await writeFile(join(dir, 'load-log.mjs'), "import { register } from 'node:module';\nregister('./load-log-hook.mjs', import.meta.url);\n");
+  const { err } = await nodeOutput(dir, ['--import', './load-log.mjs', main, '--stdio', '--workers', '0']);
+  return [...err.matchAll(/^LOADED (.*)$/gm)].map((m) => m[1]!);
+};
+
+/** What a stdio server with no worker thread has no use for, so must not load at start-up. */
+const unusedAtStartup = /\/node_modules\/(piscina|fzstd|uWebSockets\.js|zstd-napi|@effect\/(cli|platform))\/|^node:https?$|\/dist\/cli\/|\/dist\/transports\/http\/(serve-http|http-app|http-config)\.js$/;
 
 describe('the packed package, installed into a fresh project', () => {
   let dir = '';
@@ -204,6 +221,15 @@ describe('the packed package, installed into a fresh project', () => {
     // Bundled: nothing of the package is imported from node_modules at run time but piscina.
     expect(text).not.toMatch(/from ["']vgi-rpc-actors/);
     expect(text).not.toMatch(/from ["']effect/);
+  }, 60_000);
+
+  it('a stdio server with no worker thread does not load the worker pool, HTTP, zstd or the CLI, bundled or not', async () => {
+    const plain = await loadedModules(dir, join(out, 'main.js'));
+    expect(plain.some((u) => u.endsWith('/node_modules/vgi-rpc-actors/dist/transports/pipe/stdio-main.js'))).toBe(true);
+    expect(plain.filter((u) => unusedAtStartup.test(u))).toEqual([]);
+    const bundled = await loadedModules(dir, await bundledMain());
+    expect(bundled.some((u) => u.includes('/node_modules/'))).toBe(false);
+    expect(bundled.filter((u) => unusedAtStartup.test(u))).toEqual([]);
   }, 60_000);
 
   for (const workers of ['0', '2']) {
