@@ -6,7 +6,6 @@
  */
 import type * as Layer from 'effect/Layer';
 import { threadId } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { DispatcherOptions, Hostable, Dispatcher } from '../src/protocol/dispatcher.js';
 import { makeDispatcher } from './make-dispatcher.js';
 import type { ServiceImpl } from '../src/service/service.js';
@@ -92,6 +91,9 @@ export const workerRuntime = async <E>(
   options: DispatcherOptions = {},
   hooks: readonly WorkerHook[] = [],
 ): Promise<(task: WorkerTask) => Promise<unknown>> => {
+  // Loaded here, not at import: a main program imports this module (through the `./server` entry)
+  // and need not load piscina unless it starts worker threads.
+  const { Piscina } = await import('piscina');
   // A pool's settings (server id, log level) override the module's own.
   const pool = Piscina.workerData as WorkerData | undefined;
   const fromPool = pool?.serverId;

@@ -18,9 +18,8 @@ import type { ReaderLimits } from '../src/wire/stream-reader.js';
 import type { Endpoint } from './connect.js';
 import { serveStdio } from './pipe/stdio-main.js';
 import type { SocketListener } from './socket/socket-listener.js';
-import { DEFAULT_TCP_HOST, type TcpAddress, serveTcp } from './tcp/tcp-server.js';
-import { serveUnix } from './unix/unix-server.js';
-// HTTP is loaded only by a server that serves it (a socket or stdio server starts without it).
+import { DEFAULT_TCP_HOST, type TcpAddress } from './tcp/tcp-address.js';
+// The socket servers and HTTP are loaded only by a server that serves them (a stdio server starts without them).
 import type { HttpOptions } from './http/http-config.js';
 import type { HttpServing, StickyDrainHandle } from './http/serve-http.js';
 import { defaultAttacher } from './shm/segments.js';
@@ -127,8 +126,8 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
   let listener: SocketListener<string | TcpAddress>;
   try {
     listener = listen.kind === 'unix'
-      ? await serveUnix(runtime, listen.path, socketOptions)
-      : await serveTcp(runtime, listen.host ?? DEFAULT_TCP_HOST, listen.port ?? 0, socketOptions);
+      ? await (await import('./unix/unix-server.js')).serveUnix(runtime, listen.path, socketOptions)
+      : await (await import('./tcp/tcp-server.js')).serveTcp(runtime, listen.host ?? DEFAULT_TCP_HOST, listen.port ?? 0, socketOptions);
   } catch (e) {
     await runtime.shutdown();
     throw e;

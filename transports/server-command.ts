@@ -11,7 +11,7 @@ import { drainOnSignals } from '../runtime/signals.js';
 import { reserveStdout } from '../runtime/stdout-reservation.js';
 import { SERVER_LOG_LEVELS, type ServerLogLevel, isServerLogLevel } from '../src/protocol/call-log.js';
 import { type Listen, type ServeOptions, startServer } from './serve.js';
-import { DEFAULT_TCP_HOST } from './tcp/tcp-server.js';
+import { DEFAULT_TCP_HOST } from './tcp/tcp-address.js';
 import type { HttpOptions } from './http/http-config.js';
 
 export type { Listen };

@@ -5,7 +5,10 @@
  * against the installed package's types, and the program they make is run
  * over stdio, a unix socket (workers accept), TCP (relay) and the Effect
  * API; the page script is bundled for the browser. Only the package's
- * documented entries are used.
+ * documented entries are used. The server is also bundled with the README's
+ * esbuild command (its ```sh line, run as written with our esbuild) and
+ * served over stdio from the bundle, with and without worker threads, shm
+ * still available.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -14,6 +17,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readmeBundleCommand } from '../../bench/readme-bundle.js';
+import { Client, Method, Service, T } from '../../src/index.js';
+import { emptySchema } from '../../src/service/method.js';
+import { Keys, TRANSPORT_OPTIONS_METHOD } from '../../src/wire/metadata-keys.js';
+import { open } from '../../transports/connect.js';
+import { readResponse, requestBytes } from '../support/raw-exchange.js';
 import { spawnFirstLine } from '../support/first-line.js';
 import { staleOutputs } from '../support/stale-build.js';
 
@@ -34,16 +43,39 @@ const readmeSnippets = async (): Promise<Map<string, string>> => {
   return files;
 };
 
-/** Run `node file args...` in `dir`; resolves with its stdout, rejects with its stderr on a non-zero exit. */
-const node = (dir: string, args: readonly string[]): Promise<string> =>
+/** The part of inventory.ts's service a client of the bundled server calls (declared as a web page would). */
+const InventoryCalls = Service.define('Inventory', { version: '1.0.0' }, {
+  add: Method.unary({ params: { sku: T.utf8, qty: T.int64 }, result: T.int64 }),
+  list: Method.producer({ params: { pageSize: T.int64 }, defaults: { pageSize: 2n }, output: { sku: T.utf8, qty: T.int64 } }),
+});
+
+/** Run `node args...` in `dir` (stdin at its end); resolves with its output, rejects with its stderr on a non-zero exit. */
+const nodeOutput = (dir: string, args: readonly string[]): Promise<{ out: string; err: string }> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`node ${args.join(' ')} exited ${code}:\n${err}\n${out}`))));
+    child.once('exit', (code) => (code === 0 ? resolve({ out, err }) : reject(new Error(`node ${args.join(' ')} exited ${code}:\n${err}\n${out}`))));
   });
+
+/** Run `node args...` in `dir`; resolves with its stdout. */
+const node = async (dir: string, args: readonly string[]): Promise<string> => (await nodeOutput(dir, args)).out;
+
+/**
+ * The module URLs a stdio server with no worker thread loads from start to exit (its stdin is at
+ * its end from the start), logged by a module.register load hook written into `dir`.
+ */
+const loadedModules = async (dir: string, main: string): Promise<string[]> => {
+  await writeFile(join(dir, 'load-log-hook.mjs'), 'export const load = (url, context, next) => { process.stderr.write(`LOADED ${url}\\n`); return next(url, context); };\n');
+  await writeFile(join(dir, 'load-log.mjs'), "import { register } from 'node:module';\nregister('./load-log-hook.mjs', import.meta.url);\n");
+  const { err } = await nodeOutput(dir, ['--import', './load-log.mjs', main, '--stdio', '--workers', '0']);
+  return [...err.matchAll(/^LOADED (.*)$/gm)].map((m) => m[1]!);
+};
+
+/** What a stdio server with no worker thread has no use for, so must not load at start-up. */
+const unusedAtStartup = /\/node_modules\/(piscina|fzstd|uWebSockets\.js|zstd-napi|@effect\/(cli|platform))\/|^node:https?$|\/dist\/cli\/|\/dist\/transports\/http\/(serve-http|http-app|http-config)\.js$/;
 
 describe('the packed package, installed into a fresh project', () => {
   let dir = '';
@@ -170,6 +202,71 @@ describe('the packed package, installed into a fresh project', () => {
       expect(readdirSync('/dev/shm').filter((n) => !before.has(n) && n.startsWith('vgi_'))).toEqual([]);
     }
   }, 60_000);
+
+  /** The README's bundling command, run once in the project (where main.ts and worker.ts are); resolves to the bundled main.js. */
+  let bundling: Promise<string> | undefined;
+  const bundledMain = (): Promise<string> => (bundling ??= (async () => {
+    const command = readmeBundleCommand(join(root, 'README.md'));
+    expect(command.entries).toEqual(['main.ts', 'worker.ts']);
+    const outdir = command.flags.find((f) => f.startsWith('--outdir='))?.slice('--outdir='.length);
+    if (outdir === undefined) throw new Error(`the README's esbuild command has no --outdir=: ${command.flags.join(' ')}`);
+    await run(join(root, 'node_modules/.bin/esbuild'), [...command.entries, ...command.flags, '--log-level=warning'], { cwd: dir });
+    return join(dir, outdir, 'main.js');
+  })());
+
+  it('the README\'s esbuild command bundles main.ts and worker.ts from the installed package, piscina left external', async () => {
+    const main = await bundledMain();
+    const outdir = join(main, '..');
+    expect(existsSync(join(outdir, 'worker.js'))).toBe(true);
+    // Bundled: of the packages, only piscina is still imported (by name) at run time.
+    const bare = new Set<string>();
+    for (const f of readdirSync(outdir).filter((n) => n.endsWith('.js'))) {
+      const text = await readFile(join(outdir, f), 'utf8');
+      for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g)) {
+        if (!m[1]!.startsWith('./') && !m[1]!.startsWith('node:')) bare.add(m[1]!);
+      }
+    }
+    expect([...bare]).toEqual(['piscina']);
+  }, 60_000);
+
+  it('a stdio server with no worker thread does not load the worker pool, HTTP, zstd or the CLI, bundled or not', async () => {
+    const plain = await loadedModules(dir, join(out, 'main.js'));
+    expect(plain.some((u) => u.endsWith('/node_modules/vgi-rpc-actors/dist/transports/pipe/stdio-main.js'))).toBe(true);
+    expect(plain.filter((u) => unusedAtStartup.test(u))).toEqual([]);
+    const bundled = await loadedModules(dir, await bundledMain());
+    expect(bundled.some((u) => u.includes('/node_modules/'))).toBe(false);
+    expect(bundled.filter((u) => unusedAtStartup.test(u))).toEqual([]);
+  }, 60_000);
+
+  for (const workers of ['0', '2']) {
+    it(`the bundled main.js serves over stdio with ${workers} worker threads, with shm available`, async () => {
+      const main = await bundledMain();
+      // cwd elsewhere: the bundle finds the installed package (shm addon, tracker) from its own location.
+      const command: [string, ...string[]] = [process.execPath, main, '--stdio', '--workers', workers];
+      const conn = await open({ command, spawn: { cwd: tmpdir() } });
+      try {
+        await conn.transport.write(requestBytes(emptySchema(), [], 0, { [Keys.method]: TRANSPORT_OPTIONS_METHOD, [Keys.requestVersion]: '1' }));
+        const reply = await readResponse(conn.transport);
+        if (process.platform === 'linux') expect(reply.batches[0]!.metadata!.get(Keys.transportShm)).toBe('true');
+        const inventory = Client.promises(InventoryCalls, conn);
+        expect(await inventory.add({ sku: 'apple', qty: 5n })).toBe(5n);
+        expect(await inventory.add({ sku: 'pear', qty: 3n })).toBe(3n);
+        const rows: unknown[] = [];
+        for await (const batch of await inventory.list({})) rows.push(...batch.rows());
+        expect(rows).toEqual([{ sku: 'apple', qty: 5n }, { sku: 'pear', qty: 3n }]);
+      } finally {
+        await conn.close();
+      }
+      if (process.platform !== 'linux') return;
+      // And a client segment: the bundled server attaches it with the addon it found.
+      const withSegment = await open({ command, spawn: { cwd: tmpdir() }, shm: { size: 1024 * 1024 } });
+      try {
+        expect(await Client.promises(InventoryCalls, withSegment).add({ sku: 'plum', qty: 2n })).toBe(2n);
+      } finally {
+        await withSegment.close();
+      }
+    }, 60_000);
+  }
 
   it('app.js serves in an Effect Scope, calls through `connect`, and drains when the Scope closes', async () => {
     expect(await node(out, ['app.js'])).toMatch(/fig: 5 left, served on TCP:127\.0\.0\.1:\d+/);

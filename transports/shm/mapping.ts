@@ -9,7 +9,9 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageName, packageRoot } from './package-root.js';
 
 /** A POSIX shared-memory object mapped into this process (MAP_SHARED, read/write). */
 export interface SharedMapping {
@@ -43,19 +45,35 @@ interface Addon {
   unlink(name: string): boolean;
 }
 
-const addonFile = 'native/shm/build/Release/vgi_shm.node';
+/** The addon's path inside the package. */
+const addonFile = join('native', 'shm', 'build', 'Release', 'vgi_shm.node');
 
-/** The package root holds native/: two levels up from the sources, three from dist/. */
+/** Names the addon's file explicitly (a bundled or relocated server whose package cannot be found). */
+export const shmAddonEnv = 'VGI_RPC_SHM_ADDON';
+
+/**
+ * The addon named by VGI_RPC_SHM_ADDON when set (then only that file), else the one in the
+ * package root (package-root.ts: found from this module's location, also when bundled, or from the
+ * working directory).
+ */
 const loadAddon = (): { addon: Addon } | { reason: string } => {
-  const candidates = ['../../', '../../../'].map((up) => new URL(up + addonFile, import.meta.url));
-  const found = candidates.find((url) => existsSync(url));
-  if (found === undefined) {
-    return { reason: `the native addon is not built (${addonFile}; run \`npm run build:native\`)` };
+  const named = process.env[shmAddonEnv];
+  let file: string;
+  if (named !== undefined && named !== '') {
+    file = resolve(named);
+    if (!existsSync(file)) return { reason: `${shmAddonEnv} names ${file}, which does not exist` };
+  } else {
+    const root = packageRoot();
+    if (root === undefined) {
+      return { reason: `the ${packageName} package was not found from ${fileURLToPath(import.meta.url)} nor from ${process.cwd()} (set ${shmAddonEnv} to the path of vgi_shm.node)` };
+    }
+    file = join(root, addonFile);
+    if (!existsSync(file)) return { reason: `the native addon is not built (${file}; run \`npm run build:native\`)` };
   }
   try {
-    return { addon: createRequire(import.meta.url)(fileURLToPath(found)) as Addon };
+    return { addon: createRequire(import.meta.url)(file) as Addon };
   } catch (e) {
-    return { reason: `the native addon did not load: ${e instanceof Error ? e.message : String(e)}` };
+    return { reason: `the native addon did not load (${file}): ${e instanceof Error ? e.message : String(e)}` };
   }
 };
 

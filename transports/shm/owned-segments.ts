@@ -16,8 +16,8 @@
  * pipe ends, however the owner ended, the tracker unlinks what is still registered and exits. A
  * tracker that dies only costs that protection: the hooks above still unlink, and the next segment
  * created starts a new tracker and registers every name still owned. Threads that never create a
- * segment start none. Should the tracker script be missing (running from sources without a build),
- * segments work without one.
+ * segment start none. Should the tracker script be missing (running from sources without a build,
+ * or bundled where the installed package cannot be found), segments work without one.
  *
  * Worker threads: each thread that creates segments has a tracker of its own, tied to that thread:
  * its pipe closes when the thread ends, also when the worker is terminated from outside (where the
@@ -30,9 +30,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { type SharedMapping, createMapping, unlinkMapping } from './mapping.js';
+import { packageRoot } from './package-root.js';
 
 /** A segment this process created: closing it unmaps it and unlinks its name. */
 export interface OwnedSegment extends SharedMapping {
@@ -53,13 +55,16 @@ const owned = new Map<string, SharedMapping>();
 const signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 let hooked = false;
 
-/** The compiled tracker: beside this module in dist/, or under dist/ when this module runs from source (tests). */
+/**
+ * The compiled tracker: beside this module in dist/, else in the package root's dist/ (this module
+ * running from source in tests, or bundled into an application's file: package-root.ts).
+ */
 const trackerScript = (): string | undefined => {
-  for (const relative of ['./segment-tracker.js', '../../dist/transports/shm/segment-tracker.js']) {
-    const url = new URL(relative, import.meta.url);
-    if (existsSync(url)) return fileURLToPath(url);
-  }
-  return undefined;
+  const beside = new URL('./segment-tracker.js', import.meta.url);
+  if (existsSync(beside)) return fileURLToPath(beside);
+  const root = packageRoot();
+  const installed = root === undefined ? undefined : join(root, 'dist', 'transports', 'shm', 'segment-tracker.js');
+  return installed !== undefined && existsSync(installed) ? installed : undefined;
 };
 
 let tracker: ChildProcess | undefined;

@@ -5,15 +5,9 @@
 import type { AddressInfo } from 'node:net';
 import { type ListenOptions, type SocketListener, listenSockets, listening } from '../socket/socket-listener.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
+import { DEFAULT_TCP_HOST, type TcpAddress } from './tcp-address.js';
 
-/** A bound TCP address. */
-export interface TcpAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** The default listen host: loopback only. */
-export const DEFAULT_TCP_HOST = '127.0.0.1';
+export { DEFAULT_TCP_HOST, type TcpAddress } from './tcp-address.js';
 
 /** Serve `server` on `host:port` (port 0 picks a free port; see `address`); transport kind 'tcp'. */
 export const serveTcp = (runtime: RpcRuntime, host: string = DEFAULT_TCP_HOST, port = 0, options: ListenOptions = {}): Promise<SocketListener<TcpAddress>> =>

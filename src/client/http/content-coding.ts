@@ -12,7 +12,6 @@
  * runtimes do), so a body under `Content-Encoding: zstd` is decoded only
  * while it still starts with a zstd frame.
  */
-import { Decompress } from 'fzstd';
 import { RpcClientError } from '../client-error.js';
 import { HttpHeader } from './wire-headers.js';
 import { concatBytes } from '../../wire/batch-encoder.js';
@@ -97,7 +96,10 @@ const gunzip = async (body: Uint8Array, limit: number): Promise<Uint8Array> => {
 };
 
 /** Decode a zstd body with fzstd's streaming decoder, producing at most `limit` bytes. */
-const unzstd = (body: Uint8Array, limit: number): Uint8Array => {
+const unzstd = async (body: Uint8Array, limit: number): Promise<Uint8Array> => {
+  // Loaded on the first zstd body: a program that never reads one (a server importing this
+  // package's index for its service definitions) does not pay for it at start-up.
+  const { Decompress } = await import('fzstd');
   const chunks: Uint8Array[] = [];
   let total = 0;
   // Each block fzstd hands over is a fresh buffer, so it can be kept as is.

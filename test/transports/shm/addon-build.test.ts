@@ -4,7 +4,7 @@
  * mapping.ts reports shm unavailable with typed errors instead of throwing at import.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -47,10 +47,12 @@ describe.skipIf(process.platform === 'win32')('shm addon build', () => {
   });
 
   it('without the addon, mapping.ts loads, says why, and every operation is a typed error', async () => {
-    // A copy of the built module with no native/ two or three levels above it.
-    const dir = join(scratch, 'absent', 'a', 'b', 'c');
+    // A copy of the built modules inside a package root of the same name that has no native/ build.
+    const pkg = join(scratch, 'absent');
+    const dir = join(pkg, 'dist', 'transports', 'shm');
     mkdirSync(dir, { recursive: true });
-    copyFileSync(join(ROOT, 'dist', 'transports', 'shm', 'mapping.js'), join(dir, 'mapping.js'));
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'vgi-rpc-actors' }));
+    for (const f of ['mapping.js', 'package-root.js']) copyFileSync(join(ROOT, 'dist', 'transports', 'shm', f), join(dir, f));
     const m = (await import(pathToFileURL(join(dir, 'mapping.js')).href)) as typeof import('../../../transports/shm/mapping.js');
     expect(m.shmAvailable()).toBe(false);
     expect(m.shmUnavailableReason()).toMatch(/not built/);
