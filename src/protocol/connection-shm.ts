@@ -25,6 +25,8 @@ export interface SegmentAttacher {
   attach(name: string): AttachedSegment;
   /** Data batches with bodies of at least this many bytes are answered through the segment. */
   readonly minBatchBytes: number;
+  /** Told when an allocation of this server brings a segment's table to 80% of capacity or more (the reference logs a warning each time). */
+  readonly onNearCapacity?: (count: number, segment: string) => void;
 }
 
 /** The segment a call may use: resolve its input pointers through `channel`; write its answers there only when `answer`. */
@@ -67,7 +69,8 @@ export class ConnectionShm {
     this.close();
     const seg = this.attacher.attach(name);
     try {
-      this.current = new ShmChannel(seg, this.attacher.minBatchBytes);
+      const warn = this.attacher.onNearCapacity;
+      this.current = new ShmChannel(seg, this.attacher.minBatchBytes, warn === undefined ? {} : { onNearCapacity: (n) => warn(n, seg.name) });
     } catch (e) {
       seg.close();
       throw e;

@@ -128,6 +128,10 @@ export const validateSegmentHeader = (bytes: Uint8Array, kernelSize: number = by
   if (dataSize !== expected) throw new ShmSegmentError('sizeMismatch', `data_size mismatch: header says ${dataSize}, expected ${expected}`);
 };
 
+/** The reference's near-capacity warning for `count` allocations. */
+export const nearCapacityMessage = (count: number): string =>
+  `SHM allocator near capacity: ${count}/${SHM_MAX_ALLOCS} allocations (${Math.round((count * 100) / SHM_MAX_ALLOCS)}%)`;
+
 /** Options of a SegmentAllocator. */
 export interface AllocatorOptions {
   /** Called when an allocation brings the count to 80% of the table or more (the reference logs a warning). */

@@ -8,7 +8,8 @@
 import type { ClientSegment } from '../../src/client/client-shm.js';
 import type { AttachedSegment, SegmentAttacher } from '../../src/protocol/connection-shm.js';
 import { ShmChannel, parseMinBatchBytes } from '../../src/wire/shm-pointer.js';
-import { SHM_HEADER_SIZE, ShmSegmentError, initSegmentHeader } from '../../src/wire/shm-segment.js';
+import { SHM_HEADER_SIZE, ShmSegmentError, initSegmentHeader, nearCapacityMessage } from '../../src/wire/shm-segment.js';
+import { diagnostic } from '../../runtime/diagnostics.js';
 import { attachMapping, shmAvailable } from './mapping.js';
 import { createOwnedSegment } from './owned-segments.js';
 
@@ -26,6 +27,7 @@ export const segmentAttacher = (minBatchBytes: number = minBatchBytesFromEnv()):
   if (!shmAvailable()) return undefined;
   return {
     minBatchBytes,
+    onNearCapacity: (count, segment) => diagnostic('warning')(`vgi-rpc: ${nearCapacityMessage(count)} in segment ${segment}`),
     attach: (name: string): AttachedSegment => {
       const m = attachMapping(name);
       return { name: m.name, bytes: m.bytes, close: () => m.close() };
@@ -36,6 +38,21 @@ export const segmentAttacher = (minBatchBytes: number = minBatchBytesFromEnv()):
 /** The server's default: accept clients' segments where they can be mapped; `false` turns it off. */
 export const defaultAttacher = (given: SegmentAttacher | false | undefined): SegmentAttacher | undefined =>
   given === false ? undefined : given ?? segmentAttacher();
+
+/**
+ * The client's near-capacity warning: a process warning (stderr, unless the
+ * application listens for 'warning'), the first time the segment's table
+ * reaches 80% of capacity, rather than on every allocation above it as the
+ * reference's logger does (the server logs each one).
+ */
+const nearCapacityWarning = (segment: string): ((count: number) => void) => {
+  let warned = false;
+  return (count) => {
+    if (warned) return;
+    warned = true;
+    process.emitWarning(`${nearCapacityMessage(count)} in segment ${segment}`, { code: 'VGI_RPC_SHM_NEAR_CAPACITY' });
+  };
+};
 
 /** Options of a client segment. */
 export interface ClientSegmentOptions {
@@ -63,7 +80,7 @@ export const createClientSegment = (options: ClientSegmentOptions): ClientSegmen
   try {
     initSegmentHeader(owned.bytes, owned.bytes.byteLength);
     return {
-      channel: new ShmChannel({ name: owned.name, bytes: owned.bytes }, options.minBatchBytes ?? minBatchBytesFromEnv()),
+      channel: new ShmChannel({ name: owned.name, bytes: owned.bytes }, options.minBatchBytes ?? minBatchBytesFromEnv(), { onNearCapacity: nearCapacityWarning(owned.name) }),
       zeroCopy: options.zeroCopy === true,
       close: () => owned.close(),
     };
