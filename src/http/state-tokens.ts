@@ -236,6 +236,24 @@ const ANONYMOUS = UTF8.encode('\u0000anonymous');
  * variable-length identity in between cannot be confused with either.
  */
 const associatedData = (plain: Uint8Array, bound: Uint8Array, scope: TokenScope): Uint8Array => {
+  const anonymous = scope.principal === undefined && (scope.evidenceBinding === undefined || scope.evidenceBinding === '');
+  if (anonymous) {
+    // The common case, built once per prefix and protocol (protocols are the server's own: a handful).
+    let byProtocol = anonymousAad.get(plain);
+    if (byProtocol === undefined) anonymousAad.set(plain, (byProtocol = new Map()));
+    const cached = byProtocol.get(scope.protocol);
+    if (cached !== undefined) return cached;
+    const built = buildAssociatedData(plain, bound, scope);
+    if (byProtocol.size < 64) byProtocol.set(scope.protocol, built);
+    return built;
+  }
+  return buildAssociatedData(plain, bound, scope);
+};
+
+/** Anonymous callers' associated data, by AAD prefix and protocol. */
+const anonymousAad = new Map<Uint8Array, Map<string, Uint8Array>>();
+
+const buildAssociatedData = (plain: Uint8Array, bound: Uint8Array, scope: TokenScope): Uint8Array => {
   const binding = scope.evidenceBinding !== undefined && scope.evidenceBinding !== '' ? scope.evidenceBinding : undefined;
   const parts: Uint8Array[] = [binding === undefined ? plain : bound];
   if (scope.principal === undefined) {

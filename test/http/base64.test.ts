@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromBase64, fromBase64Url, toBase64, toBase64Url } from '../../src/http/base64.js';
+import { encodeWith, fromBase64, fromBase64Url, toBase64, toBase64Url } from '../../src/http/base64.js';
 
 const random = (n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n));
 
@@ -11,6 +11,19 @@ describe('base64', () => {
       expect(toBase64Url(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
       expect(fromBase64(toBase64(bytes))).toEqual(bytes);
       expect(fromBase64Url(toBase64Url(bytes))).toEqual(bytes);
+    }
+  });
+
+  it('the pure-JS encoder (browsers) writes what Node writes, and views at an offset encode only their bytes', () => {
+    const STANDARD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (let n = 0; n < 70; n++) {
+      const whole = random(n + 7);
+      const bytes = whole.subarray(3, 3 + n);
+      expect(encodeWith(bytes, STANDARD, true)).toBe(Buffer.from(bytes).toString('base64'));
+      expect(encodeWith(bytes, URL_SAFE, false)).toBe(Buffer.from(bytes).toString('base64url'));
+      expect(toBase64(bytes)).toBe(encodeWith(bytes, STANDARD, true));
+      expect(toBase64Url(bytes)).toBe(encodeWith(bytes, URL_SAFE, false));
     }
   });
 

@@ -147,8 +147,13 @@ const decodeBody = (bytes: Uint8Array): RequestStream => {
 };
 
 /** The same batch with `key` set in its metadata. */
-const withMeta = (b: DecodedBatch, key: string, value: string): DecodedBatch =>
-  new DecodedBatch(b.schema, b.numRows, b.columns, new Map([...(b.metadata ?? []), [key, value]]), b.badUtf8Keys);
+/** `b` with its custom metadata plus the request id, and the protocol when `protocol` is given (one new Map). */
+const withRequestMeta = (b: DecodedBatch, requestId: string, protocol: string | undefined): DecodedBatch => {
+  const md = new Map(b.metadata);
+  if (protocol !== undefined) md.set(Keys.protocol, protocol);
+  md.set(Keys.requestId, requestId);
+  return new DecodedBatch(b.schema, b.numRows, b.columns, md, b.badUtf8Keys);
+};
 
 /**
  * The RPC routes of one worker's dispatcher. `answer` gives a request's
@@ -338,10 +343,9 @@ export class HttpApp {
       if (method !== undefined && method !== route.method) {
         return this.errorReply(400, errorSchema, Errors.protocol(`Method name in request '${method}' does not match URL '${route.method}'`), req.requestId);
       }
-      if (declared === undefined || declared === '') batch = withMeta(batch, Keys.protocol, route.protocol);
       // Over HTTP the call's request id is the request's X-Request-ID (echoed or minted), as the reference's
       // middleware sets it: the log and error batches then name the id the response header carries.
-      batch = withMeta(batch, Keys.requestId, req.requestId);
+      batch = withRequestMeta(batch, req.requestId, declared === undefined || declared === '' ? route.protocol : undefined);
     }
     const answer = await this.dispatcher.respond({ ...request, batch }, 'http', calls, session);
     if (answer._tag === 'response') {

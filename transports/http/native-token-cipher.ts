@@ -18,17 +18,19 @@ const TAG_BYTES = 16;
 
 /** Scratch words, reused: every call runs to completion on its thread before the next. */
 const keyWords = new Uint32Array(8);
+const keyBytes = new Uint8Array(keyWords.buffer);
 const nonceWords = new Uint32Array(4);
+const nonceBytes = new Uint8Array(nonceWords.buffer);
 const subkeyWords = new Uint32Array(8);
 const subkey = new Uint8Array(subkeyWords.buffer);
 const ietfNonce = new Uint8Array(12);
 
 /** HChaCha20(key, nonce[0..16]) into `subkey`, and the IETF nonce into `ietfNonce`. */
 const derive = (key: Uint8Array, nonce: Uint8Array): void => {
-  new Uint8Array(keyWords.buffer).set(key);
-  new Uint8Array(nonceWords.buffer).set(nonce.subarray(0, 16));
+  keyBytes.set(key);
+  for (let i = 0; i < 16; i++) nonceBytes[i] = nonce[i]!;
   hchacha(SIGMA, keyWords, nonceWords, subkeyWords);
-  ietfNonce.set(nonce.subarray(16, 24), 4);
+  for (let i = 0; i < 8; i++) ietfNonce[4 + i] = nonce[16 + i]!;
 };
 
 const nativeCipher: TokenCipher = {
