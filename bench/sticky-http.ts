@@ -165,14 +165,14 @@ const probeEachWorker = async (url: string, workers: number): Promise<Probe[]> =
 };
 
 /** The request body of `method` with `params`. */
-const bodyOf = (method: 'open' | 'touch' | 'ping', params: Record<string, unknown>): Buffer => {
+export const bodyOf = (method: 'open' | 'touch' | 'ping', params: Record<string, unknown>): Buffer => {
   const parts: Uint8Array[] = [];
   encodeRequest(parts, { protocol: 'StickyBench', protocolVersion: undefined }, method, StickyBench.methods[method], params);
   return Buffer.concat(parts);
 };
 
 /** Open `n` sessions from `connections` keep-alive connections; their tokens, and the rate. */
-const openSessions = async (port: number, n: number, connections: number, expiresAtMs: number): Promise<{ tokens: string[]; perSecond: number }> => {
+export const openSessions = async (port: number, n: number, connections: number, expiresAtMs: number): Promise<{ tokens: string[]; perSecond: number }> => {
   const body = bodyOf('open', { expires_at_ms: BigInt(expiresAtMs) });
   const tokens: string[] = [];
   let next = 0;
@@ -200,7 +200,7 @@ const openSessions = async (port: number, n: number, connections: number, expire
  * with `delayMs`, each connection waits that long between requests. Every
  * answer is checked; `CHECKED ok=N bad=M` is printed at the end.
  */
-const wrkScript = (path: string, bodyFile: string, tokensFile: string | undefined, delayMs: number | undefined): string => `
+export const wrkScript = (path: string, bodyFile: string, tokensFile: string | undefined, delayMs: number | undefined): string => `
 local f = assert(io.open(${JSON.stringify(bodyFile)}, "rb"))
 local body = f:read("*all")
 f:close()
@@ -269,7 +269,7 @@ export interface StickyHttpResults {
     readonly rss_bytes_per_session: number;
     readonly sessions_per_gib: number;
   };
-  readonly resume?: { readonly saturated: LoadResult; readonly paced: LoadResult; readonly light: LoadResult; readonly stateless: LoadResult };
+  readonly resume?: { readonly saturated: LoadResult; readonly paced: LoadResult; readonly light: LoadResult; readonly stateless: LoadResult; readonly statelessLight: LoadResult };
   readonly reap?: {
     readonly expired: number;
     readonly released: number;
@@ -370,11 +370,14 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
           writeFileSync(lightScript, wrkScript('/StickyBench/touch', touchBody, tokens, o.lightDelayMs));
           const pingScript = join(dir, 'ping.lua');
           writeFileSync(pingScript, wrkScript('/StickyBench/ping', pingBody, undefined, undefined));
+          const pingLightScript = join(dir, 'ping-light.lua');
+          writeFileSync(pingLightScript, wrkScript('/StickyBench/ping', pingBody, undefined, o.lightDelayMs));
           const saturated = await run('resume, saturated', load(saturatedScript, touchUrl), pid);
           const paced = await run(`resume, paced (${o.pacedDelayMs} ms between calls per connection)`, load(pacedScript, touchUrl), pid);
           const light = await run(`resume, light (${o.lightDelayMs} ms between calls per connection)`, load(lightScript, touchUrl), pid);
           const stateless = await run('stateless ping, saturated', load(pingScript, `${server.url}/StickyBench/ping`), pid);
-          results.resume = { saturated, paced, light, stateless };
+          const statelessLight = await run(`stateless ping, light (${o.lightDelayMs} ms between calls per connection)`, load(pingLightScript, `${server.url}/StickyBench/ping`), pid);
+          results.resume = { saturated, paced, light, stateless, statelessLight };
           lines.push(
             '',
             `resume: touch (unary, bumps the session's counter) with a different one of the ${fmt(o.sessions)} tokens on every request (wrk Lua rotates them), ` +
@@ -385,6 +388,7 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
             loadLine(`resume, paced (${o.pacedDelayMs} ms pause per connection)`, paced),
             loadLine(`resume, light (${o.lightDelayMs} ms pause per connection)`, light),
             loadLine('stateless ping, saturated (no session)', stateless),
+            loadLine(`stateless ping, light (${o.lightDelayMs} ms pause per connection)`, statelessLight),
             `saturated latency is mostly queueing (64 in flight / ${fmt(saturated.calls_per_s)} calls/s = ${fmt((o.connections / saturated.calls_per_s) * 1e6)} µs mean); the paced and light runs show the answer time below saturation. ` +
               "'waited': the server's threads' time runnable but without a free core (/proc schedstat), summed over its threads, % of the run: a request waits at least that long in aggregate whatever the code does. Target: resume p99 < 1 ms.",
           );

@@ -140,44 +140,91 @@ export const noSessions = (transportKind: TransportKind): SessionBinding => ({
   close: Effect.void,
 });
 
+/** One binding per transport kind without sessions (they hold nothing per call). */
+const noSessionsByKind = new Map<TransportKind, SessionBinding>();
+const noSessionsOf = (kind: TransportKind): SessionBinding => {
+  let b = noSessionsByKind.get(kind);
+  if (b === undefined) noSessionsByKind.set(kind, (b = noSessions(kind)));
+  return b;
+};
+
 const NO_LOGS: ClientLogRecord[] = [];
 
+/**
+ * A call's context: one small object per call whose functions are made on
+ * access (a getter each, on the prototype) rather than five closures built
+ * up front, since most handlers never touch them. A context is allocated
+ * on every call that asks for it; under load V8 may pretenure such a site,
+ * so a large one costs old-generation space and slower scavenges (measured
+ * on sticky resumes: the context was most of what each call promoted).
+ * Destructuring still works: each getter returns a function bound to the call.
+ */
+class LiveCallContext implements CallContextService {
+  readonly requestId: string;
+  readonly serverId: string;
+  readonly protocol: string;
+  readonly method: string;
+  readonly transportKind: TransportKind;
+  readonly requestMetadata: ReadonlyMap<string, string>;
+
+  constructor(info: CallInfoInput, private readonly binding: SessionBinding, private readonly scope: LiveCallScope) {
+    this.requestId = info.requestId ?? newRequestId();
+    this.serverId = info.serverId;
+    this.protocol = info.protocol;
+    this.method = info.method;
+    this.transportKind = info.transportKind;
+    this.requestMetadata = info.requestMetadata;
+  }
+
+  get log(): CallContextService['log'] {
+    const scope = this.scope;
+    return (level, message, extra) => Effect.sync(() => scope.push(extra === undefined ? { level, message } : { level, message, extra }));
+  }
+
+  get openSession(): CallContextService['openSession'] {
+    const binding = this.binding;
+    return (state, ttlSeconds) => binding.open(state, ttlSeconds);
+  }
+
+  get openScopedSession(): CallContextService['openScopedSession'] {
+    const binding = this.binding;
+    return (acquire, ttlSeconds) => binding.acquire(acquire, ttlSeconds);
+  }
+
+  get session(): unknown {
+    return this.binding.state;
+  }
+
+  get sessionId(): string | undefined {
+    return this.binding.id;
+  }
+
+  get closeSession(): Effect.Effect<void> {
+    return this.binding.close;
+  }
+}
+
+/** A call's scope: its context, built on first use, and its client-log buffer. */
+class LiveCallScope implements CallScope {
+  private logs: ClientLogRecord[] | undefined;
+  private built: LiveCallContext | undefined;
+
+  constructor(private readonly info: CallInfoInput) {}
+
+  get context(): CallContextService {
+    return (this.built ??= new LiveCallContext(this.info, this.info.session ?? noSessionsOf(this.info.transportKind), this));
+  }
+
+  push(record: ClientLogRecord): void {
+    (this.logs ??= []).push(record);
+  }
+
+  takeLogs(): ClientLogRecord[] {
+    const out = this.logs ?? NO_LOGS;
+    this.logs = undefined;
+    return out;
+  }
+}
+
 /** Build the context of one call. */
-export const makeCallScope = (info: CallInfoInput): CallScope => {
-  let logs: ClientLogRecord[] | undefined;
-  let context: CallContextService | undefined;
-  const getContext = (): CallContextService => {
-    const session = info.session ?? noSessions(info.transportKind);
-    context ??= {
-      requestId: info.requestId ?? newRequestId(),
-      serverId: info.serverId,
-      protocol: info.protocol,
-      method: info.method,
-      transportKind: info.transportKind,
-      requestMetadata: info.requestMetadata,
-      log: (level, message, extra) => Effect.sync(() => {
-        (logs ??= []).push(extra === undefined ? { level, message } : { level, message, extra });
-      }),
-      openSession: (state, ttlSeconds) => session.open(state, ttlSeconds),
-      openScopedSession: (acquire, ttlSeconds) => session.acquire(acquire, ttlSeconds),
-      get session() {
-        return session.state;
-      },
-      get sessionId() {
-        return session.id;
-      },
-      closeSession: session.close,
-    };
-    return context;
-  };
-  return {
-    get context() {
-      return getContext();
-    },
-    takeLogs: () => {
-      const out = logs ?? NO_LOGS;
-      logs = undefined;
-      return out;
-    },
-  };
-};
+export const makeCallScope = (info: CallInfoInput): CallScope => new LiveCallScope(info);

@@ -67,7 +67,7 @@ export const runUnary = async (
   }
   const scope = openScope();
   const exit = await runner.withContext(scope.context).run(effect as Effect.Effect<unknown, unknown, CallContext>, calls);
-  const failed = encodeUnaryResponse(out, method, exit, scope.takeLogs, () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), calls?.reason, shm);
+  const failed = encodeUnaryResponse(out, method, exit, () => scope.takeLogs(), () => ({ serverId: scope.context.serverId, requestId: scope.context.requestId }), calls?.reason, shm);
   if (failed !== undefined) logFailure(runner, call, failed);
   return failed !== undefined;
 };
