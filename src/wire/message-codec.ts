@@ -220,6 +220,22 @@ interface HeaderCache {
 const headerCache = new WeakMap<object, HeaderCache>();
 const NO_METADATA = {};
 
+/** The last few metadata objects encoded without a cache entry: one seen again gets an entry. */
+const recentOwners: object[] = [];
+const RECENT_OWNERS = 8;
+let recentAt = 0;
+
+/** Whether `owner` was encoded lately (and remember it otherwise). The batch without metadata always counts as seen. */
+const seenBefore = (owner: object): boolean => {
+  if (owner === NO_METADATA || recentOwners.includes(owner)) return true;
+  if (recentOwners.length < RECENT_OWNERS) recentOwners.push(owner);
+  else {
+    recentOwners[recentAt] = owner;
+    recentAt = (recentAt + 1) % RECENT_OWNERS;
+  }
+  return false;
+};
+
 const sameShape = (
   a: { readonly length: number; readonly nodes: readonly FieldNode[]; readonly layout: readonly (readonly [number, number])[] },
   length: number,
@@ -255,6 +271,12 @@ export const encodeRecordBatchHeader = (
 ): Uint8Array => {
   const owner = metadata ?? NO_METADATA;
   let cache = headerCache.get(owner);
+  if (cache === undefined && !seenBefore(owner)) {
+    // A metadata object seen for the first time (most are used once: a stream turn's tokens, a call's
+    // request id) is not cached: an entry would outlive the call in the weak map and cost the collector.
+    builder.clear();
+    return writeMessage(builder, MessageHeaderType.RecordBatch, writeRecordBatchTable(builder, length, nodes, layout), bodyLength, metadata);
+  }
   const last = cache?.last;
   if (last !== undefined && sameShape(last, length, nodes, layout)) return last.bytes;
   const key = shapeKey(length, nodes, layout);
