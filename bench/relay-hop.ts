@@ -22,7 +22,7 @@ import { timeCalls as time } from './stats.js';
 import { RpcRuntime } from '../runtime/rpc-runtime.js';
 import { serveUnix } from '../transports/unix/unix-server.js';
 import { connectUnix } from '../transports/unix/unix-client.js';
-import { DEFAULT_RING_BYTES, createSabChannel, openSide } from '../transports/shm/sab-channel.js';
+import { DEFAULT_RING_BYTES, createSabChannel, openSide } from '../runtime/sab-channel.js';
 import { SHM_TASKS, type ShmTask } from '../transports/shm/shm-worker-hook.js';
 
 const workerModule = new URL('../examples/bench/worker-thread.js', import.meta.url);

@@ -11,8 +11,8 @@ import { FrameSource } from '../../src/wire/frame-source.js';
 import type { Dispatcher } from '../../src/protocol/dispatcher.js';
 import type { ReaderLimits } from '../../src/wire/stream-reader.js';
 import { type ConnectionOutcome, serveConnection } from '../../runtime/serve-connection.js';
-import { RingError, type RingReader } from './ring.js';
-import { type SabChannel, openSide } from './sab-channel.js';
+import { RingError, type RingReader } from '../../runtime/sab-ring.js';
+import { type SabChannel, openSide } from '../../runtime/sab-channel.js';
 
 /** What the server side of a channel is told from outside (the runtime's drain). */
 export interface ShmConnectionControl {

@@ -5,7 +5,7 @@
  * without growing, and each side's close reaches the other.
  */
 import { describe, expect, it } from 'vitest';
-import { RING_HEADER_BYTES, RingError, RingReader, RingWriter, createRing, markCrashed } from '../../../transports/shm/ring.js';
+import { RING_HEADER_BYTES, RingError, RingReader, RingWriter, createRing, markCrashed } from '../../runtime/sab-ring.js';
 
 /** A seeded PRNG (mulberry32): failures name their seed and replay. */
 const prng = (seed: number): (() => number) => {

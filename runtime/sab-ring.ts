@@ -13,7 +13,7 @@
  * later operations then end (end of stream for a reader once it has read
  * everything, a RingError for a writer). A thread that dies cannot say so:
  * whoever owns its Worker object marks its ends crashed on the Worker's
- * 'exit' event (`markCrashed`, see ring-watch.ts), which wakes the other
+ * 'exit' event (`markCrashed`, see watchThread in sab-channel.ts), which wakes the other
  * side with RingError 'peer-crashed'. That event is exact and free while
  * nothing dies, where a heartbeat would cost a timer on both sides and
  * report a peer busy in a long synchronous call as dead.
