@@ -60,7 +60,7 @@ const WRITER_WAITING = 17; // while the writer sleeps for space: the free bytes 
 const SPACE_SIG = 18; // bumped to wake the writer
 const WRITER_STATE = 19;
 const TAIL = 32; // the reader's position
-const READER_WAITING = 33; // 1 while the reader is about to sleep for data
+const READER_WAITING = 33; // while the reader sleeps for data: the bytes it waits for (0: awake)
 const DATA_SIG = 34; // bumped to wake the reader
 const READER_STATE = 35;
 const EXIT_CODE = 48;
@@ -307,9 +307,11 @@ export class RingWriter extends RingEnd {
   /** Make `n` bytes written at the old head visible to the reader, waking it if it sleeps. */
   private publish(n: number): void {
     Atomics.store(this.cells, HEAD, this.head);
-    Atomics.add(this.cells, USED, n);
-    // Only a reader that announced its sleep is woken: one notify per sleep, not per frame.
-    if (Atomics.load(this.cells, READER_WAITING) !== 0 && Atomics.exchange(this.cells, READER_WAITING, 0) !== 0) {
+    const used = Atomics.add(this.cells, USED, n) + n;
+    // Only a reader that announced its sleep is woken, and only once what it waits for is there:
+    // one notify per sleep, not per frame (nor per piece of a frame it needs whole).
+    const want = Atomics.load(this.cells, READER_WAITING);
+    if (want !== 0 && used >= want && Atomics.exchange(this.cells, READER_WAITING, 0) !== 0) {
       Atomics.add(this.cells, DATA_SIG, 1);
       Atomics.notify(this.cells, DATA_SIG);
     }
@@ -407,6 +409,10 @@ export class RingReader extends RingEnd {
   /** The frame being assembled, when its prefix has been read. */
   private frame: Uint8Array | undefined;
   private frameFilled = 0;
+  /** Stream mode (readInto): bytes of the current frame not read yet. */
+  private streamLeft = 0;
+  /** The most a sleeping reader waits for: half the ring, so that a writer waiting for space always wakes it. */
+  private readonly wakeLimit = Math.max(1, Math.floor(this.capacity / 2));
 
   private constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
     super(sab, options);
@@ -493,8 +499,14 @@ export class RingReader extends RingEnd {
     if (consumed > 0) this.release(consumed);
     if (out !== undefined) return out;
     if (theirs === OPEN || avail > 0) return undefined;
-    // The writer has stopped and everything it wrote has been read.
-    const midFrame = this.frame !== undefined || this.prefixFilled > 0;
+    return this.stopped(theirs, this.frame !== undefined || this.prefixFilled > 0);
+  }
+
+  /**
+   * The writer has stopped (state `theirs`) and everything it wrote has
+   * been read: null for a clean end, else the RingError saying why.
+   */
+  private stopped(theirs: number, midFrame: boolean): null {
     this.letGo();
     if (theirs === CLOSED && !midFrame) return null;
     if (theirs === CRASHED) {
@@ -505,14 +517,63 @@ export class RingReader extends RingEnd {
   }
 
   /**
-   * Resolves once there may be something new to read: bytes arrived, or an
-   * end's state changed. Announces the sleep so that the writer notifies.
+   * Stream mode, for a reader that wants the bytes and not the frames (a
+   * relay's byte stream): copy what the ring holds of the frames' contents,
+   * across frame boundaries, straight into `dst` (up to its length), with
+   * no buffer of the reader's own in between. Returns the number of bytes
+   * copied, 0 when nothing is there yet (await `readable()`), null at end
+   * of stream; throws RingError like tryRead. A reader uses one mode only:
+   * tryRead/read or readInto.
    */
-  readable(): Promise<unknown> | void {
-    for (let i = 0; i < this.spin; i++) if (Atomics.load(this.cells, USED) > 0) return;
+  readInto(dst: Uint8Array): number | null {
+    if (Atomics.load(this.cells, READER_STATE) !== OPEN) {
+      this.letGo();
+      return null;
+    }
+    const theirs = Atomics.load(this.cells, WRITER_STATE);
+    let avail = Atomics.load(this.cells, USED);
+    let consumed = 0;
+    let copied = 0;
+    while (avail > 0 && copied < dst.byteLength) {
+      if (this.streamLeft === 0) {
+        // Between frames: the next length prefix (it may straddle the wrap or arrive in pieces).
+        const n = Math.min(PREFIX - this.prefixFilled, avail);
+        this.take(this.prefix, this.prefixFilled, n);
+        this.prefixFilled += n;
+        avail -= n;
+        consumed += n;
+        if (this.prefixFilled < PREFIX) break;
+        this.prefixFilled = 0;
+        this.streamLeft = this.prefixView.getUint32(0, true);
+        continue;
+      }
+      const n = Math.min(this.streamLeft, avail, dst.byteLength - copied);
+      this.take(dst, copied, n);
+      this.streamLeft -= n;
+      copied += n;
+      avail -= n;
+      consumed += n;
+    }
+    if (consumed > 0) this.release(consumed);
+    if (copied > 0) return copied;
+    if (theirs === OPEN || avail > 0) return 0;
+    return this.stopped(theirs, this.streamLeft > 0 || this.prefixFilled > 0);
+  }
+
+  /**
+   * Resolves once there may be something new to read: `want` bytes are in
+   * the ring (by default 1, or the rest of a frame tryRead has begun,
+   * at most half the ring), or an end's state changed. Announces the sleep
+   * so that the writer notifies. Waiting for what the reader needs, rather
+   * than for the first byte, saves a wake-up per piece when a frame or a
+   * body arrives in several writes, as the writer's wait for space does.
+   */
+  readable(want?: number): Promise<unknown> | void {
+    const need = Math.max(1, Math.min(want ?? (this.frame === undefined ? 1 : this.frame.byteLength - this.frameFilled), this.wakeLimit));
+    for (let i = 0; i < this.spin; i++) if (Atomics.load(this.cells, USED) >= need) return;
     const sig = Atomics.load(this.cells, DATA_SIG);
-    Atomics.store(this.cells, READER_WAITING, 1);
-    if (Atomics.load(this.cells, USED) > 0 || Atomics.load(this.cells, WRITER_STATE) !== OPEN || Atomics.load(this.cells, READER_STATE) !== OPEN) {
+    Atomics.store(this.cells, READER_WAITING, need);
+    if (Atomics.load(this.cells, USED) >= need || Atomics.load(this.cells, WRITER_STATE) !== OPEN || Atomics.load(this.cells, READER_STATE) !== OPEN) {
       Atomics.store(this.cells, READER_WAITING, 0);
       return;
     }
