@@ -110,6 +110,19 @@ const sleep = (cells: Int32Array, index: number, value: number): Promise<unknown
   if (w.async) return w.value as Promise<unknown>;
 };
 
+/** Frames at least this long are allocated without zero-filling (every byte is overwritten before the frame is handed out). */
+const UNZEROED_FRAME_BYTES = 64 * 1024;
+
+/**
+ * A fresh buffer for a frame of `length` bytes, a plain Uint8Array that owns
+ * its ArrayBuffer (so it can be transferred, and its slice copies). A large
+ * one skips the zero-fill: a relay hands out a frame per response, and
+ * clearing a megabyte that is about to be overwritten costs as much as
+ * copying it.
+ */
+const frameBuffer = (length: number): Uint8Array =>
+  length < UNZEROED_FRAME_BYTES ? new Uint8Array(length) : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+
 /** Allocate the shared memory of a ring with `capacity` data bytes (any size >= 1; a power of two is no faster). */
 export const createRing = (capacity: number): SharedArrayBuffer => {
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0x4000_0000) throw new RangeError(`a ring's capacity is 1 byte to 1 GiB (got ${capacity})`);
@@ -471,7 +484,7 @@ export class RingReader extends RingEnd {
         this.tail = (t + PREFIX) % this.capacity;
         avail -= PREFIX;
         consumed += PREFIX;
-        this.frame = new Uint8Array(length);
+        this.frame = frameBuffer(length);
         this.frameFilled = 0;
       } else if (this.frame === undefined) {
         const n = Math.min(PREFIX - this.prefixFilled, avail);
@@ -481,7 +494,7 @@ export class RingReader extends RingEnd {
         consumed += n;
         if (this.prefixFilled < PREFIX) break;
         const length = this.prefixView.getUint32(0, true);
-        this.frame = new Uint8Array(length);
+        this.frame = frameBuffer(length);
         this.frameFilled = 0;
       }
       const n = Math.min(this.frame.byteLength - this.frameFilled, avail);
