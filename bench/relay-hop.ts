@@ -7,8 +7,9 @@
  * is warmed up, then timed in `ROUNDS` rounds that alternate the two hops
  * (so a load change on the machine hits both), and the best round of each
  * is printed. CPU is the whole process's per call (client included).
- * Run: `npx tsc -p . && node dist/bench/relay-hop.js [--quick] [--ring BYTES]`
- * (`--ring`: the sab hop's ring size per direction, default 256 KiB).
+ * Run: `npx tsc -p . && node dist/bench/relay-hop.js [--quick] [--ring BYTES] [--rounds N]`
+ * (`--ring`: the sab hop's ring size per direction, default 256 KiB;
+ * `--rounds`: timed rounds per hop, default 3).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,8 @@ import { connectUnix } from '../transports/unix/unix-client.js';
 const workerModule = new URL('../examples/bench/worker-thread.js', import.meta.url);
 const ringArg = process.argv.indexOf('--ring');
 const RING_BYTES = ringArg > 0 ? Number(process.argv[ringArg + 1]) : undefined;
-const ROUNDS = 3;
+const roundsArg = process.argv.indexOf('--rounds');
+const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 /** A relay server with `hop` and a client connected to it. */
