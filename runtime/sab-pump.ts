@@ -85,5 +85,9 @@ export const pumpBytes = (reader: RingReader, frames: FrameSource, gate: PumpGat
         return;
       }
       frames.received(n, target);
+      // More is waiting, and it would go to the scratch buffer: let the consumer parse what came
+      // first. A message header it reads turns the rest of a large body into a target of its own
+      // (one copy, and one wake-up for the whole body) instead of scratch reads copied again.
+      if (reader.available > 0 && frames.wants(frames.readTarget()) === 1) await new Promise((r) => setImmediate(r));
     }
   })();

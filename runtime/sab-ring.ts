@@ -441,6 +441,11 @@ export class RingReader extends RingEnd {
     return new RingReader(sab, options);
   }
 
+  /** Bytes in the ring not read yet (length prefixes included). */
+  get available(): number {
+    return Atomics.load(this.cells, USED);
+  }
+
 
   /** Copy `n` bytes out at the tail into `dst[at, at + n)`. */
   private take(dst: Uint8Array, at: number, n: number): void {
