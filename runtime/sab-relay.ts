@@ -109,6 +109,7 @@ export const forwardOverSab = (
   let crashCause: string | undefined;
   let answered: ConnectionOutcome | undefined;
   let pumped = false;
+  let taskEnded = false;
   const crashed = (error: string): void => {
     diagnostic('error')(`vgi-rpc: ${ends.label}: ${error}; closing the connection`);
     if (!writable.destroyed) writable.write(workerCrashedStream(serverId, error));
@@ -150,7 +151,7 @@ export const forwardOverSab = (
       // The worker aborted its writing end: it is finished; its 'done' says how.
     }
     pumped = true;
-    if (answered !== undefined) finish(answered);
+    if (answered !== undefined || taskEnded) finish(answered ?? {});
   })();
 
   port1.on('message', (m: ToMain) => {
@@ -167,8 +168,10 @@ export const forwardOverSab = (
   const task: ConnectionTask = { port: port2 as never, sab: channel, transportKind: ends.transportKind, label: ends.label, ...(refuse === undefined ? {} : { refuse }) };
   pool.run(task).then(
     () => {
-      // The worker resolved its task; its 'done' message or the end of its ring may still be in flight.
-      setTimeout(() => finish(answered ?? {}), 1_000).unref();
+      // The worker resolved its task; its 'done' message may still be in flight. Its last answers
+      // may still be in the ring (a client reading slowly): the connection finishes once they are out.
+      taskEnded = true;
+      if (pumped) setTimeout(() => finish(answered ?? {}), 1_000).unref();
     },
     (e: unknown) => {
       if (finished) return;
