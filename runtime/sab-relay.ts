@@ -110,6 +110,8 @@ export const forwardOverSab = (
   let answered: ConnectionOutcome | undefined;
   let pumped = false;
   let taskEnded = false;
+  // The worker's task ended and its answers are out, but its 'done' (posted before) has not come: give it a moment.
+  const finishSoon = (): void => void setTimeout(() => finish(answered ?? {}), 1_000).unref();
   const crashed = (error: string): void => {
     diagnostic('error')(`vgi-rpc: ${ends.label}: ${error}; closing the connection`);
     if (!writable.destroyed) writable.write(workerCrashedStream(serverId, error));
@@ -151,7 +153,8 @@ export const forwardOverSab = (
       // The worker aborted its writing end: it is finished; its 'done' says how.
     }
     pumped = true;
-    if (answered !== undefined || taskEnded) finish(answered ?? {});
+    if (answered !== undefined) finish(answered);
+    else if (taskEnded) finishSoon();
   })();
 
   port1.on('message', (m: ToMain) => {
@@ -171,7 +174,7 @@ export const forwardOverSab = (
       // The worker resolved its task; its 'done' message may still be in flight. Its last answers
       // may still be in the ring (a client reading slowly): the connection finishes once they are out.
       taskEnded = true;
-      if (pumped) setTimeout(() => finish(answered ?? {}), 1_000).unref();
+      if (pumped) finishSoon();
     },
     (e: unknown) => {
       if (finished) return;
