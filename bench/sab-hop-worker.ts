@@ -5,7 +5,7 @@
  * (`echo`), the way the runtime's worker side would answer.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { type SabChannel, openSide } from '../transports/shm/sab-channel.js';
+import { type SabChannel, openSide } from '../runtime/sab-channel.js';
 
 type Job =
   | { readonly via: 'sab'; readonly channel: SabChannel; readonly spin: number }

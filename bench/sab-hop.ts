@@ -12,7 +12,7 @@
  * (`--quick` for small counts). Not part of bench/run.ts.
  */
 import { type MessagePort, MessageChannel, Worker } from 'node:worker_threads';
-import { createSabChannel, openSide } from '../transports/shm/sab-channel.js';
+import { createSabChannel, openSide } from '../runtime/sab-channel.js';
 
 type Via = 'sab' | 'sab-spin' | 'port-transfer' | 'port-clone';
 type Mode = 'sink' | 'echo';

@@ -1,4 +1,5 @@
 import type { ServerLogLevel } from '../src/protocol/call-log.js';
+import type { SabChannel } from './sab-channel.js';
 
 /**
  * The main <-> worker message contract for one connection, carried on a
@@ -26,7 +27,10 @@ export type ToMain =
 
 /** The task a connection is handed to a worker as. */
 export interface ConnectionTask {
+  /** Byte chunks and control messages; only control messages when `sab` carries the bytes. */
   readonly port: MessagePort;
+  /** The relay's SAB hop (see sab-relay.ts): the connection's bytes travel over this channel (the worker holds side `b`). */
+  readonly sab?: SabChannel;
   readonly transportKind: 'pipe' | 'unix' | 'tcp' | 'http';
   /** Names the connection in log lines. */
   readonly label: string;

@@ -4,6 +4,7 @@
  */
 export { makeDispatcher } from './make-dispatcher.js';
 export { RpcRuntime, type RuntimeOptions } from './rpc-runtime.js';
+export type { RelayHop } from './sab-relay.js';
 export { workerRuntime, type WorkerHook } from './worker-entry.js';
 export { drainOnSignals } from './signals.js';
 export { reserveStdout } from './stdout-reservation.js';

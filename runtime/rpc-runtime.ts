@@ -12,6 +12,7 @@ import { makeDispatcher } from './make-dispatcher.js';
 import { setDiagnosticLevel } from './diagnostics.js';
 import type { ServiceImpl } from '../src/service/service.js';
 import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, finishEnds, forwardToWorker } from './connection-bridge.js';
+import { type RelayHop, forwardOverSab } from './sab-relay.js';
 import { serveInThread } from './in-thread.js';
 import type { WorkerPool } from './worker-pool.js';
 import { availableParallelism } from 'node:os';
@@ -51,6 +52,15 @@ export interface RuntimeOptions<E> extends DispatcherOptions {
   readonly accept?: AcceptMode;
   /** Settings for the transports' worker-side parts, by transport name (handed to every worker). */
   readonly transports?: Readonly<Record<string, unknown>>;
+  /**
+   * How relayed connections (`accept: 'relay'`, and stdio with a pool)
+   * carry their bytes between the main thread and the worker: `port`
+   * (default) transfers each read's buffer over a MessagePort; `sab` copies
+   * them through a SharedArrayBuffer channel of two rings (sab-relay.ts).
+   */
+  readonly hop?: RelayHop;
+  /** Data bytes per direction of each connection's channel with `hop: 'sab'` (default 256 KiB). */
+  readonly hopRingBytes?: number;
 }
 
 /** Something serving connections outside the runtime's own (the workers' accepted sockets) that a drain waits for. */
@@ -91,6 +101,8 @@ export class RpcRuntime {
     readonly acceptMode: AcceptMode | undefined,
     /** The workers run under V8 heap limits (`resourceLimits`): one may be killed by its heap limit, no JS run. */
     readonly heapLimited = false,
+    /** How relayed connections cross to their worker, and the ring size of the `sab` hop. */
+    private readonly hop: { readonly kind: RelayHop; readonly ringBytes?: number } = { kind: 'port' },
   ) {}
 
   /** Start the runtime; resolves once every worker is READY. */
@@ -98,6 +110,9 @@ export class RpcRuntime {
     const serverId = options.serverId ?? newServerId();
     const workers = options.workers ?? availableParallelism();
     const graceMs = options.graceMs ?? 30_000;
+    if (options.hop !== undefined && options.hop !== 'port' && options.hop !== 'sab') throw new TypeError(`hop is 'port' or 'sab' (got ${String(options.hop)})`);
+    const ringBytes = options.hopRingBytes;
+    if (ringBytes !== undefined && (!Number.isInteger(ringBytes) || ringBytes < 1024 || ringBytes > 0x4000_0000)) throw new RangeError(`hopRingBytes is 1 KiB to 1 GiB (got ${ringBytes})`);
     // The main thread's own diagnostic lines (drain notices, relayed connections) follow the server's level.
     if (options.logLevel !== undefined) setDiagnosticLevel(options.logLevel);
     if (workers === 0) {
@@ -117,7 +132,8 @@ export class RpcRuntime {
     });
     const accept = options.accept ?? (options.resourceLimits === undefined ? 'workers' : 'relay');
     await pool.ready();
-    return new RpcRuntime(serverId, pool, undefined, graceMs, accept, options.resourceLimits !== undefined);
+    const hop = { kind: options.hop ?? 'port', ...(options.hopRingBytes === undefined ? {} : { ringBytes: options.hopRingBytes }) };
+    return new RpcRuntime(serverId, pool, undefined, graceMs, accept, options.resourceLimits !== undefined, hop);
   }
 
   /** Number of worker threads (0 when calls run on the main thread). */
@@ -190,9 +206,11 @@ export class RpcRuntime {
       return { drain: () => {}, shutdown: () => {}, done: finishEnds(ends, outcome).then(() => outcome) };
     }
     const refuse = refusalOf(this.draining !== undefined, this.interrupting);
-    const c = this.pool !== undefined
-      ? forwardToWorker(this.pool, ends, this.serverId, this.counters, refuse)
-      : serveInThread(this.local!.dispatcher, ends, refuse);
+    const c = this.pool === undefined
+      ? serveInThread(this.local!.dispatcher, ends, refuse)
+      : this.hop.kind === 'sab'
+        ? forwardOverSab(this.pool, ends, this.serverId, this.hop.ringBytes, this.counters, refuse)
+        : forwardToWorker(this.pool, ends, this.serverId, this.counters, refuse);
     this.live.add(c);
     void c.done.then(() => this.live.delete(c));
     return c;

@@ -12,6 +12,7 @@ import type { ServiceImpl } from '../src/service/service.js';
 import { FrameSource } from '../src/wire/frame-source.js';
 import { concatBytes } from '../src/wire/batch-encoder.js';
 import { serveConnection } from './serve-connection.js';
+import { serveSabConnectionTask } from './sab-relay.js';
 import { type ConnectionTask, type ToMain, type ToWorker, type WorkerData, type WorkerStats, type WorkerTask, postBytes } from './channel.js';
 
 /** Serve one connection whose bytes arrive on `task.port`; resolves when it is finished. */
@@ -116,6 +117,6 @@ export const workerRuntime = async <E>(
       if (handler === undefined) throw new Error(`this worker has no handler for ${task.transport} tasks`);
       return handler.handle(task.payload);
     }
-    return serveConnectionTask(dispatcher, task);
+    return task.sab === undefined ? serveConnectionTask(dispatcher, task) : serveSabConnectionTask(dispatcher, { ...task, sab: task.sab });
   };
 };

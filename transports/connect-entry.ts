@@ -12,4 +12,4 @@ export { spawnServer, type SpawnOptions, type SubprocessTransport } from './pipe
 export type { SocketTransport } from './socket/socket-transport.js';
 export { connectShm, shmClientTransport, type ShmTransport } from './shm/shm-client.js';
 export type { ShmAcceptor, ShmChannelHandle } from './shm/shm-server.js';
-export { RingError, type RingErrorReason } from './shm/ring.js';
+export { RingError, type RingErrorReason } from '../runtime/sab-ring.js';

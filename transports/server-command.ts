@@ -7,6 +7,7 @@
  * `runServer` serves on the chosen transport until the process is drained.
  */
 import type { AcceptMode, RuntimeOptions } from '../runtime/rpc-runtime.js';
+import type { RelayHop } from '../runtime/sab-relay.js';
 import { drainOnSignals } from '../runtime/signals.js';
 import { reserveStdout } from '../runtime/stdout-reservation.js';
 import { SERVER_LOG_LEVELS, type ServerLogLevel, isServerLogLevel } from '../src/protocol/call-log.js';
@@ -28,6 +29,8 @@ export interface ServerArgs {
   readonly graceMs: number | undefined;
   /** `--accept workers|relay`; undefined leaves the runtime's default. */
   readonly accept: AcceptMode | undefined;
+  /** `--hop port|sab`: how relayed connections reach their worker; undefined leaves the runtime's default. */
+  readonly hop?: RelayHop;
   /** `--log-level LEVEL`; undefined leaves the runtime's default (info). */
   readonly logLevel: ServerLogLevel | undefined;
   /** `--server-id ID`; undefined: a random one. */
@@ -37,7 +40,7 @@ export interface ServerArgs {
 }
 
 /** The synopsis of the server flags, for a usage line. */
-export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT | --http [--host HOST] [--port PORT] [HTTP flags]] [--workers N] [--accept workers|relay] [--grace SECONDS] [--log-level LEVEL] [--server-id ID]';
+export const SERVER_FLAGS_SYNOPSIS = '[--stdio | --unix PATH | --tcp [HOST:]PORT | --http [--host HOST] [--port PORT] [HTTP flags]] [--workers N] [--accept workers|relay] [--hop port|sab] [--grace SECONDS] [--log-level LEVEL] [--server-id ID]';
 
 /** The description of the server flags, for a usage text (each line indented by two spaces). */
 export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (default)
@@ -79,6 +82,10 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
                       or "relay" (the main thread accepts and forwards the bytes;
                       slower, but a client of a worker that dies of a heap
                       overflow still gets a typed error)
+  --hop HOP           how relayed connections (--accept relay, --stdio with
+                      workers) cross to their worker: "port" (default:
+                      transferred buffers on a MessagePort) or "sab" (copied
+                      through a SharedArrayBuffer ring per direction)
   --grace SECONDS     how long a drain lets running calls finish (default 30)
   --log-level LEVEL   the server log on stderr (logfmt lines): trace, debug,
                       info (default), warning, error, fatal or none. A handler
@@ -116,6 +123,7 @@ export const parseServerArgs = (
   let workers: number | undefined;
   let graceMs: number | undefined;
   let accept: AcceptMode | undefined;
+  let hop: RelayHop | undefined;
   let logLevel: ServerLogLevel | undefined;
   let serverId: string | undefined;
   let httpHost: string | undefined;
@@ -152,6 +160,12 @@ export const parseServerArgs = (
         const v = next();
         if (v !== 'workers' && v !== 'relay') return { error: `--accept expects workers or relay, got ${v ?? 'nothing'}` };
         accept = v;
+        break;
+      }
+      case '--hop': {
+        const v = next();
+        if (v !== 'port' && v !== 'sab') return { error: `--hop expects port or sab, got ${v ?? 'nothing'}` };
+        hop = v;
         break;
       }
       case '--grace': {
@@ -259,7 +273,7 @@ export const parseServerArgs = (
   }
   if (listen.kind === 'http') listen = { kind: 'http', ...(httpHost === undefined ? {} : { host: httpHost }), ...(httpPort === undefined ? {} : { port: httpPort }) };
   else if (httpHost !== undefined || httpPort !== undefined) return { error: '--host and --port go with --http' };
-  return { listen, workers, graceMs, accept, logLevel, ...(serverId === undefined ? {} : { serverId }), ...(Object.keys(http).length === 0 ? {} : { http }) };
+  return { listen, workers, graceMs, accept, logLevel, ...(hop === undefined ? {} : { hop }), ...(serverId === undefined ? {} : { serverId }), ...(Object.keys(http).length === 0 ? {} : { http }) };
 };
 
 /** The program's HTTP options under the command line's (sticky settings merged field by field, echo headers name by name). */
@@ -295,6 +309,7 @@ export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E> 
       ...(args.workers === undefined ? {} : { workers: args.workers }),
       ...(args.graceMs === undefined ? {} : { graceMs: args.graceMs }),
       ...(args.accept === undefined ? {} : { accept: args.accept }),
+      ...(args.hop === undefined ? {} : { hop: args.hop }),
       ...(args.logLevel === undefined ? {} : { logLevel: args.logLevel }),
       ...(args.serverId === undefined ? {} : { serverId: args.serverId }),
       ...(args.http === undefined && options.http === undefined ? {} : { http: mergeHttp(options.http, args.http) }),
@@ -320,7 +335,7 @@ export interface MainOptions<E> extends RuntimeOptions<E> {
 /**
  * The whole main module of a server program: parse the server flags
  * (`--stdio | --unix PATH | --tcp [HOST:]PORT`, `--workers N`,
- * `--accept workers|relay`, `--grace S`, `--log-level L`), print the usage and exit 64 on a
+ * `--accept workers|relay`, `--hop port|sab`, `--grace S`, `--log-level L`), print the usage and exit 64 on a
  * usage error, else `runServer`.
  */
 export const runMain = async <E>(options: MainOptions<E>): Promise<void> => {

@@ -19,6 +19,7 @@ export {
 export { workerEntry, type WorkerEntryOptions } from './worker-module.js';
 export { workerRuntime, type WorkerHook } from '../runtime/worker-entry.js';
 export { RpcRuntime, type RuntimeOptions, type AcceptMode, type DrainParticipant } from '../runtime/rpc-runtime.js';
+export type { RelayHop } from '../runtime/sab-relay.js';
 export { makeDispatcher } from '../runtime/make-dispatcher.js';
 export { drainOnSignals } from '../runtime/signals.js';
 export { serveUnix, SocketPathError } from './unix/unix-server.js';

@@ -48,6 +48,14 @@ export class FrameSource {
     return this.reader.bodyTarget(DIRECT_READ_MIN) ?? scratch;
   }
 
+  /**
+   * How many bytes a reader should wait for before reading into `target`
+   * (what `readTarget()` returned): the rest of a large body, else 1.
+   */
+  wants(target: Uint8Array): number {
+    return target.buffer === scratch.buffer ? 1 : target.byteLength;
+  }
+
   /** `n` bytes were read into `target`, the buffer `readTarget()` returned. */
   received(n: number, target: Uint8Array): void {
     if (target === scratch) this.reader.pushCopy(n === scratch.byteLength ? scratch : scratch.subarray(0, n));

@@ -7,7 +7,9 @@
  * Transports: `memory` (in-process), `subprocess` (the stdio worker, calls
  * on its main thread), `stdio-workers` (the stdio worker with `--workers 1`),
  * `unix` and `tcp` (the worker listening with `--workers 2`, a fresh
- * connection per test), `http` (the worker with `--http --workers 2`, a
+ * connection per test), `stdio-workers-sab` and `unix-relay-sab` (the
+ * relay's SAB hop, `--hop sab`, stdio and `--accept relay` on unix; a
+ * subset of the groups, see SAB_HOP_GROUPS), `http` (the worker with `--http --workers 2`, a
  * fresh HTTP client per test), `shm` (a runtime in the test process with two
  * worker threads, a fresh SharedArrayBuffer channel per test from the test's
  * thread to one of them), `shm-segment` (the stdio worker, our
@@ -71,6 +73,8 @@ export interface ConformanceTransport {
   teardown(): Promise<void>;
   /** Why a test cannot run on this transport, if it cannot. */
   skipReason(feature: 'raw-frames' | 'http-only' | 'kill-worker'): string | undefined;
+  /** The groups this transport runs (all when undefined): a lane that checks one layer runs the groups that exercise it. */
+  readonly covers?: ReadonlySet<string>;
   /** HTTP only: the server's base URL, and that of a server refusing every RPC with 401 (started on first use). */
   httpUrls?(): Promise<{ readonly baseUrl: string; readonly authBaseUrl: string }>;
 }
@@ -288,11 +292,13 @@ const stopFileServers = async (): Promise<void> => {
  * worker's two threads.
  */
 const socketWorker = (
-  name: 'unix' | 'tcp',
+  name: string,
+  kind: 'unix' | 'tcp',
   listenArgs: () => readonly string[],
   dial: (line: string) => ClientTransport,
+  extraArgs: readonly string[] = [],
 ): ConformanceTransport => {
-  const start = (): Promise<ListeningWorker> => spawnListening(name, [...listenArgs(), '--workers', '2']);
+  const start = (): Promise<ListeningWorker> => spawnListening(name, [...listenArgs(), '--workers', '2', ...extraArgs]);
   let server: SocketServer;
   if (SOCKET_WORKER_SCOPE === 'group') server = new SocketServer(name, start);
   else {
@@ -307,7 +313,7 @@ const socketWorker = (
   };
   return {
     name,
-    kind: name,
+    kind,
     setup: async () => {},
     connect: async () => {
       const w = await server.get();
@@ -329,14 +335,14 @@ const socketPath = (): string => {
   return join(socketDir, `w${nextSocket++}.sock`);
 };
 
-const unix = (): ConformanceTransport =>
-  socketWorker('unix', () => ['--unix', socketPath()], (line) => {
+const unix = (name = 'unix', extraArgs: readonly string[] = []): ConformanceTransport =>
+  socketWorker(name, 'unix', () => ['--unix', socketPath()], (line) => {
     if (!line.startsWith('UNIX:')) throw new Error(`unexpected discovery line from the unix worker: ${line}`);
     return connectUnix(line.slice('UNIX:'.length));
-  });
+  }, extraArgs);
 
 const tcp = (): ConformanceTransport =>
-  socketWorker('tcp', () => ['--tcp', '127.0.0.1:0'], (line) => {
+  socketWorker('tcp', 'tcp', () => ['--tcp', '127.0.0.1:0'], (line) => {
     const m = /^TCP:(.+):(\d+)$/.exec(line);
     if (m === null) throw new Error(`unexpected discovery line from the tcp worker: ${line}`);
     return connectTcp(m[1]!, Number(m[2]));
@@ -425,12 +431,31 @@ const shm = (): ConformanceTransport => {
   };
 };
 
+/**
+ * The groups the relay's SAB hop lanes run (`unix-relay-sab`,
+ * `stdio-workers-sab`): unary calls, producer and exchange streams, large
+ * payloads, errors and recovery, cancellation, framing errors. The rest of
+ * the suite adds nothing the hop could break (it only moves bytes) and would
+ * cost two more lanes of the whole suite; naming a lane in
+ * VGI_CONFORMANCE_TRANSPORTS runs every group on it.
+ */
+const SAB_HOP_GROUPS: ReadonlySet<string> = new Set([
+  'TestUnaryScalarEcho', 'TestUnaryErrors', 'TestProducerStream', 'TestProducerStreamWithHeader', 'TestExchangeStream',
+  'TestExchangeStreamWithHeader', 'TestLargeData', 'TestConnectionReuse', 'TestErrorRecovery', 'TestCancel', 'TestProtocolErrors',
+  'TestAdversarialRawRequestContract',
+]);
+
+/** Restrict `transport` to the groups in `groups` (unless it is named in VGI_CONFORMANCE_TRANSPORTS). */
+const coveringOnly = (transport: ConformanceTransport, groups: ReadonlySet<string>): ConformanceTransport => ({ ...transport, covers: groups });
+
 /** Every transport the suite runs over today. */
 const allTransports = (): ConformanceTransport[] => [
   memory(),
   stdioWorker('subprocess', []),
   stdioWorker('stdio-workers', ['--workers', '1']),
+  coveringOnly(stdioWorker('stdio-workers-sab', ['--workers', '1', '--hop', 'sab']), SAB_HOP_GROUPS),
   unix(),
+  coveringOnly(unix('unix-relay-sab', ['--accept', 'relay', '--hop', 'sab']), SAB_HOP_GROUPS),
   tcp(),
   http(),
   http('http-workers'),
@@ -463,7 +488,9 @@ export const overTransports = (group: string, body: (get: () => Promise<Conforma
     fileHookRegistered = true;
     afterAll(stopFileServers);
   }
+  const named = process.env.VGI_CONFORMANCE_TRANSPORTS?.split(',').map((n) => n.trim()) ?? [];
   for (const transport of conformanceTransports()) {
+    if (transport.covers !== undefined && !transport.covers.has(group) && !named.includes(transport.name)) continue;
     describe(`${group} [${transport.name}]`, () => {
       beforeAll(() => transport.setup());
       afterEach(() => transport.release?.());

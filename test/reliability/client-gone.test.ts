@@ -1,7 +1,7 @@
 /**
  * A client that goes away (destroys its socket, as a dying process does)
  * interrupts what its connection is running, over unix and TCP, in every
- * accept mode: the handler's finalizers run, the connection is released and
+ * accept mode (the relay over both of its hops): the handler's finalizers run, the connection is released and
  * the server keeps serving. A client that only half-closes (ends its side)
  * still gets the answers to what it sent, even for calls still running when
  * its end arrives.
@@ -28,6 +28,7 @@ const waitFor = (cond: () => boolean, ms = BOUND_MS): Promise<number> => waitUnt
 const MODES = [
   { name: 'workers accept', workers: 2, accept: 'workers' },
   { name: 'relay', workers: 2, accept: 'relay' },
+  { name: 'relay, hop sab', workers: 2, accept: 'relay', hop: 'sab' },
   { name: 'in-thread', workers: 0, accept: undefined },
 ] as const;
 
@@ -43,9 +44,10 @@ for (const kind of ['unix', 'tcp'] as const) {
         runtime = await RpcRuntime.start({
           services: [Hang], layer: HangLive, workers: mode.workers, workerModule: WORKER, graceMs: 1_000,
           ...(mode.accept === undefined ? {} : { accept: mode.accept }),
+          ...('hop' in mode ? { hop: mode.hop } : {}),
         });
         if (kind === 'unix') {
-          const path = pathOf(`${mode.workers}-${mode.accept ?? 'main'}.sock`);
+          const path = pathOf(`${mode.workers}-${mode.accept ?? 'main'}${'hop' in mode ? `-${mode.hop}` : ''}.sock`);
           await serveUnix(runtime, path);
           dial = () => connectUnix(path);
         } else {

@@ -87,15 +87,17 @@ const POINTS = {
 } as const;
 
 for (const kind of ['unix', 'tcp'] as const) {
-  for (const accept of ['workers', 'relay'] as const) {
+  // The relay over both of its hops (`relay sab`: --hop sab).
+  for (const accept of ['workers', 'relay', 'relay sab'] as const) {
+    const acceptArgs = accept === 'relay sab' ? ['--accept', 'relay', '--hop', 'sab'] : ['--accept', accept];
     describe(`SIGTERM drains without resetting any connection (${kind}, accept ${accept})`, () => {
       for (const [point, when] of Object.entries(POINTS)) {
         it(`SIGTERM ${point}`, async () => {
-          const path = join(dir, `${accept}-${when}.sock`);
+          const path = join(dir, `${accept.replace(' ', '-')}-${when}.sock`);
           let stderr = '';
           const server = await spawnFirstLine(
             WORKER,
-            [...(kind === 'unix' ? ['--unix', path] : ['--tcp', '127.0.0.1:0']), '--workers', '2', '--accept', accept],
+            [...(kind === 'unix' ? ['--unix', path] : ['--tcp', '127.0.0.1:0']), '--workers', '2', ...acceptArgs],
             (s) => s.on('data', (d: Buffer) => { stderr += d.toString(); }),
           );
           expect(server.line).not.toBeNull();

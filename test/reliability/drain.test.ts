@@ -6,10 +6,13 @@ import { connectTo } from '../support/passthrough-connection.js';
 
 const WORKER = new URL('../../dist/test/fixtures/chaos-worker-thread.js', import.meta.url);
 
-for (const workers of [0, 2]) {
-  describe(`graceful drain (${workers} workers)`, () => {
+// With a pool, connections are relayed to the workers: over MessagePort (the default) or the SAB hop.
+const setups = [{ workers: 0 }, { workers: 2 }, { workers: 2, hop: 'sab' as const }];
+for (const setup of setups) {
+  const { workers } = setup;
+  describe(`graceful drain (${workers} workers${setup.hop === undefined ? '' : `, hop ${setup.hop}`})`, () => {
     it('finishes every accepted call, refuses new connections, then stops', async () => {
-      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers, workerModule: WORKER, graceMs: 10_000 });
+      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, ...setup, workerModule: WORKER, graceMs: 10_000 });
       const clients = Array.from({ length: 6 }, () => Client.promises(Chaos, connectTo(runtime).conn));
       const calls = clients.flatMap((c) => [c.sleep({ ms: 200n }), c.sleep({ ms: 250n }), c.sleep({ ms: 1n })]);
       await new Promise((r) => setTimeout(r, 50));
@@ -29,7 +32,7 @@ for (const workers of [0, 2]) {
     });
 
     it('interrupts calls still running when the grace period ends, with a typed error', async () => {
-      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers, workerModule: WORKER, graceMs: 200 });
+      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, ...setup, workerModule: WORKER, graceMs: 200 });
       const chaos = Client.promises(Chaos, connectTo(runtime).conn);
       const quick = chaos.sleep({ ms: 50n });
       const slow = Client.promises(Chaos, connectTo(runtime).conn).sleep({ ms: 60_000n }).catch((e: unknown) => e);
@@ -45,7 +48,7 @@ for (const workers of [0, 2]) {
     });
 
     it('lets an open stream run to its end during the drain', async () => {
-      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers, workerModule: WORKER, graceMs: 10_000 });
+      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, ...setup, workerModule: WORKER, graceMs: 10_000 });
       const stream = await Client.promises(Chaos, connectTo(runtime).conn).count({ n: 3n });
       expect((await stream.tick())!.values('i')).toEqual([0n]);
       const drained = runtime.drain();
@@ -58,7 +61,7 @@ for (const workers of [0, 2]) {
     });
 
     it('interrupts a stream still open when the grace period ends: its next tick gets ServerShutdownError', async () => {
-      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, workers, workerModule: WORKER, graceMs: 200 });
+      const runtime = await RpcRuntime.start({ services: [Chaos], layer: ChaosLive, ...setup, workerModule: WORKER, graceMs: 200 });
       const stream = await Client.promises(Chaos, connectTo(runtime).conn).count({ n: 100n });
       expect((await stream.tick())!.values('i')).toEqual([0n]);
       const t0 = Date.now();

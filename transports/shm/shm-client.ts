@@ -10,9 +10,9 @@ import { RpcClientError } from '../../src/client/client-error.js';
 import type { ClientTransport } from '../../src/client/connection.js';
 import { FrameSource } from '../../src/wire/frame-source.js';
 import { workerCrashedStream } from '../../runtime/connection-bridge.js';
-import { RingError } from './ring.js';
-import { openSide } from './sab-channel.js';
-import { pumpFrames, pumpGate } from './shm-connection.js';
+import { RingError } from '../../runtime/sab-ring.js';
+import { openSide } from '../../runtime/sab-channel.js';
+import { pumpFrames, pumpGate } from '../../runtime/sab-pump.js';
 import type { ShmAcceptor, ShmChannelHandle } from './shm-server.js';
 
 /** A client transport over an `shm` channel. */

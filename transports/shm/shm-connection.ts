@@ -11,8 +11,9 @@ import { FrameSource } from '../../src/wire/frame-source.js';
 import type { Dispatcher } from '../../src/protocol/dispatcher.js';
 import type { ReaderLimits } from '../../src/wire/stream-reader.js';
 import { type ConnectionOutcome, serveConnection } from '../../runtime/serve-connection.js';
-import { RingError, type RingReader } from './ring.js';
-import { type SabChannel, openSide } from './sab-channel.js';
+import { RingError } from '../../runtime/sab-ring.js';
+import { pumpFrames, pumpGate } from '../../runtime/sab-pump.js';
+import { type SabChannel, openSide } from '../../runtime/sab-channel.js';
 
 /** What the server side of a channel is told from outside (the runtime's drain). */
 export interface ShmConnectionControl {
@@ -21,49 +22,6 @@ export interface ShmConnectionControl {
   /** Resolves with a detail when running calls must be interrupted. */
   readonly shutdown: Promise<string>;
 }
-
-/**
- * Move frames from `reader` into `frames` until the ring ends, pausing while
- * `frames` holds more than its high-water mark. `onLost` hears a ring that
- * failed (the peer closed its reading end, or its thread died).
- */
-export const pumpFrames = (reader: RingReader, frames: FrameSource, gate: { wait: Promise<void> | undefined }, onLost: (e: RingError) => void): Promise<void> =>
-  (async () => {
-    for (;;) {
-      if (gate.wait !== undefined) await gate.wait;
-      let f: Uint8Array | null | undefined;
-      try {
-        f = reader.tryRead();
-        while (f === undefined) {
-          await reader.readable();
-          f = reader.tryRead();
-        }
-      } catch (e) {
-        if (e instanceof RingError) onLost(e);
-        else throw e;
-        return;
-      }
-      if (f === null) {
-        frames.end();
-        return;
-      }
-      frames.push(f);
-    }
-  })();
-
-/** A pause switch for a pump (FrameSource's flow control). */
-export const pumpGate = (): { gate: { wait: Promise<void> | undefined }; pause: () => void; resume: () => void } => {
-  const gate: { wait: Promise<void> | undefined } = { wait: undefined };
-  let open: () => void = () => {};
-  return {
-    gate,
-    pause: () => { gate.wait ??= new Promise<void>((r) => { open = r; }); },
-    resume: () => {
-      gate.wait = undefined;
-      open();
-    },
-  };
-};
 
 /** Serve the `b` side of `channel` with `dispatcher` until the client ends it; never rejects. */
 export const serveShmChannel = async (dispatcher: Dispatcher, channel: SabChannel, label: string, control: ShmConnectionControl, limits?: ReaderLimits): Promise<ConnectionOutcome> => {

@@ -14,7 +14,7 @@ import { RpcClientError } from '../../src/client/client-error.js';
 import type { ReaderLimits } from '../../src/wire/stream-reader.js';
 import type { RpcRuntime } from '../../runtime/rpc-runtime.js';
 import type { ConnectionOutcome } from '../../runtime/serve-connection.js';
-import { DEFAULT_RING_BYTES, type SabChannel, createSabChannel, markSideCrashed, watchThread } from './sab-channel.js';
+import { DEFAULT_RING_BYTES, type SabChannel, createSabChannel, markSideCrashed, watchThread } from '../../runtime/sab-channel.js';
 import { serveShmChannel } from './shm-connection.js';
 import { SHM_TASKS, type ShmControl, type ShmTask } from './shm-worker-hook.js';
 

@@ -9,7 +9,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Dispatcher } from '../../src/protocol/dispatcher.js';
 import type { ReaderLimits } from '../../src/wire/stream-reader.js';
 import type { TransportTaskHandler } from '../../runtime/worker-entry.js';
-import type { SabChannel } from './sab-channel.js';
+import type { SabChannel } from '../../runtime/sab-channel.js';
 import { serveShmChannel } from './shm-connection.js';
 
 /** The transport name of `shm` tasks. */

@@ -13,7 +13,7 @@
  * later operations then end (end of stream for a reader once it has read
  * everything, a RingError for a writer). A thread that dies cannot say so:
  * whoever owns its Worker object marks its ends crashed on the Worker's
- * 'exit' event (`markCrashed`, see ring-watch.ts), which wakes the other
+ * 'exit' event (`markCrashed`, see watchThread in sab-channel.ts), which wakes the other
  * side with RingError 'peer-crashed'. That event is exact and free while
  * nothing dies, where a heartbeat would cost a timer on both sides and
  * report a peer busy in a long synchronous call as dead.
@@ -60,7 +60,7 @@ const WRITER_WAITING = 17; // while the writer sleeps for space: the free bytes 
 const SPACE_SIG = 18; // bumped to wake the writer
 const WRITER_STATE = 19;
 const TAIL = 32; // the reader's position
-const READER_WAITING = 33; // 1 while the reader is about to sleep for data
+const READER_WAITING = 33; // while the reader sleeps for data: the bytes it waits for (0: awake)
 const DATA_SIG = 34; // bumped to wake the reader
 const READER_STATE = 35;
 const EXIT_CODE = 48;
@@ -109,6 +109,19 @@ const sleep = (cells: Int32Array, index: number, value: number): Promise<unknown
   const w = waitAsync(cells, index, value);
   if (w.async) return w.value as Promise<unknown>;
 };
+
+/** Frames at least this long are allocated without zero-filling (every byte is overwritten before the frame is handed out). */
+const UNZEROED_FRAME_BYTES = 64 * 1024;
+
+/**
+ * A fresh buffer for a frame of `length` bytes, a plain Uint8Array that owns
+ * its ArrayBuffer (so it can be transferred, and its slice copies). A large
+ * one skips the zero-fill: a relay hands out a frame per response, and
+ * clearing a megabyte that is about to be overwritten costs as much as
+ * copying it.
+ */
+const frameBuffer = (length: number): Uint8Array =>
+  length < UNZEROED_FRAME_BYTES ? new Uint8Array(length) : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
 
 /** Allocate the shared memory of a ring with `capacity` data bytes (any size >= 1; a power of two is no faster). */
 export const createRing = (capacity: number): SharedArrayBuffer => {
@@ -307,9 +320,11 @@ export class RingWriter extends RingEnd {
   /** Make `n` bytes written at the old head visible to the reader, waking it if it sleeps. */
   private publish(n: number): void {
     Atomics.store(this.cells, HEAD, this.head);
-    Atomics.add(this.cells, USED, n);
-    // Only a reader that announced its sleep is woken: one notify per sleep, not per frame.
-    if (Atomics.load(this.cells, READER_WAITING) !== 0 && Atomics.exchange(this.cells, READER_WAITING, 0) !== 0) {
+    const used = Atomics.add(this.cells, USED, n) + n;
+    // Only a reader that announced its sleep is woken, and only once what it waits for is there:
+    // one notify per sleep, not per frame (nor per piece of a frame it needs whole).
+    const want = Atomics.load(this.cells, READER_WAITING);
+    if (want !== 0 && used >= want && Atomics.exchange(this.cells, READER_WAITING, 0) !== 0) {
       Atomics.add(this.cells, DATA_SIG, 1);
       Atomics.notify(this.cells, DATA_SIG);
     }
@@ -407,6 +422,14 @@ export class RingReader extends RingEnd {
   /** The frame being assembled, when its prefix has been read. */
   private frame: Uint8Array | undefined;
   private frameFilled = 0;
+  /** Stream mode (readInto): bytes of the current frame not read yet. */
+  private streamLeft = 0;
+  /**
+   * The most a sleeping reader waits for: the whole ring. A writer sleeps
+   * only once it has filled the ring, so it always wakes such a reader
+   * before it waits for space itself.
+   */
+  private readonly wakeLimit = this.capacity;
 
   private constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
     super(sab, options);
@@ -416,6 +439,11 @@ export class RingReader extends RingEnd {
   /** Open the reading end of the ring in `sab` (one reader at a time). */
   static attach(sab: SharedArrayBuffer, options: RingEndOptions = {}): RingReader {
     return new RingReader(sab, options);
+  }
+
+  /** Bytes in the ring not read yet (length prefixes included). */
+  get available(): number {
+    return Atomics.load(this.cells, USED);
   }
 
 
@@ -465,7 +493,7 @@ export class RingReader extends RingEnd {
         this.tail = (t + PREFIX) % this.capacity;
         avail -= PREFIX;
         consumed += PREFIX;
-        this.frame = new Uint8Array(length);
+        this.frame = frameBuffer(length);
         this.frameFilled = 0;
       } else if (this.frame === undefined) {
         const n = Math.min(PREFIX - this.prefixFilled, avail);
@@ -475,7 +503,7 @@ export class RingReader extends RingEnd {
         consumed += n;
         if (this.prefixFilled < PREFIX) break;
         const length = this.prefixView.getUint32(0, true);
-        this.frame = new Uint8Array(length);
+        this.frame = frameBuffer(length);
         this.frameFilled = 0;
       }
       const n = Math.min(this.frame.byteLength - this.frameFilled, avail);
@@ -493,8 +521,14 @@ export class RingReader extends RingEnd {
     if (consumed > 0) this.release(consumed);
     if (out !== undefined) return out;
     if (theirs === OPEN || avail > 0) return undefined;
-    // The writer has stopped and everything it wrote has been read.
-    const midFrame = this.frame !== undefined || this.prefixFilled > 0;
+    return this.stopped(theirs, this.frame !== undefined || this.prefixFilled > 0);
+  }
+
+  /**
+   * The writer has stopped (state `theirs`) and everything it wrote has
+   * been read: null for a clean end, else the RingError saying why.
+   */
+  private stopped(theirs: number, midFrame: boolean): null {
     this.letGo();
     if (theirs === CLOSED && !midFrame) return null;
     if (theirs === CRASHED) {
@@ -505,14 +539,63 @@ export class RingReader extends RingEnd {
   }
 
   /**
-   * Resolves once there may be something new to read: bytes arrived, or an
-   * end's state changed. Announces the sleep so that the writer notifies.
+   * Stream mode, for a reader that wants the bytes and not the frames (a
+   * relay's byte stream): copy what the ring holds of the frames' contents,
+   * across frame boundaries, straight into `dst` (up to its length), with
+   * no buffer of the reader's own in between. Returns the number of bytes
+   * copied, 0 when nothing is there yet (await `readable()`), null at end
+   * of stream; throws RingError like tryRead. A reader uses one mode only:
+   * tryRead/read or readInto.
    */
-  readable(): Promise<unknown> | void {
-    for (let i = 0; i < this.spin; i++) if (Atomics.load(this.cells, USED) > 0) return;
+  readInto(dst: Uint8Array): number | null {
+    if (Atomics.load(this.cells, READER_STATE) !== OPEN) {
+      this.letGo();
+      return null;
+    }
+    const theirs = Atomics.load(this.cells, WRITER_STATE);
+    let avail = Atomics.load(this.cells, USED);
+    let consumed = 0;
+    let copied = 0;
+    while (avail > 0 && copied < dst.byteLength) {
+      if (this.streamLeft === 0) {
+        // Between frames: the next length prefix (it may straddle the wrap or arrive in pieces).
+        const n = Math.min(PREFIX - this.prefixFilled, avail);
+        this.take(this.prefix, this.prefixFilled, n);
+        this.prefixFilled += n;
+        avail -= n;
+        consumed += n;
+        if (this.prefixFilled < PREFIX) break;
+        this.prefixFilled = 0;
+        this.streamLeft = this.prefixView.getUint32(0, true);
+        continue;
+      }
+      const n = Math.min(this.streamLeft, avail, dst.byteLength - copied);
+      this.take(dst, copied, n);
+      this.streamLeft -= n;
+      copied += n;
+      avail -= n;
+      consumed += n;
+    }
+    if (consumed > 0) this.release(consumed);
+    if (copied > 0) return copied;
+    if (theirs === OPEN || avail > 0) return 0;
+    return this.stopped(theirs, this.streamLeft > 0 || this.prefixFilled > 0);
+  }
+
+  /**
+   * Resolves once there may be something new to read: `want` bytes are in
+   * the ring (by default 1, or the rest of a frame tryRead has begun,
+   * at most the ring's size), or an end's state changed. Announces the sleep
+   * so that the writer notifies. Waiting for what the reader needs, rather
+   * than for the first byte, saves a wake-up per piece when a frame or a
+   * body arrives in several writes, as the writer's wait for space does.
+   */
+  readable(want?: number): Promise<unknown> | void {
+    const need = Math.max(1, Math.min(want ?? (this.frame === undefined ? 1 : this.frame.byteLength - this.frameFilled), this.wakeLimit));
+    for (let i = 0; i < this.spin; i++) if (Atomics.load(this.cells, USED) >= need) return;
     const sig = Atomics.load(this.cells, DATA_SIG);
-    Atomics.store(this.cells, READER_WAITING, 1);
-    if (Atomics.load(this.cells, USED) > 0 || Atomics.load(this.cells, WRITER_STATE) !== OPEN || Atomics.load(this.cells, READER_STATE) !== OPEN) {
+    Atomics.store(this.cells, READER_WAITING, need);
+    if (Atomics.load(this.cells, USED) >= need || Atomics.load(this.cells, WRITER_STATE) !== OPEN || Atomics.load(this.cells, READER_STATE) !== OPEN) {
       Atomics.store(this.cells, READER_WAITING, 0);
       return;
     }

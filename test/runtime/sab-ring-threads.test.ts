@@ -8,10 +8,10 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RingError } from '../../../transports/shm/ring.js';
-import { type SabChannel, createSabChannel, openSide, watchThread } from '../../../transports/shm/sab-channel.js';
+import { RingError } from '../../runtime/sab-ring.js';
+import { type SabChannel, createSabChannel, openSide, watchThread } from '../../runtime/sab-channel.js';
 
-const WORKER = fileURLToPath(new URL('../../../dist/test/fixtures/ring-worker.js', import.meta.url));
+const WORKER = fileURLToPath(new URL('../../dist/test/fixtures/ring-worker.js', import.meta.url));
 
 const started: Worker[] = [];
 afterEach(async () => {

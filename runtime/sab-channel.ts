@@ -1,11 +1,11 @@
 /**
- * A duplex channel between two threads: two rings (see ring.ts), one per
+ * A duplex channel between two threads: two rings (see sab-ring.ts), one per
  * direction. The buffers are plain SharedArrayBuffers, so the channel
  * description travels to another thread in a postMessage or workerData
  * (shared, not copied); each thread opens its side there.
  */
 import type { Worker } from 'node:worker_threads';
-import { type RingEndOptions, RingReader, RingWriter, createRing, markCrashed } from './ring.js';
+import { type RingEndOptions, RingReader, RingWriter, createRing, markCrashed } from './sab-ring.js';
 
 /** The shareable description of a channel: side `a` writes `aToB` and reads `bToA`. */
 export interface SabChannel {
