@@ -424,12 +424,8 @@ export class RingReader extends RingEnd {
   private frameFilled = 0;
   /** Stream mode (readInto): bytes of the current frame not read yet. */
   private streamLeft = 0;
-  /**
-   * The most a sleeping reader waits for: the whole ring. A writer sleeps
-   * only once it has filled the ring, so it always wakes such a reader
-   * before it waits for space itself.
-   */
-  private readonly wakeLimit = this.capacity;
+  /** The most a sleeping reader waits for: half the ring, so that a writer waiting for space always wakes it. */
+  private readonly wakeLimit = Math.max(1, Math.floor(this.capacity / 2));
 
   private constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
     super(sab, options);
@@ -585,7 +581,7 @@ export class RingReader extends RingEnd {
   /**
    * Resolves once there may be something new to read: `want` bytes are in
    * the ring (by default 1, or the rest of a frame tryRead has begun,
-   * at most the ring's size), or an end's state changed. Announces the sleep
+   * at most half the ring), or an end's state changed. Announces the sleep
    * so that the writer notifies. Waiting for what the reader needs, rather
    * than for the first byte, saves a wake-up per piece when a frame or a
    * body arrives in several writes, as the writer's wait for space does.
