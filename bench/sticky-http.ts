@@ -22,7 +22,9 @@
  *    server's answer time at a third or so of its capacity; light: the same
  *    with `lightDelayMs` (about 1,300 calls/s), far below capacity, where
  *    the answer time is the server's own and not queueing behind other
- *    requests. Beside each run, the server threads' run-queue wait (from
+ *    requests; and the bare uWS echo under the same light load, the floor of
+ *    those latencies (wrk's paced mode adds its own). Beside each run, the
+ *    server threads' run-queue wait (from
  *    /proc schedstat) shows how long they were runnable without a core:
  *    on a 2-core machine shared with wrk that, not the code, sets the
  *    tail. Each run: a
@@ -52,6 +54,7 @@ import { encodeRequest } from '../src/client/connection.js';
 import type { HttpConnection } from '../src/client/http/http-connection.js';
 import type { PromiseClient } from '../src/client/typed-client.js';
 import { RawHttpConnection } from './raw-http.js';
+import { startEchoServer } from './http-echo.js';
 import { type StallSummary, StickyBench } from './sticky-service.js';
 import { CHECK_ANSWERS_LUA, type WrkLoad, type WrkRun, measuredRun, warmUp, wrkMissing } from './wrk.js';
 
@@ -269,7 +272,7 @@ export interface StickyHttpResults {
     readonly rss_bytes_per_session: number;
     readonly sessions_per_gib: number;
   };
-  readonly resume?: { readonly saturated: LoadResult; readonly paced: LoadResult; readonly light: LoadResult; readonly stateless: LoadResult; readonly statelessLight: LoadResult };
+  readonly resume?: { readonly saturated: LoadResult; readonly paced: LoadResult; readonly light: LoadResult; readonly stateless: LoadResult; readonly statelessLight: LoadResult; readonly echoLight: LoadResult };
   readonly reap?: {
     readonly expired: number;
     readonly released: number;
@@ -377,7 +380,16 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
           const light = await run(`resume, light (${o.lightDelayMs} ms between calls per connection)`, load(lightScript, touchUrl), pid);
           const stateless = await run('stateless ping, saturated', load(pingScript, `${server.url}/StickyBench/ping`), pid);
           const statelessLight = await run(`stateless ping, light (${o.lightDelayMs} ms between calls per connection)`, load(pingLightScript, `${server.url}/StickyBench/ping`), pid);
-          results.resume = { saturated, paced, light, stateless, statelessLight };
+          // The floor of the light runs: the bare uWS echo under the same paced wrk (wrk's delay() and its
+          // clock add their own latency at low rates, which no server can go under).
+          const echo = await startEchoServer('uws');
+          let echoLight: LoadResult;
+          try {
+            echoLight = await run(`floor: bare uWS echo, light (${o.lightDelayMs} ms between calls per connection)`, load(pingLightScript, `http://127.0.0.1:${echo.port}/StickyBench/ping`), echo.child.pid!);
+          } finally {
+            echo.child.kill();
+          }
+          results.resume = { saturated, paced, light, stateless, statelessLight, echoLight };
           lines.push(
             '',
             `resume: touch (unary, bumps the session's counter) with a different one of the ${fmt(o.sessions)} tokens on every request (wrk Lua rotates them), ` +
@@ -389,6 +401,7 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
             loadLine(`resume, light (${o.lightDelayMs} ms pause per connection)`, light),
             loadLine('stateless ping, saturated (no session)', stateless),
             loadLine(`stateless ping, light (${o.lightDelayMs} ms pause per connection)`, statelessLight),
+            loadLine(`floor: uWS echo, light (${o.lightDelayMs} ms pause)`, echoLight),
             `saturated latency is mostly queueing (64 in flight / ${fmt(saturated.calls_per_s)} calls/s = ${fmt((o.connections / saturated.calls_per_s) * 1e6)} µs mean); the paced and light runs show the answer time below saturation. ` +
               "'waited': the server's threads' time runnable but without a free core (/proc schedstat), summed over its threads, % of the run: a request waits at least that long in aggregate whatever the code does. Target: resume p99 < 1 ms.",
           );
