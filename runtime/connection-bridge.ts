@@ -78,11 +78,13 @@ export const workerCrashedStream = (serverId: string, error: string): Uint8Array
 };
 
 /**
- * Forward one connection to a worker of `pool`. `serverId` stamps the error
- * sent if the worker dies; `refuse`: it reached a draining server (see
- * ByteConnection.refuse).
+ * What both relay hops keep on the main thread for one connection: the
+ * control port pair (port2 goes to the worker with the task), the peer
+ * probe, the outcome, the 'gone' reports of either end, and the drain and
+ * shutdown controls. `release` stops the hop's own flow when the
+ * connection finishes (it runs once, before the ends are finished).
  */
-export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId: string, counters?: ForwardingCounters, refuse?: string): ForwardedConnection => {
+export const relayedConnection = (ends: ConnectionEnds, refuse: string | undefined, release: () => void) => {
   const { port1, port2 } = new MessageChannel();
   const { readable, writable } = ends;
   const control = (m: ToWorker): void => { try { port1.postMessage(m); } catch { /* port closed */ } };
@@ -90,24 +92,45 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
   let resolveDone: (o: ConnectionOutcome) => void = () => {};
   const done = new Promise<ConnectionOutcome>((r) => { resolveDone = r; });
   const probe = PeerProbe.of(writable, ends.transportKind);
-  const send = (bytes: Uint8Array): boolean => writable.write(probe === undefined ? bytes : probe.settleOne(bytes));
   const finish = (outcome: ConnectionOutcome): void => {
     if (finished) return;
     finished = true;
     probe?.stop();
-    readable.off('data', onData);
+    release();
     port1.close();
     void finishEnds(ends, outcome).then(() => resolveDone(outcome));
   };
+  const gone = (detail: string): void => control({ t: 'gone', detail });
+  readable.once('error', (e: Error) => gone(`${e.name}: ${e.message}`));
+  writable.once('error', (e: Error) => gone(`${e.name}: ${e.message}`));
+  writable.once('close', () => { if (!writable.writableFinished) gone('the connection closed'); });
+  // Requests the kernel already holds for this connection were sent before the drain: forward them first.
+  const drainAfterPoll = (): void => void afterNextPoll().then(() => control({ t: 'drain' }));
+  const forwarded: ForwardedConnection = { drain: drainAfterPoll, shutdown: (detail) => control({ t: 'shutdown', detail }), done };
+  return {
+    port1, port2, control, probe, finish, forwarded,
+    /** True once the connection finished. */
+    isFinished: (): boolean => finished,
+    /** Call once the task is handed to the worker: a refused connection starts draining at once. */
+    started: (): void => { if (refuse !== undefined) drainAfterPoll(); },
+  };
+};
+
+/**
+ * Forward one connection to a worker of `pool`. `serverId` stamps the error
+ * sent if the worker dies; `refuse`: it reached a draining server (see
+ * ByteConnection.refuse).
+ */
+export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId: string, counters?: ForwardingCounters, refuse?: string): ForwardedConnection => {
+  const { readable, writable } = ends;
+  const relay = relayedConnection(ends, refuse, () => readable.off('data', onData));
+  const { port1, port2, control, probe, finish } = relay;
+  const send = (bytes: Uint8Array): boolean => writable.write(probe === undefined ? bytes : probe.settleOne(bytes));
   // Socket reads are allocated per read and referenced by nothing else: their buffers can be transferred.
   const ownsChunks = readable instanceof Socket;
   const onData = (chunk: Buffer): void => postBytes(port1, chunk, ownsChunks, counters);
   readable.on('data', onData);
   readable.once('end', () => control({ t: 'end' }));
-  const gone = (detail: string): void => control({ t: 'gone', detail });
-  readable.once('error', (e: Error) => gone(`${e.name}: ${e.message}`));
-  writable.once('error', (e: Error) => gone(`${e.name}: ${e.message}`));
-  writable.once('close', () => { if (!writable.writableFinished) gone('the connection closed'); });
   let congested = false;
   port1.on('message', (m: Uint8Array | ToMain) => {
     if (m instanceof Uint8Array) {
@@ -139,7 +162,7 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
       setTimeout(() => finish({}), 1_000).unref();
     },
     (e: unknown) => {
-      if (finished) return;
+      if (relay.isFinished()) return;
       const cause = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       const error = `the worker thread serving this connection died: ${cause}`;
       diagnostic('error')(`vgi-rpc: ${ends.label}: ${error}; closing the connection`);
@@ -148,12 +171,6 @@ export const forwardToWorker = (pool: WorkerPool, ends: ConnectionEnds, serverId
       finish({ error });
     },
   );
-  // Requests the kernel already holds for this connection were sent before the drain: forward them first.
-  const drainAfterPoll = (): void => void afterNextPoll().then(() => control({ t: 'drain' }));
-  if (refuse !== undefined) drainAfterPoll();
-  return {
-    drain: drainAfterPoll,
-    shutdown: (detail) => control({ t: 'shutdown', detail }),
-    done,
-  };
+  relay.started();
+  return relay.forwarded;
 };

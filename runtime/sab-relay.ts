@@ -12,15 +12,13 @@
  * writes only, so when the worker dies mid-write the client reads whole
  * messages, then the WorkerCrashedError stream, as with the port hop.
  */
-import { MessageChannel, threadId } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
 import { FrameSource } from '../src/wire/frame-source.js';
 import type { ConnectionTask, ToMain, ToWorker, WorkerStats } from './channel.js';
-import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, finishEnds, workerCrashedStream } from './connection-bridge.js';
+import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, relayedConnection, workerCrashedStream } from './connection-bridge.js';
 import { diagnostic } from './diagnostics.js';
-import { PeerProbe } from './peer-probe.js';
-import { afterNextPoll } from './quiet-close.js';
 import { DEFAULT_RING_BYTES, type SabChannel, createSabChannel, markSideCrashed, openSide } from './sab-channel.js';
 import { pumpBytes, pumpGate } from './sab-pump.js';
 import { RingError } from './sab-ring.js';
@@ -60,24 +58,14 @@ export const forwardOverSab = (
 ): ForwardedConnection => {
   const channel = createSabChannel(ringBytes);
   const { reader, writer } = openSide(channel, 'a');
-  const { port1, port2 } = new MessageChannel();
   const { readable, writable } = ends;
-  const control = (m: ToWorker): void => { try { port1.postMessage(m); } catch { /* port closed */ } };
-  let finished = false;
-  let resolveDone: (o: ConnectionOutcome) => void = () => {};
-  const done = new Promise<ConnectionOutcome>((r) => { resolveDone = r; });
-  const probe = PeerProbe.of(writable, ends.transportKind);
-  const finish = (outcome: ConnectionOutcome): void => {
-    if (finished) return;
-    finished = true;
-    probe?.stop();
+  const relay = relayedConnection(ends, refuse, () => {
     readable.off('data', onData);
-    port1.close();
     // Our ends stop holding the thread; a worker still writing or reading gets a RingError.
     writer.abort();
     reader.close();
-    void finishEnds(ends, outcome).then(() => resolveDone(outcome));
-  };
+  });
+  const { port1, port2, probe, finish } = relay;
 
   // Socket -> request ring. A full ring pauses the socket until the read is in.
   let held = false;
@@ -95,15 +83,11 @@ export const forwardOverSab = (
     readable.pause();
     w.then(() => {
       held = false;
-      if (!finished) readable.resume();
+      if (!relay.isFinished()) readable.resume();
     }, () => undefined);
   };
   readable.on('data', onData);
   readable.once('end', () => void writer.close().catch(() => undefined));
-  const gone = (detail: string): void => control({ t: 'gone', detail });
-  readable.once('error', (e: Error) => gone(`${e.name}: ${e.message}`));
-  writable.once('error', (e: Error) => gone(`${e.name}: ${e.message}`));
-  writable.once('close', () => { if (!writable.writableFinished) gone('the connection closed'); });
 
   // Response ring -> socket, whole frames; the frames found at once go out in one corked write.
   let crashCause: string | undefined;
@@ -148,7 +132,7 @@ export const forwardOverSab = (
       uncork();
     } catch (e) {
       uncork();
-      if (!(e instanceof RingError) || finished) return;
+      if (!(e instanceof RingError) || relay.isFinished()) return;
       if (e.reason === 'peer-crashed') return crashed(crashCause ?? `the worker thread serving this connection died (exit code ${e.exitCode})`);
       // The worker aborted its writing end: it is finished; its 'done' says how.
     }
@@ -177,7 +161,7 @@ export const forwardOverSab = (
       if (pumped) finishSoon();
     },
     (e: unknown) => {
-      if (finished) return;
+      if (relay.isFinished()) return;
       const cause = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       crashCause = `the worker thread serving this connection died: ${cause}`;
       // The response pump writes what the worker wrote whole, then the error (see above).
@@ -185,13 +169,8 @@ export const forwardOverSab = (
       if (pumped) crashed(crashCause);
     },
   );
-  const drainAfterPoll = (): void => void afterNextPoll().then(() => control({ t: 'drain' }));
-  if (refuse !== undefined) drainAfterPoll();
-  return {
-    drain: drainAfterPoll,
-    shutdown: (detail) => control({ t: 'shutdown', detail }),
-    done,
-  };
+  relay.started();
+  return relay.forwarded;
 };
 
 /**
