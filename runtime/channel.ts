@@ -1,3 +1,4 @@
+import type { ByteConnection } from '../src/protocol/byte-connection.js';
 import type { ServerLogLevel } from '../src/protocol/call-log.js';
 import type { SabChannel } from './sab-channel.js';
 
@@ -93,3 +94,20 @@ export const postBytes = (
 
 /** A Worker-side MessagePort type without importing worker_threads in callers. */
 export type MessagePort = import('node:worker_threads').MessagePort;
+
+/**
+ * The byte connection a relayed connection task is served as, in its
+ * worker: `parts` plus the task's transport kind and refusal, and, for
+ * sockets, a peer check that asks the main thread (which holds the socket)
+ * to probe the peer (see PeerProbe).
+ */
+export const relayedByteConnection = (
+  task: ConnectionTask,
+  parts: Pick<ByteConnection, 'frames' | 'write' | 'closed' | 'drain' | 'shutdown'>,
+  send: (m: ToMain) => void,
+): ByteConnection => ({
+  ...parts,
+  transportKind: task.transportKind,
+  ...(task.transportKind === 'unix' || task.transportKind === 'tcp' ? { checkPeer: () => send({ t: 'probe' }) } : {}),
+  ...(task.refuse === undefined ? {} : { refuse: task.refuse }),
+});

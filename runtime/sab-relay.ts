@@ -16,7 +16,7 @@ import { threadId } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
 import { FrameSource } from '../src/wire/frame-source.js';
-import type { ConnectionTask, ToMain, ToWorker, WorkerStats } from './channel.js';
+import { type ConnectionTask, type ToMain, type ToWorker, type WorkerStats, relayedByteConnection } from './channel.js';
 import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, relayedConnection, workerCrashedStream } from './connection-bridge.js';
 import { diagnostic } from './diagnostics.js';
 import { DEFAULT_RING_BYTES, type SabChannel, createSabChannel, markSideCrashed, openSide } from './sab-channel.js';
@@ -218,13 +218,7 @@ export const serveSabConnectionTask = async (dispatcher: Dispatcher, task: Conne
       return dropped(e);
     }
   };
-  // The main thread holds the socket, so it probes the peer (sockets only: see PeerProbe).
-  const probes = task.transportKind === 'unix' || task.transportKind === 'tcp';
-  const conn = {
-    frames, write, transportKind: task.transportKind, closed, drain, shutdown,
-    ...(probes ? { checkPeer: () => send({ t: 'probe' }) } : {}),
-    ...(task.refuse === undefined ? {} : { refuse: task.refuse }),
-  };
+  const conn = relayedByteConnection(task, { frames, write, closed, drain, shutdown }, send);
   const { error } = await serveConnection(dispatcher, conn, task.label);
   // Our answers are all in the ring once it closes: the main thread writes them, then sees the end.
   await writer.close().catch(() => undefined);

@@ -13,7 +13,7 @@ import { FrameSource } from '../src/wire/frame-source.js';
 import { concatBytes } from '../src/wire/batch-encoder.js';
 import { serveConnection } from './serve-connection.js';
 import { serveSabConnectionTask } from './sab-relay.js';
-import { type ConnectionTask, type ToMain, type ToWorker, type WorkerData, type WorkerStats, type WorkerTask, postBytes } from './channel.js';
+import { type ConnectionTask, type ToMain, type ToWorker, type WorkerData, type WorkerStats, type WorkerTask, postBytes, relayedByteConnection } from './channel.js';
 
 /** Serve one connection whose bytes arrive on `task.port`; resolves when it is finished. */
 export const serveConnectionTask = async (dispatcher: Dispatcher, task: ConnectionTask): Promise<WorkerStats> => {
@@ -52,13 +52,7 @@ export const serveConnectionTask = async (dispatcher: Dispatcher, task: Connecti
     postBytes(port, chunks.length === 1 ? Uint8Array.prototype.slice.call(chunks[0]!) : concatBytes(chunks), true);
     return congested?.promise;
   };
-  // The main thread holds the socket, so it probes the peer (sockets only: see PeerProbe).
-  const probes = task.transportKind === 'unix' || task.transportKind === 'tcp';
-  const conn = {
-    frames, write, transportKind: task.transportKind, closed, drain, shutdown,
-    ...(probes ? { checkPeer: () => send({ t: 'probe' }) } : {}),
-    ...(task.refuse === undefined ? {} : { refuse: task.refuse }),
-  };
+  const conn = relayedByteConnection(task, { frames, write, closed, drain, shutdown }, send);
   const { error } = await serveConnection(dispatcher, conn, task.label);
   send(error === undefined ? { t: 'done' } : { t: 'done', error });
   port.close();
