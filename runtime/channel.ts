@@ -111,3 +111,36 @@ export const relayedByteConnection = (
   ...(task.transportKind === 'unix' || task.transportKind === 'tcp' ? { checkPeer: () => send({ t: 'probe' }) } : {}),
   ...(task.refuse === undefined ? {} : { refuse: task.refuse }),
 });
+
+/**
+ * What the main thread's control messages tell a relayed connection in its
+ * worker, as the promises a ByteConnection reads (`closed`, `drain`,
+ * `shutdown`), with `take` to feed them each control message.
+ */
+export const connectionSignals = (): {
+  readonly closed: Promise<string>;
+  readonly drain: Promise<void>;
+  readonly shutdown: Promise<string>;
+  /** The peer is gone (also for the hop's own failures). */
+  gone(detail: string): void;
+  /** Feed one control message; true when it was one of these three. */
+  take(m: ToWorker): boolean;
+} => {
+  let gone: (d: string) => void = () => {};
+  let drained: () => void = () => {};
+  let shut: (d: string) => void = () => {};
+  const closed = new Promise<string>((r) => { gone = r; });
+  const drain = new Promise<void>((r) => { drained = r; });
+  const shutdown = new Promise<string>((r) => { shut = r; });
+  return {
+    closed, drain, shutdown,
+    gone: (detail) => gone(detail),
+    take: (m) => {
+      if (m.t === 'gone') gone(m.detail);
+      else if (m.t === 'drain') drained();
+      else if (m.t === 'shutdown') shut(m.detail);
+      else return false;
+      return true;
+    },
+  };
+};

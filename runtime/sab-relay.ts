@@ -16,7 +16,7 @@ import { threadId } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
 import type { Dispatcher } from '../src/protocol/dispatcher.js';
 import { FrameSource } from '../src/wire/frame-source.js';
-import { type ConnectionTask, type ToMain, type ToWorker, type WorkerStats, relayedByteConnection } from './channel.js';
+import { type ConnectionTask, type ToMain, type ToWorker, type WorkerStats, connectionSignals, relayedByteConnection } from './channel.js';
 import { type ConnectionEnds, type ForwardedConnection, type ForwardingCounters, relayedConnection, workerCrashedStream } from './connection-bridge.js';
 import { diagnostic } from './diagnostics.js';
 import { DEFAULT_RING_BYTES, type SabChannel, createSabChannel, markSideCrashed, openSide } from './sab-channel.js';
@@ -184,30 +184,19 @@ export const serveSabConnectionTask = async (dispatcher: Dispatcher, task: Conne
   const { reader, writer } = openSide(task.sab, 'b');
   const { gate, pause, resume } = pumpGate();
   const frames = new FrameSource({ pause, resume });
-  let signalGone: (d: string) => void = () => {};
-  let signalDrain: () => void = () => {};
-  let signalShutdown: (d: string) => void = () => {};
-  const closed = new Promise<string>((r) => { signalGone = r; });
-  const drain = new Promise<void>((r) => { signalDrain = r; });
-  const shutdown = new Promise<string>((r) => { signalShutdown = r; });
-  port.on('message', (m: ToWorker) => {
-    switch (m.t) {
-      case 'gone': return signalGone(m.detail);
-      case 'drain': return signalDrain();
-      case 'shutdown': return signalShutdown(m.detail);
-      default: return;
-    }
-  });
+  const signals = connectionSignals();
+  const { closed, drain, shutdown } = signals;
+  port.on('message', (m: ToWorker) => void signals.take(m));
   // The main thread stopped relaying (the connection is finished there): nothing more comes or goes.
   const lost = (e: RingError): void => {
-    signalGone(`the relay stopped (${e.message})`);
+    signals.gone(`the relay stopped (${e.message})`);
     frames.fail(e);
   };
   const pumped = pumpBytes(reader, frames, gate, lost);
   // A write to a relay that stopped is dropped, as a post to a closed port would be; `closed` says why.
   const dropped = (e: unknown): undefined => {
     if (!(e instanceof RingError)) throw e;
-    signalGone(`the relay stopped (${e.message})`);
+    signals.gone(`the relay stopped (${e.message})`);
     return undefined;
   };
   const write = (chunks: readonly Uint8Array[]): void | Promise<void> => {

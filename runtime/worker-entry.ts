@@ -13,7 +13,7 @@ import { FrameSource } from '../src/wire/frame-source.js';
 import { concatBytes } from '../src/wire/batch-encoder.js';
 import { serveConnection } from './serve-connection.js';
 import { serveSabConnectionTask } from './sab-relay.js';
-import { type ConnectionTask, type ToMain, type ToWorker, type WorkerData, type WorkerStats, type WorkerTask, postBytes, relayedByteConnection } from './channel.js';
+import { type ConnectionTask, type ToMain, type ToWorker, type WorkerData, type WorkerStats, type WorkerTask, connectionSignals, postBytes, relayedByteConnection } from './channel.js';
 
 /** Serve one connection whose bytes arrive on `task.port`; resolves when it is finished. */
 export const serveConnectionTask = async (dispatcher: Dispatcher, task: ConnectionTask): Promise<WorkerStats> => {
@@ -21,19 +21,13 @@ export const serveConnectionTask = async (dispatcher: Dispatcher, task: Connecti
   const send = (m: ToMain): void => port.postMessage(m);
   const frames = new FrameSource({ pause: () => send({ t: 'pause' }), resume: () => send({ t: 'resume' }) });
   let congested: { promise: Promise<void>; resolve: () => void } | undefined;
-  let signalGone: (d: string) => void = () => {};
-  let signalDrain: () => void = () => {};
-  let signalShutdown: (d: string) => void = () => {};
-  const closed = new Promise<string>((r) => { signalGone = r; });
-  const drain = new Promise<void>((r) => { signalDrain = r; });
-  const shutdown = new Promise<string>((r) => { signalShutdown = r; });
+  const signals = connectionSignals();
+  const { closed, drain, shutdown } = signals;
   port.on('message', (m: Uint8Array | ToWorker) => {
     if (m instanceof Uint8Array) return frames.push(m);
+    if (signals.take(m)) return;
     switch (m.t) {
       case 'end': return frames.end();
-      case 'gone': return signalGone(m.detail);
-      case 'drain': return signalDrain();
-      case 'shutdown': return signalShutdown(m.detail);
       case 'congested':
         if (congested === undefined) {
           let resolve: () => void = () => {};
