@@ -10,6 +10,8 @@
  * cannot present a re-spelled copy of a token the server issued.
  */
 
+import { NodeBuffer } from '../wire/node-buffer.js';
+
 const STANDARD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -82,13 +84,8 @@ const decodeWith = (text: string, table: Int16Array): Uint8Array | undefined => 
   return out;
 };
 
-/**
- * Node's Buffer where there is one: its native encoder makes the same text
- * as encodeWith without building a string four characters at a time (a
- * token is encoded on every stream turn). This module imports nothing from
- * node:*, so a browser build uses encodeWith.
- */
-const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, offset: number, length: number): { toString(encoding: string): string } } }).Buffer;
+// Under Node the native encoder makes the same text as encodeWith without building a string four
+// characters at a time (a token is encoded on every stream turn); a browser build uses encodeWith.
 
 /** Standard base64 (`+/`) with `=` padding. */
 export const toBase64 = (bytes: Uint8Array): string =>

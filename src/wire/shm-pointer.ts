@@ -28,6 +28,7 @@ import type { BatchMetadata } from './message-codec.js';
 import { Keys } from './metadata-keys.js';
 import { type AllocatorOptions, SHM_HEADER_SIZE, type SegmentBytes, SegmentAllocator, ShmSegmentError } from './shm-segment.js';
 import { type DecodedBatch, DecodedBatch as Batch, decodeOneStream } from './stream-reader.js';
+import { NodeBuffer } from './node-buffer.js';
 
 /** Smallest batch body (bytes) written to the segment on POSIX, as the reference's default. */
 export const SHM_DEFAULT_MIN_BATCH_BYTES = 128 * 1024;
@@ -73,8 +74,6 @@ const chunksLength = (chunks: readonly Uint8Array[]): number => {
   return n;
 };
 
-/** Node's Buffer where there is one (see copyOut); this module imports nothing from node:*. */
-const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 
 /**
  * A private copy of a region. Under Node the copy goes into an unzeroed

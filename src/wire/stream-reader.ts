@@ -11,6 +11,7 @@ import { IpcFormatError, IpcLimitError, IpcTruncatedError } from './errors.js';
 import { CONTINUATION } from './format.js';
 import { type BatchMetadata, type DecodedMessage, type RecordBatchHeader, decodeMessageHeader, decodeSchema } from './message-codec.js';
 import { strayText, strayTextOf } from './stray-text.js';
+import { NodeBuffer } from './node-buffer.js';
 
 /** Byte caps applied before allocation. */
 export interface ReaderLimits {
@@ -55,11 +56,6 @@ export type Frame =
   | { readonly kind: 'badBatch'; readonly error: IpcFormatError }
   | { readonly kind: 'eos' };
 
-/**
- * Node's Buffer when there is one (faster small copies from its pool, unzeroed
- * allocation); elsewhere (a browser) plain Uint8Arrays do the same jobs.
- */
-const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 
 /** Record batch headers up to this size are remembered for reuse (per reader, the last one only). */
 const MAX_REUSED_HEADER = 2048;
