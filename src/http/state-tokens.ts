@@ -269,16 +269,8 @@ const buildAssociatedData = (plain: Uint8Array, bound: Uint8Array, scope: TokenS
 /** The cursor token's associated data for `scope` (exported for tests and diagnostics). */
 export const cursorAssociatedData = (scope: TokenScope): Uint8Array => associatedData(CURSOR_AAD, CURSOR_AAD_BOUND, scope);
 
-/** The session token's associated data for an anonymous caller without peer evidence (the common case; built once). */
-let anonymousSessionAad: Uint8Array | undefined;
-
 /** The sticky-session token's associated data for `identity`: the cursor token's, scoped to the server (sessions span protocols). */
-const sessionAssociatedData = (identity: TokenIdentity): Uint8Array => {
-  if (identity.principal === undefined && (identity.evidenceBinding === undefined || identity.evidenceBinding === '')) {
-    return (anonymousSessionAad ??= cursorAssociatedData({ protocol: SERVER_SCOPE }));
-  }
-  return cursorAssociatedData({ ...identity, protocol: SERVER_SCOPE });
-};
+const sessionAssociatedData = (identity: TokenIdentity): Uint8Array => cursorAssociatedData({ ...identity, protocol: SERVER_SCOPE });
 
 /** The call token's associated data for `scope` (exported for tests and diagnostics). */
 export const callAssociatedData = (scope: TokenScope): Uint8Array => associatedData(CALL_AAD, CALL_AAD_BOUND, scope);
