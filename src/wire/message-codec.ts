@@ -256,6 +256,18 @@ const shapeKey = (length: number, nodes: readonly FieldNode[], layout: readonly 
   return key;
 };
 
+/** A record batch message header, encoded afresh. */
+const writeRecordBatchHeader = (
+  length: number,
+  nodes: readonly FieldNode[],
+  layout: readonly (readonly [number, number])[],
+  bodyLength: number,
+  metadata: BatchMetadata | undefined,
+): Uint8Array => {
+  builder.clear();
+  return writeMessage(builder, MessageHeaderType.RecordBatch, writeRecordBatchTable(builder, length, nodes, layout), bodyLength, metadata);
+};
+
 /**
  * Encapsulated record batch message header (everything before the body).
  * Headers are cached per metadata object and batch shape: a request or
@@ -271,20 +283,15 @@ export const encodeRecordBatchHeader = (
 ): Uint8Array => {
   const owner = metadata ?? NO_METADATA;
   let cache = headerCache.get(owner);
-  if (cache === undefined && !seenBefore(owner)) {
-    // A metadata object seen for the first time (most are used once: a stream turn's tokens, a call's
-    // request id) is not cached: an entry would outlive the call in the weak map and cost the collector.
-    builder.clear();
-    return writeMessage(builder, MessageHeaderType.RecordBatch, writeRecordBatchTable(builder, length, nodes, layout), bodyLength, metadata);
-  }
+  // A metadata object seen for the first time (most are used once: a stream turn's tokens, a call's
+  // request id) is not cached: an entry would outlive the call in the weak map and cost the collector.
+  if (cache === undefined && !seenBefore(owner)) return writeRecordBatchHeader(length, nodes, layout, bodyLength, metadata);
   const last = cache?.last;
   if (last !== undefined && sameShape(last, length, nodes, layout)) return last.bytes;
   const key = shapeKey(length, nodes, layout);
   let bytes = cache?.byShape.get(key);
   if (bytes === undefined) {
-    builder.clear();
-    const rb = writeRecordBatchTable(builder, length, nodes, layout);
-    bytes = writeMessage(builder, MessageHeaderType.RecordBatch, rb, bodyLength, metadata);
+    bytes = writeRecordBatchHeader(length, nodes, layout, bodyLength, metadata);
     if (cache === undefined) {
       cache = { byShape: new Map(), last: undefined };
       headerCache.set(owner, cache);
