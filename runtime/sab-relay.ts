@@ -188,15 +188,16 @@ export const serveSabConnectionTask = async (dispatcher: Dispatcher, task: Conne
   const { closed, drain, shutdown } = signals;
   port.on('message', (m: ToWorker) => void signals.take(m));
   // The main thread stopped relaying (the connection is finished there): nothing more comes or goes.
+  const relayStopped = (e: RingError): void => signals.gone(`the relay stopped (${e.message})`);
   const lost = (e: RingError): void => {
-    signals.gone(`the relay stopped (${e.message})`);
+    relayStopped(e);
     frames.fail(e);
   };
   const pumped = pumpBytes(reader, frames, gate, lost);
   // A write to a relay that stopped is dropped, as a post to a closed port would be; `closed` says why.
   const dropped = (e: unknown): undefined => {
     if (!(e instanceof RingError)) throw e;
-    signals.gone(`the relay stopped (${e.message})`);
+    relayStopped(e);
     return undefined;
   };
   const write = (chunks: readonly Uint8Array[]): void | Promise<void> => {

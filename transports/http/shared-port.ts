@@ -131,7 +131,6 @@ export const listenInWorkers = async (
   // The listening sockets are the workers': this keeps the process alive while they serve, as the
   // main thread's own listener would (a process that exits with uWS open in a worker aborts).
   const keepAlive = setInterval(() => undefined, 2 ** 30);
-  const every = (payload: HttpTaskPayload): Promise<unknown[]> => everyWorker(pool, payload);
   let closed: Promise<void> | undefined;
   return {
     engine: 'uws',
@@ -139,21 +138,21 @@ export const listenInWorkers = async (
     get inFlight() { return Atomics.load(counter, 0); },
     close: () => (closed ??= (async () => {
       closing = true;
-      await every({ op: 'unlisten', now: false });
+      await everyWorker(pool, { op: 'unlisten', now: false });
       clearInterval(keepAlive);
     })()),
     closeNow: async () => {
       closing = true;
-      await every({ op: 'unlisten', now: true });
+      await everyWorker(pool, { op: 'unlisten', now: true });
       clearInterval(keepAlive);
     },
     setDraining: async (on) => {
       draining = on;
-      await every({ op: 'draining', on });
+      await everyWorker(pool, { op: 'draining', on });
     },
     openSessions: () => liveSessions(pool),
     closeSessions: async () => {
-      await every({ op: 'closeSessions' });
+      await everyWorker(pool, { op: 'closeSessions' });
     },
     get draining() { return draining; },
   };
