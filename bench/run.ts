@@ -81,7 +81,7 @@ const PEER_BASELINE: StdioResult = {
 /** Rounds of the stdio part: this shared machine's speed drifts, so floor, ours and the peer are interleaved; each side gets its best round, and our sequential rate is compared with the floor of the same round. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup,http,http-rpc (the default; `BENCH_PARTS=` runs the stdio part alone; `sticky` is optional, about 3 minutes; `shm` is optional, about a minute). */
+/** Which parts run after the stdio part: BENCH_PARTS=unix,copies,startup,http,http-rpc (the default; `BENCH_PARTS=` runs the stdio part alone; `sticky` is optional, about 3 minutes; `shm` is optional, about two minutes). */
 const PARTS = (process.env.BENCH_PARTS ?? 'unix,copies,startup,http,http-rpc').split(',');
 
 const main = async (): Promise<void> => {

@@ -8,8 +8,12 @@
  * `socketpair` (the same with the subprocess client's default Linux socket
  * pair), `unix` (`--unix --workers 1`) and `shm-segment` (the stdio worker
  * with a 16 MiB segment), plus memcpy of 1 MiB on this machine as the floor.
- * Each measure runs in fresh processes, so it first warms up (as many
- * producer batches as it then times, 20 echoes and 20 exchange turns).
+ * Each measure runs in fresh processes, so it first warms up: producer
+ * streams of 500 batches for WARM_MS of wall time (the per-batch cost of
+ * both processes keeps falling for several thousand batches as V8 tiers up
+ * the read and write paths; a warm-up of a few hundred batches measured
+ * the JIT, not the transport), then 200 echoes and 200 exchange turns; echo and exchange time
+ * ROUND_TRIPS of each.
  * A sweep then runs the producer at 256 KiB, 1 MiB and 4 MiB batches on
  * pipe and zero-copy shm, to show how much of the gap to memcpy is a
  * fixed cost per batch (the lockstep round trip) rather than per byte.
@@ -90,16 +94,31 @@ interface Result {
   pointers: string;
 }
 
+/** Wall time each fresh pair of processes spends warming up its producer path before anything is timed. */
+const WARM_MS = 2000;
+
+/** The Bench service's Promise client over `conn`. */
+const benchClient = (conn: RpcConnection) => Client.promises(Bench, conn);
+
+/** Run producer streams of 500 batches of `rows` rows until WARM_MS have passed. */
+const warmProducer = async (svc: ReturnType<typeof benchClient>, rows: number): Promise<void> => {
+  const until = performance.now() + WARM_MS;
+  while (performance.now() < until) for await (const _ of await svc.produce({ n_batches: 500n, rows: BigInt(rows) })) void _;
+};
+
+/** 1 MiB echo and exchange round trips timed per measure. */
+const ROUND_TRIPS = 500;
+
 const measure = async (lane: Lane, batches: number): Promise<Result> => {
   const { conn, pid, stop } = await lane.connect();
   try {
-    const svc = Client.promises(Bench, conn);
-    // Warm up every path (both processes are fresh: the JIT needs a few hundred turns).
-    for await (const _ of await svc.produce({ n_batches: BigInt(batches), rows: 65_536n })) void _;
+    const svc = benchClient(conn);
+    // Warm up every path (both processes are fresh: the JIT needs thousands of turns).
+    await warmProducer(svc, 65_536);
     const data = new Uint8Array(MiB).fill(7);
-    for (let i = 0; i < 20; i++) await svc.echo_bytes({ data });
+    for (let i = 0; i < 200; i++) await svc.echo_bytes({ data });
     const warm = await svc.double({ factor: 2 });
-    for (let i = 0; i < 20; i++) await warm.exchange(Output.columns({ x: new Float64Array(MiB / 8) }));
+    for (let i = 0; i < 200; i++) await warm.exchange(Output.columns({ x: new Float64Array(MiB / 8) }));
     await warm.close();
 
     let t = performance.now();
@@ -113,20 +132,20 @@ const measure = async (lane: Lane, batches: number): Promise<Result> => {
     const producerCpuMs = cpuMs / (bytes / MiB);
 
     t = performance.now();
-    for (let i = 0; i < batches; i++) {
+    for (let i = 0; i < ROUND_TRIPS; i++) {
       const r = await svc.echo_bytes({ data });
       if (r.byteLength !== MiB) throw new Error('echo_bytes returned the wrong size');
     }
-    const echoPerS = batches / ((performance.now() - t) / 1000);
+    const echoPerS = ROUND_TRIPS / ((performance.now() - t) / 1000);
 
     const x = Float64Array.from({ length: MiB / 8 }, (_, i) => i);
     const session = await svc.double({ factor: 2 });
     t = performance.now();
-    for (let i = 0; i < batches; i++) {
+    for (let i = 0; i < ROUND_TRIPS; i++) {
       const out = await session.exchange(Output.columns({ x }));
       if (out.numRows !== x.length) throw new Error('double returned the wrong size');
     }
-    const exchangePerS = batches / ((performance.now() - t) / 1000);
+    const exchangePerS = ROUND_TRIPS / ((performance.now() - t) / 1000);
     await session.close();
     const counts = conn.segment?.channel.counts;
     return { producerMBs, producerCpuMs, echoPerS, exchangePerS, pointers: counts === undefined ? '-' : `${counts.written}/${counts.resolved}` };
@@ -135,12 +154,12 @@ const measure = async (lane: Lane, batches: number): Promise<Result> => {
   }
 };
 
-/** Producer MB/s of one lane at `rows` rows per batch (16 bytes a row), after a warm-up of as many batches. */
+/** Producer MB/s of one lane at `rows` rows per batch (16 bytes a row), after a WARM_MS warm-up. */
 const producerAt = async (lane: Lane, rows: number, batches: number): Promise<number> => {
   const { conn, stop } = await lane.connect();
   try {
-    const svc = Client.promises(Bench, conn);
-    for await (const _ of await svc.produce({ n_batches: BigInt(batches), rows: BigInt(rows) })) void _;
+    const svc = benchClient(conn);
+    await warmProducer(svc, rows);
     const t = performance.now();
     let bytes = 0;
     for await (const b of await svc.produce({ n_batches: BigInt(batches), rows: BigInt(rows) })) bytes += b.numRows * 16;
@@ -183,7 +202,7 @@ export interface ShmResults {
 }
 
 /** Run the shm bench; progress goes to `log`. */
-export const measureShm = async (log: (s: string) => void, rounds = 3, batches = 200): Promise<{ table: string; results: ShmResults }> => {
+export const measureShm = async (log: (s: string) => void, rounds = 3, batches = 2000): Promise<{ table: string; results: ShmResults }> => {
   const load0 = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'vgi-bench-shm-'));
   const lanes = [stdio('pipe', { stdoutPipe: true }), stdio('socketpair', {}), unix(dir), stdio('shm-segment', { shm: 16 * MiB }), stdio('shm-zerocopy', { shm: 16 * MiB, zeroCopy: true })];
@@ -212,7 +231,7 @@ export const measureShm = async (log: (s: string) => void, rounds = 3, batches =
   for (const mib of SWEEP_MIB) {
     const rows = (mib * MiB) / 16;
     const n = Math.max(50, Math.round(batches / mib));
-    log(`shm: producer sweep, ${mib} MiB batches (${n} warm-up + ${n} measured)`);
+    log(`shm: producer sweep, ${mib} MiB batches (${WARM_MS} ms warm-up, ${n} measured)`);
     const [pipeMBs, zeroMBs] = [await producerAt(sweepLanes[0]!, rows, n), await producerAt(sweepLanes[1]!, rows, n)];
     sweep.push({ mib, pipe: pipeMBs, zeroCopy: zeroMBs });
   }
@@ -220,13 +239,13 @@ export const measureShm = async (log: (s: string) => void, rounds = 3, batches =
   const load1 = loadavg()[0]!;
   const pipe = best.get('pipe')!;
   const lines = [
-    `shm (bench/shm.ts): best of ${rounds} rounds, ${batches} batches of 1 MiB per measure; memcpy of 1 MiB: ${floor.cached.toFixed(0)} MB/s in cache, ${floor.memory.toFixed(0)} MB/s from memory (the floor used below); load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after`,
+    `shm (bench/shm.ts): best of ${rounds} rounds, ${batches} batches of 1 MiB per measure after a ${WARM_MS} ms producer warm-up in each fresh pair of processes; memcpy of 1 MiB: ${floor.cached.toFixed(0)} MB/s in cache, ${floor.memory.toFixed(0)} MB/s from memory (the floor used below); load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after`,
     'lane          producer MB/s  vs pipe  % memcpy  CPU ms/MiB  vs pipe   echo 1MiB/s  exchange 1MiB/s  pointers (client wrote/resolved)',
   ];
   for (const [name, r] of best) {
     lines.push(`${name.padEnd(13)} ${r.producerMBs.toFixed(0).padStart(13)}  ${(r.producerMBs / pipe.producerMBs).toFixed(2).padStart(6)}x  ${((100 * r.producerMBs) / floor.memory).toFixed(1).padStart(7)}%  ${r.producerCpuMs.toFixed(3).padStart(10)}  ${(pipe.producerCpuMs / r.producerCpuMs).toFixed(2).padStart(6)}x  ${r.echoPerS.toFixed(0).padStart(11)}  ${r.exchangePerS.toFixed(0).padStart(15)}  ${r.pointers}`);
   }
-  lines.push('producer by batch size (one round each, warmed up; segment 64 MiB): MiB per batch, pipe MB/s, shm-zerocopy MB/s, zero-copy vs pipe, zero-copy % of memcpy');
+  lines.push(`producer by batch size (one round each, ${WARM_MS} ms warm-up; segment 64 MiB): MiB per batch, pipe MB/s, shm-zerocopy MB/s, zero-copy vs pipe, zero-copy % of memcpy`);
   for (const w of sweep) {
     lines.push(`  ${String(w.mib).padStart(5)}  ${w.pipe.toFixed(0).padStart(7)}  ${w.zeroCopy.toFixed(0).padStart(7)}  ${(w.zeroCopy / w.pipe).toFixed(2).padStart(5)}x  ${((100 * w.zeroCopy) / floor.memory).toFixed(1).padStart(5)}%`);
   }
@@ -234,6 +253,6 @@ export const measureShm = async (log: (s: string) => void, rounds = 3, batches =
 };
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { table, results } = await measureShm((s) => process.stderr.write(`${s}\n`), arg('--rounds', 3), arg('--batches', 200));
+  const { table, results } = await measureShm((s) => process.stderr.write(`${s}\n`), arg('--rounds', 3), arg('--batches', 2000));
   process.stdout.write(`${table}\n${JSON.stringify(results)}\n`);
 }
