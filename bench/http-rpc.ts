@@ -8,7 +8,9 @@
  *    answer (status 200, no `X-VGI-RPC-Error`). Servers: ours with 2, 1 and
  *    0 worker threads (examples/bench/worker.js --http), and with 2 workers
  *    each listening on the port itself (`--listen-in-workers`: no hop
- *    through the main thread; the kernel spreads the connections), the peer's
+ *    through the main thread; the kernel spreads the connections), and with
+ *    2 workers over the runtime's SAB hop (`--hop sab`: the front end's
+ *    small requests and replies cross through rings, not MessagePorts), the peer's
  *    `createHttpHandler` on node:http (bench/peer-http-server.mjs), and the
  *    bare uWS POST echo (bench/http-echo-server.ts, the same request body to
  *    `/echo`, the same Lua script) as the machine's floor. Each: a 2 s wrk
@@ -100,13 +102,17 @@ interface Target {
 
 /** The flag of the mode where every worker listens on the port itself (no main-thread hop). */
 const LISTENING = '--listen-in-workers';
+/** The flags of the runtime's SAB hop (the front end's links to the workers carry their small messages through rings). */
+const SAB_HOP = ['--hop', 'sab'] as const;
 const ours = (workers: number, extra: readonly string[] = []): Target => ({
-  name: `ours, ${workers === 0 ? '0 workers (main thread)' : `${workers} worker${workers === 1 ? '' : 's'}`}${extra.includes(LISTENING) ? ', each listening' : ''}`,
+  name: `ours, ${workers === 0 ? '0 workers (main thread)' : `${workers} worker${workers === 1 ? '' : 's'}`}${extra.includes(LISTENING) ? ', each listening' : ''}${extra.includes('sab') ? ', SAB hop' : ''}`,
   kind: 'ours',
   args: [WORKER, '--http', '--port', '0', '--workers', String(workers), ...extra],
 });
 /** Whether a result is of the mode where every worker listens. */
 const listening = (r: { readonly name: string }): boolean => r.name.includes('each listening');
+/** Whether a result is of the SAB hop (not the default). */
+const sabHop = (r: { readonly name: string }): boolean => r.name.includes('SAB hop');
 const peer = (extra: readonly string[] = []): Target => ({ name: 'peer 0.25.4 on node:http', kind: 'peer', args: [PEER_SERVER, ...extra] });
 
 /** A started server. */
@@ -236,7 +242,7 @@ const unaryResult = (t: Target, run: Awaited<ReturnType<typeof measuredRun>>): U
 const measureUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: string) => void): Promise<UnaryResult[]> => {
   const targets: Target[] = [
     ...(uwsStatus().available ? [{ name: 'floor: bare uWS POST echo', kind: 'floor' as const, args: [] }] : []),
-    ours(2), ours(2, [LISTENING]), ours(1), ours(0), peer(),
+    ours(2), ours(2, SAB_HOP), ours(2, [LISTENING]), ours(1), ours(0), peer(),
   ];
   const results: UnaryResult[] = [];
   for (const t of targets) {
@@ -248,7 +254,8 @@ const measureUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: strin
 };
 
 const unaryTable = (results: readonly UnaryResult[], o: HttpRpcOptions): string[] => {
-  const best = results.find((r) => r.kind === 'ours' && r.name.includes('2 workers') && !listening(r));
+  const best = results.find((r) => r.kind === 'ours' && r.name.includes('2 workers') && !listening(r) && !sabHop(r));
+  const sab = results.find((r) => r.kind === 'ours' && sabHop(r));
   const spread = results.find((r) => r.kind === 'ours' && listening(r));
   const p = results.find((r) => r.kind === 'peer');
   const floor = results.find((r) => r.kind === 'floor');
@@ -264,6 +271,7 @@ const unaryTable = (results: readonly UnaryResult[], o: HttpRpcOptions): string[
   ];
   if (best !== undefined && p !== undefined) lines.push(`ours (2 workers) / peer: ${fmt(best.calls_per_s / p.calls_per_s, 1)}x calls/s (target >= 12x); server CPU per call ${fmt(p.server_cpu_us_per_call / best.server_cpu_us_per_call, 1)}x less`);
   if (best !== undefined && floor !== undefined) lines.push(`ours (2 workers) / uWS echo floor: ${fmt((best.calls_per_s / floor.calls_per_s) * 100, 1)}% (target >= 40%)`);
+  if (best !== undefined && sab !== undefined) lines.push(`SAB hop / MessagePort hop (2 workers): ${fmt(sab.calls_per_s / best.calls_per_s, 2)}x calls/s, server CPU per call ${fmt(sab.server_cpu_us_per_call, 1)} vs ${fmt(best.server_cpu_us_per_call, 1)} us`);
   if (spread !== undefined && p !== undefined) lines.push(`ours (2 workers, each listening) / peer: ${fmt(spread.calls_per_s / p.calls_per_s, 1)}x calls/s (target >= 12x); server CPU per call ${fmt(p.server_cpu_us_per_call / spread.server_cpu_us_per_call, 1)}x less`);
   if (spread !== undefined && floor !== undefined) lines.push(`ours (2 workers, each listening) / uWS echo floor: ${fmt((spread.calls_per_s / floor.calls_per_s) * 100, 1)}% (target >= 40%)`);
   return lines;
@@ -350,8 +358,14 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
     `${'server, compression'.padEnd(52)} ${'MB/s'.padStart(8)} ${`${unit}/s`.padStart(9)} ${'errors'.padStart(6)} ${'server CPU'.padStart(10)} ${`us/${unit}`.padStart(9)} ${'load CPU'.padStart(9)} ${`us/${unit}`.padStart(9)} ${'others'.padStart(7)}`;
   const lines: string[] = [];
   const ratio = (list: readonly StreamResult[], compression: string, key: 'mb_per_s' | 'units_per_s', spread = false): number => {
-    const a = list.find((r) => r.kind === 'ours' && listening(r) === spread && r.compression.startsWith(compression));
+    const a = list.find((r) => r.kind === 'ours' && listening(r) === spread && !sabHop(r) && r.compression.startsWith(compression));
     const b = list.find((r) => r.kind === 'peer' && r.compression.startsWith(compression));
+    return a === undefined || b === undefined ? Number.NaN : a[key] / b[key];
+  };
+  /** The SAB hop's rate over the default hop's (2 workers, no listeners). */
+  const sabRatio = (list: readonly StreamResult[], key: 'mb_per_s' | 'units_per_s'): number => {
+    const a = list.find((r) => r.kind === 'ours' && sabHop(r));
+    const b = list.find((r) => r.kind === 'ours' && !sabHop(r) && !listening(r) && r.compression === a?.compression);
     return a === undefined || b === undefined ? Number.NaN : a[key] / b[key];
   };
   if (producer.length > 0) {
@@ -364,6 +378,7 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
       ...producer.map(row),
       `ours / peer: uncompressed ${fmt(ratio(producer, 'off', 'mb_per_s'), 1)}x MB/s (target >= 5x); compressed ${fmt(ratio(producer, 'on', 'mb_per_s'), 1)}x (target >= 20x; ours zstd vs the peer's gzip, the only codec it can encode on Node 20)`,
       `ours (each listening) / peer: uncompressed ${fmt(ratio(producer, 'off', 'mb_per_s', true), 1)}x MB/s; compressed ${fmt(ratio(producer, 'on', 'mb_per_s', true), 1)}x`,
+      `SAB hop / MessagePort hop, uncompressed: ${fmt(sabRatio(producer, 'mb_per_s'), 2)}x MB/s (bodies of 64 KiB or more move over the port on both)`,
       '(handlers: the peer\'s produce, test/interop/peer-bench-protocol.mjs as the stdio part uses it, builds its two columns anew for every batch, about 2 ms per 100,000 rows here; ours builds them once and emits them again)',
     );
   }
@@ -374,7 +389,7 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
         `compression off on both servers; same load process as the producer; MB = input payload bytes`,
       head('turn'),
       ...exchange.map(row),
-      `ours / peer: ${fmt(ratio(exchange, 'off', 'units_per_s'), 1)}x round trips/s (target >= 10x); each listening: ${fmt(ratio(exchange, 'off', 'units_per_s', true), 1)}x`,
+      `ours / peer: ${fmt(ratio(exchange, 'off', 'units_per_s'), 1)}x round trips/s (target >= 10x); each listening: ${fmt(ratio(exchange, 'off', 'units_per_s', true), 1)}x; SAB hop / MessagePort hop: ${fmt(sabRatio(exchange, 'units_per_s'), 2)}x`,
     );
   }
   lines.push('("load CPU": the client process, % of one core; "others": the rest of the machine\'s busy time)');
@@ -439,12 +454,14 @@ export const measureHttpRpc = async (log: (s: string) => void, options: Partial<
     if (o.parts.includes('producer')) {
       for (const [compression, flags] of [['off', ['--no-compression']], ['on (defaults)', []]] as const) {
         streams.push(await streamRun(ours(2, flags), 'producer', compression, o, log));
+        if (compression === 'off') streams.push(await streamRun(ours(2, [...flags, ...SAB_HOP]), 'producer', compression, o, log));
         streams.push(await streamRun(ours(2, [...flags, LISTENING]), 'producer', compression, o, log));
         streams.push(await streamRun(peer(flags), 'producer', compression, o, log));
       }
     }
     if (o.parts.includes('exchange')) {
       streams.push(await streamRun(ours(2, ['--no-compression']), 'exchange', 'off', o, log));
+      streams.push(await streamRun(ours(2, ['--no-compression', ...SAB_HOP]), 'exchange', 'off', o, log));
       streams.push(await streamRun(ours(2, ['--no-compression', LISTENING]), 'exchange', 'off', o, log));
       streams.push(await streamRun(peer(['--no-compression']), 'exchange', 'off', o, log));
     }

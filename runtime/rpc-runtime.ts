@@ -57,6 +57,9 @@ export interface RuntimeOptions<E> extends DispatcherOptions {
    * carry their bytes between the main thread and the worker: `port`
    * (default) transfers each read's buffer over a MessagePort; `sab` copies
    * them through a SharedArrayBuffer channel of two rings (sab-relay.ts).
+   * The HTTP front end's links to the workers follow it too: with `sab`
+   * its small requests and replies travel through rings of their own
+   * (transports/http/link-ring.ts).
    */
   readonly hop?: RelayHop;
   /** Data bytes per direction of each connection's channel with `hop: 'sab'` (default 256 KiB). */
@@ -101,8 +104,8 @@ export class RpcRuntime {
     readonly acceptMode: AcceptMode | undefined,
     /** The workers run under V8 heap limits (`resourceLimits`): one may be killed by its heap limit, no JS run. */
     readonly heapLimited = false,
-    /** How relayed connections cross to their worker, and the ring size of the `sab` hop. */
-    private readonly hop: { readonly kind: RelayHop; readonly ringBytes?: number } = { kind: 'port' },
+    /** How relayed connections and the HTTP front end's requests cross to their worker, and the ring size of the `sab` hop. */
+    readonly hop: { readonly kind: RelayHop; readonly ringBytes?: number } = { kind: 'port' },
   ) {}
 
   /** Start the runtime; resolves once every worker is READY. */

@@ -174,6 +174,12 @@ export interface RingEndOptions {
    * Bounded: a spin that finds nothing falls back to waiting.
    */
   readonly spin?: number;
+  /**
+   * Whether the open end keeps its thread alive (default true). An end
+   * whose owner keeps the thread alive by other means, or that must not
+   * hold a stopped server's process (the HTTP front end's links), says false.
+   */
+  readonly holdThread?: boolean;
 }
 
 /** The bytes a frame is made of: the chunks in order (their total is the frame's length). */
@@ -197,12 +203,13 @@ abstract class RingEnd {
   protected readonly spin: number;
   protected readonly prefix = new Uint8Array(PREFIX);
   protected readonly prefixView = new DataView(this.prefix.buffer);
-  private holding = true;
+  private holding: boolean;
 
   protected constructor(sab: SharedArrayBuffer, options: RingEndOptions) {
     ({ cells: this.cells, data: this.data, capacity: this.capacity } = viewsOf(sab));
     this.spin = options.spin ?? 0;
-    holdThread();
+    this.holding = options.holdThread !== false;
+    if (this.holding) holdThread();
   }
 
   /** This end is done (closed, at end of stream, or its ring failed): it no longer keeps the thread alive. */

@@ -83,9 +83,11 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
                       slower, but a client of a worker that dies of a heap
                       overflow still gets a typed error)
   --hop HOP           how relayed connections (--accept relay, --stdio with
-                      workers) cross to their worker: "port" (default:
-                      transferred buffers on a MessagePort) or "sab" (copied
-                      through a SharedArrayBuffer ring per direction)
+                      workers) and the HTTP front end's requests cross to
+                      their worker: "port" (default: transferred buffers on a
+                      MessagePort) or "sab" (copied through a
+                      SharedArrayBuffer ring per direction; HTTP bodies of
+                      64 KiB or more still move over the port)
   --grace SECONDS     how long a drain lets running calls finish (default 30)
   --log-level LEVEL   the server log on stderr (logfmt lines): trace, debug,
                       info (default), warning, error, fatal or none. A handler

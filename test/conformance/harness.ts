@@ -10,7 +10,8 @@
  * connection per test), `stdio-workers-sab` and `unix-relay-sab` (the
  * relay's SAB hop, `--hop sab`, stdio and `--accept relay` on unix; a
  * subset of the groups, see SAB_HOP_GROUPS), `http` (the worker with `--http --workers 2`, a
- * fresh HTTP client per test), `shm` (a runtime in the test process with two
+ * fresh HTTP client per test), `http-workers` (the same, each worker
+ * listening), `http-sab` (the same with `--hop sab`, the SAB_HOP_GROUPS), `shm` (a runtime in the test process with two
  * worker threads, a fresh SharedArrayBuffer channel per test from the test's
  * thread to one of them), `shm-segment` (the stdio worker, our
  * subprocess client owning an 8 MiB shared-memory segment, as the
@@ -355,14 +356,15 @@ const tcp = (): ConformanceTransport =>
  * base URL of an auth-refusing worker (`authBaseUrl`, for TestHealth),
  * started only when a test asks for it (`httpUrls`).
  */
-const http = (name: 'http' | 'http-workers' = 'http'): ConformanceTransport => {
+const http = (name: 'http' | 'http-workers' | 'http-sab' = 'http'): ConformanceTransport => {
   const portOf = (w: ListeningWorker): number => {
     const m = /^PORT:(\d+)$/.exec(w.line);
     if (m === null) throw new Error(`unexpected discovery line from the http worker: ${w.line}`);
     return Number(m[1]);
   };
-  // `http-workers`: every worker listens on the port itself (--listen-in-workers).
-  const flags = ['--http', '--workers', '2', ...(name === 'http-workers' ? ['--listen-in-workers'] : [])];
+  // `http-workers`: every worker listens on the port itself (--listen-in-workers); `http-sab`: the front
+  // end's links to the workers carry their small messages through rings (--hop sab).
+  const flags = ['--http', '--workers', '2', ...(name === 'http-workers' ? ['--listen-in-workers'] : name === 'http-sab' ? ['--hop', 'sab'] : [])];
   const server = fileServers.get(name) ?? new SocketServer(name, () => spawnListening(name, flags));
   fileServers.set(name, server);
   const auth = fileServers.get('http-auth') ?? new SocketServer('http-auth', () => spawnListening('http-auth', ['--http', '--workers', '1', '--auth-reject-all']));
@@ -432,8 +434,8 @@ const shm = (): ConformanceTransport => {
 };
 
 /**
- * The groups the relay's SAB hop lanes run (`unix-relay-sab`,
- * `stdio-workers-sab`): unary calls, producer and exchange streams, large
+ * The groups the SAB hop lanes run (the relay's `unix-relay-sab` and
+ * `stdio-workers-sab`, the HTTP front end's `http-sab`): unary calls, producer and exchange streams, large
  * payloads, errors and recovery, cancellation, framing errors. The rest of
  * the suite adds nothing the hop could break (it only moves bytes) and would
  * cost two more lanes of the whole suite; naming a lane in
@@ -459,6 +461,7 @@ const allTransports = (): ConformanceTransport[] => [
   tcp(),
   http(),
   http('http-workers'),
+  coveringOnly(http('http-sab'), SAB_HOP_GROUPS),
   shm(),
   ...(segmentsAvailable() ? [shmSegment()] : []),
 ];

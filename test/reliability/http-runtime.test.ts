@@ -25,8 +25,8 @@ const BOUND_MS = 3_000;
 const { newMarker } = markerFiles('vgi-http-rt-');
 const waitFor = (cond: () => boolean): Promise<number> => waitUntil(cond, BOUND_MS);
 
-const serveHang = (workers: number, engine: 'uws' | 'node', extra: { cors?: { origins: string }; tokenKey?: string; tokenTtlSeconds?: number; listeners?: 'main' | 'workers' } = {}): Promise<RunningServer> =>
-  startServer({ services: [Hang], layer: HangLive, workers, workerModule: WORKER, listen: { kind: 'http' }, http: { engine, ...extra } });
+const serveHang = (workers: number, engine: 'uws' | 'node', extra: { cors?: { origins: string }; tokenKey?: string; tokenTtlSeconds?: number; listeners?: 'main' | 'workers' } = {}, hop?: 'sab'): Promise<RunningServer> =>
+  startServer({ services: [Hang], layer: HangLive, workers, workerModule: WORKER, listen: { kind: 'http' }, http: { engine, ...extra }, ...(hop === undefined ? {} : { hop }) });
 
 /** Whether the servers of this run listen in their workers (VGI_RPC_HTTP_LISTENERS=workers runs every HTTP test that way). */
 const envWorkers = process.env.VGI_RPC_HTTP_LISTENERS === 'workers';
@@ -43,13 +43,15 @@ const echoWorks = async (s: RunningServer): Promise<void> => {
 };
 
 const lanes = [
-  ...(['uws', 'node'] as const).flatMap((engine) => [0, 2].map((workers) => ({ engine, workers, listeners: undefined as 'workers' | undefined }))),
-  { engine: 'uws' as const, workers: 2, listeners: 'workers' as const },
+  ...(['uws', 'node'] as const).flatMap((engine) => [0, 2].map((workers) => ({ engine, workers, listeners: undefined as 'workers' | undefined, hop: undefined as 'sab' | undefined }))),
+  { engine: 'uws' as const, workers: 2, listeners: 'workers' as const, hop: undefined },
+  // The runtime's SAB hop: the front end's small requests and replies cross through rings.
+  { engine: 'uws' as const, workers: 2, listeners: undefined, hop: 'sab' as const },
 ];
-for (const { engine, workers, listeners } of lanes) {
-  describe(`HTTP on ${engine}, ${workers === 0 ? 'main thread' : `${workers} workers`}${listeners === 'workers' ? ', each listening' : ''}`, () => {
+for (const { engine, workers, listeners, hop } of lanes) {
+  describe(`HTTP on ${engine}, ${workers === 0 ? 'main thread' : `${workers} workers`}${listeners === 'workers' ? ', each listening' : ''}${hop === 'sab' ? ', SAB hop' : ''}`, () => {
     let server: RunningServer;
-    beforeAll(async () => { server = await serveHang(workers, engine, listeners === undefined ? {} : { listeners }); });
+    beforeAll(async () => { server = await serveHang(workers, engine, listeners === undefined ? {} : { listeners }, hop); });
     afterAll(async () => { await server.drain(); });
 
     it('an aborted request interrupts its call, whose finalizer runs; the server keeps serving', async () => {
@@ -210,14 +212,14 @@ describe('HTTP stream tokens', () => {
   });
 });
 
-describe.each(['main', 'workers'] as const)('HTTP and a worker that dies (listeners: %s)', (listeners) => {
+describe.each([['main', 'port'], ['workers', 'port'], ['main', 'sab']] as const)('HTTP and a worker that dies (listeners: %s, hop: %s)', (listeners, hop) => {
   const CHAOS_WORKER = new URL('../../dist/test/fixtures/chaos-worker-thread.js', import.meta.url);
   // With each worker listening, the dead worker's connections close with it: a request sent on one
   // as it closes fails with a transport error (the client retries nothing here).
   const connectionLost = listeners === 'workers' || envWorkers;
 
   it('the request it was answering gets WorkerCrashedError; streams it held are lost (StreamStateLostError), others go on, new calls are served', async () => {
-    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' }, http: { listeners: listeners === 'main' && envWorkers ? 'workers' : listeners } });
+    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' }, http: { listeners: listeners === 'main' && envWorkers ? 'workers' : listeners }, hop });
     const conn = await httpConnect(urlOf(server), { retry: false });
     try {
       const chaos = Client.promises(Chaos, conn);

@@ -11,7 +11,8 @@
  * own as one message. A task per request cost the main thread a postMessage
  * (a thread wake-up) and piscina's bookkeeping, over 30 µs per call, more
  * than everything else the front end does. Reply bodies are moved back to
- * the main thread, not copied.
+ * the main thread, not copied. With the runtime's `hop: 'sab'` a link also
+ * has two rings in shared memory for its small messages (link-ring.ts).
  */
 import { type MessagePort, threadId } from 'node:worker_threads';
 import type { Dispatcher } from '../../src/protocol/dispatcher.js';
@@ -24,13 +25,16 @@ import { HttpApp, type InFlight, type RpcRequest } from './http-app.js';
 import { HTTP_TASKS } from './http-worker-hook.js';
 import { type ListenOrder, WorkerListener } from './worker-listener.js';
 import type { Authenticate } from './unauthorized.js';
+import type { RingWriter } from '../../runtime/sab-ring.js';
+import { type SabChannel, openSide } from '../../runtime/sab-channel.js';
+import { pumpBatches, writeBatch } from './link-ring.js';
 
 export { HTTP_TASKS };
 
 /** What the front end sends a worker as a pool task. */
 export type HttpTaskPayload =
-  /** Open the link to worker `threadId`: requests and aborts arrive on `port`, replies leave on it. */
-  | { readonly op: 'link'; readonly threadId: number; readonly port: MessagePort }
+  /** Open the link to worker `threadId`: requests and aborts arrive on `port`, replies leave on it; with `sab` (the `sab` hop), small ones travel through its rings (this worker holds side `b`). */
+  | { readonly op: 'link'; readonly threadId: number; readonly port: MessagePort; readonly sab?: SabChannel }
   | { readonly op: 'closeStreams'; readonly detail: string }
   /** Release every sticky session now (the drain handle's `shutdown`); streams and the listener go on. */
   | { readonly op: 'closeSessions' }
@@ -126,21 +130,31 @@ export const answerTask = async (app: HttpApp, request: RpcRequest, onStart?: (f
 };
 
 /**
- * Messages queued for one port and sent together once the current turn of
+ * Messages queued for one link and sent together once the current turn of
  * the event loop is over (setImmediate runs after the I/O callbacks of the
- * turn), with their transferables.
+ * turn): over the port with their transferables, or, on a link with a
+ * ring (the `sab` hop, see link-ring.ts), those that move no large buffer
+ * as one frame through the ring.
  */
 export class LinkBatch<T> {
   private queue: T[] = [];
   private transfer: ArrayBuffer[] = [];
+  private ringQueue: T[] = [];
   private scheduled = false;
 
-  constructor(private readonly port: MessagePort) {}
+  constructor(
+    private readonly port: MessagePort,
+    private readonly ring?: RingWriter,
+  ) {}
 
   /** Queue `message` (moving `buffer` with it, when given). */
   send(message: T, buffer?: ArrayBuffer): void {
-    this.queue.push(message);
-    if (buffer !== undefined) this.transfer.push(buffer);
+    if (this.ring !== undefined && (buffer === undefined || buffer.byteLength < RECYCLE_MIN_BYTES)) {
+      this.ringQueue.push(message);
+    } else {
+      this.queue.push(message);
+      if (buffer !== undefined) this.transfer.push(buffer);
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -149,19 +163,21 @@ export class LinkBatch<T> {
 
   /** Send what is queued now (a thread about to exit). */
   flushNow(): void {
-    if (this.queue.length > 0) this.flush();
+    if (this.queue.length > 0 || this.ringQueue.length > 0) this.flush();
   }
 
   private readonly flush = (): void => {
-    if (this.queue.length === 0) {
-      this.scheduled = false;
-      return;
+    this.scheduled = false;
+    if (this.ringQueue.length > 0) {
+      const batch = this.ringQueue;
+      this.ringQueue = [];
+      writeBatch(this.ring!, batch);
     }
+    if (this.queue.length === 0) return;
     const queue = this.queue;
     const transfer = this.transfer;
     this.queue = [];
     this.transfer = [];
-    this.scheduled = false;
     this.port.postMessage(queue, transfer);
   };
 }
@@ -207,7 +223,9 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings, 
           task.port.close();
           throw new Error(`worker thread ${task.threadId} is gone`);
         }
-        const out = new LinkBatch<LinkReply>(task.port);
+        // piscina keeps this thread alive: the ring's ends need not.
+        const ring = task.sab === undefined ? undefined : openSide(task.sab, 'b', { holdThread: false });
+        const out = new LinkBatch<LinkReply>(task.port, ring?.writer);
         const received = new Set<number>();
         // A thread that exits tells the link which of its requests it had received: the others, still in
         // the port, never ran, and the sender may answer them elsewhere (see NotReceivedError).
@@ -226,13 +244,15 @@ export const httpTaskHandler = (dispatcher: Dispatcher, settings: HttpSettings, 
         }
         // The sender's end closed (its thread exited): nothing more to tell it.
         port.once('close', () => openLinks.delete(link));
-        task.port.on('message', (batch: readonly LinkMessage[]) => {
+        const take = (batch: readonly LinkMessage[]): void => {
           for (const m of batch) {
             if (m.op === 'request') void answer(m.id, m.request, out, received);
             else if (m.op === 'abort') abort(m.id);
             else buffers.give(m.buffer);
           }
-        });
+        };
+        task.port.on('message', take);
+        if (ring !== undefined) void pumpBatches(ring.reader, take);
         return undefined;
       }
       if (task.op === 'pageModel') return pageModel(dispatcher.hosting, { prefix: settings.prefix });

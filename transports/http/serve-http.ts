@@ -93,7 +93,7 @@ export const serveHttp = async (runtime: RpcRuntime, host: string, port: number,
   } else {
     if (pool === undefined) throw new Error('HTTP needs a worker pool or the main thread\'s dispatcher');
     const codecs = httpCodecs([]);
-    const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.routeTag, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes));
+    const forwarder = new WorkerForwarder(pool, runtime.serverId, settings.routeTag, (encoding, body) => codecs.decode(encoding, body, settings.maxRequestBytes), runtime.hop);
     forward = (request, onAbort) => forwarder.forward(request, onAbort);
     closeStreams = (detail) => forwarder.closeStreams(detail);
     setDraining = (on) => forwarder.setDraining(on);

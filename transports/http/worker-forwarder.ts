@@ -22,6 +22,9 @@ import { emptySchema } from '../../src/service/method.js';
 import { writeErrorStream } from '../../src/protocol/responses.js';
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { WorkerPool } from '../../runtime/worker-pool.js';
+import { type ChannelEnd, DEFAULT_RING_BYTES, type SabChannel, createSabChannel, openSide } from '../../runtime/sab-channel.js';
+import type { RelayHop } from '../../runtime/sab-relay.js';
+import { drainBatches, pumpBatches } from './link-ring.js';
 import type { HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
 import { ARROW_CONTENT_TYPE, type RpcRequest } from './http-app.js';
@@ -53,16 +56,21 @@ interface Pending {
 /** The link to one worker: its port, the batch being gathered for it, and the requests it has not answered. */
 export class Link {
   readonly out: LinkBatch<LinkMessage>;
+  /** The link's rings (the `sab` hop): this thread's side. */
+  private readonly ring: ChannelEnd | undefined;
   readonly pending = new Map<number, Pending>();
   /** The requests the worker had received when its thread began to exit (undefined: it did not say). */
   private received: ReadonlySet<number> | undefined;
   /** The worker took its end of the link (it says so first): before that, nothing sent on it ran. */
   private linked = false;
 
-  constructor(readonly port: MessagePort) {
-    this.out = new LinkBatch(port);
+  /** A link over `port`, and through the rings of `sab` too (this thread holds side `a`). */
+  constructor(readonly port: MessagePort, sab?: SabChannel) {
+    // The link must not keep the process alive once the server has stopped: neither its port nor its rings.
+    this.ring = sab === undefined ? undefined : openSide(sab, 'a', { holdThread: false });
+    this.out = new LinkBatch(port, this.ring?.writer);
     port.on('message', (batch: readonly LinkReply[]) => this.take(batch));
-    // The link must not keep the process alive once the server has stopped.
+    if (this.ring !== undefined) void pumpBatches<LinkReply>(this.ring.reader, (batch) => this.take(batch));
     port.unref();
   }
 
@@ -94,6 +102,11 @@ export class Link {
     // What the worker posted before it exited may still wait in the port (the exit notice comes on
     // another port, in no set order with this one): its replies and its list of received requests.
     for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) this.take(m.message as readonly LinkReply[]);
+    if (this.ring !== undefined) {
+      drainBatches<LinkReply>(this.ring.reader, (batch) => this.take(batch));
+      this.ring.reader.close();
+      this.ring.writer.abort();
+    }
     const ran = (id: number): boolean => opened && this.linked && (this.received === undefined || this.received.has(id));
     for (const [id, p] of this.pending) p.reject(ran(id) ? e : new NotReceivedError(e.message));
     this.pending.clear();
@@ -112,9 +125,14 @@ export class WorkerLinks {
   private readonly links = new Map<number, Link>();
   private nextId = 0;
 
+  /**
+   * `ringBytes`: give each link two rings of this many data bytes (the
+   * runtime's `hop: 'sab'`); `open` then hands the worker their channel too.
+   */
   constructor(
     private readonly serverId: string,
-    private readonly open: (threadId: number, port: MessagePort) => Promise<unknown>,
+    private readonly open: (threadId: number, port: MessagePort, sab?: SabChannel) => Promise<unknown>,
+    private readonly ringBytes?: number,
   ) {}
 
   /** The link to worker `threadId`, opened on first use. */
@@ -122,10 +140,11 @@ export class WorkerLinks {
     let link = this.links.get(threadId);
     if (link === undefined) {
       const { port1, port2 } = new MessageChannel();
-      link = new Link(port1);
+      const sab = this.ringBytes === undefined ? undefined : createSabChannel(this.ringBytes);
+      link = new Link(port1, sab);
       this.links.set(threadId, link);
       const opened = link;
-      this.open(threadId, port2).catch((e: unknown) => {
+      this.open(threadId, port2, sab).catch((e: unknown) => {
         if (this.links.get(threadId) === opened) this.links.delete(threadId);
         opened.fail(e instanceof Error ? e : new Error(String(e)), false);
       });
@@ -245,17 +264,20 @@ export class WorkerForwarder {
   /**
    * `routeTag`: the process's route tag the workers seal into their tokens'
    * nonces; `decode` undoes a request's content coding, so a compressed
-   * continuation's token can be read.
+   * continuation's token can be read; `hop`: the runtime's hop (`sab`
+   * gives each link rings of `ringBytes` per direction, see link-ring.ts).
    */
   constructor(
     private readonly pool: WorkerPool,
     private readonly serverId: string,
     private readonly routeTag: number,
     private readonly decode?: (encoding: string, body: Uint8Array) => Uint8Array,
+    hop: { readonly kind: RelayHop; readonly ringBytes?: number } = { kind: 'port' },
   ) {
     // One pool task hands a worker its end of the link (the pool waits for a worker still starting).
-    this.links = new WorkerLinks(serverId, (threadId, port) =>
-      pool.runTask(threadId, { transport: HTTP_TASKS, payload: { op: 'link', threadId, port } satisfies HttpTaskPayload }, [port]));
+    this.links = new WorkerLinks(serverId, (threadId, port, sab) =>
+      pool.runTask(threadId, { transport: HTTP_TASKS, payload: { op: 'link', threadId, port, ...(sab === undefined ? {} : { sab }) } satisfies HttpTaskPayload }, [port]),
+    hop.kind === 'sab' ? hop.ringBytes ?? DEFAULT_RING_BYTES : undefined);
     pool.onWorkerExit((tid) => {
       this.load.delete(tid);
       this.links.exited(tid);
