@@ -19,8 +19,8 @@ afterEach(async () => {
 });
 
 /** Start the fixture on side `b` of `channel`, watched: its exit marks its ends crashed. */
-const startWorker = (channel: SabChannel, mode: string, bytes?: number): { worker: Worker; said: (m: string) => Promise<void> } => {
-  const worker = new Worker(WORKER, { workerData: { channel, mode, ...(bytes === undefined ? {} : { bytes }) } });
+const startWorker = (channel: SabChannel, mode: string, bytes?: number, holdThread?: boolean): { worker: Worker; said: (m: string) => Promise<void> } => {
+  const worker = new Worker(WORKER, { workerData: { channel, mode, ...(bytes === undefined ? {} : { bytes }), ...(holdThread === undefined ? {} : { holdThread }) } });
   started.push(worker);
   watchThread(worker, channel, 'b');
   const heard: string[] = [];
@@ -106,5 +106,23 @@ describe('SAB channel between threads', () => {
     await said('echoed');
     await new Promise<void>((r) => worker.once('exit', () => r()));
     expect(await reader.read()).toBeNull();
+  });
+
+  it('an open end keeps its thread alive while it waits, unless opened with holdThread: false', async () => {
+    const exited = (w: Worker): Promise<number> => new Promise((r) => w.once('exit', r));
+    // Held (the default): the worker waits for a frame, and gets it.
+    const held = createSabChannel(64);
+    const a = startWorker(held, 'wait');
+    await a.said('waiting');
+    await new Promise((r) => setTimeout(r, 300));
+    openSide(held, 'a').writer.write(pattern(2, 10));
+    await a.said('read');
+    // Not held: nothing keeps the worker's event loop alive, so it ends while waiting, without reading.
+    const unheld = createSabChannel(64);
+    const b = startWorker(unheld, 'wait', undefined, false);
+    const heard: string[] = [];
+    b.worker.on('message', (m: string) => heard.push(m));
+    expect(await exited(b.worker)).toBe(0);
+    expect(heard).toEqual(['waiting']);
   });
 });
