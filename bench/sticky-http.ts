@@ -23,7 +23,11 @@
  *    with `lightDelayMs` (about 1,300 calls/s), far below capacity, where
  *    the answer time is the server's own and not queueing behind other
  *    requests; and the bare uWS echo under the same light load, the floor of
- *    those latencies (wrk's paced mode adds its own). Beside each run, the
+ *    those latencies (wrk's paced mode adds its own). The same three light
+ *    loads are then measured by bench/http-paced.c (compiled with `cc` for
+ *    the run), an open-loop C client that sends `pacedRate` calls/s spread
+ *    over the 64 connections on nanosecond timers and times each answer from
+ *    when it was due and from when it was written. Beside each run, the
  *    server threads' run-queue wait (from
  *    /proc schedstat) shows how long they were runnable without a core:
  *    on a 2-core machine shared with wrk that, not the code, sets the
@@ -39,7 +43,9 @@
  *    while every thread watches its event loop (the worst lateness of a 1 ms
  *    timer); the expired sessions must all be released (the workers count
  *    their states' close()). Then the same window again with nothing
- *    expiring, as the control: the machine's own noise.
+ *    expiring, as the control: the machine's own noise. With a C compiler
+ *    the windows' resumes come from the paced C client (`pacedRate`/s, every
+ *    answer timed), else from wrk's paced mode.
  *
  * Standalone: node dist/bench/sticky-http.js [--sessions N] [--only memory,resume,reap]
  */
@@ -57,6 +63,8 @@ import { RawHttpConnection } from './raw-http.js';
 import { startEchoServer } from './http-echo.js';
 import { type StallSummary, StickyBench } from './sticky-service.js';
 import { CHECK_ANSWERS_LUA, type WrkLoad, type WrkRun, measuredRun, warmUp, wrkMissing } from './wrk.js';
+import { type PacedLoad, type PacedResult, pacedRun } from './http-paced.js';
+import { compileTool } from './native-tool.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const SERVER = join(HERE, 'sticky-server.js');
@@ -76,12 +84,14 @@ export interface StickyHttpOptions {
   readonly lightDelayMs: number;
   /** Long-lived sessions resumed while the others are reaped. */
   readonly reapLoadSessions: number;
+  /** Requests per second of the paced C client (bench/http-paced.c) in the light runs and the reaping window. */
+  readonly pacedRate: number;
   readonly parts: readonly ('memory' | 'resume' | 'reap')[];
 }
 
 const DEFAULTS: StickyHttpOptions = {
   sessions: 100_000, workers: 2, connections: 64, threads: 2, warmupSeconds: 2, seconds: 5,
-  pacedDelayMs: 5, lightDelayMs: 50, reapLoadSessions: 1_000, parts: ['memory', 'resume', 'reap'],
+  pacedDelayMs: 5, lightDelayMs: 50, reapLoadSessions: 1_000, pacedRate: 2_000, parts: ['memory', 'resume', 'reap'],
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -272,17 +282,31 @@ export interface StickyHttpResults {
     readonly rss_bytes_per_session: number;
     readonly sessions_per_gib: number;
   };
-  readonly resume?: { readonly saturated: LoadResult; readonly paced: LoadResult; readonly light: LoadResult; readonly stateless: LoadResult; readonly statelessLight: LoadResult; readonly echoLight: LoadResult };
+  readonly resume?: {
+    readonly saturated: LoadResult; readonly paced: LoadResult; readonly light: LoadResult; readonly stateless: LoadResult; readonly statelessLight: LoadResult; readonly echoLight: LoadResult;
+    /** The same light loads from the paced C client (when a C compiler was there). */
+    readonly precise?: { readonly resume: PacedResult; readonly stateless: PacedResult; readonly echo: PacedResult };
+  };
   readonly reap?: {
     readonly expired: number;
     readonly released: number;
-    readonly reaping: LoadResult;
+    /** The window's load and latencies from wrk (without a C compiler). */
+    readonly reaping?: LoadResult;
     readonly reaping_stalls: ThreadStalls;
-    readonly control: LoadResult;
+    readonly control?: LoadResult;
     readonly control_stalls: ThreadStalls;
     readonly late_start: boolean;
+    /** The windows' load and latencies from the paced C client, instead of wrk (when a C compiler was there). */
+    readonly precise?: { readonly reaping: PacedResult; readonly control: PacedResult };
   };
 }
+
+const pacedLine = (name: string, r: PacedResult): string =>
+  `${name.padEnd(44)} ${fmt(r.rate).padStart(8)} ${fmt(r.p50_us).padStart(7)} ${fmt(r.p99_us).padStart(7)} ${fmt(r.p999_us).padStart(8)} ${fmt(r.max_us).padStart(8)} ` +
+  `${fmt(r.sent_p50_us).padStart(7)} ${fmt(r.sent_p99_us).padStart(7)} ${fmt(r.sent_max_us).padStart(8)} ${String(r.bad).padStart(4)} ${fmt(r.server_cpu_pct).padStart(6)}% ${fmt(r.client_cpu_pct).padStart(6)}% ${fmt(r.server_wait_pct).padStart(6)}%`;
+const PACED_HEAD = `${'load'.padEnd(44)} ${'calls/s'.padStart(8)} ${'p50 µs'.padStart(7)} ${'p99 µs'.padStart(7)} ${'p99.9 µs'.padStart(8)} ${'max µs'.padStart(8)} ` +
+  `${'sent p50'.padStart(7)} ${'sent p99'.padStart(7)} ${'sent max'.padStart(8)} ${'bad'.padStart(4)} ${'server'.padStart(7)} ${'client'.padStart(7)} ${'waited'.padStart(7)}`;
+const PACED_NOTE = 'latency from when each request was due (open loop: a late answer delays the requests queued behind it on its connection), and from when it was written ("sent": leaves out the client\'s own lateness in waking to send)';
 
 /** Heap in use after full GCs: the main thread's and each worker's. */
 const heaps = async (server: BenchServer, probes: readonly Probe[]): Promise<{ main: number; workers: number[] }> => {
@@ -328,6 +352,13 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
   };
   const load0 = loadavg()[0]!;
   let openRate = 10_000;
+  // The paced C client (bench/http-paced.c), for latencies below saturation that wrk's paced mode would blur.
+  const tool = compileTool('http-paced', dir);
+  if ('error' in tool) log(`sticky: ${tool.error}; the light runs and the reaping window use wrk only`);
+  const probe = 'error' in tool ? undefined : (name: string, pl: PacedLoad, pid: number, warmup = o.warmupSeconds, seconds = o.seconds): Promise<PacedResult> => {
+    log(`  ${name}: paced C client, ${fmt(pl.rate)}/s over ${pl.connections} connections, ${warmup} s warm-up, ${seconds} s measured`);
+    return pacedRun(tool.binary, pl, warmup, seconds, pid);
+  };
   try {
     if (o.parts.includes('memory') || o.parts.includes('resume')) {
       const server = await BenchServer.start(o.workers);
@@ -382,14 +413,22 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
           const statelessLight = await run(`stateless ping, light (${o.lightDelayMs} ms between calls per connection)`, load(pingLightScript, `${server.url}/StickyBench/ping`), pid);
           // The floor of the light runs: the bare uWS echo under the same paced wrk (wrk's delay() and its
           // clock add their own latency at low rates, which no server can go under).
+          const pacedOf = (port: number, path: string, bodyFile: string, tokensFile?: string): PacedLoad =>
+            ({ port, path, bodyFile, ...(tokensFile === undefined ? {} : { tokensFile }), connections: o.connections, rate: o.pacedRate });
+          const precise = probe === undefined ? undefined : {
+            resume: await probe('resume, light', pacedOf(server.port, '/StickyBench/touch', touchBody, tokens), pid),
+            stateless: await probe('stateless ping, light', pacedOf(server.port, '/StickyBench/ping', pingBody), pid),
+          };
           const echo = await startEchoServer('uws');
           let echoLight: LoadResult;
+          let echoPrecise: PacedResult | undefined;
           try {
             echoLight = await run(`floor: bare uWS echo, light (${o.lightDelayMs} ms between calls per connection)`, load(pingLightScript, `http://127.0.0.1:${echo.port}/StickyBench/ping`), echo.child.pid!);
+            if (probe !== undefined) echoPrecise = await probe('floor: bare uWS echo, light', pacedOf(echo.port, '/StickyBench/ping', pingBody), echo.child.pid!);
           } finally {
             echo.child.kill();
           }
-          results.resume = { saturated, paced, light, stateless, statelessLight, echoLight };
+          results.resume = { saturated, paced, light, stateless, statelessLight, echoLight, ...(precise === undefined || echoPrecise === undefined ? {} : { precise: { ...precise, echo: echoPrecise } }) };
           lines.push(
             '',
             `resume: touch (unary, bumps the session's counter) with a different one of the ${fmt(o.sessions)} tokens on every request (wrk Lua rotates them), ` +
@@ -405,6 +444,16 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
             `saturated latency is mostly queueing (64 in flight / ${fmt(saturated.calls_per_s)} calls/s = ${fmt((o.connections / saturated.calls_per_s) * 1e6)} µs mean); the paced and light runs show the answer time below saturation. ` +
               "'waited': the server's threads' time runnable but without a free core (/proc schedstat), summed over its threads, % of the run: a request waits at least that long in aggregate whatever the code does. Target: resume p99 < 1 ms.",
           );
+          const pr = results.resume.precise;
+          if (pr !== undefined) {
+            lines.push(
+              `light load from the paced C client (bench/http-paced.c: ${fmt(o.pacedRate)} calls/s spread over ${o.connections} keep-alive connections, open loop, ${o.warmupSeconds} s warm-up then ${o.seconds} s measured, every answer checked); ${PACED_NOTE}`,
+              PACED_HEAD,
+              pacedLine('resume (touch, a different token each call)', pr.resume),
+              pacedLine('stateless ping (no session)', pr.stateless),
+              pacedLine('floor: bare uWS echo', pr.echo),
+            );
+          }
         }
         for (const p of probes) await p.conn.close();
       } finally {
@@ -434,14 +483,20 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
         await armStalls(server, probes);
         const window = Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000) + 3);
         log(`  reaping window: ${window} s of paced resumes of the long-lived sessions (expiry in ${fmt((expiresAt - Date.now()) / 1000, 1)} s)`);
-        const reaping = await run('resumes while reaping', wl, server.child.pid!, 0, window);
+        const reapPaced: PacedLoad = { port: server.port, path: '/StickyBench/touch', bodyFile: touchBody, tokensFile: tokens, connections: o.connections, rate: o.pacedRate };
+        // The C client's light load times every answer (a stall shows as the answers it delayed); wrk's
+        // paced mode is the fallback (it loads the server to half its capacity, where queueing blurs stalls).
+        const window_ = (name: string): Promise<LoadResult | PacedResult> =>
+          probe === undefined ? run(name, wl, server.child.pid!, 0, window) : probe(name, reapPaced, server.child.pid!, 0, window);
+        const reaping = await window_('resumes while reaping');
         const reapingStall = await readStalls(server, probes);
         const heldAfter = (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
         await armStalls(server, probes);
-        const control = await run('control: the same load, nothing expiring', wl, server.child.pid!, 0, window);
+        const control = await window_('control: the same load, nothing expiring');
         const controlStall = await readStalls(server, probes);
         results.reap = {
-          expired: o.sessions, released: heldBefore - heldAfter, reaping, reaping_stalls: reapingStall, control, control_stalls: controlStall, late_start: lateStart,
+          expired: o.sessions, released: heldBefore - heldAfter, reaping_stalls: reapingStall, control_stalls: controlStall, late_start: lateStart,
+          ...('p999_us' in reaping && 'p999_us' in control ? { precise: { reaping, control } } : { reaping: reaping as LoadResult, control: control as LoadResult }),
         };
         const one = (s: StallSummary): string =>
           `${fmt(s.worst_ms, 1)} ms (${s.over_5ms} over 5 ms, ${s.over_2ms} over 2 ms in ${fmt(s.ticks)} ticks; GC worst ${fmt(s.gc_worst_ms, 1)} ms, ${s.gc_over_5ms} over 5 ms, ${fmt(s.gc_ms)} ms in all; waited for a core ${fmt(s.runqueue_ms)} ms)`;
@@ -449,11 +504,14 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
         lines.push(
           '',
           `reaping: ${fmt(o.sessions)} sessions expiring at one instant (opened with that absolute expiry) beside ${fmt(o.reapLoadSessions)} long-lived ones; ` +
-            `paced resumes of the long-lived ones (${o.pacedDelayMs} ms pause per connection, ${o.connections} connections) over ${window} s spanning the expiry and the reapers' next ticks; ` +
+            (probe === undefined
+              ? `wrk's paced resumes of the long-lived ones (${o.pacedDelayMs} ms pause per connection, ${o.connections} connections)`
+              : `the paced C client's resumes of the long-lived ones (${fmt(o.pacedRate)}/s over ${o.connections} connections)`) +
+            ` over ${window} s spanning the expiry and the reapers' next ticks; ` +
             `released by the reapers in the window: ${fmt(heldBefore - heldAfter)} of ${fmt(o.sessions)}${lateStart ? ' (opening ran late: the expiry came less than 1 s after the last open)' : ''}`,
-          LOAD_HEAD,
-          loadLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping),
-          loadLine('control: same load, nothing expiring', control),
+          ...('p999_us' in reaping && 'p999_us' in control
+            ? [PACED_NOTE, PACED_HEAD, pacedLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping), pacedLine('control: same load, nothing expiring', control)]
+            : [LOAD_HEAD, loadLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping as LoadResult), loadLine('control: same load, nothing expiring', control as LoadResult)]),
           `event-loop stalls (lateness of a 1 ms timer in each thread): worst, and how many ticks were late by more than 5 / 2 ms`,
           `  while reaping: ${stalls(reapingStall)}`,
           `  control:       ${stalls(controlStall)}`,

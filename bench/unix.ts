@@ -25,7 +25,7 @@
  * Standalone: node dist/bench/unix.js [--rounds N] [--window S] [--inflight W]
  *   [--connections K] [--generators G] [--node | --typed]
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,7 @@ import { connectUnix } from '../transports/unix/unix-client.js';
 import { Bench } from '../examples/bench/bench-service.js';
 import { CLK_TCK, machineBusyTicks, parseStat } from './proc-cpu.js';
 import { LoadProcess } from './load-process.js';
+import { compileTool } from './native-tool.js';
 
 /** How the load is shaped. */
 export interface UnixLoadOptions {
@@ -100,7 +101,6 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const WORKER = join(HERE, '../examples/bench/worker.js');
 const LOAD = join(HERE, 'unix-load.js');
 const PEER_SERVER = join(HERE, '../../bench/peer-unix-server.mjs');
-const NATIVE_SOURCE = join(HERE, '../../bench/unix-load.c');
 
 /** The native generator, compiled for this run, and the request it replays. */
 interface NativeLoad {
@@ -111,12 +111,12 @@ interface NativeLoad {
 /** Compile bench/unix-load.c and write the request it replays; undefined (with the reason logged) when there is no C compiler. */
 const prepareNative = (log: (s: string) => void): NativeLoad | undefined => {
   const dir = mkdtempSync(join(tmpdir(), 'vgi-bench-load-'));
-  const binary = join(dir, 'unix-load');
-  const built = spawnSync('cc', ['-O2', '-o', binary, NATIVE_SOURCE], { encoding: 'utf8' });
-  if (built.status !== 0) {
-    log(`unix: cannot compile ${NATIVE_SOURCE} (${built.error?.message ?? built.stderr.trim()}); using the Node generator`);
+  const built = compileTool('unix-load', dir);
+  if ('error' in built) {
+    log(`unix: ${built.error}; using the Node generator`);
     return undefined;
   }
+  const { binary } = built;
   const parts: Uint8Array[] = [];
   encodeRequest(parts, { protocol: 'Bench', protocolVersion: undefined }, 'add', Bench.methods.add, { a: 1, b: 2 });
   const requestFile = join(dir, 'request.bin');
