@@ -27,13 +27,9 @@ export const writeBatch = (ring: RingWriter, batch: readonly unknown[]): boolean
 /** Hand every batch `ring` carries to `take` until the ring ends or fails. */
 export const pumpBatches = async <T>(ring: RingReader, take: (batch: readonly T[]) => void): Promise<void> => {
   for (;;) {
-    let frame: Uint8Array | null | undefined;
+    let frame: Uint8Array | null;
     try {
-      frame = ring.tryRead();
-      while (frame === undefined) {
-        await ring.readable();
-        frame = ring.tryRead();
-      }
+      frame = await ring.read();
     } catch (e) {
       if (e instanceof RingError) return;
       throw e;
