@@ -12,18 +12,20 @@
  *    peer, and to the discovery line with 2 workers (bench/startup.ts);
  * 5. the HTTP floor: bare POST echo requests/s of the uWebSockets.js and
  *    node:http engines under wrk, with server and wrk CPU (bench/http-echo.ts);
- * 6. HTTP RPC: unary calls/s under wrk (ours with 2/1/0 workers, the peer's
- *    HTTP handler, the uWS echo floor), producer MB/s (plain and compressed)
+ * 6. HTTP RPC: unary calls/s under wrk (ours with 2/1/0 workers, with 2
+ *    workers each listening and over the SAB hop, the peer's HTTP handler,
+ *    the uWS echo floor), producer MB/s (plain and compressed)
  *    and exchange round trips/s, ours vs the peer, and where our server's CPU
  *    per unary call goes, from a CPU profile (bench/http-rpc.ts);
  * 7. sticky sessions over HTTP (optional, part name `sticky`): 100,000 open
  *    sessions over 2 workers, memory per idle session, resume latency
- *    p50/p99 under 64 connections (wrk rotating session tokens) and what
- *    reaping 100,000 expired sessions costs requests (bench/sticky-http.ts);
+ *    p50/p99 under 64 connections (wrk rotating session tokens; at light
+ *    load also the paced C client bench/http-paced.c) and what reaping
+ *    100,000 expired sessions costs requests (bench/sticky-http.ts);
  * 8. shared memory (optional, part name `shm`): producer MB/s, 1 MiB
  *    echo_bytes and exchange round trips over pipe, socketpair, unix and a
- *    client segment (copying and zero-copy), with memcpy as the floor
- *    (bench/shm.ts).
+ *    client segment (copying and zero-copy), each pair of processes warmed
+ *    up for 2 s first, with memcpy as the floor (bench/shm.ts).
  *
  * Progress goes to stderr; the tables go to stdout, and everything as JSON
  * on the last line.
