@@ -1,7 +1,8 @@
 /**
  * Sweeps cut into time slices: every item is visited once, deleting the
- * visited entry from the Map being swept is safe, and a sweep longer than
- * its budget lets the event loop run between slices.
+ * visited entry from the Map being swept is safe, a sweep longer than its
+ * budget lets the event loop run between slices, and with a rest between
+ * slices the thread sleeps (leaves its core) for that long each time.
  */
 import { describe, expect, it } from 'vitest';
 import { inTimeSlices } from '../../transports/http/time-slices.js';
@@ -46,5 +47,22 @@ describe('inTimeSlices', () => {
     } finally {
       clearInterval(timer);
     }
+  });
+
+  it('with a rest between slices, the sweep sleeps: its thread uses a fraction of the wall time it takes', async () => {
+    const busy = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) { /* spin */ }
+    };
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    // 40 items of 0.5 ms against a 2 ms budget, resting 4 ms after each slice: about 10 slices and 9 rests.
+    await inTimeSlices(Array.from({ length: 40 }, (_, i) => i), () => busy(0.5), 2, 4);
+    const wall = performance.now() - t0;
+    const used = process.cpuUsage(cpu0);
+    const cpu = (used.user + used.system) / 1000;
+    // Working alone it would take ~20 ms of CPU and as much wall time; the rests add ~36 ms of sleep.
+    expect(wall).toBeGreaterThan(50);
+    expect(cpu / wall).toBeLessThan(0.8);
   });
 });

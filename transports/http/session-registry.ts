@@ -14,7 +14,7 @@ import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
 import * as Scope from 'effect/Scope';
 import { diagnostic } from '../../runtime/diagnostics.js';
-import { inTimeSlices } from './time-slices.js';
+import { SLICE_MS, inTimeSlices } from './time-slices.js';
 
 /** How often expired sessions are reaped. */
 const REAP_INTERVAL_MS = 1000;
@@ -207,12 +207,13 @@ export class SessionRegistry {
       const now = this.now();
       let released = 0;
       const pending: Promise<void>[] = [];
+      // A background sweep: it rests as long as it works, leaving other threads a core (see inTimeSlices).
       await inTimeSlices(this.entries.values(), (e) => {
         if (e.expiresAt > now || e.busy) return;
         released++;
         const p = this.remove(e);
         if (p !== DONE) pending.push(p);
-      });
+      }, SLICE_MS, SLICE_MS);
       await Promise.all(pending);
       if (this.entries.size === 0) this.stopReaping();
       return released;
