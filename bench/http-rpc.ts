@@ -6,11 +6,12 @@
  *    POSTs the request our client encodes for add(1, 2) (read from a file by
  *    a Lua script) to `/Bench/add` with the Arrow media type, and checks every
  *    answer (status 200, no `X-VGI-RPC-Error`). Servers: ours with 2, 1 and
- *    0 worker threads (examples/bench/worker.js --http), and with 2 workers
- *    each listening on the port itself (`--listen-in-workers`: no hop
- *    through the main thread; the kernel spreads the connections), and with
- *    2 workers over the runtime's SAB hop (`--hop sab`: the front end's
- *    small requests and replies cross through rings, not MessagePorts), the peer's
+ *    0 worker threads (examples/bench/worker.js --http; with workers, each
+ *    listens on the port itself, the default: no hop through the main
+ *    thread, the kernel spreads the connections), with 2 workers behind the
+ *    main thread's front end (`--listeners main`), and that over the
+ *    runtime's SAB hop (`--hop sab`: the front end's small requests and
+ *    replies cross through rings, not MessagePorts), the peer's
  *    `createHttpHandler` on node:http (bench/peer-http-server.mjs), and the
  *    bare uWS POST echo (bench/http-echo-server.ts, the same request body to
  *    `/echo`, the same Lua script) as the machine's floor. Each: a 2 s wrk
@@ -100,17 +101,17 @@ interface Target {
   readonly args: readonly string[];
 }
 
-/** The flag of the mode where every worker listens on the port itself (no main-thread hop). */
-const LISTENING = '--listen-in-workers';
-/** The flags of the runtime's SAB hop (the front end's links to the workers carry their small messages through rings). */
-const SAB_HOP = ['--hop', 'sab'] as const;
+/** The flags of the mode where the main thread's front end hands each request to a worker (the default: every worker listens). */
+const MAIN_FRONT = ['--listeners', 'main'] as const;
+/** The flags of the runtime's SAB hop (the main front end's links to the workers carry their small messages through rings). */
+const SAB_HOP = [...MAIN_FRONT, '--hop', 'sab'] as const;
 const ours = (workers: number, extra: readonly string[] = []): Target => ({
-  name: `ours, ${workers === 0 ? '0 workers (main thread)' : `${workers} worker${workers === 1 ? '' : 's'}`}${extra.includes(LISTENING) ? ', each listening' : ''}${extra.includes('sab') ? ', SAB hop' : ''}`,
+  name: `ours, ${workers === 0 ? '0 workers (main thread)' : `${workers} worker${workers === 1 ? '' : 's'}${extra.includes('main') ? ', main front end' : ''}`}${extra.includes('sab') ? ', SAB hop' : ''}`,
   kind: 'ours',
   args: [WORKER, '--http', '--port', '0', '--workers', String(workers), ...extra],
 });
-/** Whether a result is of the mode where every worker listens. */
-const listening = (r: { readonly name: string }): boolean => r.name.includes('each listening');
+/** Whether a result is of the mode where the main thread's front end hands requests to the workers. */
+const mainFront = (r: { readonly name: string }): boolean => r.name.includes('main front end');
 /** Whether a result is of the SAB hop (not the default). */
 const sabHop = (r: { readonly name: string }): boolean => r.name.includes('SAB hop');
 const peer = (extra: readonly string[] = []): Target => ({ name: 'peer 0.25.4 on node:http', kind: 'peer', args: [PEER_SERVER, ...extra] });
@@ -242,7 +243,7 @@ const unaryResult = (t: Target, run: Awaited<ReturnType<typeof measuredRun>>): U
 const measureUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: string) => void): Promise<UnaryResult[]> => {
   const targets: Target[] = [
     ...(uwsStatus().available ? [{ name: 'floor: bare uWS POST echo', kind: 'floor' as const, args: [] }] : []),
-    ours(2), ours(2, SAB_HOP), ours(2, [LISTENING]), ours(1), ours(0), peer(),
+    ours(2), ours(2, MAIN_FRONT), ours(2, SAB_HOP), ours(1), ours(0), peer(),
   ];
   const results: UnaryResult[] = [];
   for (const t of targets) {
@@ -254,26 +255,26 @@ const measureUnary = async (files: UnaryFiles, o: HttpRpcOptions, log: (s: strin
 };
 
 const unaryTable = (results: readonly UnaryResult[], o: HttpRpcOptions): string[] => {
-  const best = results.find((r) => r.kind === 'ours' && r.name.includes('2 workers') && !listening(r) && !sabHop(r));
+  const best = results.find((r) => r.kind === 'ours' && r.name.includes('2 workers') && !mainFront(r));
   const sab = results.find((r) => r.kind === 'ours' && sabHop(r));
-  const spread = results.find((r) => r.kind === 'ours' && listening(r));
+  const front = results.find((r) => r.kind === 'ours' && mainFront(r) && !sabHop(r));
   const p = results.find((r) => r.kind === 'peer');
   const floor = results.find((r) => r.kind === 'floor');
   const lines = [
     `unary add(1, 2): wrk ${o.threads} threads / ${o.connections} keep-alive connections on 127.0.0.1, the request our client encodes (POST /Bench/add, ${ARROW}), ` +
       `every answer checked by the Lua script (200 and no X-VGI-RPC-Error); ${o.warmupSeconds} s warm-up, then ${o.seconds} s measured ` +
       `(its 64 connects take ~5 ms of it); one run per server, each alone in its own process`,
-    `${'server'.padEnd(34)} ${'calls/s'.padStart(9)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)} ${'bad'.padStart(5)} ${'server CPU'.padStart(10)} ${'us/call'.padStart(8)} ${'wrk CPU'.padStart(8)} ${'us/call'.padStart(8)} ${'others'.padStart(7)}`,
+    `${'server'.padEnd(42)} ${'calls/s'.padStart(9)} ${'p50 us'.padStart(8)} ${'p99 us'.padStart(8)} ${'bad'.padStart(5)} ${'server CPU'.padStart(10)} ${'us/call'.padStart(8)} ${'wrk CPU'.padStart(8)} ${'us/call'.padStart(8)} ${'others'.padStart(7)}`,
     ...results.map((r) =>
-      `${r.name.padEnd(34)} ${fmt(r.calls_per_s).padStart(9)} ${fmt(r.p50_us).padStart(8)} ${fmt(r.p99_us).padStart(8)} ${fmt(r.bad).padStart(5)} ` +
+      `${r.name.padEnd(42)} ${fmt(r.calls_per_s).padStart(9)} ${fmt(r.p50_us).padStart(8)} ${fmt(r.p99_us).padStart(8)} ${fmt(r.bad).padStart(5)} ` +
       `${`${fmt(r.server_cpu_pct)}%`.padStart(10)} ${fmt(r.server_cpu_us_per_call, 1).padStart(8)} ${`${fmt(r.wrk_cpu_pct)}%`.padStart(8)} ${fmt(r.wrk_cpu_us_per_call, 1).padStart(8)} ${`${fmt(r.other_cpu_pct)}%`.padStart(7)}`),
     '(CPU in % of one core, 200% = both cores; "others": the rest of the machine\'s busy time over the window, from /proc/stat; "bad": non-200 or X-VGI-RPC-Error answers and socket errors)',
   ];
   if (best !== undefined && p !== undefined) lines.push(`ours (2 workers) / peer: ${fmt(best.calls_per_s / p.calls_per_s, 1)}x calls/s (target >= 12x); server CPU per call ${fmt(p.server_cpu_us_per_call / best.server_cpu_us_per_call, 1)}x less`);
   if (best !== undefined && floor !== undefined) lines.push(`ours (2 workers) / uWS echo floor: ${fmt((best.calls_per_s / floor.calls_per_s) * 100, 1)}% (target >= 40%)`);
-  if (best !== undefined && sab !== undefined) lines.push(`SAB hop / MessagePort hop (2 workers): ${fmt(sab.calls_per_s / best.calls_per_s, 2)}x calls/s, server CPU per call ${fmt(sab.server_cpu_us_per_call, 1)} vs ${fmt(best.server_cpu_us_per_call, 1)} us`);
-  if (spread !== undefined && p !== undefined) lines.push(`ours (2 workers, each listening) / peer: ${fmt(spread.calls_per_s / p.calls_per_s, 1)}x calls/s (target >= 12x); server CPU per call ${fmt(p.server_cpu_us_per_call / spread.server_cpu_us_per_call, 1)}x less`);
-  if (spread !== undefined && floor !== undefined) lines.push(`ours (2 workers, each listening) / uWS echo floor: ${fmt((spread.calls_per_s / floor.calls_per_s) * 100, 1)}% (target >= 40%)`);
+  if (front !== undefined && p !== undefined) lines.push(`ours (2 workers, main front end) / peer: ${fmt(front.calls_per_s / p.calls_per_s, 1)}x calls/s; server CPU per call ${fmt(p.server_cpu_us_per_call / front.server_cpu_us_per_call, 1)}x less`);
+  if (front !== undefined && floor !== undefined) lines.push(`ours (2 workers, main front end) / uWS echo floor: ${fmt((front.calls_per_s / floor.calls_per_s) * 100, 1)}%`);
+  if (front !== undefined && sab !== undefined) lines.push(`SAB hop / MessagePort hop (2 workers, main front end): ${fmt(sab.calls_per_s / front.calls_per_s, 2)}x calls/s, server CPU per call ${fmt(sab.server_cpu_us_per_call, 1)} vs ${fmt(front.server_cpu_us_per_call, 1)} us`);
   return lines;
 };
 
@@ -357,15 +358,15 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
   const head = (unit: string): string =>
     `${'server, compression'.padEnd(52)} ${'MB/s'.padStart(8)} ${`${unit}/s`.padStart(9)} ${'errors'.padStart(6)} ${'server CPU'.padStart(10)} ${`us/${unit}`.padStart(9)} ${'load CPU'.padStart(9)} ${`us/${unit}`.padStart(9)} ${'others'.padStart(7)}`;
   const lines: string[] = [];
-  const ratio = (list: readonly StreamResult[], compression: string, key: 'mb_per_s' | 'units_per_s', spread = false): number => {
-    const a = list.find((r) => r.kind === 'ours' && listening(r) === spread && !sabHop(r) && r.compression.startsWith(compression));
+  const ratio = (list: readonly StreamResult[], compression: string, key: 'mb_per_s' | 'units_per_s', front = false): number => {
+    const a = list.find((r) => r.kind === 'ours' && mainFront(r) === front && !sabHop(r) && r.compression.startsWith(compression));
     const b = list.find((r) => r.kind === 'peer' && r.compression.startsWith(compression));
     return a === undefined || b === undefined ? Number.NaN : a[key] / b[key];
   };
-  /** The SAB hop's rate over the default hop's (2 workers, no listeners). */
+  /** The SAB hop's rate over the MessagePort hop's (2 workers, the main front end). */
   const sabRatio = (list: readonly StreamResult[], key: 'mb_per_s' | 'units_per_s'): number => {
     const a = list.find((r) => r.kind === 'ours' && sabHop(r));
-    const b = list.find((r) => r.kind === 'ours' && !sabHop(r) && !listening(r) && r.compression === a?.compression);
+    const b = list.find((r) => r.kind === 'ours' && !sabHop(r) && mainFront(r) && r.compression === a?.compression);
     return a === undefined || b === undefined ? Number.NaN : a[key] / b[key];
   };
   if (producer.length > 0) {
@@ -377,7 +378,7 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
       head('batch'),
       ...producer.map(row),
       `ours / peer: uncompressed ${fmt(ratio(producer, 'off', 'mb_per_s'), 1)}x MB/s (target >= 5x); compressed ${fmt(ratio(producer, 'on', 'mb_per_s'), 1)}x (target >= 20x; ours zstd vs the peer's gzip, the only codec it can encode on Node 20)`,
-      `ours (each listening) / peer: uncompressed ${fmt(ratio(producer, 'off', 'mb_per_s', true), 1)}x MB/s; compressed ${fmt(ratio(producer, 'on', 'mb_per_s', true), 1)}x`,
+      `ours (main front end) / peer: uncompressed ${fmt(ratio(producer, 'off', 'mb_per_s', true), 1)}x MB/s; compressed ${fmt(ratio(producer, 'on', 'mb_per_s', true), 1)}x`,
       `SAB hop / MessagePort hop, uncompressed: ${fmt(sabRatio(producer, 'mb_per_s'), 2)}x MB/s (bodies of 64 KiB or more move over the port on both)`,
       '(handlers: the peer\'s produce, test/interop/peer-bench-protocol.mjs as the stdio part uses it, builds its two columns anew for every batch, about 2 ms per 100,000 rows here; ours builds them once and emits them again)',
     );
@@ -389,7 +390,7 @@ const streamTable = (results: readonly StreamResult[], o: HttpRpcOptions): strin
         `compression off on both servers; same load process as the producer; MB = input payload bytes`,
       head('turn'),
       ...exchange.map(row),
-      `ours / peer: ${fmt(ratio(exchange, 'off', 'units_per_s'), 1)}x round trips/s (target >= 10x); each listening: ${fmt(ratio(exchange, 'off', 'units_per_s', true), 1)}x; SAB hop / MessagePort hop: ${fmt(sabRatio(exchange, 'units_per_s'), 2)}x`,
+      `ours / peer: ${fmt(ratio(exchange, 'off', 'units_per_s'), 1)}x round trips/s (target >= 10x); main front end: ${fmt(ratio(exchange, 'off', 'units_per_s', true), 1)}x; SAB hop / MessagePort hop: ${fmt(sabRatio(exchange, 'units_per_s'), 2)}x`,
     );
   }
   lines.push('("load CPU": the client process, % of one core; "others": the rest of the machine\'s busy time)');
@@ -431,7 +432,7 @@ export interface HttpRpcResults {
   readonly unary?: UnaryResult[];
   readonly streams?: StreamResult[];
   readonly profile_calls_per_s?: number;
-  readonly profile_listening_calls_per_s?: number;
+  readonly profile_main_front_calls_per_s?: number;
 }
 
 /** Run the selected parts; results and a printable report. */
@@ -454,15 +455,15 @@ export const measureHttpRpc = async (log: (s: string) => void, options: Partial<
     if (o.parts.includes('producer')) {
       for (const [compression, flags] of [['off', ['--no-compression']], ['on (defaults)', []]] as const) {
         streams.push(await streamRun(ours(2, flags), 'producer', compression, o, log));
+        streams.push(await streamRun(ours(2, [...flags, ...MAIN_FRONT]), 'producer', compression, o, log));
         if (compression === 'off') streams.push(await streamRun(ours(2, [...flags, ...SAB_HOP]), 'producer', compression, o, log));
-        streams.push(await streamRun(ours(2, [...flags, LISTENING]), 'producer', compression, o, log));
         streams.push(await streamRun(peer(flags), 'producer', compression, o, log));
       }
     }
     if (o.parts.includes('exchange')) {
       streams.push(await streamRun(ours(2, ['--no-compression']), 'exchange', 'off', o, log));
+      streams.push(await streamRun(ours(2, ['--no-compression', ...MAIN_FRONT]), 'exchange', 'off', o, log));
       streams.push(await streamRun(ours(2, ['--no-compression', ...SAB_HOP]), 'exchange', 'off', o, log));
-      streams.push(await streamRun(ours(2, ['--no-compression', LISTENING]), 'exchange', 'off', o, log));
       streams.push(await streamRun(peer(['--no-compression']), 'exchange', 'off', o, log));
     }
     if (streams.length > 0) {
@@ -473,9 +474,9 @@ export const measureHttpRpc = async (log: (s: string) => void, options: Partial<
       const prof = await profileUnary(files, o, log);
       results.profile_calls_per_s = prof.calls_per_s;
       lines.push('', prof.text);
-      const spread = await profileUnary(files, o, log, [LISTENING]);
-      results.profile_listening_calls_per_s = spread.calls_per_s;
-      lines.push('', spread.text);
+      const front = await profileUnary(files, o, log, MAIN_FRONT);
+      results.profile_main_front_calls_per_s = front.calls_per_s;
+      lines.push('', front.text);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

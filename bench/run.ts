@@ -12,8 +12,9 @@
  *    peer, and to the discovery line with 2 workers (bench/startup.ts);
  * 5. the HTTP floor: bare POST echo requests/s of the uWebSockets.js and
  *    node:http engines under wrk, with server and wrk CPU (bench/http-echo.ts);
- * 6. HTTP RPC: unary calls/s under wrk (ours with 2/1/0 workers, with 2
- *    workers each listening and over the SAB hop, the peer's HTTP handler,
+ * 6. HTTP RPC: unary calls/s under wrk (ours with 2/1/0 workers, each
+ *    listening by default, with 2 workers behind the main thread's front
+ *    end and that over the SAB hop, the peer's HTTP handler,
  *    the uWS echo floor), producer MB/s (plain and compressed)
  *    and exchange round trips/s, ours vs the peer, and where our server's CPU
  *    per unary call goes, from a CPU profile (bench/http-rpc.ts);

@@ -68,10 +68,13 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
   --sticky-echo NAME=VALUE  HTTP: sticky sessions on; a session's opening response
                       asks the client to replay NAME: VALUE (repeatable; a proxy
                       routes on it, e.g. each instance its own VALUE)
-  --listen-in-workers HTTP: every worker listens on the port itself (uWS; the
-                      kernel spreads connections) with no main-thread hop; with
-                      --workers 0 or the node engine the main thread listens;
-                      refused for a program with an authenticate hook
+  --listeners MODE    HTTP with a pool: "workers" (default where it can run: uWS,
+                      no heap limits, no main-thread authenticate hook): every
+                      worker listens on the port itself, the kernel spreading
+                      connections; "main": the main thread listens and hands
+                      each request to a worker. Said explicitly, "workers" is
+                      refused where it cannot run
+  --listen-in-workers HTTP: the same as --listeners workers
   --server-id ID      the server id stamped on log and error batches
   --workers N         worker threads serving the connections (0 = the main
                       thread). Default: one per core for --unix/--tcp, 0 for
@@ -230,6 +233,12 @@ export const parseServerArgs = (
       case '--listen-in-workers':
         http.listeners = 'workers';
         break;
+      case '--listeners': {
+        const v = next();
+        if (v !== 'main' && v !== 'workers') return { error: `--listeners expects main or workers, got ${v ?? 'nothing'}` };
+        http.listeners = v;
+        break;
+      }
       case '--token-key': {
         const v = next();
         if (v === undefined || v === '') return { error: '--token-key expects a key' };

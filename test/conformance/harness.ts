@@ -9,9 +9,9 @@
  * `unix` and `tcp` (the worker listening with `--workers 2`, a fresh
  * connection per test), `stdio-workers-sab` and `unix-relay-sab` (the
  * relay's SAB hop, `--hop sab`, stdio and `--accept relay` on unix; a
- * subset of the groups, see SAB_HOP_GROUPS), `http` (the worker with `--http --workers 2`, a
- * fresh HTTP client per test), `http-workers` (the same, each worker
- * listening), `http-sab` (the same with `--hop sab`, the SAB_HOP_GROUPS), `shm` (a runtime in the test process with two
+ * subset of the groups, see SAB_HOP_GROUPS), `http` (the worker with `--http --workers 2
+ * --listeners main`, a fresh HTTP client per test), `http-workers` (the same, each worker
+ * listening: the default), `http-sab` (the same with `--hop sab`, the SAB_HOP_GROUPS), `shm` (a runtime in the test process with two
  * worker threads, a fresh SharedArrayBuffer channel per test from the test's
  * thread to one of them), `shm-segment` (the stdio worker, our
  * subprocess client owning an 8 MiB shared-memory segment, as the
@@ -350,8 +350,8 @@ const tcp = (): ConformanceTransport =>
   });
 
 /**
- * HTTP: the worker with `--http --workers 2` (`http-workers`: with
- * `--listen-in-workers` too) (one process per test file, like
+ * HTTP: the worker with `--http --workers 2 --listeners main` (`http-workers`:
+ * `--listeners workers`, the default) (one process per test file, like
  * the socket workers), a fresh HTTP client per test. It also exposes the
  * base URL of an auth-refusing worker (`authBaseUrl`, for TestHealth),
  * started only when a test asks for it (`httpUrls`).
@@ -362,9 +362,10 @@ const http = (name: 'http' | 'http-workers' | 'http-sab' = 'http'): ConformanceT
     if (m === null) throw new Error(`unexpected discovery line from the http worker: ${w.line}`);
     return Number(m[1]);
   };
-  // `http-workers`: every worker listens on the port itself (--listen-in-workers); `http-sab`: the front
-  // end's links to the workers carry their small messages through rings (--hop sab).
-  const flags = ['--http', '--workers', '2', ...(name === 'http-workers' ? ['--listen-in-workers'] : name === 'http-sab' ? ['--hop', 'sab'] : [])];
+  // `http`: the main thread's front end hands each request to a worker; `http-workers` (the default):
+  // every worker listens on the port itself; `http-sab`: the front end's links to the workers carry
+  // their small messages through rings (--hop sab).
+  const flags = ['--http', '--workers', '2', '--listeners', ...(name === 'http-workers' ? ['workers'] : name === 'http-sab' ? ['main', '--hop', 'sab'] : ['main'])];
   const server = fileServers.get(name) ?? new SocketServer(name, () => spawnListening(name, flags));
   fileServers.set(name, server);
   const auth = fileServers.get('http-auth') ?? new SocketServer('http-auth', () => spawnListening('http-auth', ['--http', '--workers', '1', '--auth-reject-all']));

@@ -28,9 +28,6 @@ const waitFor = (cond: () => boolean): Promise<number> => waitUntil(cond, BOUND_
 const serveHang = (workers: number, engine: 'uws' | 'node', extra: { cors?: { origins: string }; tokenKey?: string; tokenTtlSeconds?: number; listeners?: 'main' | 'workers' } = {}, hop?: 'sab'): Promise<RunningServer> =>
   startServer({ services: [Hang], layer: HangLive, workers, workerModule: WORKER, listen: { kind: 'http' }, http: { engine, ...extra }, ...(hop === undefined ? {} : { hop }) });
 
-/** Whether the servers of this run listen in their workers (VGI_RPC_HTTP_LISTENERS=workers runs every HTTP test that way). */
-const envWorkers = process.env.VGI_RPC_HTTP_LISTENERS === 'workers';
-
 const urlOf = (s: RunningServer): string => (s.address.kind === 'http' ? s.address.url : '');
 
 const echoWorks = async (s: RunningServer): Promise<void> => {
@@ -43,13 +40,15 @@ const echoWorks = async (s: RunningServer): Promise<void> => {
 };
 
 const lanes = [
-  ...(['uws', 'node'] as const).flatMap((engine) => [0, 2].map((workers) => ({ engine, workers, listeners: undefined as 'workers' | undefined, hop: undefined as 'sab' | undefined }))),
-  { engine: 'uws' as const, workers: 2, listeners: 'workers' as const, hop: undefined },
-  // The runtime's SAB hop: the front end's small requests and replies cross through rings.
-  { engine: 'uws' as const, workers: 2, listeners: undefined, hop: 'sab' as const },
+  // The main thread's front end (the node engine and 0 workers always have it).
+  ...(['uws', 'node'] as const).flatMap((engine) => [0, 2].map((workers) => ({ engine, workers, listeners: 'main' as 'main' | undefined, hop: undefined as 'sab' | undefined }))),
+  // The default with uWS and a pool: every worker listens.
+  { engine: 'uws' as const, workers: 2, listeners: undefined, hop: undefined },
+  // The runtime's SAB hop: the main front end's small requests and replies cross through rings.
+  { engine: 'uws' as const, workers: 2, listeners: 'main' as const, hop: 'sab' as const },
 ];
 for (const { engine, workers, listeners, hop } of lanes) {
-  describe(`HTTP on ${engine}, ${workers === 0 ? 'main thread' : `${workers} workers`}${listeners === 'workers' ? ', each listening' : ''}${hop === 'sab' ? ', SAB hop' : ''}`, () => {
+  describe(`HTTP on ${engine}, ${workers === 0 ? 'main thread' : `${workers} workers`}${listeners === undefined ? ', each listening (default)' : workers === 0 ? '' : ', main front end'}${hop === 'sab' ? ', SAB hop' : ''}`, () => {
     let server: RunningServer;
     beforeAll(async () => { server = await serveHang(workers, engine, listeners === undefined ? {} : { listeners }, hop); });
     afterAll(async () => { await server.drain(); });
@@ -111,7 +110,7 @@ for (const { engine, workers, listeners, hop } of lanes) {
 
 describe('HTTP drain and CORS', () => {
   it.each(['main', 'workers'] as const)('a drain answers the request in flight, releases the live streams, and stops listening (listeners: %s)', async (listeners) => {
-    const server = await serveHang(2, 'uws', { listeners: listeners === 'main' && envWorkers ? 'workers' : listeners });
+    const server = await serveHang(2, 'uws', { listeners });
     const conn = await httpConnect(urlOf(server));
     const hang = Client.promises(Hang, conn);
     const marker = newMarker();
@@ -216,10 +215,10 @@ describe.each([['main', 'port'], ['workers', 'port'], ['main', 'sab']] as const)
   const CHAOS_WORKER = new URL('../../dist/test/fixtures/chaos-worker-thread.js', import.meta.url);
   // With each worker listening, the dead worker's connections close with it: a request sent on one
   // as it closes fails with a transport error (the client retries nothing here).
-  const connectionLost = listeners === 'workers' || envWorkers;
+  const connectionLost = listeners === 'workers';
 
   it('the request it was answering gets WorkerCrashedError; streams it held are lost (StreamStateLostError), others go on, new calls are served', async () => {
-    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' }, http: { listeners: listeners === 'main' && envWorkers ? 'workers' : listeners }, hop });
+    const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' }, http: { listeners }, hop });
     const conn = await httpConnect(urlOf(server), { retry: false });
     try {
       const chaos = Client.promises(Chaos, conn);

@@ -75,14 +75,17 @@ export interface HttpOptions {
   /** The engine: uWebSockets.js where its native binary loads (`auto`, default), or `uws` / `node` explicitly. */
   readonly engine?: HttpEngineName;
   /**
-   * Who listens with a worker pool: `main` (default) runs the engine and the
-   * front end on the main thread and hands each RPC request to a worker;
-   * `workers` makes every worker listen on the port itself (uWebSockets.js
-   * with SO_REUSEPORT; the kernel spreads connections) with the whole front
-   * end, so no request crosses the main thread. `workers` needs uWS (the
-   * node:http engine keeps the main thread's front end) and takes no
-   * `authenticate` hook (functions cannot cross threads): it throws when one
-   * is set. Default: the `VGI_RPC_HTTP_LISTENERS` environment variable, else `main`.
+   * Who listens with a worker pool. `workers` (the default where it can run):
+   * every worker listens on the port itself (uWebSockets.js with
+   * SO_REUSEPORT; the kernel spreads connections) with the whole front end,
+   * so no request crosses the main thread. `main`: the main thread runs the
+   * engine and the front end and hands each RPC request to a worker.
+   * `workers` needs uWS, a pool, no `authenticate` hook here (functions
+   * cannot cross threads: give it to the worker module) and no
+   * `resourceLimits`; said explicitly, it throws where it cannot run, while
+   * the default falls back to `main` there. Default: the
+   * `VGI_RPC_HTTP_LISTENERS` environment variable (`main` or `workers`),
+   * else `workers`.
    */
   readonly listeners?: HttpListeners;
   /** Serve the HTML landing, describe and 404 pages on GET (default true). */
@@ -107,10 +110,10 @@ export interface HttpOptions {
 /** Who listens with a worker pool (see HttpOptions.listeners). */
 export type HttpListeners = 'main' | 'workers';
 
-/** The listeners `options` ask for: the option, else `VGI_RPC_HTTP_LISTENERS`, else `main`; and whether the option said so explicitly. */
+/** The listeners `options` ask for: the option, else `VGI_RPC_HTTP_LISTENERS`, else `workers`; and whether the option said so explicitly. */
 export const listenersOf = (options: HttpOptions): { readonly listeners: HttpListeners; readonly explicit: boolean } => {
   if (options.listeners !== undefined) return { listeners: options.listeners, explicit: true };
-  return { listeners: process.env.VGI_RPC_HTTP_LISTENERS === 'workers' ? 'workers' : 'main', explicit: false };
+  return { listeners: process.env.VGI_RPC_HTTP_LISTENERS === 'main' ? 'main' : 'workers', explicit: false };
 };
 
 /** What every worker needs to answer HTTP requests (plain data: it crosses threads). */
