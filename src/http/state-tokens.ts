@@ -25,6 +25,7 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64, fromBase64Url, toBase64, toBase64Url } from './base64.js';
+import { CursorMemo } from './cursor-memo.js';
 import { pooledRandomBytes } from './random-pool.js';
 import { concatBytes } from '../wire/batch-encoder.js';
 
@@ -388,8 +389,8 @@ class PlainReader {
 
 /**
  * Seals and opens the HTTP transport's tokens under one key. Built once per
- * server (every worker of a deployment must share the key); stateless and
- * safe to share.
+ * thread (every worker of a deployment must share the key); it remembers the
+ * cursors it sealed lately (CursorMemo), so it is not shared across threads.
  */
 export class TokenSealer {
   private readonly key: Uint8Array;
@@ -398,6 +399,7 @@ export class TokenSealer {
   private readonly cipher: TokenCipher;
   private readonly now: () => number;
   private readonly routeHint: Uint8Array | undefined;
+  private readonly cursors = new CursorMemo();
 
   constructor(options: TokenSealerOptions) {
     const ttl = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
@@ -411,16 +413,31 @@ export class TokenSealer {
     this.routeHint = options.routeHint;
   }
 
-  /** Seal a cursor for `scope`: `created_at u64 || call_id 16 || state_len u32 || state`. */
+  /**
+   * Seal a cursor for `scope`: `created_at u64 || call_id 16 || state_len u32 || state`.
+   * The call's last cursor is given again when it would differ only in its nonce (see CursorMemo).
+   */
   sealCursor(content: CursorContent, scope: TokenScope): string {
     checkLength('call id', content.callId, CALL_ID_BYTES);
-    const plain = new PlainWriter().u64(this.now()).raw(content.callId).segment(content.state).bytes();
-    return toBase64(this.seal(CURSOR_VERSION, this.pack(plain), cursorAssociatedData(scope)));
+    const createdAt = this.now();
+    const aad = cursorAssociatedData(scope);
+    const again = this.cursors.sealed(content, aad, createdAt);
+    if (again !== undefined) return again;
+    const plain = new PlainWriter().u64(createdAt).raw(content.callId).segment(content.state).bytes();
+    const token = toBase64(this.seal(CURSOR_VERSION, this.pack(plain), aad));
+    this.cursors.remember(token, content, aad, createdAt);
+    return token;
   }
 
-  /** Open a cursor sealed for `scope`; throws {@link StateTokenError}. */
+  /** Open a cursor sealed for `scope`; throws {@link StateTokenError}. One this sealer sealed lately opens with no decryption. */
   openCursor(token: string, scope: TokenScope): CursorContent & Sealed {
-    const plain = this.openStream('cursor', CURSOR_VERSION, token, cursorAssociatedData(scope));
+    const aad = cursorAssociatedData(scope);
+    const known = this.cursors.opened(token, aad);
+    if (known !== undefined) {
+      this.checkAge('cursor', known.createdAt);
+      return known;
+    }
+    const plain = this.openStream('cursor', CURSOR_VERSION, token, aad);
     const r = new PlainReader(plain, malformed('cursor'));
     const createdAt = r.u64();
     const callId = r.raw(CALL_ID_BYTES);

@@ -124,10 +124,42 @@ describe('cursor tokens', () => {
     expect(opened.createdAt).toBe(T0);
   });
 
-  it('seal with a fresh nonce every time', () => {
-    const s = sealer();
-    const content = { callId: newCallId(), state: enc.encode('x') };
-    expect(s.sealCursor(content, ANON)).not.toBe(s.sealCursor(content, ANON));
+  it('seal with a fresh nonce whenever the content, scope or second differs; within the second the same cursor is given again', () => {
+    let now = T0;
+    const s = sealer({ at: () => now });
+    const callId = newCallId();
+    const content = { callId, state: enc.encode('x') };
+    const first = s.sealCursor(content, ANON);
+    // The same plaintext and associated data would differ only in the nonce: the call's last cursor again.
+    expect(s.sealCursor({ callId: Uint8Array.from(callId), state: enc.encode('x') }, ANON)).toBe(first);
+    const nonceOf = (t: string): string => Buffer.from(fromBase64(t)!.subarray(1, 25)).toString('hex');
+    const others = [
+      s.sealCursor({ callId, state: enc.encode('y') }, ANON),
+      s.sealCursor({ callId, state: enc.encode('y') }, ALICE),
+      s.sealCursor({ callId: newCallId(), state: enc.encode('x') }, ANON),
+    ];
+    now = T0 + 1;
+    others.push(s.sealCursor({ callId, state: enc.encode('y') }, ALICE));
+    expect(new Set([first, ...others].map(nonceOf)).size).toBe(5);
+    // A fresh sealer with the same key (another worker or process) opens every one of them by decrypting.
+    const other = sealer({ at: () => now });
+    expect(other.openCursor(others[3]!, ALICE).createdAt).toBe(T0 + 1);
+    expect(other.openCursor(first, ANON).state).toEqual(enc.encode('x'));
+  });
+
+  it('a cursor this sealer sealed lately opens for its own scope only, and is refused once expired, as any other', () => {
+    let now = T0;
+    const s = sealer({ ttl: 10, at: () => now });
+    const state = enc.encode('remembered');
+    const cursor = s.sealCursor({ callId: newCallId(), state }, ALICE);
+    expect(s.openCursor(cursor, ALICE).state).toEqual(state);
+    expectFailure(() => s.openCursor(cursor, ANON), 'verification');
+    expectFailure(() => s.openCursor(cursor, { ...ALICE, protocol: 'Other' }), 'verification');
+    // One character changed: not the remembered token, so the AEAD open refuses it.
+    const tampered = `${cursor.slice(0, 40)}${cursor[40] === 'A' ? 'B' : 'A'}${cursor.slice(41)}`;
+    expect(() => s.openCursor(tampered, ALICE)).toThrow(StateTokenError);
+    now = T0 + 11;
+    expectFailure(() => s.openCursor(cursor, ALICE), 'expired');
   });
 
   it('carry the reference layout: version 5, codec byte, created_at, call id, u32 length, state', () => {
