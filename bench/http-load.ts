@@ -169,6 +169,9 @@ const rawProducerLoop = async (first: () => void): Promise<void> => {
         for (;;) {
           if (turn.data !== undefined) {
             if (turn.data.numRows !== rows) throw new Error(`a batch had ${turn.data.numRows} rows, expected ${rows}`);
+            // Both servers' produce fills i with 0..rows-1 and x with i * 0.5: the last row shows the whole body arrived in order.
+            const last = (turn.data.columns[1]?.values as Float64Array | undefined)?.[rows - 1];
+            if (last !== (rows - 1) * 0.5) throw new Error(`a batch's last x was ${String(last)}, expected ${(rows - 1) * 0.5}`);
             units++;
             bytes += rows * 16;
             first();

@@ -2,7 +2,7 @@
  * A minimal keep-alive HTTP/1.1 client over one TCP connection, for load
  * generation: one request at a time, the request written with a single
  * write, the answer framed by its Content-Length and gathered into one
- * buffer. No redirects, no chunked answers (an error: the servers measured
+ * buffer (each read lands in one buffer per connection). No redirects, no chunked answers (an error: the servers measured
  * here send Content-Length), no retries. Node's fetch costs about a
  * millisecond of CPU per small request on this machine, more than the
  * servers it would measure; this costs a few tens of microseconds.
@@ -17,6 +17,8 @@ export interface RawAnswer {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+/** Bytes one socket read may bring. */
+const READ_BUFFER_BYTES = 256 * 1024;
 
 /**
  * A keep-alive connection to one host:port. An answer's body lives in a
@@ -38,12 +40,14 @@ export class RawHttpConnection {
   private failure: Error | undefined;
 
   constructor(private readonly host: string, private readonly port: number) {
-    this.socket = createConnection({ host, port, noDelay: true });
+    // Reads land in one buffer per connection (copied out at once), not a fresh 64 KiB buffer per read:
+    // at 1.6 MB answers those cost this process a tenth of its time in garbage collection.
+    const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    this.socket = createConnection({ host, port, noDelay: true, onread: { buffer: readBuffer, callback: (n: number) => { this.onData(readBuffer.subarray(0, n)); return true; } } });
     this.connected = new Promise((resolve, reject) => {
       this.socket.once('connect', () => resolve());
       this.socket.once('error', reject);
     });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (e) => this.fail(e));
     this.socket.on('close', () => this.fail(new Error('the server closed the connection')));
   }
@@ -85,7 +89,8 @@ export class RawHttpConnection {
       const head = this.head === undefined ? chunk : Buffer.concat([this.head, chunk]);
       const end = head.indexOf(HEADER_END);
       if (end < 0) {
-        this.head = head;
+        // The read buffer is reused: keep a copy.
+        this.head = head === chunk ? Buffer.from(chunk) : head;
         return;
       }
       this.head = undefined;
