@@ -24,6 +24,9 @@ export const TOKEN_ZSTD_LEVEL = 3;
 
 /** Output slice per decompression step: the most a step can overshoot the cap by. */
 const DECODE_STEP_BYTES = 128 * 1024;
+/** A zstd frame declaring at most this many bytes, or {@link DIRECT_DECODE_RATIO} times its body, decodes into one buffer. */
+const DIRECT_DECODE_BYTES = 4 * 1024 * 1024;
+const DIRECT_DECODE_RATIO = 32;
 
 /** The decoded body would be larger than allowed (HTTP 413). */
 export class BodyTooLargeError extends Error {
@@ -122,8 +125,13 @@ const decodeZstd = (body: Uint8Array, maxBytes: number): Uint8Array => {
   let total = 0;
   let src = body;
   let inFrame = false;
+  // A frame that declares its size decodes straight into one buffer of that size (plus one byte, to see
+  // more come): no chunks to join. Only a size the body could plausibly hold, though, so a small body
+  // declaring a huge size allocates nothing up front. Otherwise (and past it, for frames that follow) step by step.
+  let first = declared !== null && declared <= Math.max(DIRECT_DECODE_BYTES, body.length * DIRECT_DECODE_RATIO);
   for (;;) {
-    const room = Math.min(DECODE_STEP_BYTES, maxBytes - total + 1);
+    const room = first ? declared! + 1 : Math.min(DECODE_STEP_BYTES, maxBytes - total + 1);
+    first = false;
     const dst = Buffer.allocUnsafe(room);
     let result: [number, number, number];
     try {
