@@ -9,7 +9,10 @@
  *                   stream's requests are encoded by our wire code as our
  *                   client encodes them (the /init request, then a tick or
  *                   an input batch carrying the echoed cursor and call
- *                   tokens), sent on bench/raw-http.ts connections, and each
+ *                   tokens; a request is encoded again only when the
+ *                   tokens it echoes change, as the same input with the
+ *                   same tokens makes the same bytes), sent on
+ *                   bench/raw-http.ts connections, and each
  *                   answer is decoded and checked with the client's own turn
  *                   reader (src/client/http/http-response.ts); zstd and gzip
  *                   answers are decoded natively (zstd-napi, node:zlib);
@@ -166,6 +169,8 @@ const rawProducerLoop = async (first: () => void): Promise<void> => {
         encodeRequest(init, { protocol: 'Bench', protocolVersion: undefined }, 'produce', method, { n_batches: 1_000_000_000n, rows: BigInt(rows) });
         let turn = turnOf(await http.post('/Bench/produce/init', RAW_HEADERS, init), false);
         const call = turn.callToken;
+        // A tick depends only on the tokens it echoes: made again only when they change.
+        let sent: { cursor: string; out: Uint8Array[] } | undefined;
         for (;;) {
           if (turn.data !== undefined) {
             if (turn.data.numRows !== rows) throw new Error(`a batch had ${turn.data.numRows} rows, expected ${rows}`);
@@ -177,12 +182,15 @@ const rawProducerLoop = async (first: () => void): Promise<void> => {
             first();
           }
           if (!running || turn.cursor === undefined) break;
-          const out: Uint8Array[] = [];
-          const enc = new StreamEncoder(emptySchema());
-          enc.writeSchema(out);
-          enc.writeColumns(out, 0, [], tokens(turn.cursor, call));
-          enc.writeEos(out);
-          turn = turnOf(await http.post('/Bench/produce/exchange', RAW_HEADERS, out), false);
+          if (sent?.cursor !== turn.cursor) {
+            const out: Uint8Array[] = [];
+            const enc = new StreamEncoder(emptySchema());
+            enc.writeSchema(out);
+            enc.writeColumns(out, 0, [], tokens(turn.cursor, call));
+            enc.writeEos(out);
+            sent = { cursor: turn.cursor, out };
+          }
+          turn = turnOf(await http.post('/Bench/produce/exchange', RAW_HEADERS, sent.out), false);
         }
       } catch (e) {
         failed(e);
@@ -206,13 +214,18 @@ const rawExchangeLoop = async (first: () => void): Promise<void> => {
         encodeRequest(init, { protocol: 'Bench', protocolVersion: undefined }, 'double', method, { factor: 2 });
         let turn = turnOf(await http.post('/Bench/double/init', RAW_HEADERS, init), true);
         const call = turn.callToken;
+        // The request of a turn depends only on the tokens it echoes: made again only when they change.
+        let sent: { cursor: string; out: Uint8Array[] } | undefined;
         while (running && turn.cursor !== undefined) {
-          const out: Uint8Array[] = [];
-          const enc = new StreamEncoder(method.inputSchema);
-          enc.writeSchema(out);
-          enc.writeColumns(out, length, columns, tokens(turn.cursor, call));
-          enc.writeEos(out);
-          turn = turnOf(await http.post('/Bench/double/exchange', RAW_HEADERS, out), true);
+          if (sent?.cursor !== turn.cursor) {
+            const out: Uint8Array[] = [];
+            const enc = new StreamEncoder(method.inputSchema);
+            enc.writeSchema(out);
+            enc.writeColumns(out, length, columns, tokens(turn.cursor, call));
+            enc.writeEos(out);
+            sent = { cursor: turn.cursor, out };
+          }
+          turn = turnOf(await http.post('/Bench/double/exchange', RAW_HEADERS, sent.out), true);
           const got = turn.data?.columns[0]?.values as Float64Array | undefined;
           if (turn.data?.numRows !== rows || got?.[1] !== x[1]! * 2) throw new Error('the exchange answered the wrong batch');
           units++;
