@@ -12,6 +12,7 @@ import { linesOf, markerFiles, waitFor } from '../support/marker-files.js';
 import { startServer, type RunningServer } from '../../transports/serve.js';
 import { allBatches, requestBody, resultValue, rpcPath, unaryRequestBody } from '../conformance/http/http-support.js';
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { Tally, TallyLive } from '../fixtures/session-service.js';
@@ -54,8 +55,22 @@ interface Outcome {
   readonly kind?: string;
 }
 
-const call = async (url: string, method: string, params: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Outcome> => {
-  const res = await fetch(`${url}/Tally/${method}`, { method: 'POST', body: requestBody(Tally, method, params), headers: { 'Content-Type': ARROW, ...headers } });
+/** POST on a connection of its own (closed after it): with every worker listening, the kernel picks the worker for each. */
+const postFresh = (url: string, body: Uint8Array, headers: Record<string, string>): Promise<Response> =>
+  new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': String(body.byteLength) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: Object.entries(res.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as [string, string]] : [])) })));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
+const call = async (url: string, method: string, params: Record<string, unknown>, headers: Record<string, string> = {}, fresh = false): Promise<Outcome> => {
+  const init = { body: requestBody(Tally, method, params), headers: { 'Content-Type': ARROW, ...headers } };
+  const res = fresh ? await postFresh(`${url}/Tally/${method}`, init.body, init.headers) : await fetch(`${url}/Tally/${method}`, { method: 'POST', ...init });
   const body = new Uint8Array(await res.arrayBuffer());
   const exc = allBatches(body).find((b) => b.meta(Keys.logLevel) === 'EXCEPTION');
   if (exc === undefined) return { res, value: resultValue(body) };
@@ -66,9 +81,9 @@ const call = async (url: string, method: string, params: Record<string, unknown>
 const ACCEPT = { 'VGI-Session-Accept': 'true' };
 const inSession = (token: string): Record<string, string> => ({ ...ACCEPT, 'VGI-Session': token });
 
-/** Open a session holding a tally at `initial`: its token and the thread holding it. */
-const open = async (url: string, marker: string, initial = 0n, ttl = 0n): Promise<{ token: string; thread: unknown }> => {
-  const o = await call(url, 'open', { marker, initial, ttl }, ACCEPT);
+/** Open a session holding a tally at `initial` (`fresh`: on a connection of its own): its token and the thread holding it. */
+const open = async (url: string, marker: string, initial = 0n, ttl = 0n, fresh = false): Promise<{ token: string; thread: unknown }> => {
+  const o = await call(url, 'open', { marker, initial, ttl }, ACCEPT, fresh);
   expect(o.error, `open failed: ${o.error}`).toBeUndefined();
   const token = o.res.headers.get('VGI-Session');
   expect(token).toBeTruthy();
@@ -312,7 +327,8 @@ describe.each(['workers', 'main'] as const)('sticky sessions over HTTP with two 
     let onReplacement: { token: string; thread: unknown } | undefined;
     const later: { token: string }[] = [];
     for (let attempt = 0; attempt < 20 && onReplacement === undefined; attempt++) {
-      const opened = await Promise.all(Array.from({ length: 4 }, () => open(url, newMarker(), 0n)));
+      // Each on a connection of its own: kept-alive ones stay with the worker that accepted them before the crash.
+      const opened = await Promise.all(Array.from({ length: 4 }, () => open(url, newMarker(), 0n, 0n, true)));
       later.push(...opened);
       onReplacement = opened.find((o) => o.thread === BigInt(replacement));
     }

@@ -90,9 +90,11 @@ export const listenInWorkers = async (
   // A replacement listens again (its predecessor's listener died with it), and the others learn of it.
   pool.onWorkerStart((threadId) => {
     if (closing) return;
+    // The others learn of it before it listens: a token it mints on a connection it accepts can reach
+    // another worker at once, which must know where to send it (its link needs no listener).
+    broadcast({ op: 'workers', live: pool.liveWorkers });
     void start(threadId, bound).then(
       async () => {
-        broadcast({ op: 'workers', live: pool.liveWorkers });
         // A replacement started during a drain drains too (readiness 503, no new sessions).
         if (draining) await task(threadId, { op: 'draining', on: true });
       },

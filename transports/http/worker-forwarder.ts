@@ -38,9 +38,13 @@ const errorReply = (serverId: string, error: RpcError, requestId: string): HttpR
   return { status: 200, headers: [['Content-Type', ARROW_CONTENT_TYPE], ['X-VGI-RPC-Error', 'true']], body: out };
 };
 
-/** An owned copy of `b` unless it already spans its whole buffer (a transfer detaches the buffer). */
+/**
+ * An owned copy of `b` unless it already spans its whole buffer (a transfer detaches the buffer).
+ * An empty body is never moved (an engine's shared empty body would be detached for every later
+ * request), so it needs no copy either.
+ */
 const owned = (b: Uint8Array): Uint8Array =>
-  b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer) ? b : Uint8Array.prototype.slice.call(b);
+  b.byteLength === 0 || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer)) ? b : Uint8Array.prototype.slice.call(b);
 
 /** A request on a link whose worker exited without having received it (so nothing of it ran). */
 export class NotReceivedError extends Error {
@@ -178,7 +182,7 @@ export class WorkerLinks {
     try {
       const reply = await new Promise<HttpTaskReply>((resolve, reject) => {
         link.pending.set(id, { resolve, reject });
-        link.out.send({ op: 'request', id, request: { ...request, body } }, body?.buffer as ArrayBuffer | undefined);
+        link.out.send({ op: 'request', id, request: { ...request, body } }, body === undefined || body.byteLength === 0 ? undefined : body.buffer as ArrayBuffer);
       });
       return { reply, release: (r) => this.released(threadId, link, r) };
     } catch (e) {
