@@ -15,7 +15,13 @@
  * end found by Content-Length or chunked framing. The request is a POST of
  * the bytes in BODY_FILE to PATH with the Arrow media type; with a
  * TOKENS_FILE (one token per line; "-" for none) each request carries the
- * next token as its VGI-Session header.
+ * next token as its VGI-Session header. With TOKENS_FILE
+ * "@open:OPEN_PATH:OPEN_BODY_FILE:N" every connection first opens N sticky
+ * sessions of its own (N POSTs of OPEN_BODY_FILE to OPEN_PATH with
+ * `VGI-Session-Accept: true`, one at a time, each answer checked and its
+ * `VGI-Session` token kept), and then each request carries the next of its
+ * own connection's tokens: a client that keeps each session on the
+ * connection that opened it.
  *
  *   http-paced PORT PATH BODY_FILE TOKENS_FILE K RATE WARMUP_S SECONDS
  *
@@ -56,6 +62,8 @@ struct conn {
   size_t qhead, qlen, qcap;
   int busy;
   int64_t sent; /* when the request in flight was written */
+  char **own;   /* the tokens of the sessions this connection opened ("@open:" mode) */
+  size_t nown, next_own;
 };
 
 static int64_t now_ns(void) {
@@ -100,8 +108,8 @@ static size_t request_cap;
 /* Write one request on `c` (blocking writes: requests are small and the socket buffer is empty between answers). */
 static void send_request(struct conn *c) {
   int head;
-  if (ntokens > 0) {
-    const char *t = tokens[next_token++ % ntokens];
+  if (c->nown > 0 || ntokens > 0) {
+    const char *t = c->nown > 0 ? c->own[c->next_own++ % c->nown] : tokens[next_token++ % ntokens];
     head = snprintf(request_buf, request_cap, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/vnd.apache.arrow.stream\r\nVGI-Session: %s\r\nContent-Length: %zu\r\n\r\n", path, t, body_len);
   } else {
     head = snprintf(request_buf, request_cap, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/vnd.apache.arrow.stream\r\nContent-Length: %zu\r\n\r\n", path, body_len);
@@ -182,6 +190,49 @@ static size_t whole_answer(struct conn *c, int *good) {
   }
 }
 
+/* Read from blocking `c` until its buffer starts with a whole answer; its length. */
+static size_t read_answer(struct conn *c, int *good) {
+  size_t whole;
+  while ((whole = whole_answer(c, good)) == 0) {
+    if (c->cap - c->len < 16384) c->buf = realloc(c->buf, c->cap *= 2);
+    ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) die("read (opening sessions)");
+    c->len += (size_t)r;
+  }
+  return whole;
+}
+
+/* Open `n` sessions on blocking `c` with POSTs of `open_body` to `open_path`, keeping their tokens. */
+static void open_sessions(struct conn *c, const char *open_path, const unsigned char *open_body, size_t open_len, size_t n) {
+  c->own = malloc(n * sizeof(char *));
+  char *req = malloc(open_len + 1024);
+  for (size_t i = 0; i < n; i++) {
+    int head = snprintf(req, 1024, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/vnd.apache.arrow.stream\r\nVGI-Session-Accept: true\r\nContent-Length: %zu\r\n\r\n", open_path, open_len);
+    memcpy(req + head, open_body, open_len);
+    size_t total = (size_t)head + open_len, off = 0;
+    while (off < total) {
+      ssize_t w = write(c->fd, req + off, total - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) die("write (opening sessions)");
+      off += (size_t)w;
+    }
+    int good;
+    size_t whole = read_answer(c, &good);
+    size_t vlen;
+    long he = header_end(c->buf, c->len);
+    const char *t = header_value((const char *)c->buf, (size_t)he, "VGI-Session", &vlen);
+    if (!good || t == NULL) {
+      fprintf(stderr, "http-paced: opening a session failed: %.200s\n", (const char *)c->buf);
+      exit(1);
+    }
+    c->own[c->nown++] = strndup(t, vlen);
+    memmove(c->buf, c->buf + whole, c->len - whole);
+    c->len -= whole;
+  }
+  free(req);
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -195,7 +246,27 @@ int main(int argc, char **argv) {
   int port = atoi(argv[1]);
   path = argv[2];
   body = read_file(argv[3], &body_len);
-  if (strcmp(argv[4], "-") != 0) {
+  const char *open_path = NULL;
+  unsigned char *open_body = NULL;
+  size_t open_len = 0, open_n = 0;
+  if (strncmp(argv[4], "@open:", 6) == 0) {
+    char *spec = strdup(argv[4] + 6);
+    char *file = strchr(spec, ':');
+    char *count = file == NULL ? NULL : strchr(file + 1, ':');
+    if (count == NULL) {
+      fprintf(stderr, "http-paced: expected @open:PATH:BODY_FILE:N\n");
+      return 2;
+    }
+    *file++ = 0;
+    *count++ = 0;
+    open_path = spec;
+    open_body = read_file(file, &open_len);
+    open_n = (size_t)strtoull(count, NULL, 10);
+    if (open_n < 1) {
+      fprintf(stderr, "http-paced: N must be positive\n");
+      return 2;
+    }
+  } else if (strcmp(argv[4], "-") != 0) {
     size_t tl;
     char *t = (char *)read_file(argv[4], &tl);
     size_t cap = 1024;
@@ -226,10 +297,11 @@ int main(int argc, char **argv) {
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die("connect");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     conns[i].fd = fd;
     conns[i].cap = 64 * 1024;
     conns[i].buf = malloc(conns[i].cap);
+    if (open_path != NULL) open_sessions(&conns[i], open_path, open_body, open_len, open_n);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     conns[i].qcap = 64;
     conns[i].due = malloc(conns[i].qcap * sizeof(int64_t));
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};

@@ -27,7 +27,11 @@
  *    loads are then measured by bench/http-paced.c (compiled with `cc` for
  *    the run), an open-loop C client that sends `pacedRate` calls/s spread
  *    over the 64 connections on nanosecond timers and times each answer from
- *    when it was due and from when it was written. Beside each run, the
+ *    when it was due and from when it was written, and a fourth: each
+ *    connection opens 16 sessions of its own and resumes only those, as a
+ *    client keeping its session on its connection does (the worker that
+ *    accepted the connection holds them: no resume crosses to another
+ *    worker, where the rotated tokens cross for about half the calls). Beside each run, the
  *    server threads' run-queue wait (from
  *    /proc schedstat) shows how long they were runnable without a core:
  *    on a 2-core machine shared with wrk that, not the code, sets the
@@ -90,6 +94,9 @@ export interface StickyHttpOptions {
   readonly pacedRate: number;
   readonly parts: readonly ('memory' | 'resume' | 'reap')[];
 }
+
+/** Sessions each connection of the own-connection light run opens and then resumes in turn. */
+const OWN_SESSIONS = 16;
 
 const DEFAULTS: StickyHttpOptions = {
   sessions: 100_000, workers: 2, connections: 64, threads: 2, warmupSeconds: 2, seconds: 5,
@@ -287,7 +294,7 @@ export interface StickyHttpResults {
   readonly resume?: {
     readonly saturated: LoadResult; readonly paced: LoadResult; readonly light: LoadResult; readonly stateless: LoadResult; readonly statelessLight: LoadResult; readonly echoLight: LoadResult;
     /** The same light loads from the paced C client (when a C compiler was there). */
-    readonly precise?: { readonly resume: PacedResult; readonly stateless: PacedResult; readonly echo: PacedResult };
+    readonly precise?: { readonly resume: PacedResult; readonly own: PacedResult; readonly stateless: PacedResult; readonly echo: PacedResult };
   };
   readonly reap?: {
     readonly expired: number;
@@ -344,6 +351,8 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
   const results: { -readonly [K in keyof StickyHttpResults]: StickyHttpResults[K] } = {};
   const touchBody = join(dir, 'touch.arrow');
   writeFileSync(touchBody, bodyOf('touch', {}));
+  const openBody = join(dir, 'open.arrow');
+  writeFileSync(openBody, bodyOf('open', { expires_at_ms: 0n }));
   const pingBody = join(dir, 'ping.arrow');
   writeFileSync(pingBody, bodyOf('ping', {}));
   const load = (script: string, url: string): WrkLoad => ({ threads: o.threads, connections: o.connections, script, url });
@@ -419,6 +428,9 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
             ({ port, path, bodyFile, ...(tokensFile === undefined ? {} : { tokensFile }), connections: o.connections, rate: o.pacedRate });
           const precise = probe === undefined ? undefined : {
             resume: await probe('resume, light', pacedOf(server.port, '/StickyBench/touch', touchBody, tokens), pid),
+            // Each connection opens its own sessions and resumes only those: the worker that accepted the
+            // connection holds them, so no resume crosses to another worker.
+            own: await probe('resume on the opening connection, light', pacedOf(server.port, '/StickyBench/touch', touchBody, `@open:/StickyBench/open:${openBody}:${OWN_SESSIONS}`), pid),
             stateless: await probe('stateless ping, light', pacedOf(server.port, '/StickyBench/ping', pingBody), pid),
           };
           const echo = await startEchoServer('uws');
@@ -452,6 +464,7 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
               `light load from the paced C client (bench/http-paced.c: ${fmt(o.pacedRate)} calls/s spread over ${o.connections} keep-alive connections, open loop, ${o.warmupSeconds} s warm-up then ${o.seconds} s measured, every answer checked); ${PACED_NOTE}`,
               PACED_HEAD,
               pacedLine('resume (touch, a different token each call)', pr.resume),
+              pacedLine(`resume, own connection (${OWN_SESSIONS} each)`, pr.own),
               pacedLine('stateless ping (no session)', pr.stateless),
               pacedLine('floor: bare uWS echo', pr.echo),
             );
