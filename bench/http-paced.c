@@ -105,7 +105,20 @@ static size_t body_len;
 static char *request_buf;
 static size_t request_cap;
 
-/* Write one request on `c` (blocking writes: requests are small and the socket buffer is empty between answers). */
+/* Write all of b[0, n) to `fd` (requests are small and the socket buffer is empty between answers: a busy socket is retried). */
+static void write_all(int fd, const char *b, size_t n, const char *what) {
+  size_t off = 0;
+  while (off < n) {
+    ssize_t w = write(fd, b + off, n - off);
+    if (w < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      die(what);
+    }
+    off += (size_t)w;
+  }
+}
+
+/* Write one request on `c`. */
 static void send_request(struct conn *c) {
   int head;
   if (c->nown > 0 || ntokens > 0) {
@@ -119,15 +132,7 @@ static void send_request(struct conn *c) {
     exit(2);
   }
   memcpy(request_buf + head, body, body_len);
-  size_t total = (size_t)head + body_len, off = 0;
-  while (off < total) {
-    ssize_t w = write(c->fd, request_buf + off, total - off);
-    if (w < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      die("write");
-    }
-    off += (size_t)w;
-  }
+  write_all(c->fd, request_buf, (size_t)head + body_len, "write");
   c->busy = 1;
   c->sent = now_ns();
 }
@@ -210,13 +215,7 @@ static void open_sessions(struct conn *c, const char *open_path, const unsigned 
   for (size_t i = 0; i < n; i++) {
     int head = snprintf(req, 1024, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/vnd.apache.arrow.stream\r\nVGI-Session-Accept: true\r\nContent-Length: %zu\r\n\r\n", open_path, open_len);
     memcpy(req + head, open_body, open_len);
-    size_t total = (size_t)head + open_len, off = 0;
-    while (off < total) {
-      ssize_t w = write(c->fd, req + off, total - off);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) die("write (opening sessions)");
-      off += (size_t)w;
-    }
+    write_all(c->fd, req, (size_t)head + open_len, "write (opening sessions)");
     int good;
     size_t whole = read_answer(c, &good);
     size_t vlen;

@@ -57,7 +57,8 @@ export interface RuntimeOptions<E> extends DispatcherOptions {
    * carry their bytes between the main thread and the worker: `port`
    * (default) transfers each read's buffer over a MessagePort; `sab` copies
    * them through a SharedArrayBuffer channel of two rings (sab-relay.ts).
-   * The HTTP front end's links to the workers follow it too: with `sab`
+   * The main thread's HTTP front end (`listeners: 'main'`) follows it for
+   * its links to the workers too: with `sab`
    * its small requests and replies travel through rings of their own
    * (transports/http/link-ring.ts).
    */

@@ -86,8 +86,8 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
                       slower, but a client of a worker that dies of a heap
                       overflow still gets a typed error)
   --hop HOP           how relayed connections (--accept relay, --stdio with
-                      workers) and the HTTP front end's requests cross to
-                      their worker: "port" (default: transferred buffers on a
+                      workers) and the main HTTP front end's requests
+                      (--listeners main) cross to their worker: "port" (default: transferred buffers on a
                       MessagePort) or "sab" (copied through a
                       SharedArrayBuffer ring per direction; HTTP bodies of
                       64 KiB or more still move over the port)

@@ -16,6 +16,7 @@
  * just takes the full AEAD path again.
  */
 import type { CursorContent, Sealed } from './state-tokens.js';
+import { sameBytes } from '../wire/same-bytes.js';
 
 /** One remembered cursor: what it seals, for which associated data, since when. */
 interface Remembered {
@@ -25,13 +26,6 @@ interface Remembered {
   readonly aad: Uint8Array;
   readonly createdAt: number;
 }
-
-/** Whether two byte strings are equal. */
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-};
 
 const hexOf = (bytes: Uint8Array): string => {
   let s = '';

@@ -12,6 +12,7 @@ import { CONTINUATION } from './format.js';
 import { type BatchMetadata, type DecodedMessage, type RecordBatchHeader, decodeMessageHeader, decodeSchema } from './message-codec.js';
 import { strayText, strayTextOf } from './stray-text.js';
 import { NodeBuffer } from './node-buffer.js';
+import { sameBytes } from './same-bytes.js';
 
 /** Byte caps applied before allocation. */
 export interface ReaderLimits {
@@ -68,12 +69,6 @@ const fnv1a = (bytes: Uint8Array): number => {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;
-};
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 };
 
 /** Decoded schemas by message bytes: a schema seen before (every repeated request) is not decoded again. */

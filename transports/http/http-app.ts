@@ -31,6 +31,7 @@ import type { HttpReply } from './engine.js';
 import { SessionRegistry, type SessionEntry } from './session-registry.js';
 import { RequestSession, type SessionCaller, type SessionHost, type StickySettings, resolveSession, sessionLost } from './request-session.js';
 import { minimumLimit } from '../../src/http/response-budget.js';
+import { sameBytes } from '../../src/wire/same-bytes.js';
 
 /** The Arrow IPC stream media type. */
 export const ARROW_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
@@ -466,6 +467,3 @@ export class HttpApp {
     return req.auth.authenticated ? `${req.auth.domain}\u0000${req.auth.principal}` : '';
   }
 }
-
-/** Whether two byte strings are equal. */
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
