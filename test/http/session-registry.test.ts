@@ -3,10 +3,16 @@
  * exactly once whichever way it ends (close, a second close, expiry seen
  * inline, the reaper, shutdown), expiry is never early, the reaper releases
  * an expired session within about a second, and a session's lock lets its
- * calls run one at a time.
+ * calls run one at a time. A resume echoing the very token this server
+ * sealed finds its session without an AEAD open; anything else (another
+ * principal, a tampered or foreign token, an ended session) takes the full
+ * path.
  */
 import { describe, expect, it } from 'vitest';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { SessionRegistry, type SessionEntry } from '../../transports/http/session-registry.js';
+import { type SessionCaller, type SessionHost, resolveSession } from '../../transports/http/request-session.js';
+import { type TokenCipher, TokenSealer, newSessionId } from '../../src/http/state-tokens.js';
 
 const id = (n: number): Uint8Array => Uint8Array.from({ length: 12 }, (_, i) => (i === 0 ? n : 0));
 
@@ -169,5 +175,68 @@ describe('SessionRegistry', () => {
     expect(again).toBeDefined();
     again!();
     expect(entry.busy).toBe(false);
+  });
+});
+
+describe('session tokens this server sealed', () => {
+  /** A sealer whose cipher counts its opens, and a host around a fresh registry. */
+  const hostOf = (): { host: SessionHost; opens: () => number } => {
+    let opens = 0;
+    const cipher: TokenCipher = {
+      seal: (key, nonce, aad, plain) => xchacha20poly1305(key, nonce, aad).encrypt(plain),
+      open: (key, nonce, aad, sealed) => {
+        opens++;
+        return xchacha20poly1305(key, nonce, aad).decrypt(sealed);
+      },
+    };
+    const tokens = new TokenSealer({ key: new Uint8Array(32).fill(7), cipher });
+    return { host: { registry: new SessionRegistry(), tokens, serverId: 'srv', sticky: { defaultTtlSeconds: 60, echoHeaders: [] } }, opens: () => opens };
+  };
+  const alice: SessionCaller = { identity: { principal: 'alice', domain: 'd' }, principalKey: 'd\u0000alice' };
+  const bob: SessionCaller = { identity: { principal: 'bob', domain: 'd' }, principalKey: 'd\u0000bob' };
+
+  const open = (host: SessionHost, caller: SessionCaller, state: unknown): { entry: SessionEntry; token: string } => {
+    const sessionId = newSessionId();
+    const entry = host.registry.open(sessionId, state, caller.principalKey, 60);
+    const token = host.tokens.sealSession({ serverId: host.serverId, sessionId, expiresAt: Math.ceil(entry.expiresAt / 1000) }, caller.identity);
+    host.registry.bindToken(entry, token);
+    return { entry, token };
+  };
+
+  it('a resume echoing the sealed token finds its session without an AEAD open; another principal is refused by the AEAD', () => {
+    const { host, opens } = hostOf();
+    const { entry, token } = open(host, alice, { n: 1 });
+    expect(resolveSession(host, token, alice)).toBe(entry);
+    expect(resolveSession(host, token, alice)).toBe(entry);
+    expect(opens(), 'the known token was opened').toBe(0);
+    const refused = resolveSession(host, token, bob);
+    expect(refused).toMatch(/rejected/);
+    expect(opens()).toBe(1);
+  });
+
+  it('a token not sealed here, or one whose session ended, takes the full path', async () => {
+    const { host, opens } = hostOf();
+    const { entry, token } = open(host, alice, {});
+    // Another token for the same session (another nonce): authentic, but not the string this server handed out.
+    const other = host.tokens.sealSession({ serverId: 'srv', sessionId: Uint8Array.from(Buffer.from(entry.id, 'hex')), expiresAt: 1 }, alice.identity);
+    expect(resolveSession(host, other, alice)).toBe(entry);
+    expect(opens()).toBe(1);
+    const tampered = `${token.slice(0, -2)}${token.endsWith('A') ? 'B' : 'A'}${token.slice(-1)}`;
+    expect(resolveSession(host, tampered, alice)).toMatch(/rejected/);
+    await host.registry.remove(entry);
+    expect(host.registry.byToken(token)).toBeUndefined();
+    expect(resolveSession(host, token, alice)).toMatch(/expired, was closed/);
+    expect(opens()).toBe(3);
+  });
+
+  it('an expired session is not found by its token', () => {
+    let now = 5_000_000;
+    const registry = new SessionRegistry({ now: () => now });
+    const entry = registry.open(id(9), {}, '', 1);
+    registry.bindToken(entry, 'tok');
+    expect(registry.byToken('tok')).toBe(entry);
+    now += 1_000;
+    expect(registry.byToken('tok')).toBeUndefined();
+    expect(entry.isReleased).toBe(true);
   });
 });

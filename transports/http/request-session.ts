@@ -27,7 +27,7 @@ export interface StickySettings {
 export interface SessionCaller {
   /** The token identity (AAD). */
   readonly identity: TokenIdentity;
-  /** The registry's owner key (`''`: anonymous). */
+  /** The registry's owner key (`''`: anonymous); it determines `identity`, so equal keys mean equal associated data. */
   readonly principalKey: string;
 }
 
@@ -45,6 +45,9 @@ export const sessionLost = (detail: string): RpcError => RpcError.of('SessionLos
 
 /** The live session `token` names for `caller`, or why there is none. */
 export const resolveSession = (host: SessionHost, token: string, caller: SessionCaller): SessionEntry | string => {
+  // A token this server sealed, echoed by the principal it was sealed for: its content is known.
+  const known = host.registry.byToken(token);
+  if (known !== undefined && known.principalKey === caller.principalKey) return known;
   let content: ReturnType<TokenSealer['openSession']>;
   try {
     content = host.tokens.openSession(token, caller.identity);
@@ -103,6 +106,7 @@ export class RequestSession implements SessionBinding {
     const sessionId = newSessionId();
     const entry = this.host.registry.open(sessionId, state, this.caller.principalKey, ttl, scope);
     const token = this.host.tokens.sealSession({ serverId: this.host.serverId, sessionId, expiresAt: Math.ceil(entry.expiresAt / 1000) }, this.caller.identity);
+    this.host.registry.bindToken(entry, token);
     this.opened = { entry, token };
   }
 

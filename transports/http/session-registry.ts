@@ -41,6 +41,8 @@ export class SessionEntry {
   private holders = 0;
   /** Ends the turn of a tryLock() holder once a call waits behind it. */
   private wakeAfterTry: (() => void) | undefined;
+  /** The token this server sealed for the session (see SessionRegistry.byToken). */
+  token: string | undefined;
 
   constructor(
     /** The session id, 24 hex digits. */
@@ -131,6 +133,8 @@ const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.b
 /** The sticky sessions of one worker. */
 export class SessionRegistry {
   private readonly entries = new Map<string, SessionEntry>();
+  /** Live sessions by the token this server sealed for them. */
+  private readonly tokens = new Map<string, SessionEntry>();
   private reaper: ReturnType<typeof setInterval> | undefined;
   private drainingFlag = false;
   private reaping = false;
@@ -168,10 +172,34 @@ export class SessionRegistry {
     return entry;
   }
 
+  /** Remember `token`, the token sealed for `entry`, so that a client echoing it is known without opening it (see byToken). */
+  bindToken(entry: SessionEntry, token: string): void {
+    if (entry.isReleased || this.entries.get(entry.id) !== entry) return;
+    entry.token = token;
+    this.tokens.set(token, entry);
+  }
+
+  /**
+   * The live session whose token, as this server sealed it, is exactly
+   * `token`, or undefined (then the token is opened the full way). A string
+   * this server sealed is authentic by construction, so a resume echoing it
+   * costs no AEAD operation; the caller still checks that the session's
+   * principal is the requester's (the token's associated data binds it).
+   */
+  byToken(token: string): SessionEntry | undefined {
+    const entry = this.tokens.get(token);
+    return entry === undefined ? undefined : this.live(entry);
+  }
+
   /** The live session `sessionId` names, or undefined (unknown, released, or expired: an expired one is released now). */
   get(sessionId: Uint8Array): SessionEntry | undefined {
     const entry = this.entries.get(hexOf(sessionId));
-    if (entry === undefined || entry.isReleased) return undefined;
+    return entry === undefined ? undefined : this.live(entry);
+  }
+
+  /** `entry` unless it was released or has expired (an expired one is released now). */
+  private live(entry: SessionEntry): SessionEntry | undefined {
+    if (entry.isReleased) return undefined;
     if (entry.expiresAt <= this.now()) {
       void this.remove(entry);
       return undefined;
@@ -182,6 +210,7 @@ export class SessionRegistry {
   /** End `entry` (close, drain, expiry): released once, whoever asks first; settles once its state is released. */
   remove(entry: SessionEntry): Promise<void> {
     if (this.entries.get(entry.id) === entry) this.entries.delete(entry.id);
+    if (entry.token !== undefined && this.tokens.get(entry.token) === entry) this.tokens.delete(entry.token);
     const released = entry.release();
     if (released === false) return DONE;
     if (released === true) {
