@@ -3,7 +3,10 @@
  * stream turn) runs as its own fiber on the worker's Effect runtime, owned by
  * its connection's tracker. Handlers that complete synchronously finish
  * without a Promise hop; asynchronous ones keep running on their fiber,
- * tracked so they can be interrupted.
+ * tracked so they can be interrupted. Call fibers run without Effect's
+ * built-in fiber metrics (`effect_fiber_*`, the RuntimeMetrics flag): they
+ * would count every call, at a third of the cost of running a small
+ * handler.
  */
 import * as Cause from 'effect/Cause';
 import * as Context from 'effect/Context';
@@ -14,12 +17,16 @@ import * as FiberRef from 'effect/FiberRef';
 import * as FiberRefs from 'effect/FiberRefs';
 import * as LogLevel from 'effect/LogLevel';
 import * as Runtime from 'effect/Runtime';
+import * as RuntimeFlags from 'effect/RuntimeFlags';
 import { CallContext } from '../src/service/call-context.js';
 import { type CallRunner, type ConnectionCalls, interruptFiberId } from '../src/protocol/call-scope.js';
 import type { CallTracker } from './supervisor.js';
 
-/** A runner placing call fibers on `rt`, tracked by their connection. */
-export const fiberRunner = <R = never>(rt: Runtime.Runtime<R>): CallRunner<R> => {
+/** A runner placing call fibers on `rt` (less its fiber metrics), tracked by their connection. */
+export const fiberRunner = <R = never>(base: Runtime.Runtime<R>): CallRunner<R> => {
+  const rt = RuntimeFlags.runtimeMetrics(base.runtimeFlags)
+    ? Runtime.make({ context: base.context, fiberRefs: base.fiberRefs, runtimeFlags: RuntimeFlags.disable(base.runtimeFlags, RuntimeFlags.RuntimeMetrics) })
+    : base;
   const runSync = Runtime.runSyncExit(rt);
   const minimumLogLevel = FiberRefs.getOrDefault(rt.fiberRefs, FiberRef.currentMinimumLogLevel);
   return {
