@@ -56,6 +56,7 @@
  * Standalone: node dist/bench/sticky-http.js [--sessions N] [--only memory,resume,reap]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,9 +171,32 @@ interface Probe {
   readonly conn: HttpConnection;
 }
 
-/** Open sessions until every worker holds one (the front end sends an open to the least loaded worker). */
+/**
+ * A fetch that opens a new connection for every request (node:http, no
+ * agent): with every worker listening, the kernel gives each connection to
+ * one of them, so fresh connections reach every worker where kept-alive
+ * ones may all have landed on one.
+ */
+const freshConnectionFetch: typeof fetch = (input, init) => new Promise((resolve, reject) => {
+  const body = init?.body;
+  const req = httpRequest(String(input), { method: init?.method ?? 'GET', headers: Object.fromEntries(new Headers(init?.headers).entries()), agent: false }, (res) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      const status = res.statusCode ?? 500;
+      resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers }));
+    });
+  });
+  req.on('error', reject);
+  req.end(body === undefined || body === null ? undefined : Buffer.from(body as Uint8Array));
+});
+
+/** Open sessions until every worker holds one (each open on a fresh connection, which the kernel gives to one of the listening workers). */
 const probeEachWorker = async (url: string, workers: number): Promise<Probe[]> => {
-  const conn = await httpConnect(url, { retry: false });
+  const conn = await httpConnect(url, { retry: false, fetch: freshConnectionFetch });
   const probes = new Map<bigint, Probe>();
   for (let attempt = 0; attempt < 50 && probes.size < workers; attempt++) {
     const batch = await Promise.all(Array.from({ length: 4 }, async () => {
