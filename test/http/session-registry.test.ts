@@ -151,6 +151,36 @@ describe('SessionRegistry', () => {
     expect([calls, released.length, entry.isReleased]).toEqual([1, 1, true]);
   });
 
+  it('a reap visits only the sessions of the seconds that have begun, and reaps a partly expired second on time', async () => {
+    let now = 10_000_250; // a quarter into a second
+    const reg = new SessionRegistry({ now: () => now });
+    let reads = 0;
+    const watched: SessionEntry[] = [];
+    for (let i = 0; i < 100; i++) {
+      const e = reg.open(id(100 + i), new Counted(), '', 3_600);
+      const at = e.expiresAt;
+      Object.defineProperty(e, 'expiresAt', { get: () => (reads++, at) });
+      watched.push(e);
+    }
+    const soon = new Counted();
+    const later = new Counted();
+    reg.open(id(1), soon, '', 0.5); // expires at ...750, in the second ending at ...1000
+    reg.open(id(2), later, '', 0.7); // expires at ...950, the same second
+    now += 600; // ...850: that second has begun; one of its two sessions has expired
+    expect(await reg.reap()).toBe(1);
+    expect([soon.closes, later.closes]).toEqual([1, 0]);
+    now += 200; // ...1050
+    expect(await reg.reap()).toBe(1);
+    expect(later.closes).toBe(1);
+    expect(reads, 'sessions not due were visited').toBe(0);
+    // Closed sessions leave the index: nothing is released twice when their second comes.
+    await reg.remove(watched[0]!);
+    now += 3_600_000;
+    expect(await reg.reap()).toBe(99);
+    expect(reg.size).toBe(0);
+    expect((watched[0]!.state as Counted).closes).toBe(1);
+  });
+
   it('tryLock takes a free lock at once; a call arriving meanwhile waits for it, and tryLock refuses a held lock', async () => {
     const reg = new SessionRegistry();
     const entry = reg.open(id(40), {}, '', 60);

@@ -4,9 +4,10 @@
  * release the state exactly once (close, expiry, drain, shutdown: whichever
  * comes first), and a lock that serializes the session's calls (held for
  * the whole of one request, released however the call ends). A timer reaps
- * expired sessions every second, in slices of about a millisecond (see
- * time-slices.ts); a lookup also refuses an expired one at once, so expiry
- * may be late, never early. A plain state (released by its own `close()`)
+ * expired sessions every second, visiting only the sessions due by then
+ * (they are indexed by the second they expire in), in slices of about a
+ * millisecond (see time-slices.ts); a lookup also refuses an expired one at
+ * once, so expiry may be late, never early. A plain state (released by its own `close()`)
  * costs no Scope: it is released by a direct call, which keeps an idle
  * session small and reaping 100,000 of them cheap.
  */
@@ -128,11 +129,25 @@ export interface SessionRegistryOptions {
   readonly now?: () => number;
 }
 
+/** The members of `sets`, one set after another (a Set's iterator survives the deletion of the member it is on). */
+function* eachOf<T>(sets: readonly Set<T>[]): Generator<T> {
+  for (const set of sets) yield* set;
+}
+
+/** The second a session expires in (its bucket in `SessionRegistry.expiring`). */
+const expirySecond = (entry: SessionEntry): number => Math.ceil(entry.expiresAt / 1000);
+
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** The sticky sessions of one worker. */
 export class SessionRegistry {
   private readonly entries = new Map<string, SessionEntry>();
+  /**
+   * Live sessions by the second they expire in (`ceil(expiresAt / 1000)`):
+   * expiry is absolute and fixed at open, so a reap visits only the sessions
+   * of the seconds that have begun, never the whole table.
+   */
+  private readonly expiring = new Map<number, Set<SessionEntry>>();
   /** Live sessions by the token this server sealed for them. */
   private readonly tokens = new Map<string, SessionEntry>();
   private reaper: ReturnType<typeof setInterval> | undefined;
@@ -168,6 +183,10 @@ export class SessionRegistry {
   open(sessionId: Uint8Array, state: unknown, principalKey: string, ttlSeconds: number, acquiredIn?: Scope.CloseableScope): SessionEntry {
     const entry = new SessionEntry(hexOf(sessionId), state, principalKey, this.now() + ttlSeconds * 1000, acquiredIn);
     this.entries.set(entry.id, entry);
+    const second = expirySecond(entry);
+    let bucket = this.expiring.get(second);
+    if (bucket === undefined) this.expiring.set(second, (bucket = new Set()));
+    bucket.add(entry);
     this.startReaping();
     return entry;
   }
@@ -210,6 +229,9 @@ export class SessionRegistry {
   /** End `entry` (close, drain, expiry): released once, whoever asks first; settles once its state is released. */
   remove(entry: SessionEntry): Promise<void> {
     if (this.entries.get(entry.id) === entry) this.entries.delete(entry.id);
+    const second = expirySecond(entry);
+    const bucket = this.expiring.get(second);
+    if (bucket?.delete(entry) === true && bucket.size === 0) this.expiring.delete(second);
     if (entry.token !== undefined && this.tokens.get(entry.token) === entry) this.tokens.delete(entry.token);
     const released = entry.release();
     if (released === false) return DONE;
@@ -237,7 +259,11 @@ export class SessionRegistry {
       let released = 0;
       const pending: Promise<void>[] = [];
       // A background sweep: it rests as long as it works, leaving other threads a core (see inTimeSlices).
-      await inTimeSlices(this.entries.values(), (e) => {
+      // Only the seconds that have begun can hold expired sessions (a partly expired one is visited again next time).
+      const current = Math.ceil(now / 1000);
+      const due: Set<SessionEntry>[] = [];
+      for (const [second, bucket] of this.expiring) if (second <= current) due.push(bucket);
+      await inTimeSlices(eachOf(due), (e) => {
         if (e.expiresAt > now || e.busy) return;
         released++;
         const p = this.remove(e);
