@@ -31,7 +31,13 @@
  *    connection opens 16 sessions of its own and resumes only those, as a
  *    client keeping its session on its connection does (the worker that
  *    accepted the connection holds them: no resume crosses to another
- *    worker, where the rotated tokens cross for about half the calls). Beside each run, the
+ *    worker, where the rotated tokens cross for about half the calls). These
+ *    four run in `pacedRounds` rounds (default 3), each round running every
+ *    row once in turn, so that one stall of the machine lands in one round
+ *    of one row; each row reports its median round by p99, and every
+ *    round's p99 is printed. Each of the server's runs starts after full
+ *    GCs in its threads, as the reaping windows do (the garbage of the
+ *    saturated runs before them is not theirs). Beside each run, the
  *    server threads' run-queue wait (from
  *    /proc schedstat) shows how long they were runnable without a core:
  *    on a 2-core machine shared with wrk that, not the code, sets the
@@ -53,7 +59,7 @@
  *    the windows' resumes come from the paced C client (`pacedRate`/s, every
  *    answer timed), else from wrk's paced mode.
  *
- * Standalone: node dist/bench/sticky-http.js [--sessions N] [--only memory,resume,reap]
+ * Standalone: node dist/bench/sticky-http.js [--sessions N] [--only memory,resume,reap] [--rounds R]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
@@ -93,6 +99,8 @@ export interface StickyHttpOptions {
   readonly reapLoadSessions: number;
   /** Requests per second of the paced C client (bench/http-paced.c) in the light runs and the reaping window. */
   readonly pacedRate: number;
+  /** Rounds of the paced C client's light runs (each round runs every row once, in turn); each row reports its median round by p99. */
+  readonly pacedRounds: number;
   readonly parts: readonly ('memory' | 'resume' | 'reap')[];
 }
 
@@ -101,7 +109,16 @@ const OWN_SESSIONS = 16;
 
 const DEFAULTS: StickyHttpOptions = {
   sessions: 100_000, workers: 2, connections: 64, threads: 2, warmupSeconds: 2, seconds: 5,
-  pacedDelayMs: 5, lightDelayMs: 50, reapLoadSessions: 1_000, pacedRate: 2_000, parts: ['memory', 'resume', 'reap'],
+  pacedDelayMs: 5, lightDelayMs: 50, reapLoadSessions: 1_000, pacedRate: 2_000, pacedRounds: 3, parts: ['memory', 'resume', 'reap'],
+};
+
+/** The paced runs of one row over the rounds: the round with the median p99 stands for the row; every round's p99 is kept. */
+export type PacedRows = PacedResult & { readonly p99_rounds_us: readonly number[] };
+
+/** The median round of `runs` by p99, with every round's p99. */
+const medianByP99 = (runs: readonly PacedResult[]): PacedRows => {
+  const sorted = [...runs].sort((a, b) => a.p99_us - b.p99_us);
+  return { ...sorted[(sorted.length - 1) >> 1]!, p99_rounds_us: runs.map((r) => r.p99_us) };
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -318,7 +335,7 @@ export interface StickyHttpResults {
   readonly resume?: {
     readonly saturated: LoadResult; readonly paced: LoadResult; readonly light: LoadResult; readonly stateless: LoadResult; readonly statelessLight: LoadResult; readonly echoLight: LoadResult;
     /** The same light loads from the paced C client (when a C compiler was there). */
-    readonly precise?: { readonly resume: PacedResult; readonly own: PacedResult; readonly stateless: PacedResult; readonly echo: PacedResult };
+    readonly precise?: { readonly resume: PacedRows; readonly own: PacedRows; readonly stateless: PacedRows; readonly echo: PacedRows };
   };
   readonly reap?: {
     readonly expired: number;
@@ -339,6 +356,7 @@ const pacedLine = (name: string, r: PacedResult): string =>
   `${fmt(r.sent_p50_us).padStart(7)} ${fmt(r.sent_p99_us).padStart(7)} ${fmt(r.sent_max_us).padStart(8)} ${String(r.bad).padStart(4)} ${fmt(r.server_cpu_pct).padStart(6)}% ${fmt(r.client_cpu_pct).padStart(6)}% ${fmt(r.server_wait_pct).padStart(6)}%`;
 const PACED_HEAD = `${'load'.padEnd(44)} ${'calls/s'.padStart(8)} ${'p50 µs'.padStart(7)} ${'p99 µs'.padStart(7)} ${'p99.9 µs'.padStart(8)} ${'max µs'.padStart(8)} ` +
   `${'sent p50'.padStart(7)} ${'sent p99'.padStart(7)} ${'sent max'.padStart(8)} ${'bad'.padStart(4)} ${'server'.padStart(7)} ${'client'.padStart(7)} ${'waited'.padStart(7)}`;
+const roundsOf = (r: PacedRows): string => r.p99_rounds_us.map((v) => fmt(v)).join(' / ');
 const PACED_NOTE = 'latency from when each request was due (open loop: a late answer delays the requests queued behind it on its connection), and from when it was written ("sent": leaves out the client\'s own lateness in waking to send)';
 
 /** Heap in use after full GCs: the main thread's and each worker's. */
@@ -450,23 +468,36 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
           // clock add their own latency at low rates, which no server can go under).
           const pacedOf = (port: number, path: string, bodyFile: string, tokensFile?: string): PacedLoad =>
             ({ port, path, bodyFile, ...(tokensFile === undefined ? {} : { tokensFile }), connections: o.connections, rate: o.pacedRate });
-          const precise = probe === undefined ? undefined : {
-            resume: await probe('resume, light', pacedOf(server.port, '/StickyBench/touch', touchBody, tokens), pid),
-            // Each connection opens its own sessions and resumes only those: the worker that accepted the
-            // connection holds them, so no resume crosses to another worker.
-            own: await probe('resume on the opening connection, light', pacedOf(server.port, '/StickyBench/touch', touchBody, `@open:/StickyBench/open:${openBody}:${OWN_SESSIONS}`), pid),
-            stateless: await probe('stateless ping, light', pacedOf(server.port, '/StickyBench/ping', pingBody), pid),
-          };
           const echo = await startEchoServer('uws');
           let echoLight: LoadResult;
-          let echoPrecise: PacedResult | undefined;
+          let precise: { resume: PacedRows; own: PacedRows; stateless: PacedRows; echo: PacedRows } | undefined;
           try {
             echoLight = await run(`floor: bare uWS echo, light (${o.lightDelayMs} ms between calls per connection)`, load(pingLightScript, `http://127.0.0.1:${echo.port}/StickyBench/ping`), echo.child.pid!);
-            if (probe !== undefined) echoPrecise = await probe('floor: bare uWS echo, light', pacedOf(echo.port, '/StickyBench/ping', pingBody), echo.child.pid!);
+            if (probe !== undefined) {
+              // Rounds, each running every row once in turn: a stall of the machine lands in one round of one
+              // row, and the median round shows what the code does; every round's p99 is printed too.
+              const rows = { resume: [] as PacedResult[], own: [] as PacedResult[], stateless: [] as PacedResult[], echo: [] as PacedResult[] };
+              // Each run of the server starts after full GCs in its threads, as the reaping windows do: the
+              // garbage of the saturated runs before it (or of the 100,000 opens) is not this run's.
+              const settled = async <T>(run: () => Promise<T>): Promise<T> => {
+                await heaps(server, probes);
+                return run();
+              };
+              for (let round = 1; round <= o.pacedRounds; round++) {
+                const tag = `(round ${round} of ${o.pacedRounds})`;
+                rows.resume.push(await settled(() => probe(`resume, light ${tag}`, pacedOf(server.port, '/StickyBench/touch', touchBody, tokens), pid)));
+                // Each connection opens its own sessions and resumes only those: the worker that accepted the
+                // connection holds them, so no resume crosses to another worker.
+                rows.own.push(await settled(() => probe(`resume on the opening connection, light ${tag}`, pacedOf(server.port, '/StickyBench/touch', touchBody, `@open:/StickyBench/open:${openBody}:${OWN_SESSIONS}`), pid)));
+                rows.stateless.push(await settled(() => probe(`stateless ping, light ${tag}`, pacedOf(server.port, '/StickyBench/ping', pingBody), pid)));
+                rows.echo.push(await probe(`floor: bare uWS echo, light ${tag}`, pacedOf(echo.port, '/StickyBench/ping', pingBody), echo.child.pid!));
+              }
+              precise = { resume: medianByP99(rows.resume), own: medianByP99(rows.own), stateless: medianByP99(rows.stateless), echo: medianByP99(rows.echo) };
+            }
           } finally {
             echo.child.kill();
           }
-          results.resume = { saturated, paced, light, stateless, statelessLight, echoLight, ...(precise === undefined || echoPrecise === undefined ? {} : { precise: { ...precise, echo: echoPrecise } }) };
+          results.resume = { saturated, paced, light, stateless, statelessLight, echoLight, ...(precise === undefined ? {} : { precise }) };
           lines.push(
             '',
             `resume: touch (unary, bumps the session's counter) with a different one of the ${fmt(o.sessions)} tokens on every request (wrk Lua rotates them), ` +
@@ -485,12 +516,14 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
           const pr = results.resume.precise;
           if (pr !== undefined) {
             lines.push(
-              `light load from the paced C client (bench/http-paced.c: ${fmt(o.pacedRate)} calls/s spread over ${o.connections} keep-alive connections, open loop, ${o.warmupSeconds} s warm-up then ${o.seconds} s measured, every answer checked); ${PACED_NOTE}`,
+              `light load from the paced C client (bench/http-paced.c: ${fmt(o.pacedRate)} calls/s spread over ${o.connections} keep-alive connections, open loop, ${o.warmupSeconds} s warm-up then ${o.seconds} s measured, every answer checked; ` +
+                `${o.pacedRounds} rounds, each running every row once in turn, each run of the server after full GCs in its threads; each row shows its median round by p99); ${PACED_NOTE}`,
               PACED_HEAD,
               pacedLine('resume (touch, a different token each call)', pr.resume),
               pacedLine(`resume, own connection (${OWN_SESSIONS} each)`, pr.own),
               pacedLine('stateless ping (no session)', pr.stateless),
               pacedLine('floor: bare uWS echo', pr.echo),
+              `p99 of every round, µs: resume ${roundsOf(pr.resume)}; own connection ${roundsOf(pr.own)}; stateless ${roundsOf(pr.stateless)}; floor ${roundsOf(pr.echo)}`,
             );
           }
         }
@@ -580,8 +613,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   };
   const sessions = arg('--sessions');
   const only = arg('--only');
+  const rounds = arg('--rounds');
   const { table, results } = await measureStickyHttp((s) => process.stderr.write(`${s}\n`), {
     ...(sessions === undefined ? {} : { sessions: Number(sessions) }),
+    ...(rounds === undefined ? {} : { pacedRounds: Number(rounds) }),
     ...(only === undefined ? {} : { parts: only.split(',') as StickyHttpOptions['parts'] }),
   });
   process.stdout.write(`${table}\n${JSON.stringify(results)}\n`);
