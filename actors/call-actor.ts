@@ -5,10 +5,9 @@
  * (sync-run.ts); what is left after it, if anything, runs as its own fiber.
  * Handlers that complete synchronously finish without a Promise hop;
  * asynchronous ones keep running on their fiber, tracked so they can be
- * interrupted. Call fibers run without Effect's
- * built-in fiber metrics (`effect_fiber_*`, the RuntimeMetrics flag): they
- * would count every call, at a third of the cost of running a small
- * handler.
+ * interrupted. Call fibers run without Effect's built-in fiber metrics
+ * (`effect_fiber_*`, the RuntimeMetrics flag): they would count every call,
+ * at a third of the cost of running a small handler.
  */
 import * as Cause from 'effect/Cause';
 import * as Context from 'effect/Context';

@@ -17,6 +17,7 @@
  */
 import type { CursorContent, Sealed } from './state-tokens.js';
 import { sameBytes } from '../wire/same-bytes.js';
+import { hexOf } from '../wire/hex.js';
 
 /** One remembered cursor: what it seals, for which associated data, since when. */
 interface Remembered {
@@ -26,12 +27,6 @@ interface Remembered {
   readonly aad: Uint8Array;
   readonly createdAt: number;
 }
-
-const hexOf = (bytes: Uint8Array): string => {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
-  return s;
-};
 
 /** Recently sealed cursor tokens, by token and by call. */
 export class CursorMemo {

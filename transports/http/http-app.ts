@@ -32,6 +32,7 @@ import { SessionRegistry, type SessionEntry } from './session-registry.js';
 import { RequestSession, type SessionCaller, type SessionHost, type StickySettings, resolveSession, sessionLost } from './request-session.js';
 import { minimumLimit } from '../../src/http/response-budget.js';
 import { sameBytes } from '../../src/wire/same-bytes.js';
+import { hexOf } from '../../src/wire/hex.js';
 
 /** The Arrow IPC stream media type. */
 export const ARROW_CONTENT_TYPE = 'application/vnd.apache.arrow.stream';
@@ -121,7 +122,6 @@ const ARROW: readonly [string, string] = ['Content-Type', ARROW_CONTENT_TYPE];
 export const textReply = (status: number, body: string, headers: ReadonlyArray<readonly [string, string]> = []): HttpReply =>
   ({ status, headers: [['Content-Type', 'text/plain; charset=utf-8'], ...headers], body: [new TextEncoder().encode(body)] });
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 
 /** Decode a whole request body: its schema, first batch and a recoverable body error. */
@@ -360,7 +360,7 @@ export class HttpApp {
     const callId = newCallId();
     const responseLimit = minimumLimit(this.options.maxResponseBytes, req.acceptMaxResponseBytes);
     const callToken = this.options.tokens.sealCall({
-      callId, callState: NO_STATE, typeName: '', outputSchema: NO_STATE, inputSchema: NO_STATE, streamId: hex(callId),
+      callId, callState: NO_STATE, typeName: '', outputSchema: NO_STATE, inputSchema: NO_STATE, streamId: hexOf(callId),
       ...(responseLimit === undefined ? {} : { responseLimitBytes: responseLimit }),
     }, scope);
     const cursor = (): string => this.options.tokens.sealCursor({ callId, state: stream.snapshot() }, scope);
@@ -369,7 +369,7 @@ export class HttpApp {
     const body = [...(opened.header ?? []), ...turn.out];
     if (turn.state === 'open') {
       if (this.options.callStateCache !== false) {
-        this.cache.put(hex(callId), this.identity(req), route.protocol, { stream, callToken, responseLimit });
+        this.cache.put(hexOf(callId), this.identity(req), route.protocol, { stream, callToken, responseLimit });
         return { status: 200, headers: [ARROW], body };
       }
       void stream.close({ _tag: 'shutdown', detail: 'the server keeps no call state' });
@@ -392,7 +392,7 @@ export class HttpApp {
     } catch (e) {
       return bad(`Invalid state token: ${(e as Error).message}`);
     }
-    const id = hex(callId);
+    const id = hexOf(callId);
     const identity = this.identity(req);
     let entry = this.cache.get(id, identity, route.protocol);
     if (entry !== undefined && !entry.stream.busy && !sameBytes(entry.stream.snapshot(), cursorState)) {
@@ -411,7 +411,7 @@ export class HttpApp {
       } catch (e) {
         return bad(`Invalid call token: ${(e as Error).message}`);
       }
-      if (hex(content.callId) !== id) return bad('Invalid call token: it belongs to another call');
+      if (hexOf(content.callId) !== id) return bad('Invalid call token: it belongs to another call');
       const resumed = await this.resume(req, route, cursorState, calls);
       if (resumed === undefined) {
         return this.errorReply(400, emptySchema(), RpcError.of('StreamStateLostError',

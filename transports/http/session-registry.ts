@@ -7,15 +7,16 @@
  * expired sessions every second, visiting only the sessions due by then
  * (they are indexed by the second they expire in), in slices of about a
  * millisecond (see time-slices.ts); a lookup also refuses an expired one at
- * once, so expiry may be late, never early. A plain state (released by its own `close()`)
- * costs no Scope: it is released by a direct call, which keeps an idle
- * session small and reaping 100,000 of them cheap.
+ * once, so expiry may be late, never early. A plain state (released by its
+ * own `close()`) costs no Scope: it is released by a direct call, which
+ * keeps an idle session small and reaping 100,000 of them cheap.
  */
 import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
 import * as Scope from 'effect/Scope';
 import { diagnostic } from '../../runtime/diagnostics.js';
 import { SLICE_MS, inTimeSlices } from './time-slices.js';
+import { hexOf } from '../../src/wire/hex.js';
 
 /** How often expired sessions are reaped. */
 const REAP_INTERVAL_MS = 1000;
@@ -136,8 +137,6 @@ function* eachOf<T>(sets: readonly Set<T>[]): Generator<T> {
 
 /** The second a session expires in (its bucket in `SessionRegistry.expiring`). */
 const expirySecond = (entry: SessionEntry): number => Math.ceil(entry.expiresAt / 1000);
-
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** The sticky sessions of one worker. */
 export class SessionRegistry {
