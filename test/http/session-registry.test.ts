@@ -251,7 +251,9 @@ describe('session tokens this server sealed', () => {
     const other = host.tokens.sealSession({ serverId: 'srv', sessionId: Uint8Array.from(Buffer.from(entry.id, 'hex')), expiresAt: 1 }, alice.identity);
     expect(resolveSession(host, other, alice)).toBe(entry);
     expect(opens()).toBe(1);
-    const tampered = `${token.slice(0, -2)}${token.endsWith('A') ? 'B' : 'A'}${token.slice(-1)}`;
+    const flipped = token.at(-2) === 'A' ? 'B' : 'A';
+    const tampered = `${token.slice(0, -2)}${flipped}${token.slice(-1)}`;
+    expect(tampered).not.toBe(token);
     expect(resolveSession(host, tampered, alice)).toMatch(/rejected/);
     await host.registry.remove(entry);
     expect(host.registry.byToken(token)).toBeUndefined();
