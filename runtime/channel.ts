@@ -41,6 +41,8 @@ export interface ConnectionTask {
 
 /** What the pool hands every worker when it starts (piscina's `workerData`). */
 export interface WorkerData {
+  /** The worker module's file URL, which the worker loader (worker-loader.cts) imports. */
+  readonly module: string;
   /** The server id every worker stamps (one server, many threads). */
   readonly serverId: string;
   /** The server log's level (the runtime's `logLevel`), when one was given. */

@@ -6,10 +6,14 @@
  * thread id (`runOn`): the worker that holds the live state a continuation
  * needs. A worker that dies fails only what it owned and is replaced.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { diagnostic } from './diagnostics.js';
+import { packageRoot } from './package-root.js';
 import type { ConnectionTask, TransportTask, WorkerData, WorkerStats, WorkerTask } from './channel.js';
 import type { ServerLogLevel } from '../src/protocol/call-log.js';
 
@@ -44,6 +48,23 @@ interface Address {
 
 type Task = WorkerTask;
 
+/**
+ * The script piscina starts each worker with (worker-loader.cts, which import()s the worker
+ * module): beside this module in dist/, else in the package root's dist/ (this module run from
+ * source in tests, or bundled into an application's file); undefined when neither exists, and
+ * piscina then loads the worker module itself.
+ */
+const workerLoader = (): string | undefined => {
+  const beside = new URL('./worker-loader.cjs', import.meta.url);
+  if (beside.protocol === 'file:' && existsSync(beside)) return fileURLToPath(beside);
+  const root = packageRoot();
+  const installed = root === undefined ? undefined : join(root, 'dist', 'runtime', 'worker-loader.cjs');
+  return installed !== undefined && existsSync(installed) ? installed : undefined;
+};
+
+/** A worker module's file URL, from a URL, a file URL's text or a path. */
+const moduleHref = (m: string | URL): string => (m instanceof URL ? m.href : m.startsWith('file:') ? m : pathToFileURL(resolve(m)).href);
+
 /** The least busy worker that can take one more task, or null when all are full. */
 const leastBusy = (workers: readonly PiscinaWorkerView[]): PiscinaWorkerView | null => {
   let best: PiscinaWorkerView | null = null;
@@ -77,13 +98,16 @@ export class WorkerPool {
   constructor(options: PoolOptions) {
     this.size = options.workers ?? defaultWorkers();
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`a worker pool needs at least one worker (got ${this.size})`);
+    const loader = workerLoader();
     const workerData: WorkerData = {
+      module: moduleHref(options.workerModule),
       serverId: options.serverId,
       ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
       ...(options.transports === undefined ? {} : { transports: options.transports }),
     };
     this.piscina = new Piscina<Task, unknown>({
-      filename: options.workerModule instanceof URL ? options.workerModule.href : options.workerModule,
+      // The loader's export `handler` is the worker module's default export, loaded by import() alone.
+      ...(loader === undefined ? { filename: workerData.module } : { filename: loader, name: 'handler' }),
       minThreads: this.size,
       maxThreads: this.size,
       // Workers are never recycled for idleness: they own live connections and session state.

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { packageName, packageRoot } from './package-root.js';
+import { packageName, packageRoot } from '../../runtime/package-root.js';
 
 /** A POSIX shared-memory object mapped into this process (MAP_SHARED, read/write). */
 export interface SharedMapping {

@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { type SharedMapping, createMapping, unlinkMapping } from './mapping.js';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../../runtime/package-root.js';
 
 /** A segment this process created: closing it unmaps it and unlinks its name. */
 export interface OwnedSegment extends SharedMapping {

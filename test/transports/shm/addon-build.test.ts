@@ -52,7 +52,8 @@ describe.skipIf(process.platform === 'win32')('shm addon build', () => {
     const dir = join(pkg, 'dist', 'transports', 'shm');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'vgi-rpc-actors' }));
-    for (const f of ['mapping.js', 'package-root.js']) copyFileSync(join(ROOT, 'dist', 'transports', 'shm', f), join(dir, f));
+    mkdirSync(join(pkg, 'dist', 'runtime'), { recursive: true });
+    for (const f of ['transports/shm/mapping.js', 'runtime/package-root.js']) copyFileSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
     const m = (await import(pathToFileURL(join(dir, 'mapping.js')).href)) as typeof import('../../../transports/shm/mapping.js');
     expect(m.shmAvailable()).toBe(false);
     expect(m.shmUnavailableReason()).toMatch(/not built/);

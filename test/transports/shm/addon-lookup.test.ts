@@ -41,7 +41,7 @@ const runProbe = (dir: string, cwd: string, env: Record<string, string> = {}): P
 
 describe.skipIf(process.platform !== 'linux')('shm addon and tracker lookup from a bundle', () => {
   beforeAll(async () => {
-    const stale = ['transports/shm/mapping.ts', 'transports/shm/owned-segments.ts', 'transports/shm/package-root.ts'].flatMap((e) => staleOutputs(e));
+    const stale = ['transports/shm/mapping.ts', 'transports/shm/owned-segments.ts', 'runtime/package-root.ts'].flatMap((e) => staleOutputs(e));
     if (stale.length > 0) throw new Error(`dist/ is older than ${stale.join(', ')}: build first with \`npx tsc -p .\``);
     for (const d of [join(app, 'dist'), join(app, 'node_modules'), loose, elsewhere]) mkdirSync(d, { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'some-app', type: 'module' }));

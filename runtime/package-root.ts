@@ -1,11 +1,12 @@
 /**
  * Where the installed `vgi-rpc-actors` package is on disk, for the files that must be loaded by
- * path rather than imported: the shm addon (native/shm/build/Release/vgi_shm.node) and the segment
- * tracker script (dist/transports/shm/segment-tracker.js).
+ * path rather than imported: the shm addon (native/shm/build/Release/vgi_shm.node), the segment
+ * tracker script (dist/transports/shm/segment-tracker.js) and the worker loader
+ * (dist/runtime/worker-loader.cjs).
  *
  * Unbundled, this module sits inside the package, so walking up from it finds the package root.
  * Bundled into an application's file (esbuild), `import.meta.url` is the bundle's location, which
- * holds neither file: the package is then resolved as a dependency, first from the bundle's
+ * holds none of them: the package is then resolved as a dependency, first from the bundle's
  * location, then from the working directory (a bundle run from outside its project).
  */
 import { existsSync, readFileSync } from 'node:fs';
