@@ -31,8 +31,12 @@
  *    connection opens 16 sessions of its own and resumes only those, as a
  *    client keeping its session on its connection does (the worker that
  *    accepted the connection holds them: no resume crosses to another
- *    worker, where the rotated tokens cross for about half the calls). These
- *    four run in `pacedRounds` rounds (default 3), each round running every
+ *    worker, where the rotated tokens cross for about half the calls); and
+ *    a fifth, the floor of a resume that crosses threads
+ *    (bench/http-hop-floor.ts: the bare echo on two threads sharing the
+ *    port, each rotated token's request echoed by the thread it names,
+ *    about half of them over a MessagePort and back, no vgi-rpc code). These
+ *    five run in `pacedRounds` rounds (default 3), each round running every
  *    row once in turn, so that one stall of the machine lands in one round
  *    of one row; each row reports its median round by p99, and every
  *    round's p99 is printed. Each of the server's runs starts after full
@@ -74,6 +78,7 @@ import type { HttpConnection } from '../src/client/http/http-connection.js';
 import type { PromiseClient } from '../src/client/typed-client.js';
 import { RawHttpConnection } from './raw-http.js';
 import { startEchoServer } from './http-echo.js';
+import { startHopFloor } from './http-hop-floor.js';
 import { type StallSummary, StickyBench } from './sticky-service.js';
 import { CHECK_ANSWERS_LUA, type WrkLoad, type WrkRun, measuredRun, warmUp, wrkMissing } from './wrk.js';
 import { type PacedLoad, type PacedResult, pacedRun } from './http-paced.js';
@@ -335,7 +340,7 @@ export interface StickyHttpResults {
   readonly resume?: {
     readonly saturated: LoadResult; readonly paced: LoadResult; readonly light: LoadResult; readonly stateless: LoadResult; readonly statelessLight: LoadResult; readonly echoLight: LoadResult;
     /** The same light loads from the paced C client (when a C compiler was there). */
-    readonly precise?: { readonly resume: PacedRows; readonly own: PacedRows; readonly stateless: PacedRows; readonly echo: PacedRows };
+    readonly precise?: { readonly resume: PacedRows; readonly own: PacedRows; readonly stateless: PacedRows; readonly echo: PacedRows; readonly hop: PacedRows; readonly hopWork: PacedRows; readonly workNoHop: PacedRows };
   };
   readonly reap?: {
     readonly expired: number;
@@ -357,6 +362,9 @@ const pacedLine = (name: string, r: PacedResult): string =>
 const PACED_HEAD = `${'load'.padEnd(44)} ${'calls/s'.padStart(8)} ${'p50 µs'.padStart(7)} ${'p99 µs'.padStart(7)} ${'p99.9 µs'.padStart(8)} ${'max µs'.padStart(8)} ` +
   `${'sent p50'.padStart(7)} ${'sent p99'.padStart(7)} ${'sent max'.padStart(8)} ${'bad'.padStart(4)} ${'server'.padStart(7)} ${'client'.padStart(7)} ${'waited'.padStart(7)}`;
 const roundsOf = (r: PacedRows): string => r.p99_rounds_us.map((v) => fmt(v)).join(' / ');
+/** The work per request of the hop floor's second server, µs: about what a resume costs its worker. */
+const HOP_WORK_US = 60;
+
 const PACED_NOTE = 'latency from when each request was due (open loop: a late answer delays the requests queued behind it on its connection), and from when it was written ("sent": leaves out the client\'s own lateness in waking to send)';
 
 /** Heap in use after full GCs: the main thread's and each worker's. */
@@ -470,13 +478,18 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
             ({ port, path, bodyFile, ...(tokensFile === undefined ? {} : { tokensFile }), connections: o.connections, rate: o.pacedRate });
           const echo = await startEchoServer('uws');
           let echoLight: LoadResult;
-          let precise: { resume: PacedRows; own: PacedRows; stateless: PacedRows; echo: PacedRows } | undefined;
+          let precise: { resume: PacedRows; own: PacedRows; stateless: PacedRows; echo: PacedRows; hop: PacedRows; hopWork: PacedRows; workNoHop: PacedRows } | undefined;
+          // The floor of a resume that crosses threads (bench/http-hop-floor.ts): the bare echo on two listening
+          // threads, a token's request answered by the thread its token names, over a MessagePort; and the
+          // same with HOP_WORK_US of work per request on the answering thread, with tokens and without.
+          const hopFloor = probe === undefined ? undefined : await startHopFloor();
+          const hopWorkFloor = probe === undefined ? undefined : await startHopFloor(HOP_WORK_US);
           try {
             echoLight = await run(`floor: bare uWS echo, light (${o.lightDelayMs} ms between calls per connection)`, load(pingLightScript, `http://127.0.0.1:${echo.port}/StickyBench/ping`), echo.child.pid!);
             if (probe !== undefined) {
               // Rounds, each running every row once in turn: a stall of the machine lands in one round of one
               // row, and the median round shows what the code does; every round's p99 is printed too.
-              const rows = { resume: [] as PacedResult[], own: [] as PacedResult[], stateless: [] as PacedResult[], echo: [] as PacedResult[] };
+              const rows = { resume: [] as PacedResult[], own: [] as PacedResult[], stateless: [] as PacedResult[], echo: [] as PacedResult[], hop: [] as PacedResult[], hopWork: [] as PacedResult[], workNoHop: [] as PacedResult[] };
               // Each run of the server starts after full GCs in its threads, as the reaping windows do: the
               // garbage of the saturated runs before it (or of the 100,000 opens) is not this run's.
               const settled = async <T>(run: () => Promise<T>): Promise<T> => {
@@ -491,11 +504,16 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
                 rows.own.push(await settled(() => probe(`resume on the opening connection, light ${tag}`, pacedOf(server.port, '/StickyBench/touch', touchBody, `@open:/StickyBench/open:${openBody}:${OWN_SESSIONS}`), pid)));
                 rows.stateless.push(await settled(() => probe(`stateless ping, light ${tag}`, pacedOf(server.port, '/StickyBench/ping', pingBody), pid)));
                 rows.echo.push(await probe(`floor: bare uWS echo, light ${tag}`, pacedOf(echo.port, '/StickyBench/ping', pingBody), echo.child.pid!));
+                rows.hop.push(await probe(`floor with a hop: uWS echo on 2 threads, tokens rotated, light ${tag}`, pacedOf(hopFloor!.port, '/StickyBench/touch', touchBody, tokens), hopFloor!.child.pid!));
+                rows.hopWork.push(await probe(`floor with a hop and ${HOP_WORK_US} µs of work, tokens rotated, light ${tag}`, pacedOf(hopWorkFloor!.port, '/StickyBench/touch', touchBody, tokens), hopWorkFloor!.child.pid!));
+                rows.workNoHop.push(await probe(`the same ${HOP_WORK_US} µs of work, no token (no hop), light ${tag}`, pacedOf(hopWorkFloor!.port, '/StickyBench/ping', pingBody), hopWorkFloor!.child.pid!));
               }
-              precise = { resume: medianByP99(rows.resume), own: medianByP99(rows.own), stateless: medianByP99(rows.stateless), echo: medianByP99(rows.echo) };
+              precise = { resume: medianByP99(rows.resume), own: medianByP99(rows.own), stateless: medianByP99(rows.stateless), echo: medianByP99(rows.echo), hop: medianByP99(rows.hop), hopWork: medianByP99(rows.hopWork), workNoHop: medianByP99(rows.workNoHop) };
             }
           } finally {
             echo.child.kill();
+            hopFloor?.child.kill('SIGTERM');
+            hopWorkFloor?.child.kill('SIGTERM');
           }
           results.resume = { saturated, paced, light, stateless, statelessLight, echoLight, ...(precise === undefined ? {} : { precise }) };
           lines.push(
@@ -523,7 +541,13 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
               pacedLine(`resume, own connection (${OWN_SESSIONS} each)`, pr.own),
               pacedLine('stateless ping (no session)', pr.stateless),
               pacedLine('floor: bare uWS echo', pr.echo),
-              `p99 of every round, µs: resume ${roundsOf(pr.resume)}; own connection ${roundsOf(pr.own)}; stateless ${roundsOf(pr.stateless)}; floor ${roundsOf(pr.echo)}`,
+              pacedLine('floor with a hop (echo, tokens rotated)', pr.hop),
+              pacedLine(`  the same + ${HOP_WORK_US} µs work per request`, pr.hopWork),
+              pacedLine(`  ${HOP_WORK_US} µs work, no token (no hop)`, pr.workNoHop),
+              `p99 of every round, µs: resume ${roundsOf(pr.resume)}; own connection ${roundsOf(pr.own)}; stateless ${roundsOf(pr.stateless)}; floor ${roundsOf(pr.echo)}; ` +
+                `floor with a hop ${roundsOf(pr.hop)}; + ${HOP_WORK_US} µs work ${roundsOf(pr.hopWork)}; work, no hop ${roundsOf(pr.workNoHop)}`,
+              'floor with a hop (bench/http-hop-floor.ts): the bare uWS echo on 2 threads sharing the port, each request echoed by the thread its token names (about half cross over a MessagePort and back), no vgi-rpc code: ' +
+                `what any runtime pays for a session held on one thread; then with ${HOP_WORK_US} µs of work on the answering thread (about a call's cost in a worker), with the rotated tokens and without any`,
             );
           }
         }

@@ -172,4 +172,4 @@ const probePort = (host: string, port: number): Promise<number> => new Promise((
 });
 
 /** A port free on `host` right now (the kernel's pick). */
-const freePort = (host: string): Promise<number> => probePort(host, 0);
+export const freePort = (host: string): Promise<number> => probePort(host, 0);
