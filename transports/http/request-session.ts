@@ -145,12 +145,15 @@ export class RequestSession implements SessionBinding {
     return live === undefined || live.entry.isReleased ? undefined : live.entry.id;
   }
 
-  readonly close: Effect.Effect<void> = Effect.promise(async () => {
-    const live = this.current;
-    if (live === undefined || live.entry.isReleased) return;
-    this.closedAny = true;
-    await this.host.registry.remove(live.entry);
-  });
+  /** Close the request's session (built when a handler asks: most requests never close one). */
+  get close(): Effect.Effect<void> {
+    return Effect.promise(async () => {
+      const live = this.current;
+      if (live === undefined || live.entry.isReleased) return;
+      this.closedAny = true;
+      await this.host.registry.remove(live.entry);
+    });
+  }
 
   /** The response headers of the request's session changes. */
   responseHeaders(): Array<readonly [string, string]> {
