@@ -59,11 +59,14 @@
  *    their states' close()). Then the same window again with nothing
  *    expiring, as the control: the machine's own noise. Each window starts
  *    after full GCs in every thread (the opening's garbage is not the
- *    reaping's). With a C compiler
+ *    reaping's). This runs in `reapRounds` rounds (default 3), each with a
+ *    new 100,000 sessions, a reaping window and its control; the median
+ *    round by the reaping window's worst worker stall is shown, and every
+ *    round's worst stalls are printed. With a C compiler
  *    the windows' resumes come from the paced C client (`pacedRate`/s, every
  *    answer timed), else from wrk's paced mode.
  *
- * Standalone: node dist/bench/sticky-http.js [--sessions N] [--only memory,resume,reap] [--rounds R]
+ * Standalone: node dist/bench/sticky-http.js [--sessions N] [--only memory,resume,reap] [--rounds R] [--reap-rounds R]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
@@ -106,6 +109,8 @@ export interface StickyHttpOptions {
   readonly pacedRate: number;
   /** Rounds of the paced C client's light runs (each round runs every row once, in turn); each row reports its median round by p99. */
   readonly pacedRounds: number;
+  /** Rounds of the reaping part (each: 100,000 sessions opened to expire together, the reaping window, the control). */
+  readonly reapRounds: number;
   readonly parts: readonly ('memory' | 'resume' | 'reap')[];
 }
 
@@ -114,7 +119,7 @@ const OWN_SESSIONS = 16;
 
 const DEFAULTS: StickyHttpOptions = {
   sessions: 100_000, workers: 2, connections: 64, threads: 2, warmupSeconds: 2, seconds: 5,
-  pacedDelayMs: 5, lightDelayMs: 50, reapLoadSessions: 1_000, pacedRate: 2_000, pacedRounds: 3, parts: ['memory', 'resume', 'reap'],
+  pacedDelayMs: 5, lightDelayMs: 50, reapLoadSessions: 1_000, pacedRate: 2_000, pacedRounds: 3, reapRounds: 3, parts: ['memory', 'resume', 'reap'],
 };
 
 /** The paced runs of one row over the rounds: the round with the median p99 stands for the row; every round's p99 is kept. */
@@ -351,6 +356,8 @@ export interface StickyHttpResults {
     readonly control?: LoadResult;
     readonly control_stalls: ThreadStalls;
     readonly late_start: boolean;
+    /** Each round's worst stalls (ms): the workers' and the main thread's, reaping and control. */
+    readonly rounds: readonly { readonly reaping_worker_worst_ms: number; readonly control_worker_worst_ms: number; readonly reaping_main_worst_ms: number; readonly control_main_worst_ms: number }[];
     /** The windows' load and latencies from the paced C client, instead of wrk (when a C compiler was there). */
     readonly precise?: { readonly reaping: PacedResult; readonly control: PacedResult };
   };
@@ -383,6 +390,17 @@ const armStalls = async (server: BenchServer, probes: readonly Probe[]): Promise
 interface ThreadStalls {
   readonly main: StallSummary;
   readonly workers: readonly StallSummary[];
+}
+
+/** One round of the reaping part: its window, what was released, and both windows' loads and stalls. */
+interface ReapRound {
+  readonly window: number;
+  readonly released: number;
+  readonly lateStart: boolean;
+  readonly reaping: LoadResult | PacedResult;
+  readonly reapingStalls: ThreadStalls;
+  readonly control: LoadResult | PacedResult;
+  readonly controlStalls: ThreadStalls;
 }
 
 const readStalls = async (server: BenchServer, probes: readonly Probe[]): Promise<ThreadStalls> => {
@@ -569,34 +587,47 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
         const wl = load(script, `${server.url}/StickyBench/touch`);
         // Warm the server's resume path before the expiring sessions exist.
         await warmUp(wl, o.warmupSeconds);
-        // Opening must end before the expiry: estimate its time from the slower of the rates seen.
-        const expiresAt = Date.now() + Math.ceil((o.sessions / Math.min(openRate, longLived.perSecond)) * 1.5 * 1000) + 3_000;
-        await openSessions(server.port, o.sessions, o.connections, expiresAt);
-        const heldBefore = (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
-        const lateStart = Date.now() > expiresAt - 1_000;
-        // Full GCs in every thread first: the garbage of 100,000 opening requests is the opening's, not the
-        // reaping's (uncollected, it cost the main thread an 8 ms collection inside the window).
-        await heaps(server, probes);
-        // The measured window starts 2 s before the expiry.
-        await sleep(Math.max(0, expiresAt - 2_000 - Date.now()));
-        await armStalls(server, probes);
-        const window = Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000) + 3);
-        log(`  reaping window: ${window} s of paced resumes of the long-lived sessions (expiry in ${fmt((expiresAt - Date.now()) / 1000, 1)} s)`);
         const reapPaced: PacedLoad = { port: server.port, path: '/StickyBench/touch', bodyFile: touchBody, tokensFile: tokens, connections: o.connections, rate: o.pacedRate };
         // The C client's light load times every answer (a stall shows as the answers it delayed); wrk's
         // paced mode is the fallback (it loads the server to half its capacity, where queueing blurs stalls).
-        const window_ = (name: string): Promise<LoadResult | PacedResult> =>
-          probe === undefined ? run(name, wl, server.child.pid!, 0, window) : probe(name, reapPaced, server.child.pid!, 0, window);
-        const reaping = await window_('resumes while reaping');
-        const reapingStall = await readStalls(server, probes);
-        const heldAfter = (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
-        // The control starts from collected heaps too.
-        await heaps(server, probes);
-        await armStalls(server, probes);
-        const control = await window_('control: the same load, nothing expiring');
-        const controlStall = await readStalls(server, probes);
+        const window_ = (name: string, seconds: number): Promise<LoadResult | PacedResult> =>
+          probe === undefined ? run(name, wl, server.child.pid!, 0, seconds) : probe(name, reapPaced, server.child.pid!, 0, seconds);
+        // Rounds, as the light runs: one stall of the machine lands in one round, and the median round (by the
+        // reaping window's worst worker stall) shows what the reaper does; every round's worst stalls are printed.
+        const rounds: ReapRound[] = [];
+        for (let round = 1; round <= o.reapRounds; round++) {
+          // Opening must end before the expiry: estimate its time from the slower of the rates seen.
+          const expiresAt = Date.now() + Math.ceil((o.sessions / Math.min(openRate, longLived.perSecond)) * 1.5 * 1000) + 3_000;
+          await openSessions(server.port, o.sessions, o.connections, expiresAt);
+          const heldBefore = (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
+          const lateStart = Date.now() > expiresAt - 1_000;
+          // Full GCs in every thread first: the garbage of 100,000 opening requests is the opening's, not the
+          // reaping's (uncollected, it cost the main thread an 8 ms collection inside the window).
+          await heaps(server, probes);
+          // The measured window starts 2 s before the expiry.
+          await sleep(Math.max(0, expiresAt - 2_000 - Date.now()));
+          await armStalls(server, probes);
+          const window = Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000) + 3);
+          log(`  reaping window ${round} of ${o.reapRounds}: ${window} s of paced resumes of the long-lived sessions (expiry in ${fmt((expiresAt - Date.now()) / 1000, 1)} s)`);
+          const reaping = await window_(`resumes while reaping (round ${round} of ${o.reapRounds})`, window);
+          const reapingStalls = await readStalls(server, probes);
+          const heldAfter = (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
+          // The control starts from collected heaps too.
+          await heaps(server, probes);
+          await armStalls(server, probes);
+          const control = await window_(`control: the same load, nothing expiring (round ${round} of ${o.reapRounds})`, window);
+          const controlStalls = await readStalls(server, probes);
+          rounds.push({ window, released: heldBefore - heldAfter, lateStart, reaping, reapingStalls, control, controlStalls });
+        }
+        const workerWorst = (t: ThreadStalls): number => Math.max(...t.workers.map((w) => w.worst_ms));
+        const median = [...rounds].sort((a, b) => workerWorst(a.reapingStalls) - workerWorst(b.reapingStalls))[Math.floor((rounds.length - 1) / 2)]!;
+        const { reaping, control, window, lateStart } = median;
+        const reapingStall = median.reapingStalls;
+        const controlStall = median.controlStalls;
+        const released = Math.min(...rounds.map((r) => r.released));
         results.reap = {
-          expired: o.sessions, released: heldBefore - heldAfter, reaping_stalls: reapingStall, control_stalls: controlStall, late_start: lateStart,
+          expired: o.sessions, released, reaping_stalls: reapingStall, control_stalls: controlStall, late_start: rounds.some((r) => r.lateStart),
+          rounds: rounds.map((r) => ({ reaping_worker_worst_ms: workerWorst(r.reapingStalls), control_worker_worst_ms: workerWorst(r.controlStalls), reaping_main_worst_ms: r.reapingStalls.main.worst_ms, control_main_worst_ms: r.controlStalls.main.worst_ms })),
           ...('p999_us' in reaping && 'p999_us' in control ? { precise: { reaping, control } } : { reaping: reaping as LoadResult, control: control as LoadResult }),
         };
         const one = (s: StallSummary): string =>
@@ -608,14 +639,16 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
             (probe === undefined
               ? `wrk's paced resumes of the long-lived ones (${o.pacedDelayMs} ms pause per connection, ${o.connections} connections)`
               : `the paced C client's resumes of the long-lived ones (${fmt(o.pacedRate)}/s over ${o.connections} connections)`) +
-            ` over ${window} s spanning the expiry and the reapers' next ticks; ` +
-            `released by the reapers in the window: ${fmt(heldBefore - heldAfter)} of ${fmt(o.sessions)}${lateStart ? ' (opening ran late: the expiry came less than 1 s after the last open)' : ''}`,
+            ` over ${window} s spanning the expiry and the reapers' next ticks, in ${o.reapRounds} rounds (each a new 100,000, a reaping window and a control); the median round by the reaping window's worst worker stall is shown; ` +
+            `released by the reapers in each window: at least ${fmt(released)} of ${fmt(o.sessions)}${lateStart ? ' (opening ran late: the expiry came less than 1 s after the last open)' : ''}`,
           ...('p999_us' in reaping && 'p999_us' in control
             ? [PACED_NOTE, PACED_HEAD, pacedLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping), pacedLine('control: same load, nothing expiring', control)]
             : [LOAD_HEAD, loadLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping as LoadResult), loadLine('control: same load, nothing expiring', control as LoadResult)]),
           `event-loop stalls (lateness of a 1 ms timer in each thread): worst, and how many ticks were late by more than 5 / 2 ms`,
           `  while reaping: ${stalls(reapingStall)}`,
           `  control:       ${stalls(controlStall)}`,
+          `worst worker stall of every round, ms: reaping ${rounds.map((r) => fmt(workerWorst(r.reapingStalls), 1)).join(' / ')}; control ${rounds.map((r) => fmt(workerWorst(r.controlStalls), 1)).join(' / ')}; ` +
+            `main thread: reaping ${rounds.map((r) => fmt(r.reapingStalls.main.worst_ms, 1)).join(' / ')}; control ${rounds.map((r) => fmt(r.controlStalls.main.worst_ms, 1)).join(' / ')}`,
           'Target: no request stalled by more than 5 ms (on a shared machine the control shows what preemption alone costs).',
         );
         for (const p of probes) await p.conn.close();
@@ -638,9 +671,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const sessions = arg('--sessions');
   const only = arg('--only');
   const rounds = arg('--rounds');
+  const reapRounds = arg('--reap-rounds');
   const { table, results } = await measureStickyHttp((s) => process.stderr.write(`${s}\n`), {
     ...(sessions === undefined ? {} : { sessions: Number(sessions) }),
     ...(rounds === undefined ? {} : { pacedRounds: Number(rounds) }),
+    ...(reapRounds === undefined ? {} : { reapRounds: Number(reapRounds) }),
     ...(only === undefined ? {} : { parts: only.split(',') as StickyHttpOptions['parts'] }),
   });
   process.stdout.write(`${table}\n${JSON.stringify(results)}\n`);
