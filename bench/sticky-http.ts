@@ -631,7 +631,7 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
           ...('p999_us' in reaping && 'p999_us' in control ? { precise: { reaping, control } } : { reaping: reaping as LoadResult, control: control as LoadResult }),
         };
         const one = (s: StallSummary): string =>
-          `${fmt(s.worst_ms, 1)} ms (${s.over_5ms} over 5 ms, ${s.over_2ms} over 2 ms in ${fmt(s.ticks)} ticks; GC worst ${fmt(s.gc_worst_ms, 1)} ms, ${s.gc_over_5ms} over 5 ms, ${fmt(s.gc_ms)} ms in all; waited for a core ${fmt(s.runqueue_ms)} ms)`;
+          `${fmt(s.worst_ms, 1)} ms (${s.over_5ms} over 5 ms, ${s.over_2ms} over 2 ms in ${fmt(s.ticks)} ticks; GC worst ${fmt(s.gc_worst_ms, 1)} ms${s.gc_worst_kind === '' ? '' : ` (${s.gc_worst_kind})`}, ${s.gc_over_5ms} over 5 ms, ${fmt(s.gc_ms)} ms in all; waited for a core ${fmt(s.runqueue_ms)} ms)`;
         const stalls = (s: ThreadStalls): string => `main ${one(s.main)}; workers ${s.workers.map(one).join(' / ')}`;
         lines.push(
           '',

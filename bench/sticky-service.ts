@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import * as Effect from 'effect/Effect';
 import { CallContext, Errors, Method, Service, T } from '../src/index.js';
 
@@ -50,6 +50,8 @@ export interface StallSummary {
   readonly over_2ms: number;
   readonly ticks: number;
   readonly gc_worst_ms: number;
+  /** The kind of that worst GC pause (major, minor, incremental, weakcb; '' when none). */
+  readonly gc_worst_kind: string;
   readonly gc_over_5ms: number;
   readonly gc_ms: number;
   readonly runqueue_ms: number;
@@ -64,6 +66,16 @@ const runQueueMs = (): number => {
   }
 };
 
+/** A GC entry's kind by name (perf_hooks' NODE_PERFORMANCE_GC_* flags). */
+const gcKind = (kind: number | undefined): string => {
+  const { NODE_PERFORMANCE_GC_MAJOR, NODE_PERFORMANCE_GC_MINOR, NODE_PERFORMANCE_GC_INCREMENTAL, NODE_PERFORMANCE_GC_WEAKCB } = constants;
+  if (kind === NODE_PERFORMANCE_GC_MAJOR) return 'major';
+  if (kind === NODE_PERFORMANCE_GC_MINOR) return 'minor';
+  if (kind === NODE_PERFORMANCE_GC_INCREMENTAL) return 'incremental';
+  if (kind === NODE_PERFORMANCE_GC_WEAKCB) return 'weakcb';
+  return String(kind ?? '');
+};
+
 /** Watches the event loop of the thread it runs on: the lateness of a 1 ms interval timer while armed. */
 export class StallWatch {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -73,6 +85,7 @@ export class StallWatch {
   private over2 = 0;
   private ticks = 0;
   private gcWorst = 0;
+  private gcWorstKind = '';
   private gcOver5 = 0;
   private gcTotal = 0;
   private waited0 = 0;
@@ -86,12 +99,16 @@ export class StallWatch {
     this.over2 = 0;
     this.ticks = 0;
     this.gcWorst = 0;
+    this.gcWorstKind = '';
     this.gcOver5 = 0;
     this.gcTotal = 0;
     this.waited0 = runQueueMs();
     this.observer = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
-        this.gcWorst = Math.max(this.gcWorst, e.duration);
+        if (e.duration > this.gcWorst) {
+          this.gcWorst = e.duration;
+          this.gcWorstKind = gcKind((e as { readonly detail?: unknown } as { readonly detail?: { readonly kind?: number } }).detail?.kind);
+        }
         if (e.duration > 5) this.gcOver5++;
         this.gcTotal += e.duration;
       }
@@ -118,7 +135,7 @@ export class StallWatch {
     this.observer = undefined;
     return {
       worst_ms: this.worst, over_5ms: this.over5, over_2ms: this.over2, ticks: this.ticks,
-      gc_worst_ms: this.gcWorst, gc_over_5ms: this.gcOver5, gc_ms: this.gcTotal, runqueue_ms: runQueueMs() - this.waited0,
+      gc_worst_ms: this.gcWorst, gc_worst_kind: this.gcWorstKind, gc_over_5ms: this.gcOver5, gc_ms: this.gcTotal, runqueue_ms: runQueueMs() - this.waited0,
     };
   }
 }
