@@ -57,23 +57,35 @@ export interface HttpEchoResult {
   readonly other_cpu_pct: number;
 }
 
-/** Start one engine's echo server (bench/http-echo-server.ts) in a child process; resolves with the child and its port. */
-export const startEchoServer = (engine: 'uws' | 'node'): Promise<{ child: ChildProcess; port: number }> =>
+/**
+ * Start `node args` in a child process (stdout piped, stderr inherited) and resolve with the child and the
+ * first stdout line matching `ready` (its match); rejects when the child exits first or is not ready in 20 s.
+ */
+export const startUntilLine = (args: readonly string[], ready: RegExp, what: string): Promise<{ child: ChildProcess; match: RegExpExecArray }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER, engine], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const rl = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => { child.kill(); reject(new Error(`the ${engine} echo server did not start`)); }, 20_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the ${engine} echo server exited (${code}) before listening`)); });
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`${what} did not start`)); }, 20_000);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited (${code}) before listening`)); });
     rl.on('line', (line) => {
-      const m = /^HTTP (\w+) (\d+)$/.exec(line);
-      if (m === null) return;
+      const match = ready.exec(line);
+      if (match === null) return;
       clearTimeout(timer);
       rl.close();
       child.stdout!.resume();
-      if (m[1] !== engine) { child.kill(); reject(new Error(`asked for ${engine}, the server runs ${m[1]}`)); return; }
-      resolve({ child, port: Number(m[2]) });
+      resolve({ child, match });
     });
   });
+
+/** Start one engine's echo server (bench/http-echo-server.ts) in a child process; resolves with the child and its port. */
+export const startEchoServer = async (engine: 'uws' | 'node'): Promise<{ child: ChildProcess; port: number }> => {
+  const { child, match } = await startUntilLine([SERVER, engine], /^HTTP (\w+) (\d+)$/, `the ${engine} echo server`);
+  if (match[1] !== engine) {
+    child.kill();
+    throw new Error(`asked for ${engine}, the server runs ${match[1]}`);
+  }
+  return { child, port: Number(match[2]) };
+};
 
 /** Measure one engine: check an echo, warm up, then the measured wrk run with CPU read around it. */
 const measureEngine = async (engine: 'uws' | 'node', o: HttpEchoOptions, script: string, log: (s: string) => void): Promise<HttpEchoResult> => {

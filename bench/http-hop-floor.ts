@@ -18,13 +18,13 @@
  *
  *   node dist/bench/http-hop-floor.js [--work-us N]    (prints `HTTP hop <port>`; SIGTERM stops it)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { MessageChannel, type MessagePort, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { HttpHandler, HttpReply } from '../transports/http/engine.js';
 import { freePort } from '../transports/http/shared-port.js';
 import { type UwsListener, listenUws } from '../transports/http/uws-engine.js';
+import { startUntilLine } from './http-echo.js';
 
 const EMPTY = new Uint8Array(0);
 const HEADERS: ReadonlyArray<readonly [string, string]> = [['content-type', 'application/octet-stream']];
@@ -109,21 +109,10 @@ const runMain = async (workUs: number): Promise<void> => {
 };
 
 /** Start the hop floor's server process (`workUs` µs of work per request); resolves with it and its port once both threads listen. */
-export const startHopFloor = (workUs = 0): Promise<{ child: ChildProcess; port: number }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--work-us', String(workUs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const rl = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => { child.kill(); reject(new Error('the hop floor server did not start')); }, 20_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the hop floor server exited (${code}) before listening`)); });
-    rl.on('line', (line) => {
-      const m = /^HTTP hop (\d+)$/.exec(line);
-      if (m === null) return;
-      clearTimeout(timer);
-      rl.close();
-      child.stdout!.resume();
-      resolve({ child, port: Number(m[1]) });
-    });
-  });
+export const startHopFloor = async (workUs = 0): Promise<{ child: ChildProcess; port: number }> => {
+  const { child, match } = await startUntilLine([fileURLToPath(import.meta.url), '--work-us', String(workUs)], /^HTTP hop (\d+)$/, 'the hop floor server');
+  return { child, port: Number(match[1]) };
+};
 
 if (!isMainThread && (workerData as Partial<HopWorkerData> | undefined)?.link !== undefined) {
   await runWorker(workerData as HopWorkerData);
