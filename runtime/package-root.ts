@@ -60,3 +60,16 @@ let cached: { readonly root: string | undefined } | undefined;
 
 /** findPackageRoot() for this module, computed once per thread. */
 export const packageRoot = (): string | undefined => (cached ??= { root: findPackageRoot() }).root;
+
+/**
+ * A built file of this package: `beside` (next to the calling module, which
+ * is in dist/ when unbundled) when it exists, else `distPath` under the
+ * package root's dist/ (a module run from source in tests, or bundled into
+ * an application's file); undefined when neither exists.
+ */
+export const builtFile = (beside: URL, ...distPath: string[]): string | undefined => {
+  if (beside.protocol === 'file:' && existsSync(beside)) return fileURLToPath(beside);
+  const root = packageRoot();
+  const installed = root === undefined ? undefined : join(root, 'dist', ...distPath);
+  return installed !== undefined && existsSync(installed) ? installed : undefined;
+};

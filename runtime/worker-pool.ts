@@ -6,14 +6,13 @@
  * thread id (`runOn`): the worker that holds the live state a continuation
  * needs. A worker that dies fails only what it owned and is replaced.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { diagnostic } from './diagnostics.js';
-import { packageRoot } from './package-root.js';
+import { builtFile } from './package-root.js';
 import type { ConnectionTask, TransportTask, WorkerData, WorkerStats, WorkerTask } from './channel.js';
 import type { ServerLogLevel } from '../src/protocol/call-log.js';
 
@@ -50,17 +49,10 @@ type Task = WorkerTask;
 
 /**
  * The script piscina starts each worker with (worker-loader.cts, which import()s the worker
- * module): beside this module in dist/, else in the package root's dist/ (this module run from
- * source in tests, or bundled into an application's file); undefined when neither exists, and
+ * module), found as package-root.ts finds built files; undefined when it is not there, and
  * piscina then loads the worker module itself.
  */
-const workerLoader = (): string | undefined => {
-  const beside = new URL('./worker-loader.cjs', import.meta.url);
-  if (beside.protocol === 'file:' && existsSync(beside)) return fileURLToPath(beside);
-  const root = packageRoot();
-  const installed = root === undefined ? undefined : join(root, 'dist', 'runtime', 'worker-loader.cjs');
-  return installed !== undefined && existsSync(installed) ? installed : undefined;
-};
+const workerLoader = (): string | undefined => builtFile(new URL('./worker-loader.cjs', import.meta.url), 'runtime', 'worker-loader.cjs');
 
 /** A worker module's file URL, from a URL, a file URL's text or a path. */
 const moduleHref = (m: string | URL): string => (m instanceof URL ? m.href : m.startsWith('file:') ? m : pathToFileURL(resolve(m)).href);

@@ -28,13 +28,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { type SharedMapping, createMapping, unlinkMapping } from './mapping.js';
-import { packageRoot } from '../../runtime/package-root.js';
+import { builtFile } from '../../runtime/package-root.js';
 
 /** A segment this process created: closing it unmaps it and unlinks its name. */
 export interface OwnedSegment extends SharedMapping {
@@ -59,13 +56,7 @@ let hooked = false;
  * The compiled tracker: beside this module in dist/, else in the package root's dist/ (this module
  * running from source in tests, or bundled into an application's file: package-root.ts).
  */
-const trackerScript = (): string | undefined => {
-  const beside = new URL('./segment-tracker.js', import.meta.url);
-  if (existsSync(beside)) return fileURLToPath(beside);
-  const root = packageRoot();
-  const installed = root === undefined ? undefined : join(root, 'dist', 'transports', 'shm', 'segment-tracker.js');
-  return installed !== undefined && existsSync(installed) ? installed : undefined;
-};
+const trackerScript = (): string | undefined => builtFile(new URL('./segment-tracker.js', import.meta.url), 'transports', 'shm', 'segment-tracker.js');
 
 let tracker: ChildProcess | undefined;
 
