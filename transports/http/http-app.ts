@@ -122,8 +122,6 @@ const ARROW: readonly [string, string] = ['Content-Type', ARROW_CONTENT_TYPE];
 export const textReply = (status: number, body: string, headers: ReadonlyArray<readonly [string, string]> = []): HttpReply =>
   ({ status, headers: [['Content-Type', 'text/plain; charset=utf-8'], ...headers], body: [new TextEncoder().encode(body)] });
 
-
-
 /** Decode a whole request body: its schema, first batch and a recoverable body error. */
 const decodeBody = (bytes: Uint8Array): RequestStream => {
   const reader = new StreamReader();
