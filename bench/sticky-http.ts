@@ -594,12 +594,14 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
           probe === undefined ? run(name, wl, server.child.pid!, 0, seconds) : probe(name, reapPaced, server.child.pid!, 0, seconds);
         // Rounds, as the light runs: one stall of the machine lands in one round, and the median round (by the
         // reaping window's worst worker stall) shows what the reaper does; every round's worst stalls are printed.
+        /** Sessions the workers hold now (their states not yet closed). */
+        const held = async (): Promise<number> => (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
         const rounds: ReapRound[] = [];
         for (let round = 1; round <= o.reapRounds; round++) {
           // Opening must end before the expiry: estimate its time from the slower of the rates seen.
           const expiresAt = Date.now() + Math.ceil((o.sessions / Math.min(openRate, longLived.perSecond)) * 1.5 * 1000) + 3_000;
           await openSessions(server.port, o.sessions, o.connections, expiresAt);
-          const heldBefore = (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
+          const heldBefore = await held();
           const lateStart = Date.now() > expiresAt - 1_000;
           // Full GCs in every thread first: the garbage of 100,000 opening requests is the opening's, not the
           // reaping's (uncollected, it cost the main thread an 8 ms collection inside the window).
@@ -611,7 +613,7 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
           log(`  reaping window ${round} of ${o.reapRounds}: ${window} s of paced resumes of the long-lived sessions (expiry in ${fmt((expiresAt - Date.now()) / 1000, 1)} s)`);
           const reaping = await window_(`resumes while reaping (round ${round} of ${o.reapRounds})`, window);
           const reapingStalls = await readStalls(server, probes);
-          const heldAfter = (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
+          const heldAfter = await held();
           // The control starts from collected heaps too.
           await heaps(server, probes);
           await armStalls(server, probes);
