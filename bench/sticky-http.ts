@@ -56,11 +56,15 @@
  *    reapers and the front end's sweep each run within a second of it),
  *    while every thread watches its event loop (the worst lateness of a 1 ms
  *    timer); the expired sessions must all be released (the workers count
- *    their states' close()). Then the same window again with nothing
- *    expiring, as the control: the machine's own noise. Each window starts
- *    after full GCs in every thread (the opening's garbage is not the
- *    reaping's). This runs in `reapRounds` rounds (default 3), each with a
- *    new 100,000 sessions, a reaping window and its control; the median
+ *    their states' close()). Then the control: the same again, 100,000
+ *    sessions opened the same way but expiring only after the window, so
+ *    the control has the reaping window's history (the opening burst, full
+ *    GCs in every thread, the idle wait) and differs only in that nothing
+ *    expires; it shows the machine's own noise and the aftermath of the
+ *    burst. Each window follows one unmeasured second of the same load
+ *    (the first collection after the idle wait, which gives back the young
+ *    generation the burst grew, falls there). This runs in `reapRounds`
+ *    rounds (default 3), each a reaping window and its control; the median
  *    round by the reaping window's worst worker stall is shown, and every
  *    round's worst stalls are printed. With a C compiler
  *    the windows' resumes come from the paced C client (`pacedRate`/s, every
@@ -597,29 +601,50 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
         /** Sessions the workers hold now (their states not yet closed). */
         const held = async (): Promise<number> => (await Promise.all(probes.map((p) => p.api.held({})))).reduce((a, b) => a + Number(b), 0);
         const rounds: ReapRound[] = [];
-        for (let round = 1; round <= o.reapRounds; round++) {
-          // Opening must end before the expiry: estimate its time from the slower of the rates seen.
-          const expiresAt = Date.now() + Math.ceil((o.sessions / Math.min(openRate, longLived.perSecond)) * 1.5 * 1000) + 3_000;
+        /**
+         * One window of a round: 100,000 sessions opened first, then full GCs in every thread, then (at 2 s
+         * before `instant`) a second of the load unmeasured, then the measured window spanning `instant`. For
+         * the reaping window the sessions expire at `instant`; for the control they were opened the same way
+         * and expire only after the window, so both windows have the same history: the opening burst (its
+         * young generation grown, and shrunk again at the first collection after the idle wait, which unmaps
+         * its pages) and the collected heaps. The warm-up second lets that first collection happen before
+         * either window is measured.
+         */
+        const afterOpening = async (name: string, expiring: boolean): Promise<{ result: LoadResult | PacedResult; stalls: ThreadStalls; window: number; released: number; lateStart: boolean }> => {
+          // Opening must end before the instant: estimate its time from the slower of the rates seen.
+          const instant = Date.now() + Math.ceil((o.sessions / Math.min(openRate, longLived.perSecond)) * 1.5 * 1000) + 4_000;
+          // The window runs from 2 s before the instant to 3 s after it (the reapers and the front end's sweep each run within a second of it).
+          const window = 5;
+          const expiresAt = expiring ? instant : instant + (window + 5) * 1000;
           await openSessions(server.port, o.sessions, o.connections, expiresAt);
           const heldBefore = await held();
-          const lateStart = Date.now() > expiresAt - 1_000;
-          // Full GCs in every thread first: the garbage of 100,000 opening requests is the opening's, not the
-          // reaping's (uncollected, it cost the main thread an 8 ms collection inside the window).
+          const lateStart = Date.now() > instant - 3_000;
+          // Full GCs in every thread first: the garbage of 100,000 opening requests is the opening's.
           await heaps(server, probes);
-          // The measured window starts 2 s before the expiry.
-          await sleep(Math.max(0, expiresAt - 2_000 - Date.now()));
+          await sleep(Math.max(0, instant - 3_000 - Date.now()));
+          await window_(`${name}: warm-up, not measured`, 1);
           await armStalls(server, probes);
-          const window = Math.max(1, Math.ceil((expiresAt - Date.now()) / 1000) + 3);
-          log(`  reaping window ${round} of ${o.reapRounds}: ${window} s of paced resumes of the long-lived sessions (expiry in ${fmt((expiresAt - Date.now()) / 1000, 1)} s)`);
-          const reaping = await window_(`resumes while reaping (round ${round} of ${o.reapRounds})`, window);
-          const reapingStalls = await readStalls(server, probes);
-          const heldAfter = await held();
-          // The control starts from collected heaps too.
-          await heaps(server, probes);
-          await armStalls(server, probes);
-          const control = await window_(`control: the same load, nothing expiring (round ${round} of ${o.reapRounds})`, window);
-          const controlStalls = await readStalls(server, probes);
-          rounds.push({ window, released: heldBefore - heldAfter, lateStart, reaping, reapingStalls, control, controlStalls });
+          log(`  ${name}: ${window} s of paced resumes of the long-lived sessions (${expiring ? 'expiry' : 'the instant'} in ${fmt((instant - Date.now()) / 1000, 1)} s)`);
+          const result = await window_(name, window);
+          const stalls = await readStalls(server, probes);
+          const released = heldBefore - (await held());
+          if (!expiring) {
+            // The control's sessions expire after its window: let them be reaped before the next window.
+            const deadline = expiresAt + 15_000;
+            while ((await held()) > heldBefore - o.sessions) {
+              if (Date.now() > deadline) throw new Error("the control's sessions were not reaped within 15 s of their expiry");
+              await sleep(500);
+            }
+          }
+          return { result, stalls, window, released, lateStart };
+        };
+        for (let round = 1; round <= o.reapRounds; round++) {
+          const reaping = await afterOpening(`resumes while reaping (round ${round} of ${o.reapRounds})`, true);
+          const control = await afterOpening(`control: the same load and history, nothing expiring (round ${round} of ${o.reapRounds})`, false);
+          rounds.push({
+            window: reaping.window, released: reaping.released, lateStart: reaping.lateStart || control.lateStart,
+            reaping: reaping.result, reapingStalls: reaping.stalls, control: control.result, controlStalls: control.stalls,
+          });
         }
         const workerWorst = (t: ThreadStalls): number => Math.max(...t.workers.map((w) => w.worst_ms));
         const median = [...rounds].sort((a, b) => workerWorst(a.reapingStalls) - workerWorst(b.reapingStalls))[Math.floor((rounds.length - 1) / 2)]!;
@@ -641,11 +666,11 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
             (probe === undefined
               ? `wrk's paced resumes of the long-lived ones (${o.pacedDelayMs} ms pause per connection, ${o.connections} connections)`
               : `the paced C client's resumes of the long-lived ones (${fmt(o.pacedRate)}/s over ${o.connections} connections)`) +
-            ` over ${window} s spanning the expiry and the reapers' next ticks, in ${o.reapRounds} rounds (each a new 100,000, a reaping window and a control); the median round by the reaping window's worst worker stall is shown; ` +
-            `released by the reapers in each window: at least ${fmt(released)} of ${fmt(o.sessions)}${lateStart ? ' (opening ran late: the expiry came less than 1 s after the last open)' : ''}`,
+            ` over ${window} s spanning the expiry and the reapers' next ticks, after a second of the same load unmeasured, in ${o.reapRounds} rounds (each: 100,000 opened to expire in the reaping window, then 100,000 opened the same way to expire after the control's window); the median round by the reaping window's worst worker stall is shown; ` +
+            `released by the reapers in each window: at least ${fmt(released)} of ${fmt(o.sessions)}${lateStart ? ' (opening ran late: it ended less than 3 s before the expiry)' : ''}`,
           ...('p999_us' in reaping && 'p999_us' in control
-            ? [PACED_NOTE, PACED_HEAD, pacedLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping), pacedLine('control: same load, nothing expiring', control)]
-            : [LOAD_HEAD, loadLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping as LoadResult), loadLine('control: same load, nothing expiring', control as LoadResult)]),
+            ? [PACED_NOTE, PACED_HEAD, pacedLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping), pacedLine('control: same history, nothing expiring', control)]
+            : [LOAD_HEAD, loadLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping as LoadResult), loadLine('control: same history, nothing expiring', control as LoadResult)]),
           `event-loop stalls (lateness of a 1 ms timer in each thread): worst, and how many ticks were late by more than 5 / 2 ms`,
           `  while reaping: ${stalls(reapingStall)}`,
           `  control:       ${stalls(controlStall)}`,
