@@ -10,6 +10,8 @@
  * every nonce, read back without the key, and ignored when it is another
  * process's.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../transports/serve.js';
@@ -25,6 +27,7 @@ import { allBatches, continuationBody, requestBody, resultValue, tokenSentinel }
 const SESSION_WORKER = new URL('../../dist/test/fixtures/session-worker-thread.js', import.meta.url);
 const { newMarker } = markerFiles('vgi-http-listeners-');
 
+const EXIT_FIXTURE = fileURLToPath(new URL('../../dist/test/fixtures/exit-with-listeners.js', import.meta.url));
 const CHAOS_WORKER = new URL('../../dist/test/fixtures/chaos-worker-thread.js', import.meta.url);
 const ARROW = 'application/vnd.apache.arrow.stream';
 
@@ -50,6 +53,28 @@ const threadOf = async (url: string): Promise<bigint> => {
 };
 
 describe("HTTP with listeners: 'workers'", () => {
+  it('a process that exits while its workers listen (process.exit, an uncaught error) exits with its own code, not an abort in the workers\' teardown', async () => {
+    const exitOf = (how: string): Promise<{ code: number | null; signal: string | null; out: string; err: string }> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [EXIT_FIXTURE, how], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+        child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+        child.once('error', reject);
+        child.once('exit', (code, signal) => resolve({ code, signal, out, err }));
+      });
+    for (const [how, code] of [['3', 3], ['0', 0], ['throw', 1]] as const) {
+      const r = await exitOf(how);
+      expect(r.out, r.err).toContain('answered');
+      // Without the main thread closing the workers' uWS sockets first, Node aborts (134, SIGABRT) with
+      // "uv_loop_close() while having open handles".
+      expect(r.err).not.toContain('uv_loop_close');
+      expect({ code: r.code, signal: r.signal }, r.err).toEqual({ code, signal: null });
+      if (how === 'throw') expect(r.err).toContain('an uncaught failure of the program');
+    }
+  }, 60_000);
+
   it('fresh connections reach both workers; a closure-state stream continues on fresh connections, every turn served by its owner', async () => {
     const server = await startServer({ services: [Chaos], layer: ChaosLive, workers: 2, workerModule: CHAOS_WORKER, listen: { kind: 'http' }, http: { listeners: 'workers', engine: 'uws' } });
     try {

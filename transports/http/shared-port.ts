@@ -9,7 +9,8 @@
  * worker holding its stream, tells the workers who is alive, flips the
  * drain switches on every worker, and on a drain makes each stop listening
  * once its requests are answered (a uWS socket still open when a worker's
- * loop closes would abort the process).
+ * loop closes would abort the process); a process that exits while they
+ * listen has them close their sockets first, in its 'exit' event.
  */
 import { createServer } from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -51,6 +52,7 @@ export const listenInWorkers = async (
   const controls = new Map<number, MessagePort>();
   const inFlight = new SharedArrayBuffer(4);
   const counter = new Int32Array(inFlight);
+  const exitAck = new SharedArrayBuffer(4);
   let closing = false;
   let draining = false;
   let bound = port;
@@ -71,7 +73,7 @@ export const listenInWorkers = async (
       }
     });
     port1.unref();
-    const order: ListenOrder = { host, port: at, front, control: port2, live: pool.liveWorkers, inFlight };
+    const order: ListenOrder = { host, port: at, front, control: port2, live: pool.liveWorkers, inFlight, exitAck };
     try {
       return (await task(threadId, { op: 'listen', order }, [port2])) as number;
     } catch (e) {
@@ -133,6 +135,14 @@ export const listenInWorkers = async (
   // The listening sockets are the workers': this keeps the process alive while they serve, as the
   // main thread's own listener would (a process that exits with uWS open in a worker aborts).
   const keepAlive = setInterval(() => undefined, 2 ** 30);
+  // A process that exits while they listen (process.exit, an uncaught exception) would abort in Node's
+  // teardown of each worker: the main thread stops them listening first, waiting a bounded time.
+  const onExit = (): void => {
+    if (closing) return;
+    closing = true;
+    stopListeningForExit(controls, exitAck);
+  };
+  process.once('exit', onExit);
   let closed: Promise<void> | undefined;
   return {
     engine: 'uws',
@@ -140,11 +150,13 @@ export const listenInWorkers = async (
     get inFlight() { return Atomics.load(counter, 0); },
     close: () => (closed ??= (async () => {
       closing = true;
+      process.off('exit', onExit);
       await everyWorker(pool, { op: 'unlisten', now: false });
       clearInterval(keepAlive);
     })()),
     closeNow: async () => {
       closing = true;
+      process.off('exit', onExit);
       await everyWorker(pool, { op: 'unlisten', now: true });
       clearInterval(keepAlive);
     },
@@ -158,6 +170,26 @@ export const listenInWorkers = async (
     },
     get draining() { return draining; },
   };
+};
+
+/** How long a process exit waits for the workers to stop listening, ms. */
+const EXIT_CLOSE_MS = 1_000;
+
+/**
+ * Tell every worker the process exits now and block (this thread is in its
+ * 'exit' event: nothing asynchronous runs any more) until each has stopped
+ * listening, or EXIT_CLOSE_MS has passed.
+ */
+const stopListeningForExit = (controls: ReadonlyMap<number, MessagePort>, exitAck: SharedArrayBuffer): void => {
+  const cell = new Int32Array(exitAck);
+  const expected = controls.size;
+  for (const c of controls.values()) c.postMessage({ op: 'exitNow' } satisfies ControlToWorker);
+  const deadline = performance.now() + EXIT_CLOSE_MS;
+  for (let seen = Atomics.load(cell, 0); seen < expected; seen = Atomics.load(cell, 0)) {
+    const left = deadline - performance.now();
+    if (left <= 0) return;
+    Atomics.wait(cell, 0, seen, left);
+  }
 };
 
 /** Bind host:port exclusively and let it go again: the port a free one (port 0: the kernel's pick); rejects when it is in use. */

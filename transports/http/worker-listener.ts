@@ -52,7 +52,9 @@ export type ControlToWorker =
   /** Opening the link to `threadId` failed. */
   | { readonly op: 'linkFailed'; readonly threadId: number; readonly error: string }
   /** The test drain switch `id` has been set on every worker. */
-  | { readonly op: 'testDrained'; readonly id: number };
+  | { readonly op: 'testDrained'; readonly id: number }
+  /** The process is exiting now (the main thread waits): stop listening at once, then count this worker in `exitAck`. */
+  | { readonly op: 'exitNow' };
 
 /** What a listening worker asks of the main thread on its control port. */
 export type ControlToMain =
@@ -70,6 +72,8 @@ export interface ListenOrder {
   readonly live: readonly number[];
   /** One Int32 cell counting the requests in flight on every worker's listener. */
   readonly inFlight: SharedArrayBuffer;
+  /** One Int32 cell counting the workers that stopped listening for a process exit (see ControlToWorker `exitNow`). */
+  readonly exitAck: SharedArrayBuffer;
 }
 
 /** One worker's listener: started by a listen order, stopped by a drain or the thread's exit. */
@@ -111,6 +115,7 @@ export class WorkerListener {
         this.live.delete(m.threadId);
         links.exited(m.threadId);
       } else if (m.op === 'linkFailed') links.exited(m.threadId, false);
+      else if (m.op === 'exitNow') this.closeForExit(order.exitAck);
       else this.testDrains.get(m.id)?.();
     });
     control.unref();
@@ -189,6 +194,20 @@ export class WorkerListener {
     if (hinted === undefined || hinted === (threadId & 0xffff)) return undefined;
     for (const t of this.live) if ((t & 0xffff) === hinted && t !== threadId) return t;
     return undefined;
+  }
+
+  /**
+   * The process exits now: close the listening socket and every connection at once, then, once the loop
+   * has turned (a closed uv handle is released by the next turn's close phase, and Node aborts a
+   * worker whose loop still holds one), count this worker in `ack` and wake the main thread.
+   */
+  private closeForExit(ack: SharedArrayBuffer): void {
+    this.listener?.closeNow();
+    const cell = new Int32Array(ack);
+    setImmediate(() => setImmediate(() => {
+      Atomics.add(cell, 0, 1);
+      Atomics.notify(cell, 0);
+    }));
   }
 
   /** Stop listening: in-flight requests are answered, then the connections close (`now`: at once). */
