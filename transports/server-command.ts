@@ -65,6 +65,8 @@ export const SERVER_FLAGS_USAGE = `  --stdio             serve on stdin/stdout (
   --cors-origin ORIGIN   HTTP: answer CORS for ORIGIN
   --sticky            HTTP: sticky sessions on (default TTL 300 s)
   --sticky-ttl SECONDS   HTTP: sticky sessions on, with this default TTL
+  --sticky-max N      HTTP: sticky sessions on; at most N held at once (each
+                      worker its share); an open beyond it: SessionLimitError
   --sticky-echo NAME=VALUE  HTTP: sticky sessions on; a session's opening response
                       asks the client to replay NAME: VALUE (repeatable; a proxy
                       routes on it, e.g. each instance its own VALUE)
@@ -259,6 +261,13 @@ export const parseServerArgs = (
         const ttl = v !== undefined && /^\d+$/.test(v) ? Number(v) : 0;
         if (!(ttl > 0)) return { error: `--sticky-ttl expects a positive number of seconds, got ${v ?? 'nothing'}` };
         http.sticky = { ...http.sticky, defaultTtlSeconds: ttl };
+        break;
+      }
+      case '--sticky-max': {
+        const v = next();
+        const max = v !== undefined && /^\d+$/.test(v) ? Number(v) : 0;
+        if (!(max > 0)) return { error: `--sticky-max expects a positive number of sessions, got ${v ?? 'nothing'}` };
+        http.sticky = { ...http.sticky, maxSessions: max };
         break;
       }
       case '--sticky-echo': {

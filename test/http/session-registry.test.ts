@@ -11,7 +11,11 @@
 import { describe, expect, it } from 'vitest';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { SessionRegistry, type SessionEntry } from '../../transports/http/session-registry.js';
-import { type SessionCaller, type SessionHost, resolveSession } from '../../transports/http/request-session.js';
+import { RequestSession, type SessionCaller, type SessionHost, resolveSession } from '../../transports/http/request-session.js';
+import * as Deferred from 'effect/Deferred';
+import * as Effect from 'effect/Effect';
+import * as Either from 'effect/Either';
+import type { RpcError } from '../../src/service/errors.js';
 import { type TokenCipher, TokenSealer, newSessionId } from '../../src/http/state-tokens.js';
 
 const id = (n: number): Uint8Array => Uint8Array.from({ length: 12 }, (_, i) => (i === 0 ? n : 0));
@@ -270,5 +274,50 @@ describe('session tokens this server sealed', () => {
     now += 1_000;
     expect(registry.byToken('tok')).toBeUndefined();
     expect(entry.isReleased).toBe(true);
+  });
+});
+
+describe('the session limit (sticky.maxSessions, each thread its share)', () => {
+  const limited = (maxPerHolder: number): SessionHost => ({
+    registry: new SessionRegistry(),
+    tokens: new TokenSealer({ key: new Uint8Array(32).fill(9) }),
+    serverId: 'srv',
+    sticky: { defaultTtlSeconds: 60, echoHeaders: [], maxSessions: maxPerHolder * 2, maxPerHolder },
+  });
+  const anonymous: SessionCaller = { identity: {}, principalKey: '' };
+  const failureOf = async (effect: Effect.Effect<unknown, unknown>): Promise<RpcError | undefined> => {
+    const r = await Effect.runPromise(Effect.either(effect));
+    return Either.isLeft(r) ? (r.left as RpcError) : undefined;
+  };
+
+  it('opens up to the share, then refuses with SessionLimitError (RESOURCE_EXHAUSTED, QuotaFailure); a session that ends makes room', async () => {
+    const host = limited(2);
+    for (let i = 0; i < 2; i++) expect(await failureOf(new RequestSession(host, anonymous, true).open(new Counted()))).toBeUndefined();
+    const refused = await failureOf(new RequestSession(host, anonymous, true).open(new Counted()));
+    expect([refused?.errorType, refused?.errorCode]).toEqual(['SessionLimitError', 'RESOURCE_EXHAUSTED']);
+    expect(refused?.errorDetails).toEqual([{ '@type': 'vgi_rpc.QuotaFailure', violations: [{ subject: 'sticky_sessions', description: 'at most 2 sticky sessions per thread' }] }]);
+    expect(refused?.message).toContain('maxSessions 4');
+    expect(host.registry.size).toBe(2);
+    // Closing one (any way a session ends) gives its place back.
+    const s = new RequestSession(host, anonymous, true);
+    await host.registry.closeAll();
+    expect(await failureOf(s.open(new Counted()))).toBeUndefined();
+  });
+
+  it('a state being acquired holds its place: a second open meanwhile is refused; a failed acquisition gives the place back', async () => {
+    const host = limited(1);
+    const gate = await Effect.runPromise(Deferred.make<void>());
+    const slow = Effect.runPromise(new RequestSession(host, anonymous, true).acquire(Effect.as(Deferred.await(gate), new Counted())));
+    await sleep(10);
+    expect(host.registry.size).toBe(0);
+    expect((await failureOf(new RequestSession(host, anonymous, true).open(new Counted())))?.errorType).toBe('SessionLimitError');
+    await Effect.runPromise(Deferred.succeed(gate, undefined));
+    await slow;
+    expect(host.registry.size).toBe(1);
+    await host.registry.closeAll();
+    // An acquisition that fails opens nothing and keeps no place.
+    expect(await failureOf(new RequestSession(host, anonymous, true).acquire(Effect.fail('no model')))).toBe('no model');
+    expect(await failureOf(new RequestSession(host, anonymous, true).acquire(Effect.succeed(new Counted())))).toBeUndefined();
+    expect(host.registry.size).toBe(1);
   });
 });

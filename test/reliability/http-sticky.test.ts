@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { Keys } from '../../src/wire/metadata-keys.js';
 import { Tally, TallyLive } from '../fixtures/session-service.js';
 import { Client, RpcClientError, RpcConnection } from '../../src/index.js';
+import { httpConnect } from '../../src/client/http/index.js';
 import { RpcRuntime } from '../../runtime/rpc-runtime.js';
 import { serveUnix } from '../../transports/unix/unix-server.js';
 import { connectUnix } from '../../transports/unix/unix-client.js';
@@ -39,7 +40,7 @@ afterEach(async () => {
 /** Who listens in the describe running now: every worker (the default) or the main thread's front end. */
 let listeners: 'main' | 'workers' = 'workers';
 
-const serve = async (sticky: { defaultTtlSeconds?: number } = {}, testDrainEndpoint = false, cors?: { origins: string }): Promise<string> => {
+const serve = async (sticky: { defaultTtlSeconds?: number; maxSessions?: number } = {}, testDrainEndpoint = false, cors?: { origins: string }): Promise<string> => {
   server = await startServer({
     services: [Tally], layer: TallyLive, workers: 2, workerModule: WORKER, listen: { kind: 'http' }, graceMs: GRACE_MS,
     http: { listeners, sticky: { ...sticky, echoHeaders: { 'x-route': 'here' } }, testDrainEndpoint, ...(cors === undefined ? {} : { cors }) },
@@ -259,6 +260,51 @@ describe.each(['workers', 'main'] as const)('sticky sessions over HTTP with two 
     const both = newMarker();
     await Promise.all([a, b].map((s, i) => call(url, 'slow_add', { by: 1n, ms: 1_000n, marker: both, label: `p${i}` }, inSession(s.token))));
     expect(linesOf(both).slice(0, 2).every((l) => l.startsWith('start')), `two sessions did not overlap: ${linesOf(both).join(', ')}`).toBe(true);
+  });
+
+  it('maxSessions: each worker holds its share; an open beyond it is a SessionLimitError (RESOURCE_EXHAUSTED, QuotaFailure) until a session ends', async () => {
+    const url = await serve({ maxSessions: 2 });
+    // Sessions opened one after another, on fresh connections: they spread over both workers (the main
+    // front end takes turns among idle workers; with worker listeners the kernel picks), one each.
+    const held: { token: string; thread: unknown; marker: string }[] = [];
+    const refusals: Outcome[] = [];
+    for (let i = 0; i < 16 && (held.length < 2 || refusals.length < 2); i++) {
+      const marker = newMarker();
+      const o = await call(url, 'open', { marker, initial: 0n, ttl: 0n }, ACCEPT, true);
+      if (o.error === undefined) held.push({ token: o.res.headers.get('VGI-Session')!, thread: o.value, marker });
+      else refusals.push(o);
+    }
+    expect(held.length).toBe(2);
+    expect(new Set(held.map((h) => h.thread)).size).toBe(2);
+    expect(refusals.length).toBeGreaterThanOrEqual(2);
+    for (const r of refusals) {
+      expect(r.res.status).toBe(200);
+      expect(r.res.headers.get('VGI-Session')).toBeNull();
+      expect(r.error).toBe('SessionLimitError');
+    }
+    // The refusal as our client reports it: its code and its QuotaFailure detail.
+    const conn = await httpConnect(url);
+    try {
+      const session = conn.withSession();
+      const e = await Client.promises(Tally, session).open({ marker: newMarker(), initial: 0n, ttl: 0n }).then(() => undefined, (x: unknown) => x);
+      expect(e).toBeInstanceOf(RpcClientError);
+      const err = e as RpcClientError;
+      expect([err.errorType, err.errorCode, err.retryable]).toEqual(['SessionLimitError', 'RESOURCE_EXHAUSTED', false]);
+      expect(err.errorDetails).toEqual([{ '@type': 'vgi_rpc.QuotaFailure', violations: [{ subject: 'sticky_sessions', description: 'at most 1 sticky sessions per thread' }] }]);
+      expect(session.currentSessionToken()).toBeNull();
+    } finally {
+      await conn.close();
+    }
+    // A session that ends makes room on its worker.
+    expect((await call(url, 'close', {}, inSession(held[0]!.token))).res.headers.get('VGI-Session-Close')).toBe('true');
+    let reopened: Outcome | undefined;
+    for (let i = 0; i < 16 && (reopened === undefined || reopened.error !== undefined); i++) {
+      reopened = await call(url, 'open', { marker: newMarker(), initial: 0n, ttl: 0n }, ACCEPT, true);
+    }
+    expect(reopened?.error).toBeUndefined();
+    expect(reopened?.value).toBe(held[0]!.thread);
+    // The other session kept serving throughout.
+    expect((await call(url, 'add', { by: 2n }, inSession(held[1]!.token))).value).toBe(2n);
   });
 
   it('a session whose state was acquired in its Scope: the finalizer runs once at close; a failed acquisition opens nothing', async () => {

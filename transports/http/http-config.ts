@@ -36,6 +36,13 @@ export interface StickyOptions {
    * response and advertised in `VGI-Sticky-Echo-Headers`.
    */
   readonly echoHeaders?: Readonly<Record<string, string>>;
+  /**
+   * The most sessions the server holds at once (default: no limit). Each
+   * worker holds at most its share, `ceil(maxSessions / workers)`; an open
+   * beyond it fails with `SessionLimitError` (code RESOURCE_EXHAUSTED, a
+   * QuotaFailure detail) until sessions end.
+   */
+  readonly maxSessions?: number;
 }
 
 /** Default TTL of a sticky session, in seconds (the reference's). */
@@ -132,18 +139,24 @@ export interface HttpSettings {
   readonly routeTag: number;
 }
 
-/** The sticky settings of `options` (undefined: off). */
-export const stickySettingsOf = (options: HttpOptions): StickySettings | undefined => {
+/** The sticky settings of `options` (undefined: off), for a server whose sessions `holders` threads hold (its workers, else 1). */
+export const stickySettingsOf = (options: HttpOptions, holders = 1): StickySettings | undefined => {
   const s = options.sticky;
   if (s === undefined) return undefined;
   const ttl = s.defaultTtlSeconds ?? DEFAULT_STICKY_TTL_SECONDS;
   if (!(ttl > 0)) throw new RangeError(`sticky.defaultTtlSeconds must be positive, got ${ttl}`);
-  return { defaultTtlSeconds: ttl, echoHeaders: Object.entries(s.echoHeaders ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const) };
+  const max = s.maxSessions;
+  if (max !== undefined && !(Number.isInteger(max) && max > 0)) throw new RangeError(`sticky.maxSessions must be a positive integer, got ${max}`);
+  return {
+    defaultTtlSeconds: ttl,
+    echoHeaders: Object.entries(s.echoHeaders ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const),
+    ...(max === undefined ? {} : { maxSessions: max, maxPerHolder: Math.ceil(max / Math.max(1, holders)) }),
+  };
 };
 
-/** The workers' settings of `options`. */
-export const settingsOf = (options: HttpOptions): HttpSettings => {
-  const sticky = stickySettingsOf(options);
+/** The workers' settings of `options`, for a server whose sessions `holders` threads hold (its workers, else 1). */
+export const settingsOf = (options: HttpOptions, holders = 1): HttpSettings => {
+  const sticky = stickySettingsOf(options, holders);
   const key = options.tokenKey;
   const tokenKey = key === undefined ? new Uint8Array(randomBytes(32)) : normalizeTokenKey(typeof key === 'string' ? new TextEncoder().encode(key) : key);
   return {

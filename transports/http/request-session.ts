@@ -21,6 +21,10 @@ export interface StickySettings {
   readonly defaultTtlSeconds: number;
   /** Headers the client must send back on the session's requests (`VGI-Echo-<name>: <value>` on the opening response). */
   readonly echoHeaders: ReadonlyArray<readonly [string, string]>;
+  /** The server's session limit, as configured (for the refusal's message). */
+  readonly maxSessions?: number;
+  /** The sessions this thread may hold at once: its share of `maxSessions`. */
+  readonly maxPerHolder?: number;
 }
 
 /** Who a request comes from, as sessions bind it. */
@@ -42,6 +46,15 @@ export interface SessionHost {
 
 /** The `SessionLostError` every failure to resume reports. */
 export const sessionLost = (detail: string): RpcError => RpcError.of('SessionLostError', `sticky session lost: ${detail}`, ErrorKind.sessionLost);
+
+/** The `SessionLimitError` an open gets while this thread holds its share of the server's session limit. */
+const sessionLimit = (sticky: StickySettings): RpcError => new RpcError({
+  errorType: 'SessionLimitError',
+  message: `the server holds as many sticky sessions as it may (${sticky.maxPerHolder} on this thread, of maxSessions ${sticky.maxSessions}): ` +
+    'it opens no new session until some end',
+  errorCode: 'RESOURCE_EXHAUSTED',
+  errorDetails: [{ '@type': 'vgi_rpc.QuotaFailure', violations: [{ subject: 'sticky_sessions', description: `at most ${sticky.maxPerHolder} sticky sessions per thread` }] }],
+});
 
 /** The live session `token` names for `caller`, or why there is none. */
 export const resolveSession = (host: SessionHost, token: string, caller: SessionCaller): SessionEntry | string => {
@@ -99,6 +112,8 @@ export class RequestSession implements SessionBinding {
     if (registry.draining) return RpcError.of('ServerDrainingError', 'the server is draining: it opens no new sessions', ErrorKind.serverDraining);
     const ttl = ttlSeconds ?? sticky.defaultTtlSeconds;
     if (!(ttl > 0)) return Errors.value(`a session TTL must be positive, got ${ttl}`);
+    // Last, so that every refusal holds no place: the caller gives it back once it registered the session or gave up.
+    if (!registry.reserve(sticky.maxPerHolder)) return sessionLimit(sticky);
     return ttl;
   }
 
@@ -114,25 +129,29 @@ export class RequestSession implements SessionBinding {
     return Effect.suspend(() => {
       const ttl = this.refusal(ttlSeconds);
       if (typeof ttl !== 'number') return Effect.fail(ttl);
+      this.host.registry.unreserve();
       this.register(state, ttl);
       return Effect.void;
     });
   }
 
   acquire<S, E>(acquire: Effect.Effect<S, E, Scope.Scope>, ttlSeconds?: number): Effect.Effect<S, E | RpcError> {
-    return Effect.suspend((): Effect.Effect<S, E | RpcError> => {
+    // The acquisition and the registration are not interrupted halfway: either the session holds the state or
+    // its scope is closed; and the place the refusal check holds is given back either way.
+    return Effect.uninterruptibleMask((restore) => Effect.suspend((): Effect.Effect<S, E | RpcError> => {
       const ttl = this.refusal(ttlSeconds);
       if (typeof ttl !== 'number') return Effect.fail(ttl);
-      // The acquisition and the registration are not interrupted halfway: either the session holds the state or its scope is closed.
-      return Effect.uninterruptibleMask((restore) => Effect.flatMap(Scope.make(), (scope) =>
+      const { registry } = this.host;
+      return Effect.flatMap(Scope.make(), (scope) =>
         Effect.matchCauseEffect(restore(Scope.extend(acquire, scope)), {
-          onFailure: (cause) => Effect.zipRight(Scope.close(scope, Exit.failCause(cause)), Effect.failCause(cause)),
+          onFailure: (cause) => Effect.zipRight(Effect.sync(() => registry.unreserve()), Effect.zipRight(Scope.close(scope, Exit.failCause(cause)), Effect.failCause(cause))),
           onSuccess: (state) => Effect.sync(() => {
+            registry.unreserve();
             this.register(state, ttl, scope);
             return state;
           }),
-        })));
-    });
+        }));
+    }));
   }
 
   get state(): unknown {

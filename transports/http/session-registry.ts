@@ -152,6 +152,8 @@ export class SessionRegistry {
   private reaper: ReturnType<typeof setInterval> | undefined;
   private drainingFlag = false;
   private reaping = false;
+  /** Sessions being opened whose state is still being acquired (see reserve). */
+  private reservedOpens = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: SessionRegistryOptions = {}) {
@@ -166,6 +168,22 @@ export class SessionRegistry {
   /** True while new sessions are refused (drain). */
   get draining(): boolean {
     return this.drainingFlag;
+  }
+
+  /**
+   * Hold a place for a session about to be opened, unless `limit` sessions
+   * are held or being opened already (then false); give it back with
+   * `unreserve` once the session is registered or its opening failed.
+   */
+  reserve(limit: number | undefined): boolean {
+    if (limit !== undefined && this.entries.size + this.reservedOpens >= limit) return false;
+    this.reservedOpens++;
+    return true;
+  }
+
+  /** Give back a place `reserve` held. */
+  unreserve(): void {
+    this.reservedOpens--;
   }
 
   /** Refuse (true) or accept again (false) new sessions; existing ones keep serving either way. */

@@ -264,6 +264,8 @@ export const liveSessions = async (pool: WorkerPool): Promise<number> =>
 export class WorkerForwarder {
   private readonly links: WorkerLinks;
   private readonly load = new Map<number, number>();
+  /** Where the next tie-break among equally loaded workers starts (see leastLoaded). */
+  private turn = 0;
 
   /**
    * `routeTag`: the process's route tag the workers seal into their tokens'
@@ -288,10 +290,18 @@ export class WorkerForwarder {
     });
   }
 
+  /**
+   * The worker with the fewest requests in flight; ties (every worker idle, at low concurrency) go round
+   * the workers in turn, so that the sessions opened one after another spread over them instead of all
+   * landing on the first.
+   */
   private leastLoaded(): number {
     let best: number | undefined;
     let bestLoad = Number.POSITIVE_INFINITY;
-    for (const tid of this.pool.liveWorkers) {
+    const live = this.pool.liveWorkers;
+    const start = this.turn++ % Math.max(1, live.length);
+    for (let i = 0; i < live.length; i++) {
+      const tid = live[(start + i) % live.length]!;
       const l = this.load.get(tid) ?? 0;
       if (l < bestLoad) {
         best = tid;
