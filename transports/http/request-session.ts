@@ -68,7 +68,7 @@ export const resolveSession = (host: SessionHost, token: string, caller: Session
     return `the session token was rejected (${(e as Error).message})`;
   }
   if (content.serverId !== host.serverId) return `the session belongs to server '${content.serverId}', not this one`;
-  const entry = host.registry.get(content.sessionId);
+  const entry = host.registry.get(content.sessionId, content.expiresAt);
   if (entry === undefined) return 'the session expired, was closed, or is not held by this server';
   if (entry.principalKey !== caller.principalKey) return 'the session belongs to another principal';
   return entry;

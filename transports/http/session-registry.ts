@@ -5,8 +5,9 @@
  * comes first), and a lock that serializes the session's calls (held for
  * the whole of one request, released however the call ends). A timer reaps
  * expired sessions every second, visiting only the sessions due by then
- * (they are indexed by the second they expire in), in slices of about a
- * millisecond (see time-slices.ts); a lookup also refuses an expired one at
+ * (they are held in buckets by the second they expire in, which their
+ * tokens carry), in slices of about a millisecond (see time-slices.ts), and
+ * drops each swept bucket whole; a lookup also refuses an expired one at
  * once, so expiry may be late, never early. A plain state (released by its
  * own `close()`) costs no Scope: it is released by a direct call, which
  * keeps an idle session small and reaping 100,000 of them cheap.
@@ -130,25 +131,25 @@ export interface SessionRegistryOptions {
   readonly now?: () => number;
 }
 
-/** The members of `sets`, one set after another (a Set's iterator survives the deletion of the member it is on). */
-function* eachOf<T>(sets: readonly Set<T>[]): Generator<T> {
-  for (const set of sets) yield* set;
-}
-
-/** The second a session expires in (its bucket in `SessionRegistry.expiring`). */
+/** The second a session expires in (its bucket in `SessionRegistry.expiring`; the expiry its token carries). */
 const expirySecond = (entry: SessionEntry): number => Math.ceil(entry.expiresAt / 1000);
 
 /** The sticky sessions of one worker. */
 export class SessionRegistry {
-  private readonly entries = new Map<string, SessionEntry>();
   /**
-   * Live sessions by the second they expire in (`ceil(expiresAt / 1000)`):
-   * expiry is absolute and fixed at open, so a reap visits only the sessions
-   * of the seconds that have begun, never the whole table.
+   * Live sessions by the second they expire in (`ceil(expiresAt / 1000)`,
+   * as the token carries it), each bucket keyed by session id. Expiry is
+   * absolute and fixed at open, so a lookup by id knows its bucket, a reap
+   * visits only the buckets of the seconds that have begun, and a mass
+   * expiry drops whole buckets instead of deleting entry by entry from one
+   * big table (whose shrinking would allocate a new table, megabytes in the
+   * old generation, at every halving: enough to bring a full collection).
    */
-  private readonly expiring = new Map<number, Set<SessionEntry>>();
+  private readonly expiring = new Map<number, Map<string, SessionEntry>>();
   /** Live sessions by the token this server sealed for them. */
   private readonly tokens = new Map<string, SessionEntry>();
+  /** Sessions held: in a bucket and not yet released. */
+  private held = 0;
   private reaper: ReturnType<typeof setInterval> | undefined;
   private drainingFlag = false;
   private reaping = false;
@@ -162,7 +163,7 @@ export class SessionRegistry {
 
   /** Sessions held. */
   get size(): number {
-    return this.entries.size;
+    return this.held;
   }
 
   /** True while new sessions are refused (drain). */
@@ -176,7 +177,7 @@ export class SessionRegistry {
    * `unreserve` once the session is registered or its opening failed.
    */
   reserve(limit: number | undefined): boolean {
-    if (limit !== undefined && this.entries.size + this.reservedOpens >= limit) return false;
+    if (limit !== undefined && this.held + this.reservedOpens >= limit) return false;
     this.reservedOpens++;
     return true;
   }
@@ -199,18 +200,18 @@ export class SessionRegistry {
    */
   open(sessionId: Uint8Array, state: unknown, principalKey: string, ttlSeconds: number, acquiredIn?: Scope.CloseableScope): SessionEntry {
     const entry = new SessionEntry(hexOf(sessionId), state, principalKey, this.now() + ttlSeconds * 1000, acquiredIn);
-    this.entries.set(entry.id, entry);
     const second = expirySecond(entry);
     let bucket = this.expiring.get(second);
-    if (bucket === undefined) this.expiring.set(second, (bucket = new Set()));
-    bucket.add(entry);
+    if (bucket === undefined) this.expiring.set(second, (bucket = new Map()));
+    bucket.set(entry.id, entry);
+    this.held++;
     this.startReaping();
     return entry;
   }
 
   /** Remember `token`, the token sealed for `entry`, so that a client echoing it is known without opening it (see byToken). */
   bindToken(entry: SessionEntry, token: string): void {
-    if (entry.isReleased || this.entries.get(entry.id) !== entry) return;
+    if (entry.isReleased || this.expiring.get(expirySecond(entry))?.get(entry.id) !== entry) return;
     entry.token = token;
     this.tokens.set(token, entry);
   }
@@ -227,9 +228,13 @@ export class SessionRegistry {
     return entry === undefined ? undefined : this.live(entry);
   }
 
-  /** The live session `sessionId` names, or undefined (unknown, released, or expired: an expired one is released now). */
-  get(sessionId: Uint8Array): SessionEntry | undefined {
-    const entry = this.entries.get(hexOf(sessionId));
+  /**
+   * The live session `sessionId` names, its token saying it expires at
+   * `expiresAt` (seconds since the epoch), or undefined (unknown, released,
+   * or expired: an expired one is released now).
+   */
+  get(sessionId: Uint8Array, expiresAt: number): SessionEntry | undefined {
+    const entry = this.expiring.get(expiresAt)?.get(hexOf(sessionId));
     return entry === undefined ? undefined : this.live(entry);
   }
 
@@ -245,13 +250,21 @@ export class SessionRegistry {
 
   /** End `entry` (close, drain, expiry): released once, whoever asks first; settles once its state is released. */
   remove(entry: SessionEntry): Promise<void> {
-    if (this.entries.get(entry.id) === entry) this.entries.delete(entry.id);
     const second = expirySecond(entry);
     const bucket = this.expiring.get(second);
-    if (bucket?.delete(entry) === true && bucket.size === 0) this.expiring.delete(second);
+    if (bucket?.get(entry.id) === entry) {
+      bucket.delete(entry.id);
+      if (bucket.size === 0) this.expiring.delete(second);
+    }
+    return this.release(entry);
+  }
+
+  /** Release `entry` and forget its token (its bucket is the caller's business); settles once its state is released. */
+  private release(entry: SessionEntry): Promise<void> {
     if (entry.token !== undefined && this.tokens.get(entry.token) === entry) this.tokens.delete(entry.token);
     const released = entry.release();
     if (released === false) return DONE;
+    this.held--;
     if (released === true) {
       this.options.onRelease?.(entry);
       return DONE;
@@ -275,19 +288,33 @@ export class SessionRegistry {
       const now = this.now();
       let released = 0;
       const pending: Promise<void>[] = [];
-      // A background sweep: it rests as long as it works, leaving other threads a core (see inTimeSlices).
       // Only the seconds that have begun can hold expired sessions (a partly expired one is visited again next time).
       const current = Math.ceil(now / 1000);
-      const due: Set<SessionEntry>[] = [];
-      for (const [second, bucket] of this.expiring) if (second <= current) due.push(bucket);
-      await inTimeSlices(eachOf(due), (e) => {
-        if (e.expiresAt > now || e.busy) return;
-        released++;
-        const p = this.remove(e);
-        if (p !== DONE) pending.push(p);
-      }, SLICE_MS, SLICE_MS);
+      const due: [number, Map<string, SessionEntry>][] = [];
+      for (const [second, bucket] of this.expiring) if (second <= current) due.push([second, bucket]);
+      for (const [second, bucket] of due) {
+        // A bucket's sessions are released where they stand, and the bucket is dropped (or replaced by one of
+        // those left: not expired yet, or in a call) once swept: no entry-by-entry deletion from the bucket.
+        const left: SessionEntry[] = [];
+        // A background sweep: it rests as long as it works, leaving other threads a core (see inTimeSlices).
+        await inTimeSlices(bucket.values(), (e) => {
+          if (e.isReleased) return;
+          if (e.expiresAt > now || e.busy) {
+            left.push(e);
+            return;
+          }
+          released++;
+          const p = this.release(e);
+          if (p !== DONE) pending.push(p);
+        }, SLICE_MS, SLICE_MS);
+        // Meanwhile a close may have emptied the bucket and dropped it: then there is nothing to keep.
+        if (this.expiring.get(second) !== bucket) continue;
+        const kept = left.filter((e) => !e.isReleased);
+        if (kept.length === 0) this.expiring.delete(second);
+        else this.expiring.set(second, new Map(kept.map((e) => [e.id, e])));
+      }
       await Promise.all(pending);
-      if (this.entries.size === 0) this.stopReaping();
+      if (this.held === 0) this.stopReaping();
       return released;
     } finally {
       this.reaping = false;
@@ -297,7 +324,9 @@ export class SessionRegistry {
   /** Release every session (shutdown: calls still running were interrupted or finished by now). */
   async closeAll(): Promise<void> {
     const pending: Promise<void>[] = [];
-    await inTimeSlices([...this.entries.values()], (e) => {
+    const all: SessionEntry[] = [];
+    for (const bucket of this.expiring.values()) for (const e of bucket.values()) all.push(e);
+    await inTimeSlices(all, (e) => {
       pending.push(this.remove(e));
     });
     await Promise.all(pending);
