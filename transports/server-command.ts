@@ -137,6 +137,11 @@ export const parseServerArgs = (
   let httpPort: number | undefined;
   const http: { -readonly [K in keyof HttpOptions]: HttpOptions[K] } = {};
   const count = (flag: string, v: string | undefined): number | string => (v !== undefined && /^\d+$/.test(v) ? Number(v) : `${flag} expects a number, got ${v ?? 'nothing'}`);
+  /** A positive integer, or the usage error naming `flag` and what it counts. */
+  const positive = (flag: string, v: string | undefined, what: string): number | string => {
+    const n = v !== undefined && /^\d+$/.test(v) ? Number(v) : 0;
+    return n > 0 ? n : `${flag} expects a positive number of ${what}, got ${v ?? 'nothing'}`;
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = (): string | undefined => argv[++i];
@@ -257,16 +262,14 @@ export const parseServerArgs = (
         http.sticky = { ...http.sticky };
         break;
       case '--sticky-ttl': {
-        const v = next();
-        const ttl = v !== undefined && /^\d+$/.test(v) ? Number(v) : 0;
-        if (!(ttl > 0)) return { error: `--sticky-ttl expects a positive number of seconds, got ${v ?? 'nothing'}` };
+        const ttl = positive(arg, next(), 'seconds');
+        if (typeof ttl === 'string') return { error: ttl };
         http.sticky = { ...http.sticky, defaultTtlSeconds: ttl };
         break;
       }
       case '--sticky-max': {
-        const v = next();
-        const max = v !== undefined && /^\d+$/.test(v) ? Number(v) : 0;
-        if (!(max > 0)) return { error: `--sticky-max expects a positive number of sessions, got ${v ?? 'nothing'}` };
+        const max = positive(arg, next(), 'sessions');
+        if (typeof max === 'string') return { error: max };
         http.sticky = { ...http.sticky, maxSessions: max };
         break;
       }
