@@ -252,6 +252,10 @@ export const continuationOf = (
   return cursor === undefined ? { request: plain, session: false } : { request: plain, token: cursor, session: false };
 };
 
+/** Whether `request` may open a sticky session: it sends `VGI-Session-Accept: true` and no session token. */
+const mayOpenSession = (request: RpcRequest): boolean =>
+  (request.headers.get('vgi-session-accept') ?? '').trim().toLowerCase() === 'true' && (request.headers.get('vgi-session') ?? '').trim() === '';
+
 /** Run one HTTP control task on every live worker; a worker that fails (or exits) answers undefined. */
 export const everyWorker = (pool: WorkerPool, payload: HttpTaskPayload): Promise<unknown[]> =>
   Promise.all(pool.liveWorkers.map((tid) => pool.runTask(tid, { transport: HTTP_TASKS, payload }).catch(() => undefined)));
@@ -291,15 +295,14 @@ export class WorkerForwarder {
   }
 
   /**
-   * The worker with the fewest requests in flight; ties (every worker idle, at low concurrency) go round
-   * the workers in turn, so that the sessions opened one after another spread over them instead of all
-   * landing on the first.
+   * The worker with the fewest requests in flight; among equally loaded ones (every worker idle, at low
+   * concurrency) the first, or with `takeTurns` the next in turn.
    */
-  private leastLoaded(): number {
+  private leastLoaded(takeTurns: boolean): number {
     let best: number | undefined;
     let bestLoad = Number.POSITIVE_INFINITY;
     const live = this.pool.liveWorkers;
-    const start = this.turn++ % Math.max(1, live.length);
+    const start = takeTurns ? this.turn++ % Math.max(1, live.length) : 0;
     for (let i = 0; i < live.length; i++) {
       const tid = live[(start + i) % live.length]!;
       const l = this.load.get(tid) ?? 0;
@@ -343,7 +346,9 @@ export class WorkerForwarder {
       if (request.method === 'DELETE') return { status: 200, headers: [], body: [] };
       return errorReply(this.serverId, sessionLost(`the worker thread holding the session (${routed.lostWith}) exited`), request.requestId);
     }
-    const threadId = routed.threadId ?? this.leastLoaded();
+    // A request that may open a session (it accepts one and names none) takes turns among equally loaded
+    // workers, so sessions opened one after another spread over them; any other goes to the first of them.
+    const threadId = routed.threadId ?? this.leastLoaded(mayOpenSession(request));
     this.load.set(threadId, (this.load.get(threadId) ?? 0) + 1);
     let answered: Awaited<ReturnType<WorkerLinks['request']>>;
     try {
