@@ -71,10 +71,11 @@
  *    answer timed), else from wrk's paced mode.
  *
  * Standalone: node dist/bench/sticky-http.js [--sessions N] [--only memory,resume,reap] [--rounds R] [--reap-rounds R]
+ *   [--server-flags '--trace-gc-nvp ...'] [--server-trace FILE]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -116,6 +117,16 @@ export interface StickyHttpOptions {
   /** Rounds of the reaping part (each: 100,000 sessions opened to expire together, the reaping window, the control). */
   readonly reapRounds: number;
   readonly parts: readonly ('memory' | 'resume' | 'reap')[];
+  /** Node/V8 flags for the server process (e.g. `--trace-gc-nvp`), after `--expose-gc`. */
+  readonly serverFlags?: readonly string[];
+  /**
+   * A file that receives every line the server prints beyond the bench's
+   * own (V8's traces), each with the ms since the server started, and the
+   * bench's commands (`>>> arm`, `>>> stall`: the windows' edges). The
+   * server then runs under `stdbuf -o0`, so that V8's output, block-buffered
+   * on a pipe, is not lost when the server is killed.
+   */
+  readonly serverTrace?: string;
 }
 
 /** Sessions each connection of the own-connection light run opens and then resumes in turn. */
@@ -151,11 +162,21 @@ class BenchServer {
     });
   }
 
-  static start(workers: number): Promise<BenchServer> {
+  /** A line for the trace file, if there is one. */
+  private trace: ((line: string) => void) | undefined;
+
+  static start(workers: number, flags: readonly string[] = [], traceFile?: string): Promise<BenchServer> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--expose-gc', SERVER, String(workers), '3600'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const args = ['--expose-gc', ...flags, SERVER, String(workers), '3600'];
+      const unbuffered = traceFile !== undefined && existsSync('/usr/bin/stdbuf');
+      const child = unbuffered
+        ? spawn('/usr/bin/stdbuf', ['-o0', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+        : spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
       createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`  server: ${line}\n`));
       const rl = createInterface({ input: child.stdout! });
+      const t0 = performance.now();
+      const trace = traceFile === undefined ? undefined : (line: string): void => appendFileSync(traceFile, `${(performance.now() - t0).toFixed(1)} ${line}\n`);
+      if (trace !== undefined) rl.on('line', trace);
       const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('the sticky bench server did not start')); }, 30_000);
       child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the sticky bench server exited (${code}) before listening`)); });
       const first = (line: string): void => {
@@ -163,7 +184,9 @@ class BenchServer {
         if (m === null) return;
         clearTimeout(timer);
         rl.off('line', first);
-        resolve(new BenchServer(child, Number(m[1]), rl));
+        const server = new BenchServer(child, Number(m[1]), rl);
+        server.trace = trace;
+        resolve(server);
       };
       rl.on('line', first);
     });
@@ -173,6 +196,7 @@ class BenchServer {
   ask(command: string, prefix: string): Promise<string> {
     return new Promise((resolve) => {
       this.waiting.push({ prefix, resolve: (v) => resolve(v) });
+      this.trace?.(`>>> ${command}`);
       this.child.stdin!.write(`${command}\n`);
     });
   }
@@ -444,7 +468,7 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
   };
   try {
     if (o.parts.includes('memory') || o.parts.includes('resume')) {
-      const server = await BenchServer.start(o.workers);
+      const server = await BenchServer.start(o.workers, o.serverFlags, o.serverTrace);
       try {
         const probes = await probeEachWorker(server.url, o.workers);
         await sleep(500);
@@ -579,7 +603,7 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
       }
     }
     if (o.parts.includes('reap')) {
-      const server = await BenchServer.start(o.workers);
+      const server = await BenchServer.start(o.workers, o.serverFlags, o.serverTrace);
       try {
         const probes = await probeEachWorker(server.url, o.workers);
         log(`sticky reaping: ${fmt(o.reapLoadSessions)} long-lived sessions, then ${fmt(o.sessions)} expiring at one instant`);
@@ -699,7 +723,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const only = arg('--only');
   const rounds = arg('--rounds');
   const reapRounds = arg('--reap-rounds');
+  const serverFlags = arg('--server-flags');
+  const serverTrace = arg('--server-trace');
   const { table, results } = await measureStickyHttp((s) => process.stderr.write(`${s}\n`), {
+    ...(serverFlags === undefined ? {} : { serverFlags: serverFlags.split(' ').filter((f) => f !== '') }),
+    ...(serverTrace === undefined ? {} : { serverTrace }),
     ...(sessions === undefined ? {} : { sessions: Number(sessions) }),
     ...(rounds === undefined ? {} : { pacedRounds: Number(rounds) }),
     ...(reapRounds === undefined ? {} : { reapRounds: Number(reapRounds) }),
