@@ -420,9 +420,14 @@ interface ThreadStalls {
   readonly workers: readonly StallSummary[];
 }
 
-/** One round of the reaping part: its window, what was released, and both windows' loads and stalls. */
+/**
+ * The reaping part's measured window, s: from 2 s before the instant the sessions expire to 3 s after it
+ * (the reapers and the front end's sweep each run within a second of it).
+ */
+const REAP_WINDOW_S = 5;
+
+/** One round of the reaping part: what was released, and both windows' loads and stalls. */
 interface ReapRound {
-  readonly window: number;
   readonly released: number;
   readonly lateStart: boolean;
   readonly reaping: LoadResult | PacedResult;
@@ -634,12 +639,10 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
          * its pages) and the collected heaps. The warm-up second lets that first collection happen before
          * either window is measured.
          */
-        const afterOpening = async (name: string, expiring: boolean): Promise<{ result: LoadResult | PacedResult; stalls: ThreadStalls; window: number; released: number; lateStart: boolean }> => {
+        const afterOpening = async (name: string, expiring: boolean): Promise<{ result: LoadResult | PacedResult; stalls: ThreadStalls; released: number; lateStart: boolean }> => {
           // Opening must end before the instant: estimate its time from the slower of the rates seen.
           const instant = Date.now() + Math.ceil((o.sessions / Math.min(openRate, longLived.perSecond)) * 1.5 * 1000) + 4_000;
-          // The window runs from 2 s before the instant to 3 s after it (the reapers and the front end's sweep each run within a second of it).
-          const window = 5;
-          const expiresAt = expiring ? instant : instant + (window + 5) * 1000;
+          const expiresAt = expiring ? instant : instant + (REAP_WINDOW_S + 5) * 1000;
           await openSessions(server.port, o.sessions, o.connections, expiresAt);
           const heldBefore = await held();
           const lateStart = Date.now() > instant - 3_000;
@@ -648,8 +651,8 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
           await sleep(Math.max(0, instant - 3_000 - Date.now()));
           await window_(`${name}: warm-up, not measured`, 1);
           await armStalls(server, probes);
-          log(`  ${name}: ${window} s of paced resumes of the long-lived sessions (${expiring ? 'expiry' : 'the instant'} in ${fmt((instant - Date.now()) / 1000, 1)} s)`);
-          const result = await window_(name, window);
+          log(`  ${name}: ${REAP_WINDOW_S} s of paced resumes of the long-lived sessions (${expiring ? 'expiry' : 'the instant'} in ${fmt((instant - Date.now()) / 1000, 1)} s)`);
+          const result = await window_(name, REAP_WINDOW_S);
           const stalls = await readStalls(server, probes);
           const released = heldBefore - (await held());
           if (!expiring) {
@@ -660,19 +663,19 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
               await sleep(500);
             }
           }
-          return { result, stalls, window, released, lateStart };
+          return { result, stalls, released, lateStart };
         };
         for (let round = 1; round <= o.reapRounds; round++) {
           const reaping = await afterOpening(`resumes while reaping (round ${round} of ${o.reapRounds})`, true);
           const control = await afterOpening(`control: the same load and history, nothing expiring (round ${round} of ${o.reapRounds})`, false);
           rounds.push({
-            window: reaping.window, released: reaping.released, lateStart: reaping.lateStart || control.lateStart,
+            released: reaping.released, lateStart: reaping.lateStart || control.lateStart,
             reaping: reaping.result, reapingStalls: reaping.stalls, control: control.result, controlStalls: control.stalls,
           });
         }
         const workerWorst = (t: ThreadStalls): number => Math.max(...t.workers.map((w) => w.worst_ms));
         const median = [...rounds].sort((a, b) => workerWorst(a.reapingStalls) - workerWorst(b.reapingStalls))[Math.floor((rounds.length - 1) / 2)]!;
-        const { reaping, control, window, lateStart } = median;
+        const { reaping, control, lateStart } = median;
         const reapingStall = median.reapingStalls;
         const controlStall = median.controlStalls;
         const released = Math.min(...rounds.map((r) => r.released));
@@ -690,7 +693,7 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
             (probe === undefined
               ? `wrk's paced resumes of the long-lived ones (${o.pacedDelayMs} ms pause per connection, ${o.connections} connections)`
               : `the paced C client's resumes of the long-lived ones (${fmt(o.pacedRate)}/s over ${o.connections} connections)`) +
-            ` over ${window} s spanning the expiry and the reapers' next ticks, after a second of the same load unmeasured, in ${o.reapRounds} rounds (each: 100,000 opened to expire in the reaping window, then 100,000 opened the same way to expire after the control's window); the median round by the reaping window's worst worker stall is shown; ` +
+            ` over ${REAP_WINDOW_S} s spanning the expiry and the reapers' next ticks, after a second of the same load unmeasured, in ${o.reapRounds} rounds (each: 100,000 opened to expire in the reaping window, then 100,000 opened the same way to expire after the control's window); the median round by the reaping window's worst worker stall is shown; ` +
             `released by the reapers in each window: at least ${fmt(released)} of ${fmt(o.sessions)}${lateStart ? ' (opening ran late: it ended less than 3 s before the expiry)' : ''}`,
           ...('p999_us' in reaping && 'p999_us' in control
             ? [PACED_NOTE, PACED_HEAD, pacedLine(`resumes while ${fmt(o.sessions / 1000)}k sessions are reaped`, reaping), pacedLine('control: same history, nothing expiring', control)]

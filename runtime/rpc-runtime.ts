@@ -83,6 +83,9 @@ export interface DrainParticipant {
   halt?(): Promise<void>;
 }
 
+/** The worker threads a runtime started with `options` runs (0: none, every call on the main thread). */
+export const workerCountOf = (options: { readonly workers?: number }): number => options.workers ?? availableParallelism();
+
 /** Where connections are served and how the server is stopped: the drain handle. */
 export class RpcRuntime {
   private readonly live = new Set<ForwardedConnection>();
@@ -112,7 +115,7 @@ export class RpcRuntime {
   /** Start the runtime; resolves once every worker is READY. */
   static async start<E>(options: RuntimeOptions<E>): Promise<RpcRuntime> {
     const serverId = options.serverId ?? newServerId();
-    const workers = options.workers ?? availableParallelism();
+    const workers = workerCountOf(options);
     const graceMs = options.graceMs ?? 30_000;
     if (options.hop !== undefined && options.hop !== 'port' && options.hop !== 'sab') throw new TypeError(`hop is 'port' or 'sab' (got ${String(options.hop)})`);
     const ringBytes = options.hopRingBytes;

@@ -6,13 +6,12 @@
  * accepts, and where to listen: stdin/stdout, a unix socket, TCP, HTTP, or
  * `shm` (in-process clients over SharedArrayBuffer channels).
  */
-import { availableParallelism } from 'node:os';
 import * as Context from 'effect/Context';
 import * as Data from 'effect/Data';
 import * as Effect from 'effect/Effect';
 import * as Layer from 'effect/Layer';
 import type * as Scope from 'effect/Scope';
-import { RpcRuntime, type RuntimeOptions } from '../runtime/rpc-runtime.js';
+import { RpcRuntime, type RuntimeOptions, workerCountOf } from '../runtime/rpc-runtime.js';
 import type { ConnectionOutcome } from '../runtime/serve-connection.js';
 import { reserveStdout } from '../runtime/stdout-reservation.js';
 import type { ReaderLimits } from '../src/wire/stream-reader.js';
@@ -79,7 +78,7 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
     ? await Promise.all([import('./http/http-config.js'), import('./http/serve-http.js'), import('./http/http-worker-hook.js')])
     : undefined;
   // Sticky sessions live in the workers (in the main thread without any): a session limit is shared among them.
-  const holders = Math.max(1, options.workers ?? availableParallelism());
+  const holders = Math.max(1, workerCountOf(options));
   const http = httpModules === undefined ? undefined : httpModules[0].settingsOf(options.http ?? {}, holders);
   const HTTP_TASKS = httpModules?.[2].HTTP_TASKS ?? '';
   // The main thread's dispatcher (workers: 0) accepts clients' shared-memory segments like the workers' do.

@@ -143,20 +143,23 @@ export const listenInWorkers = async (
     stopListeningForExit(controls, exitAck);
   };
   process.once('exit', onExit);
+  /** Closing by the server's own drain or halt: no replacement listens again, and the exit need not wait. */
+  const beginClose = (): void => {
+    closing = true;
+    process.off('exit', onExit);
+  };
   let closed: Promise<void> | undefined;
   return {
     engine: 'uws',
     port: bound,
     get inFlight() { return Atomics.load(counter, 0); },
     close: () => (closed ??= (async () => {
-      closing = true;
-      process.off('exit', onExit);
+      beginClose();
       await everyWorker(pool, { op: 'unlisten', now: false });
       clearInterval(keepAlive);
     })()),
     closeNow: async () => {
-      closing = true;
-      process.off('exit', onExit);
+      beginClose();
       await everyWorker(pool, { op: 'unlisten', now: true });
       clearInterval(keepAlive);
     },
