@@ -78,6 +78,35 @@ describe('SessionRegistry', () => {
     expect(reg.size).toBe(0);
   });
 
+  it('the reaper fiber ends once the registry is empty, and the next open starts another', async () => {
+    const reg = new SessionRegistry();
+    for (const n of [31, 32]) {
+      const state = new Counted();
+      reg.open(id(n), state, '', 0.2);
+      const t0 = Date.now();
+      while (state.closes === 0 && Date.now() - t0 < 5_000) await sleep(20);
+      expect(state.closes, `session ${n} released by the reaper`).toBe(1);
+      expect(reg.size).toBe(0);
+      // Give the reaper its next tick, in which it sees the empty registry and ends.
+      await sleep(1_100);
+    }
+  });
+
+  it('the reaper holds no thread open: a process whose registry holds a session exits when nothing else runs', () => {
+    const stale = staleOutputs('transports/http/session-registry.ts');
+    if (stale.length > 0) throw new Error(`dist/ is older than ${stale.join(', ')}: build first with \`npx tsc -p .\``);
+    const script = `
+      const { SessionRegistry } = await import(${JSON.stringify(new URL('../../dist/transports/http/session-registry.js', import.meta.url).href)});
+      const reg = new SessionRegistry();
+      reg.open(new Uint8Array(12), { close() {} }, '', 3600);
+      console.log(reg.size);`;
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.signal, 'the process had to be killed: something held it open').toBeNull();
+    expect([r.status, r.stdout.trim()]).toEqual([0, '1']);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
   it('the reaper leaves a session whose call is running; lookups already refuse it', async () => {
     let now = 0;
     const reg = new SessionRegistry({ now: () => now });

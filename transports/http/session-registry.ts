@@ -3,8 +3,9 @@
  * state, an absolute expiry (no sliding refresh), a Scope whose finalizers
  * release the state exactly once (close, expiry, drain, shutdown: whichever
  * comes first), and a lock that serializes the session's calls (held for
- * the whole of one request, released however the call ends). A timer reaps
- * expired sessions every second, visiting only the sessions due by then
+ * the whole of one request, released however the call ends). A reaper
+ * fiber, running while the registry holds sessions, reaps expired sessions
+ * every second, visiting only the sessions due by then
  * (they are held in buckets by the second they expire in, which their
  * tokens carry), in slices of about a millisecond (see time-slices.ts), and
  * drops each swept bucket whole; a lookup also refuses an expired one at
@@ -14,6 +15,7 @@
  */
 import * as Effect from 'effect/Effect';
 import * as Exit from 'effect/Exit';
+import * as Fiber from 'effect/Fiber';
 import * as Scope from 'effect/Scope';
 import { diagnostic } from '../../runtime/diagnostics.js';
 import { SLICE_MS, inTimeSlices } from './time-slices.js';
@@ -21,6 +23,17 @@ import { hexOf } from '../../src/wire/hex.js';
 
 /** How often expired sessions are reaped. */
 const REAP_INTERVAL_MS = 1000;
+
+/**
+ * Sleep `ms` without holding the thread open: the reaper must not keep a
+ * server (or a test) alive once nothing else does (Effect's own sleep
+ * keeps its timer referenced).
+ */
+const idleSleep = (ms: number): Effect.Effect<void> => Effect.async<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), ms);
+  timer.unref();
+  return Effect.sync(() => clearTimeout(timer));
+});
 
 /** An already settled promise, so that releasing a plain state allocates none. */
 const DONE: Promise<void> = Promise.resolve();
@@ -150,7 +163,8 @@ export class SessionRegistry {
   private readonly tokens = new Map<string, SessionEntry>();
   /** Sessions held: in a bucket and not yet released. */
   private held = 0;
-  private reaper: ReturnType<typeof setInterval> | undefined;
+  /** The reaper fiber, while the registry holds sessions (see startReaping). */
+  private reaper: Fiber.RuntimeFiber<void> | undefined;
   private drainingFlag = false;
   private reaping = false;
   /** Sessions being opened whose state is still being acquired (see reserve). */
@@ -314,7 +328,6 @@ export class SessionRegistry {
         else this.expiring.set(second, new Map(kept.map((e) => [e.id, e])));
       }
       await Promise.all(pending);
-      if (this.held === 0) this.stopReaping();
       return released;
     } finally {
       this.reaping = false;
@@ -333,15 +346,28 @@ export class SessionRegistry {
     this.stopReaping();
   }
 
+  /**
+   * Fork the reaper fiber unless it runs: a reap every REAP_INTERVAL_MS
+   * while the registry holds sessions. It ends by itself once the registry
+   * is empty (the next open forks another), and closeAll interrupts it.
+   */
   private startReaping(): void {
     if (this.reaper !== undefined) return;
-    this.reaper = setInterval(() => void this.reap(), REAP_INTERVAL_MS);
-    this.reaper.unref();
+    const loop: Effect.Effect<void> = Effect.suspend(() => {
+      // Checked and cleared in one step: an open after this forks a new reaper.
+      if (this.held === 0) {
+        this.reaper = undefined;
+        return Effect.void;
+      }
+      return Effect.zipRight(idleSleep(REAP_INTERVAL_MS), Effect.flatMap(Effect.promise(() => this.reap()), () => loop));
+    });
+    this.reaper = Effect.runFork(loop);
   }
 
   private stopReaping(): void {
-    if (this.reaper === undefined) return;
-    clearInterval(this.reaper);
+    const reaper = this.reaper;
+    if (reaper === undefined) return;
     this.reaper = undefined;
+    Effect.runFork(Fiber.interrupt(reaper));
   }
 }
