@@ -193,6 +193,11 @@ describe('the packed package, installed into a fresh project', () => {
     expect(await node(out, ['http.js'])).toMatch(/kiwi rows: 1, served on PORT:\d+/);
   }, 60_000);
 
+  it('sticky.js keeps each shopper\'s cart in a sticky session on the worker that opened it (HTTP, two workers)', async () => {
+    const { out: printed, err } = await nodeOutput(out, ['sticky.js']);
+    expect(printed, err).toContain("[ 'ann: apple, pear', 'bob: kiwi' ]");
+  }, 60_000);
+
   it('shm.js calls a worker thread over SharedArrayBuffer channels and a subprocess through a shared-memory segment, leaving no segment', async () => {
     const before = new Set(existsSync('/dev/shm') ? readdirSync('/dev/shm') : []);
     const printed = await node(out, ['shm.js']);
