@@ -347,8 +347,8 @@ export const runServer = async <E>(args: ServerArgs, options: RuntimeOptions<E> 
   process.exit(outcome.error === undefined ? 0 : 2);
 };
 
-/** What `runMain` takes beyond the runtime options. */
-export interface MainOptions<E> extends RuntimeOptions<E> {
+/** What `runMain` takes: the runtime options, the program's HTTP options (the command line's HTTP flags override them field by field), and its name and arguments. */
+export interface MainOptions<E> extends RuntimeOptions<E>, Partial<Pick<ServeOptions<E>, 'limits' | 'maxConnections' | 'http'>> {
   /** The program's name in its usage text (default: the script's file name). */
   readonly name?: string;
   /** The arguments to parse (default: `process.argv.slice(2)`). */

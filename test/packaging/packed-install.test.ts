@@ -18,13 +18,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readmeBundleCommand } from '../../bench/readme-bundle.js';
-import { Client, Method, Service, T } from '../../src/index.js';
+import { Client, Method, RpcClientError, Service, T, httpConnect } from '../../src/index.js';
 import { emptySchema } from '../../src/service/method.js';
 import { Keys, TRANSPORT_OPTIONS_METHOD } from '../../src/wire/metadata-keys.js';
 import { open } from '../../transports/connect.js';
 import { readResponse, requestBytes } from '../support/raw-exchange.js';
 import { spawnFirstLine } from '../support/first-line.js';
 import { staleOutputs } from '../support/stale-build.js';
+import { flagValue, readContainerExample, withFlag } from '../support/container-example.js';
 
 const run = promisify(execFile);
 const root = process.cwd();
@@ -47,6 +48,13 @@ const readmeSnippets = async (): Promise<Map<string, string>> => {
 const InventoryCalls = Service.define('Inventory', { version: '1.0.0' }, {
   add: Method.unary({ params: { sku: T.utf8, qty: T.int64 }, result: T.int64 }),
   list: Method.producer({ params: { pageSize: T.int64 }, defaults: { pageSize: 2n }, output: { sku: T.utf8, qty: T.int64 } }),
+});
+
+/** The README's Cart service as a client declares it. */
+const CartCalls = Service.define('Cart', { version: '1.0.0' }, {
+  open: Method.unary({ params: {}, result: T.utf8 }),
+  add: Method.unary({ params: { sku: T.utf8 }, result: T.int64 }),
+  checkout: Method.unary({ params: {}, result: T.utf8 }),
 });
 
 /** Run `node args...` in `dir` (stdin at its end); resolves with its output, rejects with its stderr on a non-zero exit. */
@@ -196,6 +204,56 @@ describe('the packed package, installed into a fresh project', () => {
   it('sticky.js keeps each shopper\'s cart in a sticky session on the worker that opened it (HTTP, two workers)', async () => {
     const { out: printed, err } = await nodeOutput(out, ['sticky.js']);
     expect(printed, err).toContain("[ 'ann: apple, pear', 'bob: kiwi' ]");
+  }, 60_000);
+
+  it('the container example: the manifest runs the Dockerfile\'s command; the pod\'s command serves cart-main.js, readiness turns 503 on SIGTERM, the open session serves through the drain, and the process exits 0', async () => {
+    const example = readContainerExample(root);
+    const { command, manifest } = example;
+    // The manifest runs the image's command (adding what only a cluster needs), on the port it exposes and probes,
+    // and gives the pod longer than the server's grace, so the drain ends before the kill.
+    expect(command[0]).toBe('node');
+    expect(manifest.args.slice(0, command.length - 1)).toEqual(command.slice(1));
+    const port = Number(flagValue(command, '--port'));
+    expect([example.exposed, manifest.containerPort, manifest.readiness.port, manifest.liveness.port]).toEqual([port, port, port, port]);
+    expect(Number(flagValue(command, '--grace'))).toBeLessThan(manifest.terminationGraceSeconds);
+    // Run the pod's command (the image's, with the manifest's args, their $(VAR)s expanded as Kubernetes does) in
+    // the application's directory, on a free local port.
+    const env: Record<string, string> = { POD_NAME: 'cart-6b7f9-x2k4q', TOKEN_KEY: 'a key every pod shares' };
+    const expanded = manifest.args.map((a) => a.replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? `$(${name})`));
+    const args = withFlag(withFlag(expanded.slice(1), '--host', '127.0.0.1'), '--port', '0');
+    let stderr = '';
+    const server = await spawnFirstLine(join(dir, expanded[0]!), args, (s) => s.on('data', (d: Buffer) => { stderr += d.toString(); }));
+    try {
+      expect(server.line, stderr).toMatch(/^PORT:\d+$/);
+      const origin = `http://127.0.0.1:${server.line!.slice('PORT:'.length)}`;
+      const status = async (path: string): Promise<number> => (await fetch(`${origin}${path}`)).status;
+      expect([await status(manifest.readiness.path), await status(manifest.liveness.path)]).toEqual([200, 200]);
+      // The pod's name is its server id.
+      expect(((await (await fetch(`${origin}/health`)).json()) as { server_id: string }).server_id).toBe(env.POD_NAME);
+      const conn = await httpConnect(origin);
+      const session = conn.withSession();
+      const cart = Client.promises(CartCalls, session);
+      await cart.open({});
+      await cart.add({ sku: 'fig' });
+      const t0 = Date.now();
+      server.child.kill('SIGTERM');
+      while ((await status(manifest.readiness.path)) !== 503) {
+        expect(Date.now() - t0, 'readiness still 200 after SIGTERM').toBeLessThan(5_000);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await status(manifest.liveness.path)).toBe(200);
+      expect(await cart.add({ sku: 'date' })).toBe(2n);
+      const refused = await Client.promises(CartCalls, conn.withSession()).open({}).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RpcClientError);
+      expect((refused as RpcClientError).errorType).toBe('ServerDrainingError');
+      expect(await cart.checkout({})).toBe('fig, date');
+      // The drain ended with the last session, well before the 25 s grace.
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      await conn.close();
+    } finally {
+      server.child.kill('SIGKILL');
+    }
   }, 60_000);
 
   it('shm.js calls a worker thread over SharedArrayBuffer channels and a subprocess through a shared-memory segment, leaving no segment', async () => {
