@@ -11,21 +11,65 @@
 // (node:http's default).
 // The Bench definition is test/interop/peer-bench-protocol.mjs.
 //
-// Usage: node bench/peer-http-server.mjs [--no-compression]
+// Usage: node bench/peer-http-server.mjs [--no-compression] [--sticky]
 //   prints "PORT:<n>" on stdout once listening on 127.0.0.1; SIGTERM stops it.
+// --sticky (bench/sticky-http.ts): serve the sticky bench's `StickyBench`
+// protocol instead (open / touch / ping, as bench/sticky-service.ts defines
+// them) with the peer's sticky sessions on (`enableSticky`, a 3600 s default
+// TTL); a `heap` line on stdin answers `HEAP:<bytes in use after two full
+// GCs>` (run with node --expose-gc).
 // On Node 20 the peer can encode gzip only (it has no zstd encoder there), so
 // its responses are gzip when the client accepts gzip, unless --no-compression.
 
 import http from "node:http";
-import { createHttpHandler, VgiRpcServer } from "@query-farm/vgi-rpc";
+import { createInterface } from "node:readline";
+import { createHttpHandler, int, Protocol, VgiRpcServer } from "@query-farm/vgi-rpc";
 import { bench } from "../test/interop/peer-bench-protocol.mjs";
 
 console.log = (...args) => console.error(...args);
 
+/** A sticky session's state: one counter (as bench/sticky-service.ts's). */
+class Counter {
+  value = 0n;
+  close() {}
+}
+
+/** `StickyBench` as the peer defines it: the same methods, parameters and results as ours. */
+const stickyBench = new Protocol("StickyBench")
+  .unary("open", {
+    params: { expires_at_ms: int },
+    result: { result: int },
+    handler: ({ expires_at_ms }, ctx) => {
+      const at = Number(expires_at_ms);
+      ctx.openSession(new Counter(), at > 0 ? (at - Date.now()) / 1000 : undefined);
+      return { result: 0n };
+    },
+  })
+  .unary("touch", {
+    params: {},
+    result: { result: int },
+    handler: (_params, ctx) => {
+      if (!(ctx.session instanceof Counter)) throw new Error("no session bound to this request");
+      return { result: ++ctx.session.value };
+    },
+  })
+  .unary("ping", { params: {}, result: { result: int }, handler: () => ({ result: 1n }) });
+
 const args = process.argv.slice(2);
-const server = new VgiRpcServer(bench, { serverId: "peer-http-bench" });
+const sticky = args.includes("--sticky");
+const server = new VgiRpcServer(sticky ? stickyBench : bench, { serverId: "peer-http-bench" });
 const options = { serverId: "peer-http-bench" };
 if (args.includes("--no-compression")) options.compressionLevel = null;
+if (sticky) {
+  options.enableSticky = true;
+  options.stickyDefaultTtl = 3600;
+  createInterface({ input: process.stdin }).on("line", (line) => {
+    if (line.trim() !== "heap") return;
+    globalThis.gc?.();
+    globalThis.gc?.();
+    process.stdout.write(`HEAP:${globalThis.gc === undefined ? -1 : process.memoryUsage().heapUsed}\n`);
+  });
+}
 const handle = createHttpHandler(server, options);
 
 const httpServer = http.createServer((req, res) => {

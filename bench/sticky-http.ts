@@ -94,6 +94,7 @@ import { compileTool } from './native-tool.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const SERVER = join(HERE, 'sticky-server.js');
+const PEER_SERVER = join(HERE, '../../bench/peer-http-server.mjs');
 const ARROW = 'application/vnd.apache.arrow.stream';
 
 /** How the bench is shaped. */
@@ -116,7 +117,9 @@ export interface StickyHttpOptions {
   readonly pacedRounds: number;
   /** Rounds of the reaping part (each: 100,000 sessions opened to expire together, the reaping window, the control). */
   readonly reapRounds: number;
-  readonly parts: readonly ('memory' | 'resume' | 'reap')[];
+  readonly parts: readonly ('memory' | 'resume' | 'reap' | 'peer')[];
+  /** Sessions the peer's server holds for its memory and resume measurements (it opens them at about 1,000/s here). */
+  readonly peerSessions: number;
   /** Node/V8 flags for the server process (e.g. `--trace-gc-nvp`), after `--expose-gc`. */
   readonly serverFlags?: readonly string[];
   /**
@@ -134,7 +137,7 @@ const OWN_SESSIONS = 16;
 
 const DEFAULTS: StickyHttpOptions = {
   sessions: 100_000, workers: 2, connections: 64, threads: 2, warmupSeconds: 2, seconds: 5,
-  pacedDelayMs: 5, lightDelayMs: 50, reapLoadSessions: 1_000, pacedRate: 2_000, pacedRounds: 3, reapRounds: 3, parts: ['memory', 'resume', 'reap'],
+  pacedDelayMs: 5, lightDelayMs: 50, reapLoadSessions: 1_000, pacedRate: 2_000, pacedRounds: 3, reapRounds: 3, parts: ['memory', 'resume', 'reap', 'peer'], peerSessions: 20_000,
 };
 
 /** The paced runs of one row over the rounds: the round with the median p99 stands for the row; every round's p99 is kept. */
@@ -166,8 +169,16 @@ class BenchServer {
   private trace: ((line: string) => void) | undefined;
 
   static start(workers: number, flags: readonly string[] = [], traceFile?: string): Promise<BenchServer> {
+    return BenchServer.spawn(['--expose-gc', ...flags, SERVER, String(workers), '3600'], traceFile);
+  }
+
+  /** The peer's server (bench/peer-http-server.mjs --sticky: one thread, node:http), which answers `heap` the same way. */
+  static startPeer(): Promise<BenchServer> {
+    return BenchServer.spawn(['--expose-gc', PEER_SERVER, '--sticky']);
+  }
+
+  private static spawn(args: readonly string[], traceFile?: string): Promise<BenchServer> {
     return new Promise((resolve, reject) => {
-      const args = ['--expose-gc', ...flags, SERVER, String(workers), '3600'];
       const unbuffered = traceFile !== undefined && existsSync('/usr/bin/stdbuf');
       const child = unbuffered
         ? spawn('/usr/bin/stdbuf', ['-o0', process.execPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
@@ -375,6 +386,14 @@ export interface StickyHttpResults {
     /** The same light loads from the paced C client (when a C compiler was there). */
     readonly precise?: { readonly resume: PacedRows; readonly own: PacedRows; readonly stateless: PacedRows; readonly echo: PacedRows; readonly hop: PacedRows; readonly hopWork: PacedRows; readonly workNoHop: PacedRows };
   };
+  /** The peer's server (one thread) under the same loads, and our numbers over its. */
+  readonly peer?: {
+    readonly sessions: number;
+    readonly open_per_s: number;
+    readonly heap_bytes_per_session: number;
+    readonly saturated: LoadResult;
+    readonly precise?: { readonly resume: PacedRows; readonly own: PacedRows };
+  };
   readonly reap?: {
     readonly expired: number;
     readonly released: number;
@@ -401,6 +420,39 @@ const roundsOf = (r: PacedRows): string => r.p99_rounds_us.map((v) => fmt(v)).jo
 const HOP_WORK_US = 60;
 
 const PACED_NOTE = 'latency from when each request was due (open loop: a late answer delays the requests queued behind it on its connection), and from when it was written ("sent": leaves out the client\'s own lateness in waking to send)';
+
+/** `ours / theirs` as a ratio for the table ('-' when either is missing). */
+const ratio = (ours: number | undefined, theirs: number | undefined): string =>
+  ours === undefined || theirs === undefined || !(theirs > 0) ? '-' : `${fmt(ours / theirs, 2)}x`;
+
+/** The peer's rows, and each beside ours where this run measured ours too. */
+const peerLines = (r: StickyHttpResults, o: StickyHttpOptions): string[] => {
+  const p = r.peer!;
+  const ours = r.resume;
+  const head = `${''.padEnd(44)} ${'ours'.padStart(9)} ${'peer'.padStart(9)} ${'ratio'.padStart(7)}`;
+  const row = (name: string, a: number | undefined, b: number, better: 'higher' | 'lower'): string =>
+    `${name.padEnd(44)} ${(a === undefined ? '-' : fmt(a)).padStart(9)} ${fmt(b).padStart(9)} ${(better === 'higher' ? ratio(a, b) : ratio(b, a)).padStart(7)}`;
+  const out = [
+    `the peer (@query-farm/vgi-rpc's createHttpHandler with enableSticky, on node:http, one thread: bench/peer-http-server.mjs --sticky) under the same loads: ` +
+      `${fmt(p.sessions)} sessions opened at ${fmt(p.open_per_s)}/s; resume saturated by wrk with the tokens rotated; ` +
+      `light from the paced C client (${o.connections} connections, ${o.pacedRounds} rounds, median round by p99) at ${fmt(o.pacedRate)}/s for ours and ` +
+      `${fmt(p.precise?.resume.rate ?? o.pacedRate)}/s for the peer (a quarter of its saturated rate at most, so that it is light for it too). Ratios: how many times better ours is (> 1: ours better)`,
+    head,
+    row('heap per idle session, B', r.memory?.heap_bytes_per_session, p.heap_bytes_per_session, 'lower'),
+    row('resume, saturated, calls/s', ours?.saturated.calls_per_s, p.saturated.calls_per_s, 'higher'),
+    row('resume, saturated, p99 µs', ours?.saturated.p99_us, p.saturated.p99_us, 'lower'),
+  ];
+  if (p.precise !== undefined) {
+    out.push(
+      row('resume, light, tokens rotated, p50 µs', ours?.precise?.resume.p50_us, p.precise.resume.p50_us, 'lower'),
+      row('resume, light, tokens rotated, p99 µs', ours?.precise?.resume.p99_us, p.precise.resume.p99_us, 'lower'),
+      row('resume, light, own connection, p50 µs', ours?.precise?.own.p50_us, p.precise.own.p50_us, 'lower'),
+      row('resume, light, own connection, p99 µs', ours?.precise?.own.p99_us, p.precise.own.p99_us, 'lower'),
+      `the peer's p99 of every round, µs: tokens rotated ${roundsOf(p.precise.resume)}; own connection ${roundsOf(p.precise.own)} (one thread: nothing crosses threads either way)`,
+    );
+  }
+  return out;
+};
 
 /** Heap in use after full GCs: the main thread's and each worker's. */
 const heaps = async (server: BenchServer, probes: readonly Probe[]): Promise<{ main: number; workers: number[] }> => {
@@ -607,6 +659,43 @@ export const measureStickyHttp = async (log: (s: string) => void, options: Parti
         await server.stop();
       }
     }
+    if (o.parts.includes('peer')) {
+      const peer = await BenchServer.startPeer();
+      try {
+        const pid = peer.child.pid!;
+        await sleep(500);
+        const before = Number(await peer.ask('heap', 'HEAP:'));
+        log(`sticky, the peer: opening ${fmt(o.peerSessions)} sessions from ${o.connections} connections`);
+        const opened = await openSessions(peer.port, o.peerSessions, o.connections, 0);
+        await sleep(500);
+        const perSession = (Number(await peer.ask('heap', 'HEAP:')) - before) / o.peerSessions;
+        const tokens = join(dir, 'peer-tokens.txt');
+        writeFileSync(tokens, `${opened.tokens.join('\n')}\n`);
+        const script = join(dir, 'peer-touch.lua');
+        writeFileSync(script, wrkScript('/StickyBench/touch', touchBody, tokens, undefined));
+        const saturated = await run('the peer: resume, saturated', load(script, `${peer.url}/StickyBench/touch`), pid);
+        let precise: { resume: PacedRows; own: PacedRows } | undefined;
+        if (probe !== undefined) {
+          const rows = { resume: [] as PacedResult[], own: [] as PacedResult[] };
+          // Light for the peer too: at most a quarter of what it sustains saturated, so that its latency is its answer
+          // time and not queueing (where it sustains less than 4x the rate ours get, it gets a lighter load than ours).
+          const rate = Math.max(50, Math.min(o.pacedRate, Math.floor(saturated.calls_per_s / 4 / 50) * 50));
+          const paced = (tokensFile: string): PacedLoad => ({ port: peer.port, path: '/StickyBench/touch', bodyFile: touchBody, tokensFile, connections: o.connections, rate });
+          for (let round = 1; round <= o.pacedRounds; round++) {
+            const tag = `(round ${round} of ${o.pacedRounds})`;
+            await peer.ask('heap', 'HEAP:');
+            rows.resume.push(await probe(`the peer: resume, light ${tag}`, paced(tokens), pid));
+            await peer.ask('heap', 'HEAP:');
+            rows.own.push(await probe(`the peer: resume on the opening connection, light ${tag}`, paced(`@open:/StickyBench/open:${openBody}:${OWN_SESSIONS}`), pid));
+          }
+          precise = { resume: medianByP99(rows.resume), own: medianByP99(rows.own) };
+        }
+        results.peer = { sessions: o.peerSessions, open_per_s: opened.perSecond, heap_bytes_per_session: perSession, saturated, ...(precise === undefined ? {} : { precise }) };
+        lines.push('', ...peerLines(results, o));
+      } finally {
+        await peer.stop();
+      }
+    }
     if (o.parts.includes('reap')) {
       const server = await BenchServer.start(o.workers, o.serverFlags, o.serverTrace);
       try {
@@ -728,7 +817,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const reapRounds = arg('--reap-rounds');
   const serverFlags = arg('--server-flags');
   const serverTrace = arg('--server-trace');
+  const peerSessions = arg('--peer-sessions');
   const { table, results } = await measureStickyHttp((s) => process.stderr.write(`${s}\n`), {
+    ...(peerSessions === undefined ? {} : { peerSessions: Number(peerSessions) }),
     ...(serverFlags === undefined ? {} : { serverFlags: serverFlags.split(' ').filter((f) => f !== '') }),
     ...(serverTrace === undefined ? {} : { serverTrace }),
     ...(sessions === undefined ? {} : { sessions: Number(sessions) }),
