@@ -453,4 +453,33 @@ describe('SIGTERM with an open sticky session (the conformance worker CLI)', () 
       child.kill('SIGKILL');
     }
   }, 20_000);
+
+  it('a second SIGTERM while an open session holds the drain exits at once (130), its workers listening, not after the grace', async () => {
+    const script = new URL('../../dist/examples/conformance/worker.js', import.meta.url).pathname;
+    const child = spawn(process.execPath, [script, '--http', '--workers', '2', '--grace', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+      const origin = `http://127.0.0.1:${/^PORT:(\d+)$/.exec(line)![1]}`;
+      const opened = await fetch(`${origin}${rpcPath('', 'open_counter')}`, { method: 'POST', body: unaryRequestBody('open_counter', { initial: 1n }), headers: { 'Content-Type': ARROW, ...ACCEPT } });
+      await opened.arrayBuffer();
+      expect(opened.headers.get('VGI-Session')).toBeTruthy();
+      child.kill('SIGTERM');
+      for (const t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 50))) {
+        const ready = await fetch(`${origin}/readyz`);
+        await ready.arrayBuffer();
+        if (ready.status === 503) break;
+        expect(Date.now() - t0, 'readiness still 200 after SIGTERM').toBeLessThan(BOUND_MS);
+      }
+      const t1 = Date.now();
+      child.kill('SIGTERM');
+      expect(await exited, stderr).toBe(130);
+      expect(Date.now() - t1).toBeLessThan(BOUND_MS);
+      expect(stderr).not.toContain('uv_loop_close');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
 });
