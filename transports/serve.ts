@@ -78,8 +78,7 @@ export const startServer = async <E>(options: ServeOptions<E>): Promise<RunningS
     ? await Promise.all([import('./http/http-config.js'), import('./http/serve-http.js'), import('./http/http-worker-hook.js')])
     : undefined;
   // Sticky sessions live in the workers (in the main thread without any): a session limit is shared among them.
-  const holders = Math.max(1, workerCountOf(options));
-  const http = httpModules === undefined ? undefined : httpModules[0].settingsOf(options.http ?? {}, holders);
+  const http = httpModules === undefined ? undefined : httpModules[0].settingsOf(options.http ?? {}, workerCountOf(options));
   const HTTP_TASKS = httpModules?.[2].HTTP_TASKS ?? '';
   // The main thread's dispatcher (workers: 0) accepts clients' shared-memory segments like the workers' do.
   const shm = listen.kind === 'http' ? false : defaultAttacher(options.shm) ?? false;

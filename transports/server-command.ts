@@ -139,8 +139,8 @@ export const parseServerArgs = (
   const count = (flag: string, v: string | undefined): number | string => (v !== undefined && /^\d+$/.test(v) ? Number(v) : `${flag} expects a number, got ${v ?? 'nothing'}`);
   /** A positive integer, or the usage error naming `flag` and what it counts. */
   const positive = (flag: string, v: string | undefined, what: string): number | string => {
-    const n = v !== undefined && /^\d+$/.test(v) ? Number(v) : 0;
-    return n > 0 ? n : `${flag} expects a positive number of ${what}, got ${v ?? 'nothing'}`;
+    const n = count(flag, v);
+    return typeof n === 'number' && n > 0 ? n : `${flag} expects a positive number of ${what}, got ${v ?? 'nothing'}`;
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;

@@ -8,7 +8,7 @@
  * principal, a tampered or foreign token, an ended session) takes the full
  * path.
  */
-import { spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { staleOutputs } from '../support/stale-build.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -31,6 +31,14 @@ class Counted {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Run `body` as an ES module in a fresh node process (`flags` before it) with the built `SessionRegistry` in scope. */
+const runWithRegistry = (body: string, flags: readonly string[], timeout: number): SpawnSyncReturns<string> => {
+  const stale = staleOutputs('transports/http/session-registry.ts');
+  if (stale.length > 0) throw new Error(`dist/ is older than ${stale.join(', ')}: build first with \`npx tsc -p .\``);
+  const script = `const { SessionRegistry } = await import(${JSON.stringify(new URL('../../dist/transports/http/session-registry.js', import.meta.url).href)});\n${body}`;
+  return spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout });
+};
 
 describe('SessionRegistry', () => {
   it('releases a closed session once, however often it is closed, and forgets it', async () => {
@@ -93,15 +101,11 @@ describe('SessionRegistry', () => {
   });
 
   it('the reaper holds no thread open: a process whose registry holds a session exits when nothing else runs', () => {
-    const stale = staleOutputs('transports/http/session-registry.ts');
-    if (stale.length > 0) throw new Error(`dist/ is older than ${stale.join(', ')}: build first with \`npx tsc -p .\``);
-    const script = `
-      const { SessionRegistry } = await import(${JSON.stringify(new URL('../../dist/transports/http/session-registry.js', import.meta.url).href)});
+    const t0 = Date.now();
+    const r = runWithRegistry(`
       const reg = new SessionRegistry();
       reg.open(new Uint8Array(12), { close() {} }, '', 3600);
-      console.log(reg.size);`;
-    const t0 = Date.now();
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+      console.log(reg.size);`, [], 20_000);
     expect(r.signal, 'the process had to be killed: something held it open').toBeNull();
     expect([r.status, r.stdout.trim()]).toEqual([0, '1']);
     expect(Date.now() - t0).toBeLessThan(15_000);
@@ -220,10 +224,7 @@ describe('SessionRegistry', () => {
   });
 
   it('reaping a mass expiry drops whole buckets: it allocates little in the old generation (a shrinking table would allocate megabytes)', () => {
-    const stale = staleOutputs('transports/http/session-registry.ts');
-    if (stale.length > 0) throw new Error(`dist/ is older than ${stale.join(', ')}: build first with \`npx tsc -p .\``);
-    const script = `
-      const { SessionRegistry } = await import(${JSON.stringify(new URL('../../dist/transports/http/session-registry.js', import.meta.url).href)});
+    const r = runWithRegistry(`
       const v8 = await import('node:v8');
       let now = 1_000_000_000_000;
       const reg = new SessionRegistry({ now: () => now });
@@ -233,8 +234,7 @@ describe('SessionRegistry', () => {
       const before = old();
       now += 20_000;
       const released = await reg.reap();
-      console.log(JSON.stringify({ released, size: reg.size, oldGrowth: old() - before }));`;
-    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+      console.log(JSON.stringify({ released, size: reg.size, oldGrowth: old() - before }));`, ['--expose-gc'], 60_000);
     expect(r.status, r.stderr).toBe(0);
     const { released, size, oldGrowth } = JSON.parse(r.stdout) as { released: number; size: number; oldGrowth: number };
     expect([released, size]).toEqual([50_000, 0]);

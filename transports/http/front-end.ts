@@ -19,6 +19,7 @@ import { type HeaderList, OPTIONS_CACHE_CONTROL } from '../../src/http/capabilit
 import { ResponseBudgetHeaderError, acceptMaxResponseBytesOf } from '../../src/http/response-budget.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../../src/http/request-id.js';
 import { ANONYMOUS, ARROW_CONTENT_TYPE, type AuthContext, type RpcRequest, textReply } from './http-app.js';
+import { sessionTokenOf } from './request-session.js';
 
 /** The headers stamped on responses, computed once from the server's configuration. */
 export interface ResponseStamps {
@@ -99,7 +100,7 @@ export const frontEnd = (o: FrontEndOptions): HttpHandler => {
     }
     const sessionDelete = req.method === 'DELETE' && sub === ReservedPaths.session && o.sticky === true;
     // Every failure of a session DELETE answers 200 with an empty body (it is idempotent).
-    if (sessionDelete && (req.headers.get('vgi-session') ?? '').trim() === '') return { reply: { status: 200, headers: [], body: [] }, options: false };
+    if (sessionDelete && sessionTokenOf(req.headers) === undefined) return { reply: { status: 200, headers: [], body: [] }, options: false };
     if (req.method !== 'POST' && !sessionDelete) {
       // A wrong verb on a route is 405; a path that is no route is 404 whatever the verb (the reference's not-found sink).
       const routed = sub !== undefined && (sub === ReservedPaths.health || sub === ReservedPaths.session || parseRpcRoute(o.prefix, path) !== undefined);

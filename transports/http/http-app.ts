@@ -29,7 +29,7 @@ import type * as Effect from 'effect/Effect';
 import { type TokenScope, type TokenSealer, newCallId } from '../../src/http/state-tokens.js';
 import type { HttpReply } from './engine.js';
 import { SessionRegistry, type SessionEntry } from './session-registry.js';
-import { RequestSession, type SessionCaller, type SessionHost, type StickySettings, resolveSession, sessionLost } from './request-session.js';
+import { RequestSession, type SessionCaller, type SessionHost, type StickySettings, acceptsSessionOpen, resolveSession, sessionLost, sessionTokenOf } from './request-session.js';
 import { minimumLimit } from '../../src/http/response-budget.js';
 import { sameBytes } from '../../src/wire/same-bytes.js';
 import { hexOf } from '../../src/wire/hex.js';
@@ -298,9 +298,9 @@ export class HttpApp {
    */
   private async bindSession(req: RpcRequest): Promise<RequestSession | HttpReply> {
     const caller = this.caller(req);
-    const accept = (req.headers.get('vgi-session-accept') ?? '').trim().toLowerCase() === 'true';
-    const token = req.headers.get('vgi-session')?.trim();
-    if (token === undefined || token === '' || this.sessions.sticky === undefined) return new RequestSession(this.sessions, caller, accept);
+    const accept = acceptsSessionOpen(req.headers);
+    const token = sessionTokenOf(req.headers);
+    if (token === undefined || this.sessions.sticky === undefined) return new RequestSession(this.sessions, caller, accept);
     const lost = (why: string): HttpReply => this.errorReply(200, emptySchema(), sessionLost(why), req.requestId, true);
     const entry = resolveSession(this.sessions, token, caller);
     if (typeof entry === 'string') return lost(entry);
@@ -316,8 +316,8 @@ export class HttpApp {
   /** `DELETE {prefix}/__session__`: 204 with `VGI-Session-Close: true` when it closed a session, 200 with no body otherwise. */
   private async deleteSession(req: RpcRequest): Promise<AppReply> {
     const nothing: AppReply = { status: 200, headers: [], body: [] };
-    const token = req.headers.get('vgi-session')?.trim();
-    if (token === undefined || token === '' || this.sessions.sticky === undefined) return nothing;
+    const token = sessionTokenOf(req.headers);
+    if (token === undefined || this.sessions.sticky === undefined) return nothing;
     const entry = resolveSession(this.sessions, token, this.caller(req));
     if (typeof entry === 'string') return nothing;
     const unlock = await entry.lock();

@@ -44,6 +44,16 @@ export interface SessionHost {
   readonly sticky: StickySettings | undefined;
 }
 
+/** The session token a request presents (`VGI-Session`, trimmed), or undefined when it presents none (absent or blank, as the reference). */
+export const sessionTokenOf = (headers: ReadonlyMap<string, string>): string | undefined => {
+  const token = headers.get('vgi-session')?.trim();
+  return token === undefined || token === '' ? undefined : token;
+};
+
+/** True when a request opts in to opening a session (`VGI-Session-Accept: true`, in any case). */
+export const acceptsSessionOpen = (headers: ReadonlyMap<string, string>): boolean =>
+  (headers.get('vgi-session-accept') ?? '').trim().toLowerCase() === 'true';
+
 /** The `SessionLostError` every failure to resume reports. */
 export const sessionLost = (detail: string): RpcError => RpcError.of('SessionLostError', `sticky session lost: ${detail}`, ErrorKind.sessionLost);
 

@@ -28,7 +28,7 @@ import { drainBatches, pumpBatches } from './link-ring.js';
 import type { HttpReply } from './engine.js';
 import type { AbortHook } from './engine-request.js';
 import { ARROW_CONTENT_TYPE, type RpcRequest } from './http-app.js';
-import { sessionLost } from './request-session.js';
+import { acceptsSessionOpen, sessionLost, sessionTokenOf } from './request-session.js';
 import { HTTP_TASKS, type HttpTaskPayload, type HttpTaskReply, LinkBatch, type LinkMessage, type LinkReply, RECYCLE_MIN_BYTES } from './http-worker.js';
 
 /** `error` as the front end answers it: 200 + `X-VGI-RPC-Error`, the EXCEPTION batch on the empty schema. */
@@ -245,16 +245,15 @@ export const continuationOf = (
   request: RpcRequest,
   decode: ((encoding: string, body: Uint8Array) => Uint8Array) | undefined,
 ): { request: RpcRequest; token?: string; session: boolean } => {
-  const session = request.headers.get('vgi-session')?.trim();
-  if (session !== undefined && session !== '') return { request, token: session, session: true };
+  const session = sessionTokenOf(request.headers);
+  if (session !== undefined) return { request, token: session, session: true };
   const { request: plain, meta } = exchangeTokens(request, decode);
   const cursor = meta?.get(Keys.streamState);
   return cursor === undefined ? { request: plain, session: false } : { request: plain, token: cursor, session: false };
 };
 
 /** Whether `request` may open a sticky session: it sends `VGI-Session-Accept: true` and no session token. */
-const mayOpenSession = (request: RpcRequest): boolean =>
-  (request.headers.get('vgi-session-accept') ?? '').trim().toLowerCase() === 'true' && (request.headers.get('vgi-session') ?? '').trim() === '';
+const mayOpenSession = (request: RpcRequest): boolean => acceptsSessionOpen(request.headers) && sessionTokenOf(request.headers) === undefined;
 
 /** Run one HTTP control task on every live worker; a worker that fails (or exits) answers undefined. */
 export const everyWorker = (pool: WorkerPool, payload: HttpTaskPayload): Promise<unknown[]> =>
